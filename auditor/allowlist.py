@@ -1,0 +1,102 @@
+"""The allowlist of approved remote tools: who approved what, on which hosts, until when."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import UsageError
+from .packs import Tool, tomllib
+
+_HEADER = re.compile(r"^\s*\[\[\s*approved\s*\]\]\s*(#.*)?$")
+
+
+@dataclass(frozen=True)
+class Approval:
+    tool: str
+    hosts: tuple[str, ...]
+    approver: str
+    reason: str
+    expires: dt.date
+    ticket: str | None
+    line: int
+
+    def applies_to(self, hostname: str) -> bool:
+        return any(fnmatch.fnmatch(hostname.casefold(), h.casefold()) for h in self.hosts)
+
+    def expired(self, today: dt.date) -> bool:
+        return self.expires < today
+
+    def to_dict(self, today: dt.date) -> dict:
+        return {"tool": self.tool, "hosts": list(self.hosts), "approver": self.approver, "reason": self.reason,
+                "expires": self.expires.isoformat(), "ticket": self.ticket,
+                "status": "expired" if self.expired(today) else "active"}
+
+
+def load_allowlist(path: Path, tools: dict[str, Tool]) -> list[Approval]:
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise UsageError(f"allowlist {path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"allowlist {path}: not UTF-8 text") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"allowlist {path}: {exc}") from None
+    lines = text.splitlines()
+    header_lines = [i + 1 for i, line in enumerate(lines) if _HEADER.match(line)]
+    unknown = set(data) - {"approved"}
+    if unknown:
+        raise UsageError(f"allowlist {path}: unknown top-level key(s) {', '.join(sorted(unknown))}; "
+                         "entries are [[approved]] tables")
+    out = []
+    for n, raw in enumerate(data.get("approved", [])):
+        line = header_lines[n] if n < len(header_lines) else 0
+        end = header_lines[n + 1] if n + 1 < len(header_lines) else len(lines) + 1
+
+        def at(key: str | None = None) -> str:
+            """Where to point the user: the key's own line inside this entry, else the entry's header."""
+            for i in range(line, end - 1):
+                if key and re.match(rf"\s*{key}\s*=", lines[i]):
+                    return f"allowlist {path}, line {i + 1}"
+            return f"allowlist {path}, line {line}"
+
+        where = at()
+        for key in ("tool", "approver", "reason", "expires"):
+            if key not in raw:
+                raise UsageError(f"{where}: entry lacks '{key}'")
+        if raw["tool"] not in tools:
+            raise UsageError(f"{at('tool')}: unknown tool id {raw['tool']!r} (ids are the file names in "
+                             "checks/remote-tools/, e.g. 'todesk')")
+        expires = raw["expires"]
+        if isinstance(expires, str):
+            try:
+                expires = dt.date.fromisoformat(expires)
+            except ValueError:
+                raise UsageError(f"{at('expires')}: expires must be a date like 2026-12-31") from None
+        if isinstance(expires, dt.datetime):
+            expires = expires.date()
+        if not isinstance(expires, dt.date):
+            raise UsageError(f"{at('expires')}: expires must be a date like 2026-12-31")
+        hosts = raw.get("hosts", raw.get("host", "*"))
+        hosts = [hosts] if isinstance(hosts, str) else hosts
+        if not isinstance(hosts, list) or not hosts or not all(isinstance(h, str) and h for h in hosts):
+            raise UsageError(f"{at('hosts')}: hosts must be a host-name pattern or a list of them")
+        for key in ("approver", "reason"):
+            if not isinstance(raw[key], str) or not raw[key].strip():
+                raise UsageError(f"{at(key)}: '{key}' must be a non-empty text")
+        out.append(Approval(raw["tool"], tuple(hosts), raw["approver"].strip(), raw["reason"].strip(), expires,
+                            raw.get("ticket"), line))
+    return out
+
+
+def find_approval(approvals: list[Approval], tool_id: str, hostname: str) -> Approval | None:
+    """The approval that governs this tool on this host: an active one if any, else the latest expired."""
+    matching = [a for a in approvals if a.tool == tool_id and a.applies_to(hostname)]
+    if not matching:
+        return None
+    return max(matching, key=lambda a: a.expires)

@@ -1,0 +1,1 @@
+"""Collectors gather facts into a `Facts` object and record what they covered. They never judge."""

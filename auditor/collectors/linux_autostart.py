@@ -1,0 +1,88 @@
+"""Autostart on Linux besides systemd: XDG autostart files, cron tables, /etc/rc.local."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..context import ScanContext
+from ..facts import AutostartFact, Facts
+from .desktop_entry import iter_desktop_entries
+
+AREA = "remote"
+CRON_FILES = ("/etc/crontab",)
+CRON_DIRS = ("/etc/cron.d", "/var/spool/cron/crontabs", "/var/spool/cron")
+
+
+def _xdg(ctx: ScanContext, facts: Facts, cov) -> None:
+    folders = [(ctx.path("/etc/xdg/autostart"), None)]
+    folders += [(h / ".config/autostart", h.name) for h in ctx.home_dirs()]
+    for folder, user in folders:
+        for path, entry in iter_desktop_entries([folder], cov):
+            if entry.get("Hidden", "").lower() == "true" or \
+                    entry.get("X-GNOME-Autostart-enabled", "true").lower() == "false":
+                continue
+            facts.autostart.append(AutostartFact("xdg_autostart", path.stem, entry.get("Exec", ""), str(path), user))
+
+
+def _cron_lines(path: Path, system_format: bool) -> list[tuple[str, str]]:
+    out = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" in line.split()[0]:
+            continue
+        parts = line.split()
+        if parts[0].startswith("@"):
+            schedule, rest = parts[0], parts[1:]
+        else:
+            schedule, rest = " ".join(parts[:5]), parts[5:]
+        if system_format and rest:
+            rest = rest[1:]  # the user column
+        if rest:
+            out.append((schedule, " ".join(rest)))
+    return out
+
+
+def _cron(ctx: ScanContext, facts: Facts, cov) -> None:
+    files: list[tuple[Path, bool, str | None]] = [(ctx.path(f), True, None) for f in CRON_FILES]
+    for d in CRON_DIRS:
+        folder = ctx.path(d)
+        if not folder.is_dir():
+            continue
+        try:
+            for p in sorted(folder.iterdir()):
+                if p.is_file():
+                    system = d == "/etc/cron.d"
+                    files.append((p, system, None if system else p.name))
+        except OSError as exc:
+            cov.skip(str(folder), exc.strerror or "unreadable")
+    for path, system_format, user in files:
+        if not path.is_file():
+            continue
+        try:
+            lines = _cron_lines(path, system_format)
+        except OSError as exc:
+            cov.skip(str(path), exc.strerror or "unreadable")
+            continue
+        cov.examined += 1
+        for schedule, command in lines:
+            facts.autostart.append(AutostartFact("cron", schedule, command, str(path), user))
+
+
+def _rc_local(ctx: ScanContext, facts: Facts, cov) -> None:
+    path = ctx.path("/etc/rc.local")
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines() if path.is_file() else []
+    except OSError as exc:
+        cov.skip(str(path), exc.strerror or "unreadable")
+        return
+    for line in lines:
+        line = line.strip()
+        if line and not line.startswith("#") and line not in ("exit 0",):
+            facts.autostart.append(AutostartFact("rc_local", "rc.local", line, str(path)))
+
+
+def collect(ctx: ScanContext, facts: Facts) -> None:
+    cov = ctx.coverage.source(AREA, "autostart:xdg+cron")
+    _xdg(ctx, facts, cov)
+    _cron(ctx, facts, cov)
+    _rc_local(ctx, facts, cov)

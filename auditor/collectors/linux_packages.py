@@ -1,0 +1,83 @@
+"""Installed software on Linux: dpkg and rpm package lists, /opt folders, application .desktop files."""
+
+from __future__ import annotations
+
+import shutil
+
+from .. import runcmd
+from ..context import ScanContext
+from ..facts import Facts, InstalledFact
+from .desktop_entry import iter_desktop_entries
+
+AREA = "remote"
+DESKTOP_DIRS = ("/usr/share/applications", "/usr/local/share/applications",
+                "/var/lib/snapd/desktop/applications", "/var/lib/flatpak/exports/share/applications")
+
+
+def _dpkg(ctx: ScanContext, facts: Facts) -> bool:
+    status = ctx.path("/var/lib/dpkg/status")
+    if not status.is_file():
+        return False
+    cov = ctx.coverage.source(AREA, "installed:dpkg")
+    try:
+        text = status.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        cov.status, cov.note = "failed", f"{status}: {exc.strerror}"
+        return True
+    for block in text.split("\n\n"):
+        fields: dict[str, str] = {}
+        for line in block.splitlines():
+            if line and not line[0].isspace() and ":" in line:
+                key, _, value = line.partition(":")
+                fields[key] = value.strip()
+        if "Package" in fields and fields.get("Status", "").endswith(" installed"):
+            facts.installed.append(InstalledFact(fields["Package"], "dpkg", fields.get("Version"),
+                                                 fields.get("Maintainer")))
+            cov.examined += 1
+    return True
+
+
+def _rpm(ctx: ScanContext, facts: Facts) -> None:
+    if not ctx.live or shutil.which("rpm") is None:
+        return
+    cov = ctx.coverage.source(AREA, "installed:rpm")
+    res = runcmd.run(["rpm", "-qa", "--qf", "%{NAME}\t%{VERSION}\t%{VENDOR}\n"], timeout=60)
+    if res.returncode != 0:
+        cov.status, cov.note = "failed", res.error or f"rpm exited {res.returncode}"
+        return
+    for line in res.stdout.decode("utf-8", "replace").splitlines():
+        parts = line.split("\t")
+        if parts and parts[0]:
+            version = parts[1] if len(parts) > 1 else None
+            vendor = parts[2] if len(parts) > 2 and parts[2] != "(none)" else None
+            facts.installed.append(InstalledFact(parts[0], "rpm", version, vendor))
+            cov.examined += 1
+
+
+def _opt(ctx: ScanContext, facts: Facts) -> None:
+    cov = ctx.coverage.source(AREA, "installed:/opt")
+    base = ctx.path("/opt")
+    try:
+        children = sorted(base.iterdir()) if base.is_dir() else []
+    except OSError as exc:
+        cov.status, cov.note = "failed", f"{base}: {exc.strerror}"
+        return
+    for child in children:
+        if child.is_dir():
+            facts.installed.append(InstalledFact(child.name, "folder", location=str(child)))
+            cov.examined += 1
+
+
+def _desktop_files(ctx: ScanContext, facts: Facts) -> None:
+    cov = ctx.coverage.source(AREA, "installed:desktop-files")
+    dirs = [ctx.path(d) for d in DESKTOP_DIRS] + [h / ".local/share/applications" for h in ctx.home_dirs()]
+    for path, entry in iter_desktop_entries(dirs, cov):
+        facts.installed.append(InstalledFact(entry.get("Name", path.stem), "desktop-file",
+                                             location=str(path), command=entry.get("Exec")))
+
+
+def collect(ctx: ScanContext, facts: Facts) -> None:
+    if not _dpkg(ctx, facts):
+        _rpm(ctx, facts)
+    _opt(ctx, facts)
+    _desktop_files(ctx, facts)

@@ -1,0 +1,141 @@
+"""File-based Windows sources: Program Files folders, Startup folders, Task Scheduler task files.
+
+They read files, so they work both live and on an offline copy of a Windows disk (`--root`)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from ..context import ScanContext
+from ..facts import AutostartFact, Facts, InstalledFact
+
+AREA = "remote"
+PROGRAM_DIRS = (r"C:\Program Files", r"C:\Program Files (x86)", r"C:\ProgramData")
+COMMON_STARTUP = r"C:\ProgramData\Microsoft\Windows\Start Menu\Programs\StartUp"
+USER_STARTUP = r"AppData\Roaming\Microsoft\Windows\Start Menu\Programs\Startup"
+TASKS_DIR = r"C:\Windows\System32\Tasks"
+TASK_NS = "{http://schemas.microsoft.com/windows/2004/02/mit/task}"
+MAX_TASK_BYTES = 1 << 20
+
+
+def _program_folders(ctx: ScanContext, facts: Facts, cov) -> None:
+    for base in PROGRAM_DIRS:
+        folder = ctx.win_path(base)
+        if folder is None or not folder.is_dir():
+            continue
+        try:
+            children = sorted(folder.iterdir())
+        except OSError as exc:
+            cov.skip(str(folder), exc.strerror or "unreadable")
+            continue
+        for child in children:
+            if child.is_dir():
+                facts.installed.append(InstalledFact(child.name, "folder", location=str(child)))
+                cov.examined += 1
+                # vendor folders such as Oray\SunLogin: one level deeper
+                try:
+                    for grand in child.iterdir():
+                        if grand.is_dir():
+                            facts.installed.append(InstalledFact(grand.name, "folder", location=str(grand)))
+                except OSError:
+                    pass
+
+
+def lnk_command(path: Path) -> str:
+    """Target and arguments of a shortcut, or '' when it cannot be parsed."""
+    try:
+        import LnkParse3
+
+        with open(path, "rb") as fh:
+            info = LnkParse3.lnk_file(fh).get_json()
+    except Exception:  # noqa: BLE001 - a broken shortcut is just a shortcut we cannot read
+        return ""
+    link = info.get("link_info", {}) or {}
+    data = info.get("data", {}) or {}
+    target = link.get("local_base_path") or link.get("local_base_path_unicode") or data.get("relative_path") or ""
+    args = data.get("command_line_arguments") or ""
+    return f"{target} {args}".strip()
+
+
+def _startup_folders(ctx: ScanContext, facts: Facts, cov) -> None:
+    folders: list[tuple[Path | None, str | None]] = [(ctx.win_path(COMMON_STARTUP), None)]
+    for home in ctx.home_dirs():
+        folders.append((home / Path(*USER_STARTUP.split("\\")), home.name))
+    for folder, user in folders:
+        if folder is None or not folder.is_dir():
+            continue
+        try:
+            entries = sorted(p for p in folder.iterdir() if p.is_file())
+        except OSError as exc:
+            cov.skip(str(folder), exc.strerror or "unreadable")
+            continue
+        for entry in entries:
+            if entry.name.lower() == "desktop.ini":
+                continue
+            cov.examined += 1
+            command = lnk_command(entry) if entry.suffix.lower() == ".lnk" else str(entry)
+            facts.autostart.append(AutostartFact("startup_folder", entry.stem, command or entry.name,
+                                                 str(entry), user))
+
+
+def parse_task_xml(data: bytes) -> tuple[list[str], bool]:
+    """Commands run by a task (Exec actions) and whether the task is enabled."""
+    root = ET.fromstring(data)
+    ns = TASK_NS if root.tag.startswith(TASK_NS) else ""
+    commands = []
+    for exec_ in root.iter(f"{ns}Exec"):
+        cmd = (exec_.findtext(f"{ns}Command") or "").strip()
+        args = (exec_.findtext(f"{ns}Arguments") or "").strip()
+        if cmd:
+            commands.append(f"{cmd} {args}".strip())
+    enabled_text = root.findtext(f"{ns}Settings/{ns}Enabled")
+    enabled = (enabled_text or "true").strip().lower() != "false"
+    return commands, enabled
+
+
+def _tasks(ctx: ScanContext, facts: Facts, cov) -> None:
+    folder = ctx.win_path(TASKS_DIR)
+    if folder is None or not folder.is_dir():
+        cov.note = "Task Scheduler folder not found"
+        return
+    stack = [folder]
+    while stack:
+        cur = stack.pop()
+        try:
+            children = sorted(cur.iterdir())
+        except OSError as exc:
+            cov.skip(str(cur), exc.strerror or "unreadable")
+            continue
+        for child in children:
+            if child.is_dir() and not child.is_symlink():
+                stack.append(child)
+                continue
+            try:
+                if child.stat().st_size > MAX_TASK_BYTES:
+                    cov.skip(str(child), "too large for a task file")
+                    continue
+                commands, enabled = parse_task_xml(child.read_bytes())
+            except OSError as exc:
+                cov.skip(str(child), exc.strerror or "unreadable")
+                continue
+            except ET.ParseError:
+                cov.skip(str(child), "not a valid task XML file")
+                continue
+            cov.examined += 1
+            if not enabled:
+                continue
+            name = "\\" + str(child.relative_to(folder)).replace("/", "\\")
+            for command in commands:
+                facts.autostart.append(AutostartFact("scheduled_task", name, command, str(child)))
+
+
+def collect(ctx: ScanContext, facts: Facts) -> None:
+    for source, step in (("installed:program-folders", _program_folders),
+                         ("autostart:startup-folders", _startup_folders),
+                         ("autostart:scheduled-tasks", _tasks)):
+        cov = ctx.coverage.source(AREA, source)
+        try:
+            step(ctx, facts, cov)
+        except Exception as exc:  # noqa: BLE001 - one failing source never stops a scan
+            cov.status, cov.note = "failed", f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,99 @@
+"""What a scan knows about where it runs: live host or an offline tree (`--root`), which OS, which role."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path, PureWindowsPath
+
+from .adapters.registry import RegistryView
+from .model import Coverage
+
+ROLES = ("waybill-printing", "office", "warehouse", "server")
+
+
+@dataclass
+class ScanContext:
+    root: Path | None = None
+    role: str | None = None
+    site: str | None = None
+    registry: RegistryView | None = None
+    coverage: Coverage = field(default_factory=Coverage)
+    hostname: str = ""
+
+    @property
+    def live(self) -> bool:
+        return self.root is None
+
+    @property
+    def windows(self) -> bool:
+        if self.root is None:
+            return sys.platform == "win32"
+        return _ci_child(self.root, "Windows") is not None and _ci_child(self.root, "Windows/System32") is not None
+
+    def path(self, posix_path: str) -> Path:
+        """A Linux path (``/etc/passwd``) inside the audited tree."""
+        if self.root is None:
+            return Path(posix_path)
+        return self.root / posix_path.lstrip("/")
+
+    def win_path(self, windows_path: str) -> Path | None:
+        """A Windows path (``C:\\Windows\\System32\\Tasks``) inside the audited tree, resolved
+        case-insensitively in an offline copy; None when it does not exist there."""
+        expanded = os.path.expandvars(windows_path) if self.root is None else windows_path
+        if self.root is None:
+            return Path(expanded)
+        parts = PureWindowsPath(expanded).parts[1:]  # drop the drive
+        return _ci_child(self.root, "/".join(parts))
+
+    def home_dirs(self) -> list[Path]:
+        """Every user's home folder in the audited system."""
+        homes: list[Path] = []
+        if self.windows:
+            base = self.win_path(r"C:\Users")
+            skip = {"public", "default", "default user", "all users"}
+            if base and base.is_dir():
+                homes = [p for p in _safe_iterdir(base) if p.is_dir() and p.name.casefold() not in skip]
+            return homes
+        passwd = self.path("/etc/passwd")
+        seen: set[str] = set()
+        try:
+            lines = passwd.read_text(errors="replace").splitlines()
+        except OSError:
+            lines = []
+        for line in lines:
+            parts = line.split(":")
+            if len(parts) >= 7 and parts[5] and parts[5] not in seen and parts[5] not in ("/", "/nonexistent"):
+                seen.add(parts[5])
+                home = self.path(parts[5])
+                if home.is_dir():
+                    homes.append(home)
+        base = self.path("/home")
+        for p in _safe_iterdir(base):
+            if p.is_dir() and p not in homes:
+                homes.append(p)
+        return homes
+
+
+def _safe_iterdir(path: Path) -> list[Path]:
+    try:
+        return sorted(path.iterdir())
+    except OSError:
+        return []
+
+
+def _ci_child(base: Path, rel: str) -> Path | None:
+    """Resolve ``rel`` under ``base`` ignoring case, as Windows would."""
+    cur = base
+    for part in [p for p in rel.replace("\\", "/").split("/") if p]:
+        direct = cur / part
+        if direct.exists():
+            cur = direct
+            continue
+        low = part.casefold()
+        match = next((c for c in _safe_iterdir(cur) if c.name.casefold() == low), None)
+        if match is None:
+            return None
+        cur = match
+    return cur

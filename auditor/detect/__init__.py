@@ -1,0 +1,1 @@
+"""Checks: judge the collected facts against the data packs and emit findings."""

@@ -1,0 +1,263 @@
+"""Remote-control checks: catalog tools running, renamed, listening, auto-starting or installed; tunnels;
+OS remote features. One finding per running process (the thing to stop) and one per tool for its
+autostart entries or installation (the things to remove)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from ..allowlist import Approval, find_approval
+from ..facts import Facts, ProcessFact, SocketFact
+from ..model import Finding, Target
+from ..redact import redact_cmdline, redact_command
+from ..collectors.pe_info import sha256_file, version_info
+from .factory import FindingFactory
+from .tool_index import Match, ToolIndex, basename
+
+# Processes that legitimately own remote-access ports (RDP, SSH) and are judged as OS features instead.
+OS_PORT_OWNERS = {"svchost.exe", "system", "sshd", "sshd.exe", "xrdp", "xrdp-sesman", "gnome-remote-desktop-daemon",
+                  "vino-server", "lsass.exe", "services.exe", "wininit.exe", "wineserver", "wineserver64"}
+MAX_CONNECTIONS = 20
+
+
+def _tool_dict(tool) -> dict[str, Any]:
+    return {"id": tool.id, "name": tool.name, "name_zh": tool.name_zh, "vendor": tool.vendor,
+            "category": tool.category, "catalog_sources": list(tool.sources)}
+
+
+def _approval_note(approval: Approval | None, today: dt.date) -> tuple[dict | None, dict | None]:
+    if approval is None:
+        return None, None
+    info = approval.to_dict(today)
+    if approval.expired(today):
+        note = {"zh": f"白名单批准已于 {approval.expires.isoformat()} 过期（批准人：{approval.approver}），按未批准处理。",
+                "en": f"The allowlist approval expired on {approval.expires.isoformat()} "
+                      f"(approver: {approval.approver}); treated as unapproved."}
+        return info, note
+    return info, None
+
+
+class RemoteChecks:
+    def __init__(self, index: ToolIndex, factory: FindingFactory, approvals: list[Approval], hostname: str,
+                 today: dt.date) -> None:
+        self.index = index
+        self.factory = factory
+        self.approvals = approvals
+        self.hostname = hostname
+        self.today = today
+
+    # ------------------------------------------------------------------ matching facts to tools
+    def match_process(self, p: ProcessFact) -> tuple[Match | None, bool]:
+        """(match, renamed). Renamed = recognised only by PE metadata or install folder."""
+        for candidate in (p.name, p.exe or "", p.cmdline[0] if p.cmdline else ""):
+            tool = self.index.by_name(candidate)
+            if tool:
+                return Match(tool, "process_name", basename(candidate)), False
+        info = version_info(p.exe)
+        m = self.index.by_pe(info) if info else None
+        if m is None:
+            m = self.index.by_path(p.exe)
+        return (m, True) if m else (None, False)
+
+    def _active_approval(self, tool_id: str) -> tuple[Approval | None, bool]:
+        approval = find_approval(self.approvals, tool_id, self.hostname)
+        return approval, bool(approval and not approval.expired(self.today))
+
+    # ------------------------------------------------------------------ the checks
+    def run(self, facts: Facts) -> list[Finding]:
+        findings: list[Finding] = []
+        sockets_by_pid: dict[int, list[SocketFact]] = defaultdict(list)
+        for s in facts.sockets:
+            if s.pid is not None:
+                sockets_by_pid[s.pid].append(s)
+        running_tools: dict[str, list[dict]] = defaultdict(list)
+        approved_evidence: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+        matched_pids: set[int] = set()
+
+        for p in facts.processes:
+            m, renamed = self.match_process(p)
+            if m is None:
+                continue
+            matched_pids.add(p.pid)
+            ev = self._process_evidence(p, m, sockets_by_pid.get(p.pid, []), renamed)
+            tool = m.tool
+            running_tools[tool.id].append(ev)
+            approval, active = self._active_approval(tool.id)
+            if active:
+                approved_evidence[tool.id]["processes"].append(ev)
+                continue
+            findings.append(self._process_finding(p, m, renamed, ev, approval))
+
+        findings += self._unknown_listeners(facts, matched_pids, running_tools)
+        findings += self._persistence(facts, running_tools, approved_evidence)
+        for tool_id, ev in approved_evidence.items():
+            tool = self.index.tools[tool_id]
+            approval, _ = self._active_approval(tool_id)
+            findings.append(self.factory.make(
+                "RC-007", Target("tool", tool.id, tool.name), {"tool": _tool_dict(tool), **ev,
+                                                               "approval": approval.to_dict(self.today)},
+                {"tool": tool.name}))
+        findings += self._os_features(facts)
+        return findings
+
+    def _process_evidence(self, p: ProcessFact, m: Match, sockets: list[SocketFact], renamed: bool) -> dict:
+        listening = sorted({f"{s.proto}/{s.ip}:{s.port}" for s in sockets if s.status == "LISTEN"})
+        connections = sorted({s.remote for s in sockets if s.status == "ESTABLISHED" and s.remote})
+        ev: dict[str, Any] = {
+            "pid": p.pid, "name": p.name, "exe": p.exe, "cmdline": redact_cmdline(p.cmdline), "user": p.user,
+            "started": p.started, "ppid": p.ppid, "parent": p.parent, "listening": listening,
+            "connections": connections[:MAX_CONNECTIONS], "match": {"how": m.how, "value": m.value},
+            "tool": _tool_dict(m.tool),
+        }
+        if p.name_source != "psutil":
+            ev["name_source"] = p.name_source
+        info = version_info(p.exe)
+        if info:
+            ev["pe_version_info"] = info
+        digest = sha256_file(p.exe)
+        if digest:
+            ev["exe_sha256"] = digest
+        if renamed:
+            ev["renamed"] = True
+        return ev
+
+    def _process_finding(self, p: ProcessFact, m: Match, renamed: bool, ev: dict, approval: Approval | None) -> Finding:
+        tool = m.tool
+        target = Target("process", p.exe or p.name, f"{p.name} (pid {p.pid})")
+        params = {"tool": tool.name, "name": p.name}
+        info, note = _approval_note(approval, self.today)
+        if info:
+            ev["approval"] = info
+        if tool.exposure == "outbound":
+            return self.factory.make("RC-009", target, ev, params, note=note)
+        if tool.category == "im_assist":
+            return self.factory.make("RC-008", target, ev, params, note=note)
+        if renamed:
+            return self.factory.make("RC-002", target, ev, params, note=note)
+        check = "RC-005" if tool.is_tunnel else "RC-001"
+        return self.factory.make(check, target, ev, params, note=note)
+
+    def _unknown_listeners(self, facts: Facts, matched_pids: set[int], running: dict[str, list[dict]]) -> list[Finding]:
+        out: list[Finding] = []
+        procs = {p.pid: p for p in facts.processes}
+        seen: set[tuple[int | None, int]] = set()
+        for s in facts.sockets:
+            if s.status != "LISTEN" or s.port not in self.index.ports:
+                continue
+            tools = self.index.ports[s.port]
+            if s.pid is not None and s.pid in matched_pids:
+                continue
+            if s.pid is None and any(t.id in running for t in tools):
+                # No owner reported (Wine, some Windows builds): a running tool of this port explains it.
+                for t in tools:
+                    for ev in running.get(t.id, []):
+                        ev.setdefault("listening_unattributed", []).append(f"{s.proto}/{s.ip}:{s.port}")
+                continue
+            p = procs.get(s.pid) if s.pid is not None else None
+            if p is not None and p.name.casefold() in OS_PORT_OWNERS:
+                continue
+            if (s.pid, s.port) in seen:
+                continue
+            seen.add((s.pid, s.port))
+            name = p.name if p else "(unknown process)"
+            ev: dict[str, Any] = {"port": s.port, "proto": s.proto, "address": s.ip, "pid": s.pid,
+                                  "loopback_only": s.loopback_only,
+                                  "port_of": [_tool_dict(t) for t in tools]}
+            if p:
+                ev.update({"name": p.name, "exe": p.exe, "cmdline": redact_cmdline(p.cmdline), "user": p.user,
+                           "started": p.started, "parent": p.parent})
+                digest = sha256_file(p.exe)
+                if digest:
+                    ev["exe_sha256"] = digest
+            ref = f"{p.exe or p.name}:{s.port}" if p else f"port:{s.proto}/{s.port}"
+            label = f"{name} (pid {s.pid}) :{s.port}" if p else f"{s.proto}/{s.ip}:{s.port}"
+            out.append(self.factory.make("RC-006", Target("socket", ref, label), ev,
+                                         {"port": s.port, "name": name}))
+        return out
+
+    def _persistence(self, facts: Facts, running: dict[str, list[dict]],
+                     approved_evidence: dict[str, dict[str, list]]) -> list[Finding]:
+        autostart: dict[str, list[dict]] = defaultdict(list)
+        installed: dict[str, list[dict]] = defaultdict(list)
+        for svc in facts.services:
+            tool = self.index.by_service(svc.name)
+            m = Match(tool, "service_name", svc.name) if tool else self.index.by_command(svc.command)
+            if m is None:
+                continue
+            entry = {**svc.to_dict(), "match": {"how": m.how, "value": m.value}}
+            if "command" in entry:
+                entry["command"] = redact_command(entry["command"])
+            (autostart if svc.autostarts else installed)[m.tool.id].append({"kind": "service", **entry})
+        for a in facts.autostart:
+            m = self.index.by_command(a.command)
+            if m is None:
+                tool = self.index.by_autostart_name(a.name)
+                m = Match(tool, "autostart_name", a.name) if tool else None
+            if m is None:
+                continue
+            autostart[m.tool.id].append({**a.to_dict(), "command": redact_command(a.command),
+                                         "match": {"how": m.how, "value": m.value}})
+        for inst in facts.installed:
+            m = self._match_installed(inst)
+            if m is not None:
+                installed[m.tool.id].append({**inst.to_dict(), "match": {"how": m.how, "value": m.value}})
+
+        out: list[Finding] = []
+        for tool_id in sorted(set(autostart) | set(installed)):
+            tool = self.index.tools[tool_id]
+            approval, active = self._active_approval(tool_id)
+            ev: dict[str, Any] = {"tool": _tool_dict(tool), "autostart": autostart.get(tool_id, []),
+                                  "installed": installed.get(tool_id, []),
+                                  "running_pids": [e["pid"] for e in running.get(tool_id, [])]}
+            if active:
+                approved_evidence[tool_id]["autostart"].extend(ev["autostart"])
+                approved_evidence[tool_id]["installed"].extend(ev["installed"])
+                continue
+            info, note = _approval_note(approval, self.today)
+            if info:
+                ev["approval"] = info
+            params = {"tool": tool.name}
+            target = Target("tool", tool.id, tool.name)
+            if tool.exposure == "outbound" or tool.category == "im_assist":
+                if tool_id in running:
+                    continue  # already listed with its process
+                check = "RC-009" if tool.exposure == "outbound" else "RC-008"
+                out.append(self.factory.make(check, target, ev, params, note=note))
+            elif autostart.get(tool_id):
+                check = "RC-005" if tool.is_tunnel else "RC-003"
+                out.append(self.factory.make(check, Target("autostart", tool.id, tool.name), ev, params, note=note))
+            elif tool_id not in running:
+                out.append(self.factory.make("RC-004", target, ev, params, note=note))
+        return out
+
+    def _match_installed(self, inst) -> Match | None:
+        if inst.source in ("dpkg", "rpm"):
+            tool = self.index.packages.get(inst.name.casefold())
+            return Match(tool, "package", inst.name) if tool else None
+        if inst.source == "folder":
+            return self.index.by_path(inst.location)
+        tool = self.index.by_display_name(inst.name)
+        if tool:
+            return Match(tool, "display_name", inst.name)
+        return self.index.by_path(inst.location) if inst.location else None
+
+    def _os_features(self, facts: Facts) -> list[Finding]:
+        out: list[Finding] = []
+        checks = {"rdp": "RC-010", "remote_assistance": "RC-011", "winrm": "RC-012", "sshd": "RC-013",
+                  "xrdp": "RC-014", "gnome_remote_desktop": "RC-014", "vino": "RC-014"}
+        names = {"xrdp": "xrdp", "gnome_remote_desktop": "GNOME Remote Desktop", "vino": "Vino (VNC)"}
+        for s in facts.settings:
+            if not s.enabled or s.feature not in checks:
+                continue
+            listening = s.details.get("listening") or []
+            exposed = [a for a in listening if not a.split(":")[0].startswith("127.") and not a.startswith("[::1]")
+                       and not a.startswith("::1")]
+            severity = None
+            if exposed:
+                severity = "high"
+            ev = {"feature": s.feature, "source": s.source, **s.details, "exposed_addresses": exposed}
+            out.append(self.factory.make(checks[s.feature], Target("setting", s.feature, names.get(s.feature, s.feature)),
+                                         ev, {"feature": names.get(s.feature, s.feature)}, severity=severity))
+        return out

@@ -1,0 +1,211 @@
+"""Loading the data packs in `checks/`: check definitions, legal clauses, the remote-tool catalog.
+
+Everything a check says (titles, severities, legal basis, remediation) is data; the code only decides
+*whether* a check fires and with which evidence.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import sys
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .errors import PackError
+from .resources import pack_dir
+from .severity import SEVERITIES
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.9/3.10 on older UOS/Kylin builds
+    import tomli as tomllib
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise PackError(f"{path}: {exc}") from None
+    except OSError as exc:
+        raise PackError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+class _Keep(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def fill(text: str, params: dict[str, Any]) -> str:
+    return text.format_map(_Keep({k: v for k, v in params.items() if v is not None}))
+
+
+# --------------------------------------------------------------------------- checks and legal clauses
+
+@dataclass(frozen=True)
+class CheckDef:
+    id: str
+    area: str
+    severity: str
+    title: dict[str, str]
+    remediation: dict[str, str]
+    legal_basis: tuple[str, ...]
+    severity_by_role: dict[str, str] = field(default_factory=dict)
+    description: dict[str, str] = field(default_factory=dict)
+
+    def severity_for(self, role: str | None) -> str:
+        return self.severity_by_role.get(role or "", self.severity)
+
+
+_CHECK_ID = re.compile(r"^[A-Z]{2,4}-\d{3}$")
+
+
+def _check_from(raw: dict[str, Any], origin: str) -> CheckDef:
+    try:
+        cid = raw["id"]
+        if not _CHECK_ID.match(cid):
+            raise PackError(f"{origin}: check id {cid!r} is not like 'RC-001'")
+        sev = raw["severity"]
+        roles = dict(raw.get("severity_by_role", {}))
+        for s in [sev, *roles.values()]:
+            if s not in SEVERITIES:
+                raise PackError(f"{origin}: check {cid}: unknown severity {s!r}")
+        return CheckDef(
+            id=cid,
+            area=raw["area"],
+            severity=sev,
+            title={"zh": raw["title_zh"], "en": raw["title_en"]},
+            remediation={"zh": raw["remediation_zh"], "en": raw["remediation_en"]},
+            legal_basis=tuple(raw["legal_basis"]),
+            severity_by_role=roles,
+            description={"zh": raw.get("description_zh", ""), "en": raw.get("description_en", "")},
+        )
+    except KeyError as exc:
+        raise PackError(f"{origin}: check {raw.get('id', '?')} lacks key {exc.args[0]!r}") from None
+
+
+@lru_cache(maxsize=None)
+def checks(root: Path | None = None) -> dict[str, CheckDef]:
+    base = (root or pack_dir("checks")) / "rules"
+    out: dict[str, CheckDef] = {}
+    for path in sorted(base.glob("*.toml")):
+        for raw in load_toml(path).get("check", []):
+            chk = _check_from(raw, str(path))
+            if chk.id in out:
+                raise PackError(f"{path}: duplicate check id {chk.id}")
+            out[chk.id] = chk
+    return out
+
+
+@lru_cache(maxsize=None)
+def legal_clauses(root: Path | None = None) -> dict[str, dict[str, Any]]:
+    data = load_toml((root or pack_dir("checks")) / "legal.toml")
+    out: dict[str, dict[str, Any]] = {}
+    for raw in data.get("clause", []):
+        if raw.get("id") in out:
+            raise PackError(f"legal.toml: duplicate clause id {raw.get('id')}")
+        out[raw["id"]] = raw
+    return out
+
+
+# --------------------------------------------------------------------------- remote-tool catalog
+
+CATEGORIES = ("remote_support", "rmm", "vnc", "rdp", "tunnel", "rat", "builtin", "im_assist")
+_TOOL_ID = re.compile(r"^[a-z0-9_-]+$")
+_LIST_KEYS = ("services", "packages", "install_paths", "display_names", "autostart_names", "domains", "sources")
+
+
+@dataclass(frozen=True)
+class Tool:
+    id: str
+    name: str
+    name_zh: str
+    vendor: str
+    category: str
+    exposure: str
+    processes: tuple[str, ...]  # all OSes: a Windows exe runs on Linux under Wine too
+    services: tuple[str, ...]
+    packages: tuple[str, ...]
+    install_paths: tuple[str, ...]
+    display_names: tuple[str, ...]
+    autostart_names: tuple[str, ...]
+    ports: tuple[int, ...]
+    domains: tuple[str, ...]
+    pe: dict[str, tuple[str, ...]]
+    sources: tuple[str, ...]
+    origin: str
+
+    @property
+    def is_tunnel(self) -> bool:
+        return self.category == "tunnel"
+
+
+def _tool_from(raw: dict[str, Any], origin: str) -> Tool:
+    tid = raw.get("id")
+    if not isinstance(tid, str) or not _TOOL_ID.match(tid):
+        raise PackError(f"{origin}: tool id {tid!r} must match [a-z0-9_-]+")
+    for key in ("name", "vendor", "category"):
+        if not isinstance(raw.get(key), str) or not raw[key]:
+            raise PackError(f"{origin}: tool {tid}: missing or empty {key!r}")
+    if raw["category"] not in CATEGORIES:
+        raise PackError(f"{origin}: tool {tid}: unknown category {raw['category']!r} (one of {', '.join(CATEGORIES)})")
+    exposure = raw.get("exposure", "inbound")
+    if exposure not in ("inbound", "outbound"):
+        raise PackError(f"{origin}: tool {tid}: exposure must be 'inbound' or 'outbound'")
+    lists: dict[str, tuple[str, ...]] = {}
+    for key in _LIST_KEYS:
+        value = raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise PackError(f"{origin}: tool {tid}: {key!r} must be a list of strings")
+        lists[key] = tuple(v for v in value if v.strip())
+    if not lists["sources"]:
+        raise PackError(f"{origin}: tool {tid}: 'sources' must name where the facts come from")
+    procs_raw = raw.get("processes", {})
+    if not isinstance(procs_raw, dict):
+        raise PackError(f"{origin}: tool {tid}: [processes] must be a table of per-OS lists")
+    procs: list[str] = []
+    for os_name, names in procs_raw.items():
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise PackError(f"{origin}: tool {tid}: processes.{os_name} must be a list of strings")
+        procs.extend(n for n in names if n.strip())
+    ports = raw.get("ports", [])
+    if not isinstance(ports, list) or not all(isinstance(p, int) and 0 < p < 65536 for p in ports):
+        raise PackError(f"{origin}: tool {tid}: 'ports' must be a list of port numbers")
+    pe_raw = raw.get("pe", {})
+    pe = {k: tuple(v for v in pe_raw.get(k, []) if v.strip())
+          for k in ("original_filenames", "company_names", "product_names", "signers")}
+    return Tool(
+        id=tid, name=raw["name"], name_zh=raw.get("name_zh") or raw["name"], vendor=raw["vendor"],
+        category=raw["category"], exposure=exposure, processes=tuple(dict.fromkeys(procs)),
+        services=lists["services"], packages=lists["packages"], install_paths=lists["install_paths"],
+        display_names=lists["display_names"], autostart_names=lists["autostart_names"],
+        ports=tuple(ports), domains=lists["domains"], pe=pe, sources=lists["sources"], origin=origin,
+    )
+
+
+def load_catalog(folder: Path) -> dict[str, Tool]:
+    tools: dict[str, Tool] = {}
+    files = sorted(folder.glob("*.toml"))
+    if not files:
+        raise PackError(f"{folder}: the remote-tool catalog is empty")
+    for path in files:
+        data = load_toml(path)
+        entries = data.get("tool") if "tool" in data else [data]
+        for raw in entries:
+            tool = _tool_from(raw, path.name)
+            if tool.id in tools:
+                raise PackError(f"{path.name}: duplicate tool id {tool.id!r} (also in {tools[tool.id].origin})")
+            tools[tool.id] = tool
+    return tools
+
+
+@lru_cache(maxsize=None)
+def catalog(folder: Path | None = None) -> dict[str, Tool]:
+    return load_catalog(folder or pack_dir("checks") / "remote-tools")
+
+
+def glob_match(pattern: str, text: str) -> bool:
+    return fnmatch.fnmatchcase(text.casefold(), pattern.casefold())

@@ -1,0 +1,119 @@
+"""Shared test fixtures: real renamed processes, running the real CLI, validating every report."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SCHEMA = REPO / "reports" / "schema" / "report.schema.json"
+SLEEP = shutil.which("sleep")
+
+
+def validate_report(report: dict) -> None:
+    import jsonschema
+
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.validate(report, schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
+def load_report(path: Path) -> dict:
+    report = json.loads(Path(path).read_text(encoding="utf-8"))
+    validate_report(report)
+    return report
+
+
+@pytest.fixture(autouse=True)
+def _validate_every_report(tmp_path):
+    """Every JSON report a test leaves in its tmp_path must validate against the published schema."""
+    yield
+    for path in tmp_path.rglob("*.json"):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, OSError):
+            continue
+        if isinstance(data, dict) and "schema_version" in data and "findings" in data:
+            validate_report(data)
+
+
+class Spawner:
+    """Starts copies of `sleep` under given names (a stand-in for ToDesk.exe & co.) and cleans up."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, name: str, *args: str) -> subprocess.Popen:
+        folder = self.base / f"p{len(self.procs)}"
+        folder.mkdir(parents=True)
+        exe = folder / name
+        shutil.copy2(SLEEP, exe)
+        proc = subprocess.Popen([str(exe), "600", *args], stdin=subprocess.DEVNULL)
+        self.procs.append(proc)
+        return proc
+
+    def wait_visible(self) -> None:
+        import psutil
+
+        deadline = time.time() + 5
+        for proc in self.procs:
+            while time.time() < deadline:
+                try:
+                    if psutil.Process(proc.pid).exe().endswith(Path(proc.args[0]).name):
+                        break
+                except (psutil.NoSuchProcess, OSError):
+                    pass
+                time.sleep(0.02)
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.kill()
+        for proc in self.procs:
+            proc.wait()
+
+
+@pytest.fixture
+def spawn(tmp_path_factory):
+    s = Spawner(tmp_path_factory.mktemp("procs"))
+    yield s
+    s.stop()
+
+
+def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """The real command line, in a child process (exit codes, stderr and all)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "auditor", *args], capture_output=True, text=True,
+                          env=full_env, cwd=cwd, timeout=timeout)
+
+
+def findings_of(report: dict, check_id: str | None = None) -> list[dict]:
+    return [f for f in report["findings"] if check_id is None or f["check_id"] == check_id]
+
+
+def copy_checks(dest: Path) -> Path:
+    target = dest / "checks"
+    shutil.copytree(REPO / "checks", target)
+    return target
+
+
+def start_named_python(folder: Path, name: str, code: str) -> subprocess.Popen:
+    """Run ``code`` in a copy of this Python interpreter named ``name`` (a real process under a chosen
+    name that can open sockets); the code's first printed line is awaited."""
+    exe = folder / name
+    exe.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(sys.executable, exe)
+    proc = subprocess.Popen([str(exe), "-c", code], stdout=subprocess.PIPE, text=True)
+    proc.first_line = proc.stdout.readline().strip()  # type: ignore[attr-defined]
+    return proc
+
+
+def listen_code(port: int = 0) -> str:
+    return ("import socket,time;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);"
+            f"s.bind(('127.0.0.1',{port}));s.listen();print(s.getsockname()[1],flush=True);time.sleep(120)")
