@@ -49,7 +49,7 @@ def collect(ctx: ScanContext, facts: Facts) -> None:
         if not (autostart or xdg or running or listening):
             continue
         facts.settings.append(SettingFact(feature, True, "services/processes/sockets", {
-            "autostart": [s.name + (f" ({s.scope})" if s.scope != "system" else "") for s in autostart]
+            "autostart_units": [s.name + (f" ({s.scope})" if s.scope != "system" else "") for s in autostart]
             + [a.location for a in xdg],
             "running_pids": sorted(pids),
             "listening": listening,
