@@ -34,6 +34,42 @@ def _existing_file(value: str) -> Path:
     return path
 
 
+def _size(value: str) -> int:
+    units = {"": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "g": 1 << 30, "gb": 1 << 30}
+    text = value.strip().lower()
+    num = text.rstrip("kmgb")
+    try:
+        return int(float(num) * units[text[len(num):]])
+    except (ValueError, KeyError):
+        raise argparse.ArgumentTypeError(f"{value}: not a size like 50M or 2G") from None
+
+
+def _date(value: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value}: not a date like 2026-11-30") from None
+
+
+def _positive(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if n <= 0:
+        raise argparse.ArgumentTypeError(f"{value}: not a positive whole number")
+    return n
+
+
+def _mapping(value: str) -> tuple[str, str]:
+    field, sep, column = value.partition("=")
+    if not sep or not field.strip() or not column.strip():
+        raise argparse.ArgumentTypeError(f"{value}: expected FIELD=COLUMN")
+    return field.strip(), column.strip()
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .areas import AREAS
     from .context import ROLES
@@ -60,6 +96,44 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--sign-key", type=_existing_file, metavar="FILE", help="HMAC key file to sign reports with")
     scan.add_argument("--lang", choices=LANGS, default="zh", help="language of the summary (default: zh)")
     scan.add_argument("--quiet", "-q", action="store_true", help="no terminal summary")
+    scan.add_argument("--baseline", type=_existing_file, metavar="OLD.json",
+                      help="previous report: mark findings new / still open / resolved")
+
+    files = scan.add_argument_group("files area")
+    files.add_argument("--path", action="append", type=_existing_dir, default=[], metavar="DIR",
+                       help="folder to search for exports, may repeat (default: the usual export folders)")
+    files.add_argument("--full", action="store_true", help="ignore the incremental state; re-read every file")
+    files.add_argument("--max-file-size", type=_size, metavar="SIZE", help="skip larger files (default 2G)")
+
+    accounts = scan.add_argument_group("accounts area")
+    accounts.add_argument("--roster", type=_existing_file, metavar="FILE", help="HR roster (CSV/XLSX)")
+    accounts.add_argument("--subaccounts", action="append", type=_existing_file, default=[], metavar="FILE",
+                          help="platform/WMS sub-account export, may repeat")
+    accounts.add_argument("--logins", action="append", type=_existing_file, default=[], metavar="FILE",
+                          help="login log export, may repeat")
+    accounts.add_argument("--as-of", type=_date, metavar="DATE", help="audit as of this date (default: today)")
+    accounts.add_argument("--stale-days", type=_positive, default=90, metavar="N",
+                          help="no login for more than N days is stale (default 90)")
+    accounts.add_argument("--map", action="append", type=_mapping, default=[], metavar="FIELD=COLUMN",
+                          help="use COLUMN of the input files for FIELD, may repeat")
+    accounts.add_argument("--account-map", type=_existing_file, metavar="FILE",
+                          help="CSV/XLSX mapping accounts to employee ids")
+
+    trail = scan.add_argument_group("export trail")
+    trail.add_argument("--days", type=_positive, default=90, metavar="N",
+                       help="look back N days in browser download history (default 90)")
+    trail.add_argument("--home", action="append", type=_existing_dir, default=[], metavar="DIR",
+                       help="audit the browser data under this user folder instead, may repeat")
+
+    report = sub.add_parser("report", help="render a JSON report to HTML, Markdown, XLSX, CSV...")
+    report.add_argument("report", type=_existing_file, metavar="REPORT.json")
+    report.add_argument("--output", "-o", action="append", type=Path, default=[], required=True, metavar="FILE")
+    report.add_argument("--baseline", type=_existing_file, metavar="OLD.json")
+    report.add_argument("--lang", choices=LANGS, default="zh")
+
+    verify = sub.add_parser("verify", help="check a report's or bundle's digest (and signature)")
+    verify.add_argument("file", type=_existing_file, metavar="FILE")
+    verify.add_argument("--sign-key", type=_existing_file, metavar="FILE")
     return parser
 
 
@@ -77,8 +151,15 @@ def cmd_scan(args: argparse.Namespace) -> int:
         registry = RegFile.from_files(args.registry_export)
     key = _read_key(args.sign_key) if args.sign_key else None
     lower_priority()
-    report = run_scan(ScanOptions(only=args.only or [], allowlist=args.allowlist, root=args.root, role=args.role,
-                                  site=args.site, registry=registry))
+    report = run_scan(ScanOptions(
+        only=args.only or [], allowlist=args.allowlist, root=args.root, role=args.role, site=args.site,
+        registry=registry, paths=args.path, full=args.full, max_file_size=args.max_file_size, roster=args.roster,
+        subaccounts=args.subaccounts, logins=args.logins, as_of=args.as_of, stale_days=args.stale_days,
+        column_map=dict(args.map), account_map=args.account_map, days=args.days, homes=args.home,
+        progress=not args.quiet and sys.stderr.isatty()))
+    finish = _optional("auditor.compliance", "finish_report")
+    if finish:
+        finish(report, baseline=args.baseline)
     seal(report, key)
     for out in args.output:
         try:
@@ -93,6 +174,25 @@ def cmd_scan(args: argparse.Namespace) -> int:
             print(f"{t(args.lang, 'written')}: {out}")
     failing = args.fail_on != "none" and any(at_least(f["severity"], args.fail_on) for f in report["findings"])
     return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def _optional(module: str, name: str):
+    """A function from a module that a later part of the product adds; None while it is not there."""
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            return None
+        raise
+
+
+def _dispatch(module: str, args: argparse.Namespace) -> int:
+    func = _optional(module, "main")
+    if func is None:
+        raise UsageError(f"'{args.command}' is not available in this version")
+    return func(args)
 
 
 def _read_key(path: Path) -> bytes:
@@ -112,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return EXIT_USAGE
-        return {"scan": cmd_scan}[args.command](args)
+        if args.command == "scan":
+            return cmd_scan(args)
+        return _dispatch(f"auditor.commands.{args.command}", args)
     except UsageError as exc:
         print(f"auditor: {exc}" if not str(exc).startswith("auditor") else str(exc), file=sys.stderr)
         return EXIT_USAGE

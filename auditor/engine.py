@@ -13,7 +13,7 @@ from typing import Any
 from . import packs
 from .adapters.registry import RegistryView
 from .allowlist import load_allowlist
-from .areas import AREAS, AreaRun
+from .areas import AREAS, AreaRun, default_areas, load_runner
 from .context import ScanContext
 from .detect.factory import FindingFactory
 from .hostinfo import host_facts, now_iso, tool_facts
@@ -30,6 +30,22 @@ class ScanOptions:
     site: str | None = None
     registry: RegistryView | None = None
     today: dt.date | None = None
+    # files area (issue #4)
+    paths: list[Path] = field(default_factory=list)
+    full: bool = False
+    max_file_size: int | None = None
+    # accounts area (issue #5)
+    roster: Path | None = None
+    subaccounts: list[Path] = field(default_factory=list)
+    logins: list[Path] = field(default_factory=list)
+    as_of: dt.date | None = None
+    stale_days: int = 90
+    column_map: dict[str, str] = field(default_factory=dict)
+    account_map: Path | None = None
+    # export trail (issue #11)
+    days: int = 90
+    homes: list[Path] = field(default_factory=list)
+    progress: bool = False
 
 
 def lower_priority() -> None:
@@ -64,14 +80,16 @@ def run_scan(opts: ScanOptions) -> dict[str, Any]:
     ctx = ScanContext(root=opts.root, role=opts.role, site=opts.site, registry=_live_registry(opts),
                       hostname=socket.gethostname())
     today = opts.today or dt.date.today()
-    run = AreaRun(ctx, FindingFactory(checks, opts.role), approvals, today)
-    selected = opts.only or [name for name, (runner, _) in AREAS.items()]
+    run = AreaRun(ctx, FindingFactory(checks, opts.role), approvals, today, opts)
+    selected = opts.only or default_areas(opts)
     findings = []
-    for name in selected:
-        runner, what = AREAS[name]
+    for name in AREAS:  # fixed order: later areas may use what earlier ones found (run.shared)
+        if name not in selected:
+            continue
+        runner = load_runner(name)
         if runner is None:
             cov = ctx.coverage.source(name, name)
-            cov.status, cov.note = "not_assessed", f"not available in this version ({what})"
+            cov.status, cov.note = "not_assessed", f"not available in this version ({AREAS[name].what})"
             continue
         findings.extend(runner(run))
     findings.sort(key=lambda f: (-rank(f.severity), f.check_id, f.target.ref))

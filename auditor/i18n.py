@@ -7,7 +7,8 @@ LANGS = ("zh", "en")
 STRINGS: dict[str, dict[str, str]] = {
     "zh": {
         "title": "云仓个人信息泄露隐患检查",
-        "host": "主机", "role": "角色", "areas": "检查范围",
+        "host": "主机", "role": "角色", "unspecified": "未指定", "waybill-printing": "打单电脑",
+        "office": "办公电脑", "warehouse": "仓库电脑", "server": "服务器", "areas": "检查范围",
         "severity": "严重程度", "count": "数量", "check": "检查项", "finding": "发现", "target": "对象",
         "critical": "严重", "high": "高", "medium": "中", "low": "低", "info": "提示",
         "no_findings": "未发现问题。",
@@ -19,7 +20,8 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "en": {
         "title": "Cloud-warehouse personal-information leak audit",
-        "host": "Host", "role": "Role", "areas": "Areas",
+        "host": "Host", "role": "Role", "unspecified": "unspecified", "waybill-printing": "waybill printing",
+        "office": "office", "warehouse": "warehouse", "server": "server", "areas": "Areas",
         "severity": "Severity", "count": "Count", "check": "Check", "finding": "Finding", "target": "Target",
         "critical": "critical", "high": "high", "medium": "medium", "low": "low", "info": "info",
         "no_findings": "No findings.",

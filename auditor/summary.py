@@ -19,7 +19,7 @@ def print_summary(report: dict[str, Any], lang: str, console: Console | None = N
     host = report["host"]
     console.print(f"[bold]{t(lang, 'title')}[/bold]  {report['tool']['name']} {report['tool']['version']}")
     console.print(f"{t(lang, 'host')}: {host['hostname']} ({host.get('os', '')})  "
-                  f"{t(lang, 'role')}: {host.get('role')}  {t(lang, 'areas')}: {', '.join(report['scope']['areas'])}")
+                  f"{t(lang, 'role')}: {t(lang, host.get('role') or 'unspecified')}  {t(lang, 'areas')}: {', '.join(report['scope']['areas'])}")
 
     counts = Table(show_header=True, header_style="bold")
     counts.add_column(t(lang, "severity"))

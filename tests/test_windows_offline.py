@@ -110,3 +110,23 @@ def test_task_xml_parser_on_recorded_files():
                 '<Settings><Enabled>false</Enabled></Settings><Actions><Exec><Command>C:\\x\\AnyDesk.exe</Command>'
                 '</Exec></Actions></Task>').encode()
     assert parse_task_xml(disabled) == (["C:\\x\\AnyDesk.exe"], False)
+
+
+@pytest.mark.parametrize("fixture", ["schtasks_en.csv", "schtasks_zh.csv"])
+def test_schtasks_csv_parser_on_recorded_outputs(fixture):
+    from auditor.adapters.schtasks import decode_console, parse_schtasks_csv
+
+    tasks = parse_schtasks_csv(decode_console((FIX / fixture).read_bytes()))
+    by_name = {t["name"]: t for t in tasks}
+    rust = by_name["\\RustDesk"]
+    assert rust["command"].startswith('"C:\\Users\\chenmo\\Downloads\\rustdesk') and rust["enabled"] == "yes"
+    assert len({t["name"] for t in tasks}) == len(by_name)
+    assert all(t["command"] and t["command"] != "N/A" for t in tasks)
+    assert sum(1 for t in tasks if t["name"] == "\\RustDesk") == 1  # repeated headers and rows folded
+
+
+def test_schtasks_gbk_bytes_decode():
+    from auditor.adapters.schtasks import decode_console, parse_schtasks_csv
+
+    raw = (FIX / "schtasks_zh.csv").read_text(encoding="utf-8").encode("gbk")
+    assert parse_schtasks_csv(decode_console(raw))[0]["name"] == "\\RustDesk"

@@ -7,6 +7,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from .. import runcmd
+from ..adapters.schtasks import decode_console, parse_schtasks_csv
 from ..context import ScanContext
 from ..facts import AutostartFact, Facts, InstalledFact
 
@@ -94,10 +96,38 @@ def parse_task_xml(data: bytes) -> tuple[list[str], bool]:
     return commands, enabled
 
 
+def _schtasks(ctx: ScanContext, facts: Facts, cov, why: str) -> None:
+    """Without rights on the Tasks folder: ask schtasks.exe (it lists what this user may see)."""
+    res = runcmd.run(["schtasks", "/query", "/fo", "csv", "/v"], timeout=60)
+    if res.returncode != 0:
+        cov.status, cov.note = "failed", f"{why}; schtasks: {res.error or f'exit code {res.returncode}'}"
+        return
+    tasks = parse_schtasks_csv(decode_console(res.stdout))
+    if not tasks:
+        cov.status, cov.note = "no_data", f"{why}; schtasks gave no data"
+        return
+    cov.note = f"{why}; read through schtasks"
+    for task in tasks:
+        cov.examined += 1
+        if task["enabled"] == "yes":
+            facts.autostart.append(AutostartFact("scheduled_task", task["name"], task["command"], "schtasks",
+                                                 task.get("run_as") or None))
+
+
 def _tasks(ctx: ScanContext, facts: Facts, cov) -> None:
     folder = ctx.win_path(TASKS_DIR)
-    if folder is None or not folder.is_dir():
-        cov.note = "Task Scheduler folder not found"
+    readable, why = False, "Task Scheduler folder not found"
+    if folder is not None and folder.is_dir():
+        try:
+            next(iter(folder.iterdir()), None)
+            readable = True
+        except OSError as exc:
+            why = f"Tasks folder unreadable ({exc.strerror})"
+    if not readable:
+        if ctx.live:
+            _schtasks(ctx, facts, cov, why)
+        else:
+            cov.note = why
         return
     stack = [folder]
     while stack:

@@ -1,0 +1,1 @@
+"""Subcommands other than scan: each module has main(args) -> exit code."""

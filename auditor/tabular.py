@@ -1,0 +1,167 @@
+"""Reading tables as office PCs hold them: CSV/TSV/TXT in any Chinese or Unicode encoding, and
+XLSX/XLSM/XLS/XLSB/ODS workbooks (every sheet, via python-calamine). Rows are streamed, never loaded whole
+for text files; cells come back as strings (numbers without a spurious ".0")."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Iterator
+
+from charset_normalizer import from_bytes
+
+TEXT_EXT = {".csv", ".tsv", ".txt", ".tab"}
+SHEET_EXT = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
+SAMPLE = 64 << 10
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+csv.field_size_limit(1 << 24)
+
+
+class UnreadableTable(Exception):
+    """A file that is not a readable table: the reason goes to the report's coverage."""
+
+
+def detect_encoding(sample: bytes) -> str:
+    """BOM first; then UTF-8 if it decodes; then charset-normalizer among the encodings Chinese PCs use.
+
+    GB18030 is used for anything GBK-like: it is a superset of GBK and GB2312."""
+    for bom, name in _BOMS:
+        if sample.startswith(bom):
+            return name
+    if not sample:
+        return "utf-8"
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(sample) - 3:  # a multi-byte character cut by the sample's end
+            return "utf-8"
+    # UTF-16 without BOM: many NULs on one byte position
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd > len(sample) // 5 and even < odd // 8:
+        return "utf-16-le"
+    if even > len(sample) // 5 and odd < even // 8:
+        return "utf-16-be"
+    best = from_bytes(sample, cp_isolation=["gb18030", "big5", "utf_16", "cp1252"]).best()
+    if best is None:
+        raise UnreadableTable("binary content, not text")
+    enc = best.encoding.lower()
+    return "gb18030" if enc in ("gb2312", "gbk", "gb18030", "hz") else enc
+
+
+def is_binary(sample: bytes) -> bool:
+    if any(sample.startswith(b) for b, _ in _BOMS):
+        return False
+    if sample.count(0) > len(sample) // 10 and not (sample[0::2].count(0) > len(sample) // 5 or
+                                                     sample[1::2].count(0) > len(sample) // 5):
+        return True
+    control = sum(1 for b in sample[:4096] if b < 9 or 13 < b < 32)
+    return control > len(sample[:4096]) // 20
+
+
+def open_text(fh: IO[bytes]) -> tuple[io.TextIOWrapper, str]:
+    """Wrap a binary stream as text with the detected encoding (stream position reset to 0)."""
+    sample = fh.read(SAMPLE)
+    if is_binary(sample):
+        raise UnreadableTable("binary content, not text")
+    enc = detect_encoding(sample)
+    fh.seek(0)
+    return io.TextIOWrapper(fh, encoding=enc, errors="replace", newline=""), enc
+
+
+def sniff_delimiter(head: str) -> str:
+    lines = [l for l in head.splitlines()[:20] if l.strip()]
+    best, best_score = ",", 0
+    for delim in (",", "\t", ";", "|"):
+        counts = [l.count(delim) for l in lines]
+        if not counts or max(counts) == 0:
+            continue
+        common = max(set(counts), key=counts.count)
+        score = counts.count(common) * (common > 0)
+        if score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+def cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e17 else repr(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    return str(value).strip()
+
+
+@dataclass
+class Sheet:
+    name: str  # "" for text files
+    rows: Iterator[list[str]]
+
+
+def iter_text_rows(fh: IO[bytes]) -> tuple[str, Iterator[list[str]]]:
+    text, enc = open_text(fh)
+    head = text.read(SAMPLE)
+    delim = sniff_delimiter(head)
+    rest = io.StringIO(head)
+
+    def chain() -> Iterator[str]:
+        yield from rest
+        yield from text
+
+    reader = csv.reader(chain(), delimiter=delim)
+    return enc, ([c.strip() for c in row] for row in reader)
+
+
+def iter_sheets(path: Path | str, fh: IO[bytes] | None = None, ext: str | None = None) -> Iterator[Sheet]:
+    """Every sheet of a table file (text files are one sheet named ""). ``fh`` reads from an open stream
+    (a ZIP member) instead of the path."""
+    ext = (ext or Path(path).suffix).lower()
+    if ext in TEXT_EXT:
+        own = fh is None
+        stream = open(path, "rb") if own else fh
+        try:
+            _, rows = iter_text_rows(stream)
+            yield Sheet("", rows)
+        finally:
+            if own:
+                stream.close()
+        return
+    if ext in SHEET_EXT:
+        yield from _workbook_sheets(path, fh)
+        return
+    raise UnreadableTable(f"unsupported format {ext or '(none)'}")
+
+
+def _workbook_sheets(path: Path | str, fh: IO[bytes] | None) -> Iterator[Sheet]:
+    import python_calamine as pc
+
+    try:
+        wb = pc.CalamineWorkbook.from_filelike(fh) if fh is not None else pc.CalamineWorkbook.from_path(str(path))
+    except pc.PasswordError:
+        raise UnreadableTable("encrypted (password-protected workbook)") from None
+    except (pc.CalamineError, pc.ZipError, pc.XmlError, ValueError, OSError) as exc:
+        raise UnreadableTable(f"corrupt or unreadable workbook ({type(exc).__name__})") from None
+    except Exception as exc:  # noqa: BLE001 - calamine raises a variety of errors on garbage
+        raise UnreadableTable(f"corrupt or unreadable workbook ({type(exc).__name__})") from None
+    for name in wb.sheet_names:
+        try:
+            sheet = wb.get_sheet_by_name(name)
+            rows = sheet.iter_rows()
+        except Exception as exc:  # noqa: BLE001
+            raise UnreadableTable(f"sheet {name!r} unreadable ({type(exc).__name__})") from None
+        yield Sheet(name, ([cell_text(c) for c in row] for row in rows))
+
+
+def read_table(path: Path | str) -> list[list[str]]:
+    """All rows of the first non-empty sheet (for small input files such as rosters)."""
+    for sheet in iter_sheets(path):
+        rows = [r for r in sheet.rows if any(c for c in r)]
+        if rows:
+            return rows
+    return []
