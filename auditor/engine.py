@@ -93,7 +93,7 @@ def run_scan(opts: ScanOptions) -> dict[str, Any]:
             continue
         findings.extend(runner(run))
     findings.sort(key=lambda f: (-rank(f.severity), f.check_id, f.target.ref))
-    return {
+    report = {
         "schema_version": SCHEMA_VERSION,
         "tool": tool_facts(),
         "host": host_facts(opts.root, opts.role, opts.site),
@@ -106,6 +106,8 @@ def run_scan(opts: ScanOptions) -> dict[str, Any]:
         "findings": [f.to_dict() for f in findings],
         "coverage": ctx.coverage.to_list(),
     }
+    report.update(run.shared.get("report_sections", {}))
+    return report
 
 
 def summarize(findings) -> dict[str, Any]:

@@ -41,12 +41,9 @@ def detect_encoding(sample: bytes) -> str:
     except UnicodeDecodeError as exc:
         if exc.start >= len(sample) - 3:  # a multi-byte character cut by the sample's end
             return "utf-8"
-    # UTF-16 without BOM: many NULs on one byte position
-    even, odd = sample[0::2].count(0), sample[1::2].count(0)
-    if odd > len(sample) // 5 and even < odd // 8:
-        return "utf-16-le"
-    if even > len(sample) // 5 and odd < even // 8:
-        return "utf-16-be"
+    guess = _utf16_guess(sample)
+    if guess:
+        return guess
     best = from_bytes(sample, cp_isolation=["gb18030", "big5", "utf_16", "cp1252"]).best()
     if best is None:
         raise UnreadableTable("binary content, not text")
@@ -54,12 +51,33 @@ def detect_encoding(sample: bytes) -> str:
     return "gb18030" if enc in ("gb2312", "gbk", "gb18030", "hz") else enc
 
 
+def _plausible(text: str) -> float:
+    """Share of characters that occur in tables: CJK, ASCII printable, whitespace, CJK punctuation."""
+    ok = sum(1 for ch in text if ch.isprintable() or ch in "\r\n\t") - text.count("\ufffd")
+    odd = sum(1 for ch in text if "\ue000" <= ch <= "\uf8ff" or "\u0100" <= ch <= "\u2fff")
+    return (ok - 3 * odd) / max(len(text), 1)
+
+
+def _utf16_guess(sample: bytes) -> str | None:
+    """UTF-16 without a BOM: NUL bytes (ASCII digits and separators) on one byte position only, and the
+    text decodes to something that looks like a table."""
+    if sample.count(0) < len(sample) // 20:
+        return None
+    even = sample[: len(sample) // 2 * 2]
+    best, score = None, 0.0
+    for enc in ("utf-16-le", "utf-16-be"):
+        text = even.decode(enc, errors="replace")
+        s = _plausible(text)
+        if s > score:
+            best, score = enc, s
+    return best if score > 0.9 else None
+
+
 def is_binary(sample: bytes) -> bool:
     if any(sample.startswith(b) for b, _ in _BOMS):
         return False
-    if sample.count(0) > len(sample) // 10 and not (sample[0::2].count(0) > len(sample) // 5 or
-                                                     sample[1::2].count(0) > len(sample) // 5):
-        return True
+    if sample.count(0) > len(sample) // 20:
+        return _utf16_guess(sample) is None
     control = sum(1 for b in sample[:4096] if b < 9 or 13 < b < 32)
     return control > len(sample[:4096]) // 20
 

@@ -1,0 +1,1 @@
+"""Area "files": unmasked waybill and order exports lying on disk."""

@@ -1,0 +1,67 @@
+"""The folders the files area walks by default on an office PC (data: checks/file-roots.toml)."""
+
+from __future__ import annotations
+
+import glob
+import sys
+from functools import lru_cache
+from pathlib import Path, PureWindowsPath
+
+from ..context import ScanContext
+from ..packs import load_toml
+from ..resources import pack_dir
+
+
+@lru_cache(maxsize=None)
+def root_rules() -> dict:
+    return load_toml(pack_dir("checks") / "file-roots.toml")
+
+
+def _expand(base: Path, rel: str) -> list[Path]:
+    parts = [p for p in PureWindowsPath(rel).parts if p not in ("\\", "/")] if "\\" in rel else rel.split("/")
+    pattern = str(base.joinpath(*[glob.escape(p) if p != "*" else "*" for p in parts]))
+    return sorted(Path(p) for p in glob.glob(pattern) if Path(p).is_dir())
+
+
+def _fixed_drives() -> list[Path]:
+    import psutil
+
+    system = Path(sys.executable).anchor.upper() if sys.platform == "win32" else ""
+    sysdrive = (Path(__import__("os").environ.get("SystemDrive", "C:") + "\\")).anchor.upper()
+    out = []
+    try:
+        parts = psutil.disk_partitions(all=False)
+    except Exception:  # noqa: BLE001
+        return out
+    for p in parts:
+        if "fixed" in p.opts and p.mountpoint.upper() not in (sysdrive, system):
+            out.append(Path(p.mountpoint))
+    return out
+
+
+def default_roots(ctx: ScanContext) -> list[tuple[Path, str]]:
+    """(folder, why) pairs; nested duplicates removed later by the walker."""
+    rules = root_rules()
+    roots: list[tuple[Path, str]] = []
+    if ctx.windows:
+        for home in ctx.home_dirs():
+            for rel in rules["windows"]["user_folders"]:
+                for path in _expand(home, rel):
+                    roots.append((path, f"user folder {rel}"))
+        for folder in rules["windows"]["machine_folders"]:
+            path = ctx.win_path(folder)
+            if path is not None and path.is_dir():
+                roots.append((path, "shared folder"))
+        if ctx.live and sys.platform == "win32" and rules["windows"].get("fixed_drives"):
+            roots += [(d, "fixed drive other than the system drive") for d in _fixed_drives()]
+    else:
+        roots += [(home, "home folder") for home in ctx.home_dirs()]
+    return roots
+
+
+def skip_set(ctx: ScanContext) -> tuple[set[str], set[str]]:
+    """(relative paths to skip under a root, folder names to skip anywhere), case-folded."""
+    rules = root_rules()
+    rel = rules["windows"]["skip_folders"] if ctx.windows else rules["linux"]["skip_folders"]
+    return ({r.replace("\\", "/").casefold() for r in rel},
+            {n.replace("\\", "/").casefold() for n in rules["common"]["skip_names"]})

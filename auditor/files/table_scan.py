@@ -1,0 +1,284 @@
+"""Judging one table (a CSV file or one sheet): which columns hold whose data, and how many rows hold
+an unmasked mobile or ID number of a person (the file's record count).
+
+Column-aware: headers decide first (收件人手机 is a mobile column, 商品编码 never is, 寄件人电话 is the
+shop's own); columns without a known header are judged from the statistics of their first rows."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+from . import cells
+from .cells import MASKED, UNMASKED
+from .masking import mask_address, mask_id, mask_mobile, mask_name
+from .rules import PiiRules, norm_header
+
+SAMPLE_ROWS = 300
+HEADER_SCAN = 10
+PERSON_KINDS = ("mobile", "id_number", "name", "address")
+TOTAL_MARKERS = ("合计", "总计", "小计", "total", "sum")
+KIND_ORDER = ("sender", "not_personal", "id_number", "mobile", "landline", "tracking", "address", "name")
+
+
+@dataclass
+class Column:
+    index: int
+    header: str | None = None
+    kind: str | None = None
+    by: str | None = None  # header | values
+    excluded: str | None = None  # why a phone-like column does not count
+
+    def to_dict(self) -> dict:
+        out = {"index": self.index, "header": self.header, "kind": self.kind, "by": self.by}
+        if self.excluded:
+            out["excluded"] = self.excluded
+        return out
+
+
+@dataclass
+class TableResult:
+    sheet: str
+    total_rows: int = 0
+    records: int = 0
+    id_rows: int = 0
+    masked_rows: int = 0
+    header: bool = False
+    columns: list[Column] = field(default_factory=list)
+    kinds: dict[str, str] = field(default_factory=dict)  # kind -> "unmasked" | "masked" | "present"
+    samples: list[str] = field(default_factory=list)
+
+    @property
+    def masked_share(self) -> float:
+        pi_rows = self.records + self.masked_rows
+        return round(self.masked_rows / pi_rows, 4) if pi_rows else 0.0
+
+
+def _header_kind(text: str, rules: PiiRules) -> str | None:
+    h = norm_header(text)
+    if not h:
+        return None
+    lists = {"sender": rules.sender, "not_personal": rules.not_personal, **rules.headers}
+    for kind in KIND_ORDER:  # exact matches first, in priority order
+        if h in lists[kind]:
+            return kind
+    for kind in KIND_ORDER:
+        for word in lists[kind]:
+            long_enough = len(word) >= 2 if not word.isascii() else len(word) >= 5
+            if long_enough and word in h:
+                return kind
+    return None
+
+
+def _is_numberish(text: str) -> bool:
+    t = text.replace(".", "").replace("-", "").replace(" ", "").replace("/", "").replace(":", "")
+    return t.isdigit()
+
+
+def _find_header(rows: list[list[str]], rules: PiiRules) -> int | None:
+    for i, row in enumerate(rows[:HEADER_SCAN]):
+        cells_ = [c for c in row if c]
+        if not cells_:
+            continue
+        if any(rules.candidate.search(c) and (cells.mobiles(c, rules) or len(c) >= 15) for c in cells_):
+            continue  # a row holding a mobile or a long number is data, not a header
+        known = sum(1 for c in cells_ if len(c) <= 20 and _header_kind(c, rules))
+        numeric = sum(1 for c in cells_ if _is_numberish(c))
+        if known >= 1 and numeric <= len(cells_) // 2 and known * 4 >= len(cells_) // 2:
+            return i
+    return None
+
+
+def _code_like(values: list[str]) -> bool:
+    """Product codes and serials: sequential, or sharing a long common prefix."""
+    nums = sorted({int(v) for v in values if v.isdigit()})
+    if len(nums) < 5:
+        return False
+    close = sum(1 for a, b in zip(nums, nums[1:]) if b - a <= 1000)
+    if close * 2 >= len(nums) - 1:
+        return True
+    prefixes = Counter(str(n)[:7] for n in nums)
+    return prefixes.most_common(1)[0][1] * 10 >= len(nums) * 8
+
+
+class TableAnalyzer:
+    def __init__(self, rules: PiiRules) -> None:
+        self.rules = rules
+
+    def analyze(self, rows: Iterable[list[str]], sheet: str = "") -> TableResult:
+        rules = self.rules
+        it: Iterator[list[str]] = iter(rows)
+        head = [r for r in itertools.islice(it, SAMPLE_ROWS + HEADER_SCAN)]
+        res = TableResult(sheet)
+        hdr_i = _find_header(head, rules)
+        width = max((len(r) for r in head), default=0)
+        columns = [Column(i) for i in range(width)]
+        if hdr_i is not None:
+            res.header = True
+            for i, text in enumerate(head[hdr_i]):
+                if i < width and text:
+                    columns[i].header = text
+                    kind = _header_kind(text, rules)
+                    if kind:
+                        columns[i].kind, columns[i].by = kind, "header"
+            sample = head[hdr_i + 1:]
+        else:
+            sample = head
+        sample = [[cells.clean(c) for c in r] for r in sample]
+        self._judge_by_values(columns, sample, headerless=hdr_i is None)
+        res.columns = columns
+        counted_ids = [c.index for c in columns if c.kind == "id_number"]
+        counted_mobiles = [c.index for c in columns if c.kind in ("mobile", "landline") and not c.excluded]
+        person_sheet = any(c.kind in PERSON_KINDS and not c.excluded for c in columns)
+        free_text = [c.index for c in columns if c.kind is None] if person_sheet else []
+        kind_cols = [c for c in columns if c.kind in ("name", "address", "tracking", "landline")]
+        self._kinds_from_sample(res, kind_cols, sample)
+        sample_iter = iter(sample)
+        rest = ([cells.clean(c) for c in r] for r in it)
+        candidate = rules.candidate.search
+        for row in itertools.chain(sample_iter, rest):
+            if not any(row):
+                continue
+            first = row[0].casefold() if row else ""
+            if any(first.startswith(m) for m in TOTAL_MARKERS):
+                continue
+            res.total_rows += 1
+            unmasked = masked = False
+            for i in counted_ids:
+                if i < len(row) and row[i]:
+                    status, value = cells.id_status(row[i], rules, id_column=True)
+                    if status == UNMASKED:
+                        unmasked = True
+                        res.id_rows += 1
+                        res.kinds["id_number"] = UNMASKED
+                        self._sample(res, mask_id(value))
+                        break
+                    if status == MASKED:
+                        masked = True
+                        res.kinds.setdefault("id_number", MASKED)
+            for i in counted_mobiles:
+                if i < len(row) and row[i]:
+                    status, value = cells.mobile_status(row[i], rules)
+                    if status == UNMASKED:
+                        unmasked = True
+                        res.kinds["mobile"] = UNMASKED
+                        self._sample(res, mask_mobile(value))
+                        break
+                    if status == MASKED:
+                        masked = True
+                        res.kinds.setdefault("mobile", MASKED)
+            if not unmasked:
+                for i in free_text:
+                    if i < len(row) and row[i] and candidate(row[i]):
+                        found = cells.mobiles(row[i], rules)
+                        status, value = cells.id_status(row[i], rules, id_column=False)
+                        if found or status == UNMASKED:
+                            unmasked = True
+                            if status == UNMASKED:
+                                res.id_rows += 1
+                                res.kinds["id_number"] = UNMASKED
+                            else:
+                                res.kinds["mobile"] = UNMASKED
+                            break
+            if unmasked:
+                res.records += 1
+            elif masked:
+                res.masked_rows += 1
+        return res
+
+    # ------------------------------------------------------------------ column judgement
+    def _judge_by_values(self, columns: list[Column], sample: list[list[str]], headerless: bool) -> None:
+        rules = self.rules
+        stats: dict[int, Counter] = {}
+        for col in columns:
+            values = [r[col.index] for r in sample if col.index < len(r) and r[col.index]]
+            if not values:
+                continue
+            c: Counter = Counter()
+            for v in values:
+                ms, _ = cells.mobile_status(v, rules)
+                if ms:
+                    c[f"mobile_{ms}"] += 1
+                ids, _ = cells.id_status(v, rules, id_column=col.kind == "id_number")
+                if ids:
+                    c[f"id_{ids}"] += 1
+                ns = cells.name_status(v, rules)
+                if ns:
+                    c[f"name_{ns}"] += 1
+                ad = cells.address_status(v, rules)
+                if ad:
+                    c[f"address_{ad}"] += 1
+                if cells.tracking(v, rules):
+                    c["tracking"] += 1
+            c["n"] = len(values)
+            stats[col.index] = c
+            if col.kind is None:
+                n = len(values)
+                mob = c["mobile_unmasked"] + c["mobile_masked"]
+                if c["id_unmasked"] + c["id_masked"] >= n / 2:
+                    col.kind, col.by = "id_number", "values"
+                elif mob >= n / 2:
+                    col.kind, col.by = "mobile", "values"
+                elif c["address_unmasked"] + c["address_masked"] >= n / 2:
+                    col.kind, col.by = "address", "values"
+                elif c["name_unmasked"] + c["name_masked"] >= n * 0.6:
+                    col.kind, col.by = "name", "values"
+                elif c["tracking"] >= n * 0.6:
+                    col.kind, col.by = "tracking", "values"
+        # phone columns that are not people's numbers
+        for col in columns:
+            if col.kind not in ("mobile", "landline"):
+                continue
+            values = [r[col.index] for r in sample if col.index < len(r) and r[col.index]]
+            digits = ["".join(cells.mobiles(v, rules)[:1]) for v in values]
+            digits = [d for d in digits if d]
+            if len(values) >= 5:
+                top = Counter(values).most_common(1)[0][1]
+                if top * 10 >= len(values) * 8:
+                    col.excluded = "one number on most rows (the sender's own number)"
+                    continue
+            if col.by == "values" and _code_like(digits):
+                col.excluded = "sequential or clustered codes, not people's numbers"
+        if headerless:
+            others = any(c.kind in ("name", "address", "id_number") for c in columns)
+            for col in columns:
+                if col.kind == "mobile" and col.by == "values" and not col.excluded and not others:
+                    c = stats.get(col.index, Counter())
+                    digits = [d for r in sample if col.index < len(r) for d in cells.mobiles(r[col.index], rules)]
+                    diverse = len({d[:3] for d in digits}) >= 8
+                    if not (diverse and c["mobile_unmasked"] * 10 >= c["n"] * 9):
+                        col.excluded = "numbers alone without names, addresses or headers"
+
+    def _kinds_from_sample(self, res: TableResult, kind_cols: list[Column], sample: list[list[str]]) -> None:
+        rules = self.rules
+        for col in kind_cols:
+            values = [r[col.index] for r in sample if col.index < len(r) and r[col.index]]
+            if not values:
+                continue
+            if col.kind == "name":
+                st = [cells.name_status(v, rules) for v in values]
+                sample_value = next((v for v, s in zip(values, st) if s == UNMASKED), None)
+                if sample_value:
+                    self._sample(res, mask_name(sample_value))
+            elif col.kind == "address":
+                st = [cells.address_status(v, rules) for v in values]
+                sample_value = next((v for v, s in zip(values, st) if s == UNMASKED), None)
+                if sample_value:
+                    self._sample(res, mask_address(sample_value))
+            elif col.kind == "landline":
+                st = ["present" if cells.landline(v, rules) else None for v in values]
+            else:
+                st = ["present" if cells.tracking(v, rules) else None for v in values]
+            if UNMASKED in st:
+                res.kinds[col.kind] = UNMASKED
+            elif MASKED in st:
+                res.kinds.setdefault(col.kind, MASKED)
+            elif "present" in st:
+                res.kinds.setdefault(col.kind, "present")
+
+    @staticmethod
+    def _sample(res: TableResult, masked_value: str) -> None:
+        if len(res.samples) < 3 and masked_value not in res.samples:
+            res.samples.append(masked_value)
