@@ -126,14 +126,28 @@ def iter_text_rows(fh: IO[bytes]) -> tuple[str, Iterator[list[str]]]:
     text, enc = open_text(fh)
     head = text.read(SAMPLE)
     delim = sniff_delimiter(head)
-    rest = io.StringIO(head)
 
     def chain() -> Iterator[str]:
-        yield from rest
-        yield from text
+        # the sample may end inside a line: join that piece to the rest of its line
+        lines = head.splitlines(keepends=True)
+        tail = lines.pop() if lines and not lines[-1].endswith(("\n", "\r")) else ""
+        yield from lines
+        for line in text:
+            if tail:
+                line, tail = tail + line, ""
+            yield line
+        if tail:
+            yield tail
 
     reader = csv.reader(chain(), delimiter=delim)
-    return enc, ([c.strip() for c in row] for row in reader)
+    return enc, reader
+
+
+def _then_close(rows: Iterator[list[str]], stream: IO[bytes]) -> Iterator[list[str]]:
+    try:
+        yield from rows
+    finally:
+        stream.close()
 
 
 def iter_sheets(path: Path | str, fh: IO[bytes] | None = None, ext: str | None = None) -> Iterator[Sheet]:
@@ -141,14 +155,16 @@ def iter_sheets(path: Path | str, fh: IO[bytes] | None = None, ext: str | None =
     (a ZIP member) instead of the path."""
     ext = (ext or Path(path).suffix).lower()
     if ext in TEXT_EXT:
-        own = fh is None
-        stream = open(path, "rb") if own else fh
+        if fh is not None:
+            yield Sheet("", iter_text_rows(fh)[1])
+            return
+        stream = open(path, "rb")
         try:
-            _, rows = iter_text_rows(stream)
-            yield Sheet("", rows)
-        finally:
-            if own:
-                stream.close()
+            rows = iter_text_rows(stream)[1]
+        except BaseException:
+            stream.close()
+            raise
+        yield Sheet("", _then_close(rows, stream))
         return
     if ext in SHEET_EXT:
         yield from _workbook_sheets(path, fh)

@@ -20,6 +20,8 @@ SAMPLE_ROWS = 300
 HEADER_SCAN = 10
 PERSON_KINDS = ("mobile", "id_number", "name", "address")
 TOTAL_MARKERS = ("合计", "总计", "小计", "total", "sum")
+TOTAL_PREFIXES = frozenset({"合计", "总计", "小计", "to", "To", "TO", "su", "Su", "SU", " 合", " 总", " 小"})
+BATCH_ROWS = 8192
 KIND_ORDER = ("sender", "not_personal", "id_number", "mobile", "landline", "tracking", "address", "name")
 
 
@@ -103,6 +105,26 @@ def _code_like(values: list[str]) -> bool:
     return prefixes.most_common(1)[0][1] * 10 >= len(nums) * 8
 
 
+@dataclass
+class _Plan:
+    ids: list[int]
+    mobiles: list[int]
+    free_text: list[int]
+
+
+def _is_total(row: list[str]) -> bool:
+    return row[0][:2] in TOTAL_PREFIXES and row[0].strip().casefold().startswith(TOTAL_MARKERS)
+
+
+def _line_hits(pattern, text: str):
+    """(line number, match) for every match of a pattern in newline-joined cells."""
+    line = pos = 0
+    for m in pattern.finditer(text):
+        line += text.count("\n", pos, m.start())
+        pos = m.start()
+        yield line, m
+
+
 class TableAnalyzer:
     def __init__(self, rules: PiiRules) -> None:
         self.rules = rules
@@ -135,58 +157,129 @@ class TableAnalyzer:
         free_text = [c.index for c in columns if c.kind is None] if person_sheet else []
         kind_cols = [c for c in columns if c.kind in ("name", "address", "tracking", "landline")]
         self._kinds_from_sample(res, kind_cols, sample)
-        sample_iter = iter(sample)
-        rest = ([cells.clean(c) for c in r] for r in it)
-        candidate = rules.candidate.search
-        for row in itertools.chain(sample_iter, rest):
-            if not any(row):
-                continue
-            first = row[0].casefold() if row else ""
-            if any(first.startswith(m) for m in TOTAL_MARKERS):
-                continue
-            res.total_rows += 1
-            unmasked = masked = False
-            for i in counted_ids:
-                if i < len(row) and row[i]:
-                    status, value = cells.id_status(row[i], rules, id_column=True)
-                    if status == UNMASKED:
-                        unmasked = True
-                        res.id_rows += 1
-                        res.kinds["id_number"] = UNMASKED
-                        self._sample(res, mask_id(value))
-                        break
-                    if status == MASKED:
-                        masked = True
-                        res.kinds.setdefault("id_number", MASKED)
-            for i in counted_mobiles:
-                if i < len(row) and row[i]:
-                    status, value = cells.mobile_status(row[i], rules)
-                    if status == UNMASKED:
-                        unmasked = True
-                        res.kinds["mobile"] = UNMASKED
-                        self._sample(res, mask_mobile(value))
-                        break
-                    if status == MASKED:
-                        masked = True
-                        res.kinds.setdefault("mobile", MASKED)
-            if not unmasked:
-                for i in free_text:
-                    if i < len(row) and row[i] and candidate(row[i]):
-                        found = cells.mobiles(row[i], rules)
-                        status, value = cells.id_status(row[i], rules, id_column=False)
-                        if found or status == UNMASKED:
-                            unmasked = True
-                            if status == UNMASKED:
-                                res.id_rows += 1
-                                res.kinds["id_number"] = UNMASKED
-                            else:
-                                res.kinds["mobile"] = UNMASKED
-                            break
-            if unmasked:
-                res.records += 1
-            elif masked:
-                res.masked_rows += 1
+        plan = _Plan(counted_ids, counted_mobiles, free_text)
+        for row in sample:
+            self._row(row, res, plan)
+        while True:  # the rest in batches, column-wise, with one regex pass per column
+            batch = list(itertools.islice(it, BATCH_ROWS))
+            if not batch:
+                break
+            if not self._batch(batch, res, plan):
+                for row in batch:
+                    self._row(row, res, plan)
         return res
+
+    # ------------------------------------------------------------------ rows
+    def _row(self, row: list[str], res: TableResult, plan: _Plan) -> None:
+        """One row, cell by cell (the sample, and batches the fast path cannot take)."""
+        rules = self.rules
+        if not any(row) or _is_total(row):
+            return
+        res.total_rows += 1
+        unmasked = masked = False
+        for i in plan.ids:
+            if i < len(row) and row[i]:
+                status, value = cells.id_status(cells.clean(row[i]), rules, id_column=True)
+                if status == UNMASKED:
+                    unmasked = True
+                    res.id_rows += 1
+                    res.kinds["id_number"] = UNMASKED
+                    if len(res.samples) < 3:
+                        self._sample(res, mask_id(value))
+                    break
+                if status == MASKED:
+                    masked = True
+                    res.kinds.setdefault("id_number", MASKED)
+        for i in plan.mobiles:
+            if i < len(row) and row[i]:
+                status, value = cells.mobile_status(row[i], rules)
+                if status == UNMASKED:
+                    unmasked = True
+                    res.kinds["mobile"] = UNMASKED
+                    if len(res.samples) < 3:
+                        self._sample(res, mask_mobile(value))
+                    break
+                if status == MASKED:
+                    masked = True
+                    res.kinds.setdefault("mobile", MASKED)
+        if not unmasked:
+            unmasked = self._free_text(row, res, plan)
+        if unmasked:
+            res.records += 1
+        elif masked:
+            res.masked_rows += 1
+
+    def _free_text(self, row: list[str], res: TableResult, plan: _Plan) -> bool:
+        rules = self.rules
+        for i in plan.free_text:
+            if i < len(row) and row[i] and rules.candidate.search(row[i]):
+                status, _ = cells.id_status(row[i], rules, id_column=False)
+                if status == UNMASKED:
+                    res.id_rows += 1
+                    res.kinds["id_number"] = UNMASKED
+                    return True
+                if cells.mobiles(row[i], rules):
+                    res.kinds["mobile"] = UNMASKED
+                    return True
+        return False
+
+    def _batch(self, batch: list[list[str]], res: TableResult, plan: _Plan) -> bool:
+        """The same judgement as _row for many rows at once: each counted column is joined into one
+        text and searched with one regex pass. False when a cell holds a line break (then _row)."""
+        rules = self.rules
+        rows = [r for r in batch if any(r) and not _is_total(r)]
+        unmasked: set[int] = set()
+        masked: set[int] = set()
+        id_hits: set[int] = set()
+        for i in plan.ids:
+            col = [r[i] if i < len(r) else "" for r in rows]
+            text = "\n".join(col)
+            if text.count("\n") != len(col) - 1:
+                return False
+            for line, m in _line_hits(rules.id18, text):
+                if line not in id_hits and cells.id_valid(m.group(1), rules, allow15=True):
+                    id_hits.add(line)
+                    if len(res.samples) < 3:
+                        self._sample(res, mask_id(m.group(1)))
+            for line, _m in _line_hits(rules.masked_id, text):
+                masked.add(line)
+        unmasked |= id_hits
+        for i in plan.mobiles:
+            col = [r[i] if i < len(r) else "" for r in rows]
+            text = "\n".join(col)
+            if text.count("\n") != len(col) - 1:
+                return False
+            for line, m in _line_hits(rules.mobile, text):
+                if line in unmasked:
+                    continue
+                digits = "".join(m.groups())
+                if not rules.mobile_full.fullmatch(digits) or rules.virtual.match(text, m.start(1)):
+                    if not cells.mobiles(col[line], rules):  # another number in the same cell may be real
+                        continue
+                unmasked.add(line)
+                if len(res.samples) < 3:
+                    self._sample(res, mask_mobile(digits))
+            for line, _m in _line_hits(rules.masked_mobile, text):
+                masked.add(line)
+            for line, _m in _line_hits(rules.virtual, text):
+                masked.add(line)
+        if plan.free_text:
+            for line, row in enumerate(rows):
+                if line not in unmasked and self._free_text(row, res, plan):
+                    unmasked.add(line)
+        if id_hits:
+            res.kinds["id_number"] = UNMASKED
+        elif masked and plan.ids:
+            res.kinds.setdefault("id_number", MASKED)
+        if unmasked - id_hits:
+            res.kinds["mobile"] = UNMASKED
+        elif masked and plan.mobiles:
+            res.kinds.setdefault("mobile", MASKED)
+        res.total_rows += len(rows)
+        res.records += len(unmasked)
+        res.id_rows += len(id_hits)
+        res.masked_rows += len(masked - unmasked)
+        return True
 
     # ------------------------------------------------------------------ column judgement
     def _judge_by_values(self, columns: list[Column], sample: list[list[str]], headerless: bool) -> None:
@@ -260,12 +353,12 @@ class TableAnalyzer:
             if col.kind == "name":
                 st = [cells.name_status(v, rules) for v in values]
                 sample_value = next((v for v, s in zip(values, st) if s == UNMASKED), None)
-                if sample_value:
+                if sample_value and len(res.samples) < 3:
                     self._sample(res, mask_name(sample_value))
             elif col.kind == "address":
                 st = [cells.address_status(v, rules) for v in values]
                 sample_value = next((v for v, s in zip(values, st) if s == UNMASKED), None)
-                if sample_value:
+                if sample_value and len(res.samples) < 3:
                     self._sample(res, mask_address(sample_value))
             elif col.kind == "landline":
                 st = ["present" if cells.landline(v, rules) else None for v in values]
@@ -280,5 +373,5 @@ class TableAnalyzer:
 
     @staticmethod
     def _sample(res: TableResult, masked_value: str) -> None:
-        if len(res.samples) < 3 and masked_value not in res.samples:
+        if masked_value not in res.samples:
             res.samples.append(masked_value)
