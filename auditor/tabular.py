@@ -44,9 +44,17 @@ def detect_encoding(sample: bytes) -> str:
     guess = _utf16_guess(sample)
     if guess:
         return guess
+    # Chinese Windows writes GBK (GB18030 is its superset): accept it when it decodes cleanly and
+    # reads as Chinese text; otherwise let charset-normalizer decide among the other candidates.
+    try:
+        text = sample.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        text = sample[: exc.start].decode("gb18030") if exc.start >= len(sample) - 3 else ""
+    if text and _plausible(text) > 0.95:
+        return "gb18030"
     best = from_bytes(sample, cp_isolation=["gb18030", "big5", "utf_16", "cp1252"]).best()
     if best is None:
-        raise UnreadableTable("binary content, not text")
+        return "gb18030"  # binary content was screened out before; decode with replacement
     enc = best.encoding.lower()
     return "gb18030" if enc in ("gb2312", "gbk", "gb18030", "hz") else enc
 

@@ -337,8 +337,10 @@ class TableAnalyzer:
         if headerless:
             others = any(c.kind in ("name", "address", "id_number") for c in columns)
             for col in columns:
-                if col.kind == "mobile" and col.by == "values" and not col.excluded and not others:
-                    c = stats.get(col.index, Counter())
+                c = stats.get(col.index, Counter())
+                # a combined cell ("张三，138…，浙江省…") carries its own person signal
+                combined = c["address_unmasked"] + c["address_masked"] >= c["n"] * 0.3
+                if col.kind == "mobile" and col.by == "values" and not col.excluded and not others and not combined:
                     digits = [d for r in sample if col.index < len(r) for d in cells.mobiles(r[col.index], rules)]
                     diverse = len({d[:3] for d in digits}) >= 8
                     if not (diverse and c["mobile_unmasked"] * 10 >= c["n"] * 9):
