@@ -262,3 +262,26 @@ def test_default_roots_are_listed_in_coverage(tmp_path):
     roots = [c["source"] for c in report["coverage"] if c["source"].startswith("root:")]
     assert roots == [f"root:{sysroot / 'home/a'}", f"root:{sysroot / 'home/b'}"]
     assert [Path(f["target"]["ref"]).name for f in report["findings"]] == ["发货.csv"]
+
+
+def test_default_windows_roots_on_an_offline_windows_disk(tmp_path):
+    """Without --path on a Windows tree: Desktop, Downloads, WeChat FileStorage... of every user."""
+    rng = random.Random(12)
+    c = tmp_path / "C"
+    (c / "Windows/System32").mkdir(parents=True)
+    rows, exp = export_rows(rng, "taobao", 15)
+    write_csv(c / "Users/zhang/Desktop/订单.csv", rows, encoding="gbk")
+    write_xlsx(c / "Users/zhang/Documents/WeChat Files/wxid_ab12/FileStorage/File/2026-11/面单.xlsx", {"S": rows})
+    write_csv(c / "Users/li/Downloads/export.csv", rows)
+    write_csv(c / "Users/li/AppData/Local/cache.csv", rows)  # not an export folder
+    write_csv(c / "Windows/Temp/x.csv", rows)
+    out = tmp_path / "r.json"
+    res = run_cli("scan", "--only", "files", "--root", str(c), "-q", "-o", str(out),
+                  env={"AUDITOR_STATE_DIR": str(tmp_path / "st")})
+    assert res.returncode == 1, res.stderr
+    report = load_report(out)
+    names = sorted(Path(f["target"]["ref"]).name for f in report["findings"])
+    assert names == ["export.csv", "订单.csv", "面单.xlsx"]
+    roots = [c_["source"] for c_ in report["coverage"] if c_["source"].startswith("root:")]
+    # the WeChat folder lies inside Documents, which is walked whole
+    assert any(r.endswith("zhang/Documents") for r in roots) and any(r.endswith("zhang/Desktop") for r in roots)
