@@ -38,6 +38,9 @@ class PiiRules:
     room: re.Pattern
     tracking: re.Pattern
     candidate: re.Pattern  # fast pre-filter: anything that may be a mobile or an ID number
+    digit_sep: re.Pattern  # a space or dash between two digits
+    mobile_line: re.Pattern  # a line (of joined cells, separators removed) holding a real mobile
+    masked_line: re.Pattern  # a line holding a masked mobile or a platform privacy number
     min_records: int
     critical_records: int
     spc_sensitive: int
@@ -73,6 +76,10 @@ def load_rules(folder: str | None = None) -> PiiRules:
         room=re.compile(data["address"]["room"]),
         tracking=re.compile("^(?:" + "|".join(data["tracking"]["patterns"]) + ")$"),
         candidate=re.compile(r"1[3-9]\d|\d{15}"),
+        digit_sep=re.compile(r"(?<=\d)[ \-](?=\d)"),
+        mobile_line=re.compile(rf"(?m)^[^\n]*?(?<!\d)(?:(?:\+|00)?86)?(?:{mob})(?!\d)(?![_转]\d)"),
+        masked_line=re.compile(rf"(?m)^[^\n]*?(?:(?<!\d)(?:1\d{{0,3}})?[{mask}]{{{run},}}\d{{2,4}}(?!\d)|"
+                               rf"(?<!\d){data['mobile']['virtual_pattern']}(?!\d))"),
         min_records=int(data["thresholds"]["min_records"]),
         critical_records=int(data["thresholds"]["critical_records"]),
         spc_sensitive=int(data["thresholds"]["spc_sensitive_items"]),

@@ -1,0 +1,119 @@
+"""Is a downloaded export still at its target path, and what did the file scan say about it?
+
+A target path is checked only where this scan can see the right file system: on the live PC as stored; in an
+offline tree (``--root``) inside it; under an audited home (``--home`` or a copy) by mapping the part after
+``X:\\Users\\<name>\\`` or ``/home/<name>/`` onto that home. Anything else is "unknown", never "absent"."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
+
+from ..context import ScanContext
+from .profiles import ci_path
+
+_WIN_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+_WIN_HOME = re.compile(r"^[A-Za-z]:[\\/](?:Users|Documents and Settings)[\\/][^\\/]+[\\/](.+)$", re.I)
+_POSIX_HOME = re.compile(r"^/(?:home/[^/]+|root)/(.+)$")
+
+PRESENT, ABSENT, UNKNOWN = "present", "absent", "unknown"
+
+
+def is_windows_path(path: str) -> bool:
+    return bool(_WIN_DRIVE.match(path)) or path.startswith("\\\\")
+
+
+def drive_letter(path: str) -> str | None:
+    return path[0].upper() if _WIN_DRIVE.match(path) else None
+
+
+def _under_home(home: Path, rest: str) -> tuple[str, Path | None, str]:
+    rest_parts = [p for p in re.split(r"[\\/]", rest) if p]
+    if not rest_parts:
+        return UNKNOWN, None, "path is the home folder itself"
+    parent = ci_path(home, "/".join(rest_parts[:-1])) if len(rest_parts) > 1 else home
+    if parent is None or not parent.is_dir():
+        return UNKNOWN, None, "folder not present in the audited home"
+    found = ci_path(parent, rest_parts[-1])
+    if found is not None and found.is_file():
+        return PRESENT, found, "mapped onto the audited home"
+    return ABSENT, parent / rest_parts[-1], "mapped onto the audited home"
+
+
+def locate(target: str, ctx: ScanContext, home: Path, homes_given: bool) -> tuple[str, Path | None, str]:
+    """(present|absent|unknown, the local path checked, how it was checked)."""
+    if not target:
+        return UNKNOWN, None, "no target path recorded"
+    if target.startswith("\\\\"):
+        return UNKNOWN, None, "network path not checked"
+    windows = is_windows_path(target)
+    home_str = str(home)
+    if not windows and (target == home_str or target.startswith(home_str.rstrip("/") + "/")):
+        local = Path(target)
+        return (PRESENT if local.is_file() else ABSENT), local, "inside the audited home"
+    if not homes_given:
+        if ctx.live and windows == ctx.windows:
+            local = Path(target)
+            return (PRESENT if local.is_file() else ABSENT), local, "checked on this PC"
+        if not ctx.live:
+            if windows and drive_letter(target) != "C":
+                return UNKNOWN, None, f"drive {drive_letter(target)}: not in the audited tree"
+            local = ctx.win_path(target) if windows else ctx.path(target)
+            if local is not None and local.is_file():
+                return PRESENT, local, "checked in the audited tree"
+            if windows:
+                parent = ctx.win_path(str(PureWindowsPath(target).parent))
+                if parent is None or not parent.is_dir():
+                    return UNKNOWN, None, "folder not present in the audited tree"
+                return ABSENT, parent / PureWindowsPath(target).name, "checked in the audited tree"
+            parent = ctx.path(str(PurePosixPath(target).parent))
+            if not parent.is_dir():
+                return UNKNOWN, None, "folder not present in the audited tree"
+            return ABSENT, local, "checked in the audited tree"
+    m = (_WIN_HOME if windows else _POSIX_HOME).match(target)
+    if m:
+        return _under_home(home, m.group(1))
+    return UNKNOWN, None, "target outside the audited home"
+
+
+def verdict_key(path: Path) -> str:
+    return os.path.normcase(os.path.abspath(path))
+
+
+def file_verdict(path: Path, shared: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """The file scan's verdict on ``path``: from the files area of this scan when it ran, else from
+    ``auditor.files.verdict.verdict_for``; (verdict or None, source) where source is one of
+    ``files-area``, ``verdict_for``, ``no-personal-data``, ``unavailable``."""
+    verdicts = shared.get("files.verdicts")
+    if isinstance(verdicts, dict):
+        found = verdicts.get(verdict_key(path))
+        if found is not None:
+            return found, "files-area"
+    try:
+        from ..files.verdict import verdict_for  # the files area (issue #4); optional
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").startswith("auditor.files"):
+            return None, "unavailable"
+        return None, f"unavailable (missing module {exc.name})"
+    try:
+        found = verdict_for(path)
+    except Exception as exc:  # noqa: BLE001 - a file that cannot be judged stays unjudged
+        return None, f"unavailable ({type(exc).__name__})"
+    return (found, "verdict_for") if found is not None else (None, "no-personal-data")
+
+
+def is_unmasked(verdict: dict[str, Any] | None) -> bool:
+    """Did the file scan judge this file to hold unmasked personal data? Its own judgement first (``finding``
+    from verdict_for, ``check_id`` from the files area); otherwise any unmasked record counts."""
+    if not verdict:
+        return False
+    if isinstance(verdict.get("finding"), bool):
+        return verdict["finding"]
+    if "check_id" in verdict:
+        return bool(verdict["check_id"])
+    try:
+        return int(verdict.get("records") or 0) > 0 and float(verdict.get("masked_share") or 0.0) < 1.0
+    except (TypeError, ValueError):
+        return False
