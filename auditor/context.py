@@ -64,7 +64,12 @@ class ScanContext:
             lines = []
         for line in lines:
             parts = line.split(":")
-            if len(parts) >= 7 and parts[5] and parts[5] not in seen and parts[5] not in ("/", "/nonexistent"):
+            if len(parts) < 7 or not parts[2].isdigit():
+                continue
+            uid = int(parts[2])
+            if uid != 0 and not (1000 <= uid < 60000):
+                continue  # system accounts (daemon homes such as /usr/bin, /var/mail) are not people
+            if parts[5] and parts[5] not in seen and parts[5] not in ("/", "/nonexistent"):
                 seen.add(parts[5])
                 home = self.path(parts[5])
                 if home.is_dir():
