@@ -70,3 +70,26 @@ def restrict_to_owner(path: Path) -> None:
             raise ctypes.WinError(rc)  # type: ignore[attr-defined]
     finally:
         kernel32.LocalFree(sd)
+
+
+def file_owner(path: Path) -> str | None:
+    """DOMAIN\\user owning a file, or None when Windows will not say."""
+    advapi32 = ctypes.WinDLL("advapi32", use_last_error=True)  # type: ignore[attr-defined]
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+    OWNER_SECURITY_INFORMATION = 0x1
+    owner = ctypes.c_void_p()
+    sd = ctypes.c_void_p()
+    rc = advapi32.GetNamedSecurityInfoW(str(path), SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION,
+                                        ctypes.byref(owner), None, None, None, ctypes.byref(sd))
+    if rc != 0:
+        return None
+    try:
+        name = ctypes.create_unicode_buffer(256)
+        domain = ctypes.create_unicode_buffer(256)
+        n_name, n_domain, use = wintypes.DWORD(256), wintypes.DWORD(256), wintypes.DWORD()
+        if not advapi32.LookupAccountSidW(None, owner, name, ctypes.byref(n_name), domain, ctypes.byref(n_domain),
+                                          ctypes.byref(use)):
+            return None
+        return f"{domain.value}\\{name.value}" if domain.value else name.value
+    finally:
+        kernel32.LocalFree(sd)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,15 @@ from .walk import Candidate, dedupe_roots, display_path, walk
 AREA = "files"
 
 
-def _owner(uid: int | None) -> str | None:
+def _owner(uid: int | None, path: Path | None = None) -> str | None:
     if uid is None:
+        if path is not None and sys.platform == "win32":
+            try:
+                from ..adapters.winacl import file_owner
+
+                return file_owner(path)
+            except (OSError, AttributeError, ValueError):
+                return None
         return None
     try:
         import pwd
@@ -138,7 +146,7 @@ class FilesArea:
             "sheets": s["sheets"], "samples": s.get("samples", []), "sha256": s.get("sha256"),
             "size": s.get("size", cand.size), "encoding": s.get("encoding"),
             "mtime": dt.datetime.fromtimestamp(cand.mtime_ns / 1e9).astimezone().isoformat(timespec="seconds"),
-            "owner": _owner(cand.uid),
+            "owner": _owner(cand.uid, cand.path),
         }
         if not fresh:
             evidence["from_incremental_state"] = True

@@ -29,6 +29,7 @@ ZIP_MAGIC = b"PK"
 class Limits:
     max_file_size: int = 2 << 30
     max_workbook: int = 512 << 20  # workbooks are decompressed in memory by calamine
+    max_sheet_xml: int = 400 << 20  # about 200 MB of cells in memory at most
     zip_max_members: int = 10_000
     zip_max_total: int = 4 << 30
     zip_max_ratio: int = 200
@@ -116,6 +117,19 @@ def _encrypted_ole(head: bytes, fh: IO[bytes]) -> bool:
         return False
 
 
+def _sheet_xml_bytes(fh: IO[bytes]) -> int:
+    """Uncompressed size of the worksheets of an OOXML/ODS workbook (what calamine holds in memory)."""
+    try:
+        fh.seek(0)
+        with zipfile.ZipFile(fh) as zf:
+            return sum(i.file_size for i in zf.infolist()
+                       if i.filename.startswith(("xl/worksheets/", "content.xml")) or i.filename == "xl/sharedStrings.xml")
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return 0
+    finally:
+        fh.seek(0)
+
+
 class FileScanner:
     def __init__(self, rules: PiiRules, limits: Limits | None = None) -> None:
         self.rules = rules
@@ -167,6 +181,11 @@ class FileScanner:
                     return out
             if size > self.limits.max_workbook:
                 out.skipped = f"workbook too large to open safely ({size} bytes)"
+                return out
+            sheet_bytes = _sheet_xml_bytes(fh) if head.startswith(ZIP_MAGIC) else 0
+            if sheet_bytes > self.limits.max_sheet_xml:
+                out.skipped = (f"workbook too large to open safely ({sheet_bytes >> 20} MiB of sheet data; "
+                               f"limit {self.limits.max_sheet_xml >> 20} MiB)")
                 return out
             fh.seek(0)
         reader: IO[bytes] = fh
