@@ -296,7 +296,7 @@ class TrailScan:
         except Exception as exc:  # noqa: BLE001 - an unreadable roster is a coverage entry, not a crash
             cov.status, cov.note = "failed", f"roster not read: {type(exc).__name__}: {exc}"
             return
-        cov.note = note + " (minimal column mapping of the trail area; matched on OS user name)"
+        cov.note = note + " (matched on the OS user name: roster account, employee id or name)"
         users = {e.download.os_user for e in exports}
         cov.examined = len(departures)
         if not departures:
