@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--only", action="append", choices=list(AREAS), metavar="AREA",
                       help=f"area to run, may repeat ({'|'.join(AREAS)}); default: every area that needs no input")
     scan.add_argument("--output", "-o", action="append", type=Path, default=[], metavar="FILE",
-                      help="report file, may repeat; format from the extension (.json)")
+                      help="report file, may repeat; format from the extension (.json .html .md .xlsx .csv)")
     scan.add_argument("--fail-on", choices=[*SEVERITIES, "none"], default="high",
                       help="exit 1 when a finding is at or above this severity (default: high)")
     scan.add_argument("--allowlist", type=_existing_file, metavar="FILE", help="approved remote tools (TOML)")
@@ -130,10 +130,88 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--output", "-o", action="append", type=Path, default=[], required=True, metavar="FILE")
     report.add_argument("--baseline", type=_existing_file, metavar="OLD.json")
     report.add_argument("--lang", choices=LANGS, default="zh")
+    report.add_argument("--sign-key", type=_existing_file, metavar="FILE",
+                        help="check the input's HMAC signature and sign the re-sealed report with this key")
 
     verify = sub.add_parser("verify", help="check a report's or bundle's digest (and signature)")
     verify.add_argument("file", type=_existing_file, metavar="FILE")
     verify.add_argument("--sign-key", type=_existing_file, metavar="FILE")
+
+    # ----------------------------------------------------------------- issue #7: operations
+    def scan_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--only", action="append", choices=list(AREAS), metavar="AREA", help="area to scan, may repeat")
+        p.add_argument("--path", action="append", type=_existing_dir, default=[], metavar="DIR",
+                       help="export folder to scan, may repeat")
+        p.add_argument("--role", choices=ROLES)
+        p.add_argument("--site", metavar="LABEL")
+        p.add_argument("--sign-key", type=_existing_file, metavar="FILE")
+
+    def scope_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--user", action="store_true", help="this user's schedule (systemd --user, crontab, S4U task)")
+        p.add_argument("--system", action="store_true", help="the machine-wide schedule (needs admin/root)")
+
+    schedule = sub.add_parser("schedule", help="scan on a timetable: install, status, remove, run-now")
+    sched = schedule.add_subparsers(dest="schedule_action", parser_class=_Parser)
+    install = sched.add_parser("install", help="register the scheduled scan (Task Scheduler, systemd, cron)")
+    when = install.add_mutually_exclusive_group()
+    when.add_argument("--daily", metavar="HH:MM", help="every day at this time (default 12:30)")
+    when.add_argument("--weekly", nargs=2, metavar=("DAY", "HH:MM"), help="every week on DAY (mon..sun) at HH:MM")
+    install.add_argument("--output-dir", type=Path, metavar="DIR", help="where the dated reports go")
+    install.add_argument("--keep", type=_positive, default=30, metavar="N", help="keep the last N reports (default 30)")
+    install.add_argument("--backend", choices=["auto", "schtasks", "systemd", "cron"], default="auto")
+    install.add_argument("--print", action="store_true", help="print the task XML / units / cron entry, install nothing")
+    scope_options(install)
+    scan_options(install)
+    scope_options(sched.add_parser("status", help="what is installed, next and last run"))
+    scope_options(sched.add_parser("remove", help="unregister the scheduled scan (reports are kept)"))
+    run_now = sched.add_parser("run-now", help="one scheduled run now (what the scheduler starts)")
+    run_now.add_argument("--output-dir", type=Path, metavar="DIR")
+    run_now.add_argument("--keep", type=_positive, default=30, metavar="N")
+    scan_options(run_now)
+
+    watch = sub.add_parser("watch", help="alert at once on new unmasked exports and newly started remote tools")
+    watch.add_argument("--path", action="append", type=_existing_dir, default=[], metavar="DIR",
+                       help="folder to watch, may repeat (default: the usual export folders)")
+    watch.add_argument("--events", type=Path, metavar="FILE.jsonl", help="append each alert as a line of JSON")
+    watch.add_argument("--webhook", metavar="URL", help="also POST each alert as JSON to this http(s) URL")
+    watch.add_argument("--interval", type=float, default=2.5, metavar="SECONDS",
+                       help="process poll interval (default 2.5)")
+    watch.add_argument("--debounce", type=float, default=0.3, metavar="SECONDS",
+                       help="a file is scanned once unchanged for this long (default 0.3)")
+    watch.add_argument("--no-processes", action="store_true", help="watch files only")
+    watch.add_argument("--role", choices=ROLES)
+    watch.add_argument("--allowlist", type=_existing_file, metavar="FILE")
+    watch.add_argument("--quiet", "-q", action="store_true", help="no alert lines on the console")
+
+    inspect = sub.add_parser("inspect", help="inspector's spot check: quick scan + checklist into a signed bundle")
+    inspect.add_argument("--output", "-o", type=Path, required=True, metavar="BUNDLE.zip")
+    inspect.add_argument("--answers", type=_existing_file, metavar="FILE", help="checklist answers (TOML or JSON)")
+    inspect.add_argument("--path", action="append", type=_existing_dir, default=[], metavar="DIR",
+                         help="export folder to check, may repeat (default: the usual hot folders)")
+    inspect.add_argument("--roster", type=_existing_file, metavar="FILE")
+    inspect.add_argument("--subaccounts", action="append", type=_existing_file, default=[], metavar="FILE")
+    inspect.add_argument("--logins", action="append", type=_existing_file, default=[], metavar="FILE")
+    inspect.add_argument("--inspector", metavar="NAME", help="who inspects (recorded in the bundle)")
+    inspect.add_argument("--role", choices=ROLES)
+    inspect.add_argument("--site", metavar="LABEL")
+    inspect.add_argument("--sign-key", type=_existing_file, metavar="FILE")
+    inspect.add_argument("--lang", choices=LANGS, default="zh")
+
+    remediate = sub.add_parser("remediate", help="mask exports in place (original quarantined), restore, list")
+    rem = remediate.add_subparsers(dest="remediate_action", parser_class=_Parser)
+    mask = rem.add_parser("mask", help="replace CSV/XLSX exports with their masked version (dry run without --apply)")
+    mask.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    mask.add_argument("--from-report", type=_existing_file, metavar="REPORT.json",
+                      help="mask the files of the report's PI-001/PI-002 findings")
+    mask.add_argument("--apply", action="store_true", help="really do it (default: show what would happen)")
+    restore = rem.add_parser("restore", help="put a quarantined original back, byte for byte")
+    restore.add_argument("id", metavar="ID")
+    restore.add_argument("--apply", action="store_true")
+    rem.add_parser("list", help="quarantined originals: ID, original path, time")
+
+    from .commands.fleet import add_parser as add_fleet_parser  # issue #8: fleet ingest|report|export
+
+    add_fleet_parser(sub, _Parser, _date, _positive, _existing_file)
     return parser
 
 

@@ -18,6 +18,7 @@ from .context import ScanContext
 from .detect.factory import FindingFactory
 from .hostinfo import host_facts, now_iso, tool_facts
 from .model import SCHEMA_VERSION
+from .textsafe import clean_text
 from .severity import rank
 
 
@@ -107,7 +108,7 @@ def run_scan(opts: ScanOptions) -> dict[str, Any]:
         "coverage": ctx.coverage.to_list(),
     }
     report.update(run.shared.get("report_sections", {}))
-    return report
+    return clean_text(report)  # undecodable file-name bytes as \xNN: every writer needs valid UTF-8
 
 
 def summarize(findings) -> dict[str, Any]:

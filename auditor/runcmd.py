@@ -24,7 +24,9 @@ def run(argv: list[str], timeout: float = 20.0) -> CmdResult:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         try:
             proc = subprocess.Popen([exe, *argv[1:]], stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                    env={**os.environ, "LC_ALL": os.environ.get("LC_ALL", "C")})
+                                    env={**os.environ, "LC_ALL": os.environ.get("LC_ALL", "C")},
+                                    # no console window flashing up when run from Task Scheduler
+                                    creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
         except OSError as exc:
             return CmdResult(None, b"", f"cannot start {argv[0]}: {exc.strerror or exc}")
         try:

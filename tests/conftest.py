@@ -117,3 +117,45 @@ def start_named_python(folder: Path, name: str, code: str) -> subprocess.Popen:
 def listen_code(port: int = 0) -> str:
     return ("import socket,time;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);"
             f"s.bind(('127.0.0.1',{port}));s.listen();print(s.getsockname()[1],flush=True);time.sleep(120)")
+
+
+# --------------------------------------------------------------------------- headless Chromium (HTML reports)
+
+_APT_UPDATED = False
+
+
+def _apt_install(*packages: str) -> None:
+    """Install Debian packages (root only); `apt-get update` runs once per test session."""
+    global _APT_UPDATED
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if not _APT_UPDATED:
+        subprocess.run(["apt-get", "update"], env=env, check=True, capture_output=True, timeout=900)
+        _APT_UPDATED = True
+    subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", *packages], env=env, check=True,
+                   capture_output=True, timeout=1800)
+
+
+def _can_apt() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get") is not None
+
+
+def _has_cjk_font() -> bool:
+    if not shutil.which("fc-list"):
+        return False
+    res = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True)
+    return bool(res.stdout.strip())
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Path of the Debian `chromium` (installed with apt-get when missing and we are root), with a CJK font so
+    Chinese reports render as text, not boxes."""
+    exe = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    if exe is None and _can_apt():
+        _apt_install("chromium")
+        exe = shutil.which("chromium") or "/usr/bin/chromium"
+    if exe is None or not Path(exe).exists():
+        pytest.skip("chromium is not installed and cannot be installed here (needs root and apt-get)")
+    if not _has_cjk_font() and _can_apt():
+        _apt_install("fonts-noto-cjk")
+    return exe

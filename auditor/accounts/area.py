@@ -36,6 +36,8 @@ def collect_os(ctx: ScanContext, today) -> tuple[list[OsAccount], dict | None, b
                 cov.skip(f"net user {acc.name}", p)
         if not accounts:
             cov.status = "failed" if problems else "no_data"
+            if not problems:  # e.g. Wine's `net`, which prints only its usage text
+                cov.note = "`net user` gave no data: no account listed"
         return accounts, None, bool(accounts)
     if ctx.live and sys.platform == "darwin":
         cov = ctx.coverage.source(AREA, "os-accounts")

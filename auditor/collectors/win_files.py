@@ -158,6 +158,12 @@ def _tasks(ctx: ScanContext, facts: Facts, cov) -> None:
             name = "\\" + str(child.relative_to(folder)).replace("/", "\\")
             for command in commands:
                 facts.autostart.append(AutostartFact("scheduled_task", name, command, str(child)))
+    if cov.examined == 0 and not cov.skipped:
+        # A real Windows always has tasks here; an empty folder (as under Wine) is not proof of "no tasks".
+        if ctx.live:
+            _schtasks(ctx, facts, cov, "Task Scheduler folder is empty")
+        else:
+            cov.status, cov.note = "no_data", "Task Scheduler folder is empty"
 
 
 def collect(ctx: ScanContext, facts: Facts) -> None:

@@ -230,6 +230,10 @@ class RemoteChecks:
                 out.append(self.factory.make(check, Target("autostart", tool.id, tool.name), ev, params, note=note))
             elif tool_id not in running:
                 out.append(self.factory.make("RC-004", target, ev, params, note=note))
+            elif ev["installed"]:
+                # running and installed: the process finding also names where it is installed (what to remove)
+                for proc_ev in running[tool_id]:
+                    proc_ev["installed"] = ev["installed"]
         return out
 
     def _match_installed(self, inst) -> Match | None:

@@ -38,5 +38,12 @@ def mask_address(value: str, admin_markers: tuple[str, ...] = ("省", "市", "�
     return (v[:cut] if cut else v[:2]) + "****"
 
 
+def mask_address_unit(value: str, room: re.Pattern) -> str:
+    """Remediation of an address cell (GB/T 41833): hide the building/unit/room part and what follows it,
+    keep the province-to-street part the warehouse still needs; unchanged when there is no unit/room part."""
+    m = room.search(value)
+    return value if m is None else value[: m.start()] + "****"
+
+
 def mask_text(value: str) -> str:
     return value[:1] + "*" * max(1, len(value) - 1) if value else value

@@ -7,11 +7,19 @@ from typing import Any, Callable
 
 from ..errors import UsageError
 from ..fsutil import write_private
-from . import json_report
+from ..fleet import siem
+from . import csv_report, html, json_report, markdown, xlsx
 
-# extension -> renderer(report, lang) -> bytes ; later issues add .html, .md, .xlsx, .csv ...
+# extension -> renderer(report, lang) -> bytes
 RENDERERS: dict[str, Callable[[dict[str, Any], str], bytes]] = {
     ".json": json_report.render,
+    ".html": html.render,
+    ".htm": html.render,
+    ".md": markdown.render,
+    ".xlsx": xlsx.render,
+    ".csv": csv_report.render,
+    ".ecs.ndjson": siem.render_ecs,  # SIEM documents, one per finding, in _bulk NDJSON (issue #8)
+    ".ocsf.ndjson": siem.render_ocsf,
 }
 
 

@@ -1,0 +1,158 @@
+"""`auditor inspect --output BUNDLE.zip [--answers FILE] [--path DIR]...`: an inspector's spot check.
+
+A quick profile (remote-control check, exports in the usual hot folders or the --path folders, OS accounts and
+any account files given), the organisational checklist of checks/inspector-checklist.toml (asked at the
+terminal while the scan runs, or read from --answers; with neither, recorded as not answered), and a bundle:
+report.json + report.html, answers.json, host.json, manifest.json (SHA-256 of each file, HMAC-signed with
+--sign-key). `auditor verify BUNDLE.zip` checks it. Exit 1 when a finding of high severity or above exists."""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import socket
+import sys
+import threading
+import time
+from pathlib import Path, PureWindowsPath
+from typing import Any
+
+from .. import __version__, render
+from ..errors import UsageError
+from ..fsutil import write_private
+from ..hostinfo import now_iso, tool_facts
+from ..severity import at_least
+
+QUICK_AREAS = ["remote", "files", "accounts"]
+
+
+def hot_folders(profile: dict[str, Any]) -> list[Path]:
+    from ..context import ScanContext
+
+    ctx = ScanContext(hostname=socket.gethostname())
+    out: list[Path] = []
+    rels = profile.get("windows" if ctx.windows else "linux", [])
+    for home in ctx.home_dirs():
+        for rel in rels:
+            parts = PureWindowsPath(rel).parts if "\\" in rel else tuple(rel.split("/"))
+            pattern = str(home.joinpath(*[glob.escape(p) if p != "*" else "*" for p in parts]))
+            out += [Path(p) for p in sorted(glob.glob(pattern)) if Path(p).is_dir()]
+    if ctx.windows:
+        out += [Path(p) for p in profile.get("windows_machine", []) if Path(p).is_dir()]
+    from ..files.walk import dedupe_roots
+
+    return dedupe_roots(out)
+
+
+def main(args: argparse.Namespace) -> int:
+    from ..cli import _read_key
+    from ..inspector.bundle import json_bytes, make_bundle
+    from ..inspector.checklist import ask, load_checklist, read_answers_file, record
+
+    out = Path(args.output)
+    if out.suffix.lower() != ".zip":
+        raise UsageError(f"--output {out}: the bundle is a .zip file")
+    if not out.parent.resolve().is_dir():
+        raise UsageError(f"--output {out}: folder {out.parent} does not exist")
+    key = _read_key(args.sign_key) if args.sign_key else None
+    checklist = load_checklist()
+    questions, profile = checklist["questions"], checklist["profile"]
+    answers: dict[str, Any] = {}
+    inspector = args.inspector
+    if args.answers:
+        parsed = read_answers_file(args.answers, questions)
+        answers, inspector = parsed["answers"], inspector or parsed["inspector"]
+        source = f"answers file {Path(args.answers).name}"
+    elif sys.stdin is not None and sys.stdin.isatty():
+        source = "interactive"
+    else:
+        source = "not answered (no terminal and no answers file)"
+
+    started = time.monotonic()
+    paths = [Path(p) for p in args.path] or hot_folders(profile)
+    scan = _Scan(args, paths, int(profile.get("max_file_size", 256 << 20)))
+    scan.start()
+    if source == "interactive":
+        print("快速检查已在后台进行；请回答检查表。" if args.lang == "zh" else
+              "The quick check runs in the background; please answer the checklist.", flush=True)
+        answers = ask(questions, args.lang)
+    report = scan.result()
+    elapsed = round(time.monotonic() - started, 1)
+    scan_seconds = scan.seconds
+
+    checks = record(questions, answers, source, inspector)
+    budget = int(profile.get("time_budget_seconds", 120))
+    report["inspection"] = {
+        "kind": "spot-check", "inspector": inspector, "areas": scan.areas,
+        "folders": [str(p) for p in paths] if "files" in scan.areas else [],
+        "folders_note": None if "files" in scan.areas else "no hot folders on this PC and no --path given",
+        "scan_seconds": scan_seconds, "time_budget_seconds": budget, "within_budget": scan_seconds <= budget,
+        "checklist": {"source": checks["source"], "answered": checks["answered"], "questions": len(questions),
+                      "counts": checks["counts"], "duties": checks["duties"]},
+    }
+    from ..compliance import finish_report
+    from ..integrity import seal
+
+    finish_report(report)
+    seal(report, key)
+    files = [("report.json", render.renderer_for(Path("report.json"))(report, args.lang)),
+             ("report.html", render.renderer_for(Path("report.html"))(report, args.lang)),
+             ("answers.json", json_bytes(checks)),
+             ("host.json", json_bytes({"host": report["host"], "tool": tool_facts(), "started_at": report["started_at"],
+                                       "finished_at": report["finished_at"], "scan_seconds": scan_seconds,
+                                       "elapsed_seconds": elapsed, "scope": report["scope"],
+                                       "inspection": report["inspection"]}))]
+    meta = {"tool": {"name": tool_facts()["name"], "version": __version__}, "created_at": now_iso(),
+            "host": report["host"].get("hostname"), "inspector": inspector,
+            "report_digest": report["integrity"]["digest"]}
+    data = make_bundle(files, meta, key)
+    try:
+        write_private(out, data)
+    except OSError as exc:
+        raise UsageError(f"--output {out}: cannot write ({exc.strerror or exc})") from None
+    sev = report["summary"]["by_severity"]
+    counts = ", ".join(f"{k} {v}" for k, v in sev.items() if v)
+    print(f"spot check done in {scan_seconds:.0f} s: {report['summary']['total']} findings"
+          f"{' (' + counts + ')' if counts else ''}; checklist {checks['answered']}/{len(questions)} answered")
+    print(f"bundle written: {out} ({len(data)} bytes{', signed' if key else ''}); "
+          f"check it with: auditor verify {out}{' --sign-key KEYFILE' if key else ''}")
+    return 1 if any(at_least(f["severity"], "high") for f in report["findings"]) else 0
+
+
+class _Scan:
+    """The quick profile in a background thread, so the inspector can answer the checklist meanwhile."""
+
+    def __init__(self, args: argparse.Namespace, paths: list[Path], max_file_size: int) -> None:
+        from ..engine import ScanOptions
+
+        self.areas = [a for a in QUICK_AREAS if a != "files" or paths]
+        self.opts = ScanOptions(only=self.areas, role=args.role, site=args.site, paths=paths, full=True,
+                                max_file_size=max_file_size, roster=args.roster, subaccounts=list(args.subaccounts),
+                                logins=list(args.logins))
+        self.report: dict[str, Any] | None = None
+        self.error: BaseException | None = None
+        self.seconds = 0.0
+        self.thread = threading.Thread(target=self._run, name="quick-profile", daemon=True)
+
+    def start(self) -> None:
+        from ..engine import lower_priority
+
+        lower_priority()
+        self.thread.start()
+
+    def _run(self) -> None:
+        from ..engine import run_scan
+
+        t0 = time.monotonic()
+        try:
+            self.report = run_scan(self.opts)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+            self.error = exc
+        self.seconds = round(time.monotonic() - t0, 1)
+
+    def result(self) -> dict[str, Any]:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        assert self.report is not None
+        return self.report

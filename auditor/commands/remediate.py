@@ -1,0 +1,158 @@
+"""`auditor remediate mask FILE… | --from-report REPORT.json [--apply]`, `remediate restore ID [--apply]`,
+`remediate list`.
+
+mask     replaces each CSV/XLSX export with its masked version (same path, name and format) and moves the
+         original into the owner-only quarantine; without --apply it only shows what it would do.
+restore  puts a quarantined original back, byte for byte (mode and mtime too); without --apply a dry run.
+list     the quarantined originals: ID, time, original path.
+
+Every command first completes or rolls back an operation a crash interrupted (see remediate.quarantine).
+Exit codes: 0 done (or would be done); 1 a file could not be masked or restored (reason printed, file left
+unchanged); 2 usage error (no such file, unknown ID, altered report)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from ..errors import UsageError
+from ..files.rules import load_rules
+from ..files.textpath import display_path
+from ..remediate.maskers import CannotMask, format_problem, mask_file
+from ..remediate.quarantine import Quarantine
+
+FILE_CHECKS = ("PI-001", "PI-002")
+
+
+def main(args: argparse.Namespace) -> int:
+    action = getattr(args, "remediate_action", None)
+    if action is None:
+        raise UsageError("remediate: say mask, restore or list (auditor remediate --help)")
+    q = Quarantine()
+    if q.exists:
+        for line in q.recover():
+            print(f"recovered: {line}")
+    return {"mask": _mask, "restore": _restore, "list": _list}[action](args, q)
+
+
+def _files_from_report(path: Path) -> list[Path]:
+    from ..integrity import check
+
+    try:
+        report = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--from-report {path}: not a readable JSON report ({exc})") from None
+    if not isinstance(report, dict) or not isinstance(report.get("findings"), list):
+        raise UsageError(f"--from-report {path}: not an auditor JSON report")
+    problems = check(report)
+    if problems:
+        raise UsageError(f"--from-report {path}: {'; '.join(problems)}; refusing to act on it")
+    out = []
+    for f in report["findings"]:
+        if f.get("check_id") in FILE_CHECKS:
+            ref = (f.get("evidence") or {}).get("path") or (f.get("target") or {}).get("ref")
+            if ref:
+                out.append(Path(ref))
+    return out
+
+
+def _mask(args: argparse.Namespace, q: Quarantine) -> int:
+    targets = [Path(p) for p in args.files]
+    if args.from_report:
+        from_report = _files_from_report(args.from_report)
+        if not from_report:
+            print(f"{args.from_report}: no PI-001/PI-002 file findings: nothing to mask")
+        targets += from_report
+    if not targets:
+        raise UsageError("remediate mask: give FILE… or --from-report REPORT.json")
+    missing = [p for p in args.files if not Path(p).is_file()]
+    if missing:
+        raise UsageError("; ".join(f"{p}: no such file" for p in missing))
+    rules = load_rules()
+    failed = 0
+    seen: set[str] = set()
+    for path in targets:
+        shown = display_path(path)
+        if str(path) in seen:
+            continue
+        seen.add(str(path))
+        if "!" in str(path) and not path.exists():
+            print(f"skip {shown}: a file inside an archive; unpack the archive and mask the exports inside")
+            failed += 1
+            continue
+        if not path.is_file():
+            print(f"skip {shown}: no longer there")
+            failed += 1
+            continue
+        problem = format_problem(path) or _link_problem(path)
+        if problem:
+            print(f"cannot mask {shown}: {problem}")
+            failed += 1
+            continue
+        try:
+            if args.apply:
+                qid, outcome = q.mask(path, rules)
+                if qid is None:
+                    print(f"nothing to mask in {shown}: no unmasked personal data found")
+                    continue
+                print(f"masked {shown}: {outcome.describe()}")
+                print(f"  original quarantined as {qid} (undo: auditor remediate restore {qid} --apply)")
+            else:
+                with tempfile.TemporaryDirectory(prefix="auditor-mask-") as tmp:
+                    outcome = mask_file(path, Path(tmp) / f"preview{path.suffix.lower()}", rules)
+                if not outcome.cells_changed:
+                    print(f"nothing to mask in {shown}: no unmasked personal data found")
+                    continue
+                print(f"would mask {shown}: {outcome.describe()}; the original would go to the quarantine")
+        except CannotMask as exc:
+            print(f"cannot mask {shown}: {exc}")
+            failed += 1
+        except OSError as exc:
+            print(f"cannot mask {shown}: {exc.strerror or exc}; the file was not changed")
+            failed += 1
+    if not args.apply:
+        print("dry run: nothing changed (add --apply to mask)")
+    return 1 if failed else 0
+
+
+def _link_problem(path: Path) -> str | None:
+    """Replacing a link would leave the data it points to unmasked."""
+    if path.is_symlink():
+        return f"a symbolic link (to {os.path.realpath(path)}); mask the file it points to"
+    links = path.stat().st_nlink
+    if links > 1:
+        return f"the file has {links} hard links; replacing this one would leave the data under the other names"
+    return None
+
+
+def _restore(args: argparse.Namespace, q: Quarantine) -> int:
+    qid = q.resolve(args.id)
+    try:
+        meta, current = q.restore_check(qid)
+        if not args.apply:
+            state = ("missing" if current is None else "the masked version" if current == meta["masked_sha256"]
+                     else "already the original")
+            print(f"would restore {meta['path']} from {qid} (masked {meta['masked_at']}; the file is now {state})")
+            print("dry run: nothing changed (add --apply to restore)")
+            return 0
+        path = q.restore(qid)
+    except CannotMask as exc:
+        print(f"cannot restore {qid}: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored {path} (byte for byte, SHA-256 {meta['orig_sha256'][:16]}…); {qid} removed from the quarantine")
+    return 0
+
+
+def _list(args: argparse.Namespace, q: Quarantine) -> int:
+    items = q.items()
+    if not items:
+        print(f"the quarantine is empty ({q.root})")
+        return 0
+    print(f"quarantine: {q.root}")
+    for m in items:
+        print(f"{m['id']}  {m['masked_at']}  {m['path']}  ({m['format']}, {m['rows_changed']} rows masked)")
+    return 0

@@ -1,0 +1,58 @@
+"""`auditor report REPORT.json -o FILE...`: render a JSON report again, in any format, in Chinese or English.
+
+The input must be an intact auditor JSON report (its digest, and its signature when --sign-key is given, are
+checked: an altered report is never re-rendered and re-sealed). The duties, score and clauses are judged again
+with the current packs, so a report written by an older version renders fully; a .json output is re-sealed and
+records the digest of the report it was rendered from."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from .. import render
+from ..compliance import check_report_shape, finish_report
+from ..errors import UsageError
+from ..i18n import t
+from ..integrity import check, seal
+
+
+def load_json_report(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_bytes().decode("utf-8-sig"))
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not a JSON report (not UTF-8 text)") from None
+    except ValueError as exc:
+        raise UsageError(f"{path}: malformed JSON ({exc})") from None
+    check_report_shape(data, str(path))
+    return data
+
+
+def main(args: argparse.Namespace) -> int:
+    from ..cli import _read_key
+
+    for out in args.output:
+        render.renderer_for(out)  # unknown formats fail before anything is read
+    key = _read_key(args.sign_key) if getattr(args, "sign_key", None) else None
+    report = load_json_report(args.report)
+    integ = report.get("integrity") if isinstance(report.get("integrity"), dict) else {}
+    signed = bool(integ.get("hmac_sha256"))
+    problems = check(report, key if signed else None)
+    if problems:
+        raise UsageError(f"{args.report}: {'; '.join(problems)}; refusing to render it "
+                         f"(check it with: auditor verify {args.report})")
+    source = {"digest": integ["digest"], "signed": signed}
+    finish_report(report, baseline=args.baseline)
+    report["rendered_from"] = source
+    seal(report, key)
+    for out in args.output:
+        try:
+            render.write(report, out, args.lang)
+        except OSError as exc:
+            raise UsageError(f"--output {out}: cannot write ({exc.strerror or exc})") from None
+        print(f"{t(args.lang, 'written')}: {out}")
+    return 0

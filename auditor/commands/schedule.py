@@ -1,0 +1,204 @@
+"""`auditor schedule install|status|remove|run-now`: scans on a timetable.
+
+install   registers a Windows Task Scheduler task (schtasks), a systemd timer + service (system or --user), or a
+          cron entry where systemd is absent; each run is `auditor schedule run-now` (see schedule.runner).
+status    what is installed, when it runs next, the last run's result; exit 1 when nothing is installed.
+remove    unregisters it and deletes the generated files (reports are kept).
+run-now   one scheduled run now: dated JSON + HTML report, compared with the previous one, last N kept;
+          exit 1 when findings of high severity or above are new since the previous report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from ..errors import UsageError
+from ..files.state import state_dir
+from ..fsutil import write_private
+from ..schedule import NAME, Job, When, parse_when
+from ..schedule import backends as be
+from ..schedule import texts
+from ..schedule.runner import LAST_RUN, report_stems, run_scheduled
+
+DEFAULT_KEEP = 30
+
+
+def default_output_dir(system: bool) -> Path:
+    if sys.platform == "win32" and system:
+        return Path(os.environ.get("ProgramData", r"C:\ProgramData")) / NAME / "reports"
+    if system:
+        return Path("/var/lib") / NAME / "reports"
+    return Path(platformdirs.user_data_dir(NAME, appauthor=False)) / "reports"
+
+
+def _system_scope(args: argparse.Namespace) -> bool:
+    if getattr(args, "user", False) and getattr(args, "system", False):
+        raise UsageError("give --user or --system, not both")
+    if getattr(args, "user", False):
+        return False
+    if getattr(args, "system", False):
+        return True
+    return be.is_admin()
+
+
+def _state_path(system: bool) -> Path:
+    return state_dir() / f"schedule-{'system' if system else 'user'}.json"
+
+
+def _load_state(system: bool) -> dict[str, Any] | None:
+    try:
+        return json.loads(_state_path(system).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{_state_path(system)}: unreadable schedule record ({exc})") from None
+
+
+def _scan_args(args: argparse.Namespace) -> list[str]:
+    out: list[str] = []
+    for area in args.only or []:
+        out += ["--only", area]
+    for path in args.path or []:
+        out += ["--path", str(Path(path).resolve())]
+    if args.role:
+        out += ["--role", args.role]
+    if args.site:
+        out += ["--site", args.site]
+    if args.sign_key:
+        out += ["--sign-key", str(Path(args.sign_key).resolve())]
+    return out
+
+
+def main(args: argparse.Namespace) -> int:
+    action = getattr(args, "schedule_action", None)
+    if action is None:
+        raise UsageError("schedule: say install, status, remove or run-now (auditor schedule --help)")
+    return {"install": _install, "status": _status, "remove": _remove, "run-now": _run_now}[action](args)
+
+
+def _job(args: argparse.Namespace, system: bool) -> Job:
+    when = parse_when(args.daily, args.weekly)
+    out = Path(args.output_dir).resolve() if args.output_dir else default_output_dir(system)
+    return Job(when, out, args.keep, _scan_args(args))
+
+
+def _install(args: argparse.Namespace) -> int:
+    system = _system_scope(args)
+    if system and not be.is_admin() and not args.print:
+        raise UsageError("installing a system-wide schedule needs administrator/root rights; use --user for this "
+                         "user only")
+    job = _job(args, system)
+    if args.print:
+        return _print_texts(job, system, args.backend)
+    backend = be.choose(args.backend, system)
+    from ..durable import private_dir
+
+    try:
+        private_dir(job.output_dir)
+    except OSError as exc:
+        raise UsageError(f"--output-dir {job.output_dir}: cannot create ({exc.strerror or exc})") from None
+    if _load_state(system):
+        old = _load_state(system)
+        if old and old.get("backend") != backend.name and old.get("backend") in be.BACKENDS:
+            be.BACKENDS[old["backend"]](system).remove()
+    result = backend.install(job)
+    for line in result.lines:
+        print(line)
+    if not result.ok:
+        return 2
+    state = {"backend": backend.name, "scope": "system" if system else "user", "when": job.when.to_dict(),
+             "output_dir": str(job.output_dir), "keep": job.keep, "command": job.argv(), "files": result.files,
+             "installed_at": be.now_iso()}
+    write_private(_state_path(system), (json.dumps(state, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    print(f"schedule installed: {job.when.describe()}, reports in {job.output_dir} (last {job.keep} kept), "
+          f"next run {job.when.next_after(dt.datetime.now()).strftime('%Y-%m-%d %H:%M')}")
+    return 0
+
+
+def _print_texts(job: Job, system: bool, backend: str) -> int:
+    if backend == "auto":
+        backend = "schtasks" if sys.platform == "win32" else "systemd"
+    if backend == "schtasks":
+        print(texts.task_xml(job, system), end="")
+    elif backend == "systemd":
+        unit = "/etc/systemd/system" if system else "~/.config/systemd/user"
+        print(f"# {unit}/{texts.UNIT}.service\n{texts.systemd_service(job, system)}")
+        print(f"# {unit}/{texts.UNIT}.timer\n{texts.systemd_timer(job)}", end="")
+    else:
+        print(texts.cron_system_file(job) if system else texts.cron_block(job), end="")
+    return 0
+
+
+def _scopes(args: argparse.Namespace) -> list[bool]:
+    if getattr(args, "user", False) or getattr(args, "system", False):
+        return [_system_scope(args)]
+    return [s for s in (True, False) if _load_state(s)] or [be.is_admin()]
+
+
+def _status(args: argparse.Namespace) -> int:
+    found = False
+    for system in _scopes(args):
+        state = _load_state(system)
+        scope = "system" if system else "user"
+        if not state:
+            print(f"{scope}: no schedule installed")
+            continue
+        backend = be.BACKENDS[state["backend"]](system)
+        res = backend.status()
+        found = found or res.ok
+        when = When.from_dict(state["when"])
+        out = Path(state["output_dir"])
+        print(f"{scope}: {state['backend']}, {when.describe()}, reports in {out} (last {state['keep']} kept)")
+        print(f"  installed {state['installed_at']}; registered: {'yes' if res.ok else 'NO (missing or inactive)'}")
+        for k, v in res.facts.items():
+            if v not in (None, "", []):
+                print(f"  {k}: {v}")
+        print(f"  next run: {when.next_after(dt.datetime.now()).strftime('%Y-%m-%d %H:%M')}")
+        print(f"  reports kept: {len(report_stems(out))}")
+        try:
+            last = json.loads((out / LAST_RUN).read_text(encoding="utf-8"))
+            print(f"  last run: {last['at']} exit {last['exit_code']}: {last['message']}")
+        except (OSError, ValueError, KeyError):
+            print("  last run: none yet")
+    return 0 if found else 1
+
+
+def _remove(args: argparse.Namespace) -> int:
+    removed = False
+    for system in _scopes(args):
+        state = _load_state(system)
+        scope = "system" if system else "user"
+        names = [state["backend"]] if state else [n for n in (["schtasks"] if sys.platform == "win32"
+                                                              else ["systemd", "cron"])]
+        for name in names:
+            backend = be.BACKENDS[name](system)
+            ok, _ = backend.available()
+            if not ok and not state:
+                continue
+            res = backend.remove()
+            for line in res.lines:
+                print(line)
+            removed = removed or res.ok
+        try:
+            _state_path(system).unlink()
+            removed = True
+        except FileNotFoundError:
+            pass
+        print(f"{scope}: schedule removed (reports kept)" if state else f"{scope}: no schedule was installed")
+    return 0
+
+
+def _run_now(args: argparse.Namespace) -> int:
+    system = be.is_admin()
+    out = Path(args.output_dir) if args.output_dir else default_output_dir(system)
+    result = run_scheduled(out, args.keep, _scan_args(args))
+    print(result.message, file=sys.stdout if result.code in (0, 1) else sys.stderr)
+    return result.code

@@ -1,0 +1,81 @@
+"""`auditor verify FILE [--sign-key FILE]`: is this JSON report exactly as auditor wrote it?
+
+Exit 0 with one "OK" line when the SHA-256 digest matches the content (and the HMAC-SHA256 signature matches
+with --sign-key) and the file's bytes are exactly what auditor writes for that content; exit 1 with a clear
+message when anything was changed; exit 2 when FILE is not a JSON report (HTML, Markdown, XLSX and CSV
+reports show the digest of the JSON report they were rendered from). An inspector's .zip bundle is checked by
+auditor.inspector.bundle (manifest, signature, report digest, container bytes)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+from ..errors import UsageError
+from ..integrity import check, seal
+from ..render.json_report import render as render_json
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_INTEGRITY_KEYS = {"algorithm", "digest", "canonicalization", "hmac_sha256"}
+
+
+def _canonicalization() -> str:
+    return seal({})["integrity"]["canonicalization"]
+
+
+def main(args: argparse.Namespace) -> int:
+    from ..cli import _read_key
+
+    path = Path(args.file)
+    key = _read_key(args.sign_key) if args.sign_key else None
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if path.suffix.lower() == ".zip" or data[:2] == b"PK":  # an inspector's bundle (issue #7)
+        from ..inspector.bundle import verify_bundle
+
+        return verify_bundle(path, data, key)
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    if data[:4] == b"PK\x03\x04":
+        raise UsageError(f"{path}: a ZIP file; verifying report bundles is not available in this version "
+                         "(verify the JSON report instead)")
+    looks_json = (path.suffix.lower() == ".json" or body.lstrip()[:1] == b"{"
+                  or b'"schema_version"' in body[:256])  # a report whose first byte was changed
+    if not looks_json:
+        raise UsageError(f"{path}: not a JSON report; HTML, Markdown, XLSX and CSV reports show the SHA-256 digest "
+                         "of the JSON report they were rendered from: verify that JSON report")
+    try:
+        report = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        return _altered(path, f"the file is no longer valid UTF-8 JSON ({exc})")
+    if not isinstance(report, dict) or "schema_version" not in report or "findings" not in report:
+        raise UsageError(f"{path}: not an auditor JSON report (no schema_version/findings)")
+
+    problems = check(report, key)
+    integ = report.get("integrity")
+    if isinstance(integ, dict) and "digest" in integ:
+        if integ.get("algorithm") != "sha256" or integ.get("canonicalization") != _canonicalization():
+            problems.append("the integrity block's algorithm or canonicalization was changed")
+        if not _HEX64.match(str(integ.get("digest"))) or ("hmac_sha256" in integ and
+                                                          not _HEX64.match(str(integ["hmac_sha256"]))):
+            problems.append("the integrity block's digest or signature is malformed")
+        if set(integ) - _INTEGRITY_KEYS:
+            problems.append(f"unexpected key(s) in the integrity block: {', '.join(sorted(set(integ) - _INTEGRITY_KEYS))}")
+    if not problems and render_json(report) != data:
+        problems.append("the report's content matches its digest, but the file's bytes differ from what auditor "
+                        "wrote (whitespace or formatting was changed)")
+    if problems:
+        return _altered(path, "; ".join(problems))
+    signed = "hmac_sha256" in integ
+    how = ("signature valid" if key else "signed, signature not checked (no --sign-key)") if signed else "not signed"
+    print(f"OK: {path} is intact (SHA-256 {integ['digest']}; {how})")
+    return 0
+
+
+def _altered(path: Path, why: str) -> int:
+    print(f"auditor verify: ALTERED: {path}: {why}", file=sys.stderr)
+    return 1

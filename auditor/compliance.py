@@ -1,0 +1,383 @@
+"""The judgement layer of a report: per-duty verdicts, a score a manager can track, the cited legal clauses,
+the accepted risks and the change since a previous report.
+
+``finish_report`` adds these top-level keys to a report dict (all optional in the schema): ``areas``,
+``duties``, ``score``, ``accepted_risks``, ``clauses`` and, with a baseline, ``changes``. It is called after a
+scan (before the report is sealed) and again by ``auditor report`` (re-reading the packs), so a JSON report
+written by an older version renders with the current duties and clauses. Renderers print these keys; they
+never judge.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import json
+from pathlib import Path
+from typing import Any
+
+from . import packs
+from .errors import PackError, UsageError
+from .i18n import LANGS, t
+from .model import SCHEMA_VERSION
+from .resources import pack_dir
+from .severity import SEVERITIES, at_least, rank
+
+# --------------------------------------------------------------------------- constants (documented in README)
+
+#: a counted finding at or above this severity means the duty is not met
+FAILING_AT = "medium"
+#: deduction points per finding
+WEIGHTS = {"critical": 30, "high": 15, "medium": 5, "low": 1, "info": 0}
+#: at most this many times the weight of its worst severity is deducted per check
+CHECK_CAP = 2
+#: each deduction point keeps this share of the score: 100 x 0.99^points (decays smoothly, no floor at a few
+#: findings, so fixing one problem always shows)
+DECAY = 0.99
+#: (lowest score, grade)
+GRADES = ((90, "A"), (80, "B"), (70, "C"), (60, "D"), (0, "F"))
+#: worst grade a report with a finding of this severity can get
+GRADE_CAPS = {"critical": "D", "high": "C"}
+SCORE_FORMULA = "v1"
+
+DUTY_AREAS = ("remote", "files", "accounts", "trail", "organisation")
+ASSESSED_STATUSES = ("ok", "partial", "no_data")  # a source with one of these ran
+INCOMPLETE_STATUSES = ("partial", "skipped", "failed", "not_assessed")
+
+
+# --------------------------------------------------------------------------- duties pack
+
+def load_duties(root: Path | None = None, clauses: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The duties of ``checks/duties.toml``, validated (unknown clause ids or areas are pack errors)."""
+    path = (root or pack_dir("checks")) / "duties.toml"
+    clauses = clauses if clauses is not None else packs.legal_clauses(root)
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for raw in packs.load_toml(path).get("duty", []):
+        did = raw.get("id")
+        where = f"{path}: duty {did or '?'}"
+        if not isinstance(did, str) or not did.startswith("D-"):
+            raise PackError(f"{where}: id must be like 'D-REMOTE'")
+        if did in seen:
+            raise PackError(f"{where}: duplicate id")
+        seen.add(did)
+        for key in ("title_zh", "title_en", "description_zh", "description_en"):
+            if not isinstance(raw.get(key), str) or not raw[key].strip():
+                raise PackError(f"{where}: missing or empty {key!r}")
+        lists: dict[str, Any] = {}
+        for key in ("clauses", "areas", "checks", "exclude_checks"):
+            if key == "checks" and key not in raw:
+                lists[key] = None  # no explicit mapping: the clause rule applies
+                continue
+            value = raw.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                raise PackError(f"{where}: {key!r} must be a list of strings")
+            lists[key] = value
+        if not lists["clauses"] or not lists["areas"]:
+            raise PackError(f"{where}: needs 'clauses' and 'areas'")
+        missing = [c for c in lists["clauses"] if c not in clauses]
+        if missing:
+            raise PackError(f"{where}: unknown clause id(s) {', '.join(missing)} (not in legal.toml)")
+        unknown = [a for a in lists["areas"] if a not in DUTY_AREAS]
+        if unknown:
+            raise PackError(f"{where}: unknown area(s) {', '.join(unknown)} (one of {', '.join(DUTY_AREAS)})")
+        out.append({"id": did, "title": {"zh": raw["title_zh"], "en": raw["title_en"]},
+                    "description": {"zh": raw["description_zh"], "en": raw["description_en"]}, **lists})
+    return out
+
+
+def counts_for(duty: dict[str, Any], finding: dict[str, Any]) -> bool:
+    """Does this finding count for this duty? (rule documented in checks/duties.toml)"""
+    cid = finding.get("check_id", "")
+    if any(fnmatch.fnmatchcase(cid, p) for p in duty.get("exclude_checks", [])):
+        return False
+    if duty.get("checks") is not None:
+        return any(fnmatch.fnmatchcase(cid, p) for p in duty["checks"])
+    return finding.get("area") in duty["areas"] and bool(set(finding.get("legal_basis", [])) & set(duty["clauses"]))
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _both(key: str, **params: Any) -> dict[str, str]:
+    return {lang: t(lang, key, **params) for lang in LANGS}
+
+
+def _join(lang: str, items: list[str]) -> str:
+    return ("、" if lang == "zh" else ", ").join(items)
+
+
+def _area_names(lang: str, areas: list[str]) -> str:
+    return _join(lang, [t(lang, f"area.{a}") for a in areas])
+
+
+def _worst(findings: list[dict[str, Any]]) -> str | None:
+    return max((f["severity"] for f in findings), key=rank, default=None)
+
+
+def _report_date(report: dict[str, Any]) -> dt.date:
+    for key in ("finished_at", "started_at"):
+        try:
+            return dt.datetime.fromisoformat(str(report.get(key))).date()
+        except ValueError:
+            continue
+    return dt.date.today()
+
+
+# --------------------------------------------------------------------------- areas
+
+def area_status(report: dict[str, Any], duties: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per area: assessed / partial / not_assessed, from the scope and the coverage entries."""
+    scope = list(report.get("scope", {}).get("areas", []))
+    coverage = report.get("coverage", [])
+    names: list[str] = []
+    for name in [*scope, *(c["area"] for c in coverage), *(a for d in duties for a in d["areas"])]:
+        if name not in names:
+            names.append(name)
+    out = []
+    for area in names:
+        entries = [c for c in coverage if c["area"] == area]
+        ran = [c for c in entries if c["status"] in ASSESSED_STATUSES]
+        incomplete = [c for c in entries if c["status"] in INCOMPLETE_STATUSES]
+        reason: dict[str, str] | None = None
+        if area == "organisation" and not ran:
+            state, reason = "not_assessed", _both("reason.organisation")
+        elif not entries and area not in scope:
+            state, reason = "not_assessed", _both("reason.not_selected")
+        elif not ran:
+            state = "not_assessed"
+            if any(c.get("note", "").startswith("not available in this version") for c in entries):
+                reason = _both("reason.not_available")
+            else:
+                reason = _both("reason.no_source")
+        elif incomplete:
+            state = "partial"
+            srcs = ", ".join(f"{c['source']} ({c['status']})" for c in incomplete)
+            reason = _both("reason.partial", sources=srcs)
+        else:
+            state = "assessed"
+        out.append({"area": area, "state": state, "sources": len(entries),
+                    "examined": sum(c.get("examined", 0) for c in entries),
+                    "skipped": sum(len(c.get("skipped", [])) for c in entries), "reason": reason})
+    return out
+
+
+# --------------------------------------------------------------------------- duties
+
+def judge_duties(report: dict[str, Any], duties: list[dict[str, Any]],
+                 areas: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    states = {a["area"]: a["state"] for a in areas}
+    out = []
+    for duty in duties:
+        counted = [f for f in report.get("findings", []) if counts_for(duty, f)]
+        failing = [f for f in counted if at_least(f["severity"], FAILING_AT)]
+        lower = [f for f in counted if not at_least(f["severity"], FAILING_AT)]
+        done = [a for a in duty["areas"] if states.get(a) in ("assessed", "partial")]
+        todo = [a for a in duty["areas"] if a not in done]
+        if failing:
+            verdict = "not_met"
+            why = {lang: t(lang, "why.not_met", n=len(failing), sev=t(lang, _worst(failing))) for lang in LANGS}
+        elif not todo:
+            verdict = "met"
+            key = "why.met_partial" if any(states.get(a) == "partial" for a in done) else "why.met"
+            why = {lang: t(lang, key, areas=_area_names(lang, done)) for lang in LANGS}
+        else:
+            verdict = "not_assessed"
+            if done:
+                why = {lang: t(lang, "why.some_assessed", done=_area_names(lang, done), todo=_area_names(lang, todo))
+                       for lang in LANGS}
+            else:
+                why = {lang: t(lang, "why.none_assessed", areas=_area_names(lang, todo)) for lang in LANGS}
+        if lower:
+            why = {lang: f"{text}{'' if lang == 'zh' else ' '}{t(lang, 'why.observations', n=len(lower))}"
+                   for lang, text in why.items()}
+        out.append({
+            "id": duty["id"], "title": duty["title"], "description": duty["description"],
+            "verdict": verdict, "reason": why, "areas": duty["areas"],
+            "assessed_areas": done, "unassessed_areas": todo,
+            "findings": [f["id"] for f in counted], "failing": [f["id"] for f in failing],
+            "worst_severity": _worst(counted), "clauses": duty["clauses"],
+        })
+    return out
+
+
+# --------------------------------------------------------------------------- score
+
+def score(findings: list[dict[str, Any]], areas: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """round(100 x DECAY^points), points summed per check (WEIGHTS, CHECK_CAP); graded by GRADES, capped by
+    GRADE_CAPS."""
+    by_check: dict[str, list[dict[str, Any]]] = {}
+    for f in findings:
+        by_check.setdefault(f["check_id"], []).append(f)
+    deductions = []
+    for cid in sorted(by_check):
+        fs = by_check[cid]
+        worst = _worst(fs)
+        points = min(sum(WEIGHTS[f["severity"]] for f in fs), CHECK_CAP * WEIGHTS[worst])
+        if points:
+            deductions.append({"check_id": cid, "findings": len(fs), "worst_severity": worst, "points": points})
+    value = score_value(sum(d["points"] for d in deductions))
+    grade = next(g for floor, g in GRADES if value >= floor)
+    cap = None
+    for sev in SEVERITIES:  # critical first: the strictest cap that applies
+        if sev in GRADE_CAPS and any(f["severity"] == sev for f in findings):
+            cap = {"grade": GRADE_CAPS[sev], "severity": sev}
+            break
+    if cap and grade < cap["grade"]:  # letters sort best first ("A" < "D" < "F"): a better grade is capped
+        grade = cap["grade"]
+    else:
+        cap = None  # recorded only when it lowered the grade
+    out: dict[str, Any] = {"value": value, "grade": grade, "formula": SCORE_FORMULA, "deductions": deductions,
+                           "grade_cap": cap}
+    if areas is not None:
+        out["assessed_areas"] = [a["area"] for a in areas if a["state"] in ("assessed", "partial")]
+    return out
+
+
+def score_value(points: int) -> int:
+    return int(round(100 * DECAY ** points))
+
+
+# --------------------------------------------------------------------------- accepted risks
+
+def accepted_risks(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Allowlist entries with the findings they govern and the days left until they expire."""
+    today = _report_date(report)
+    out = []
+    for entry in report.get("allowlist", []):
+        ids = [f["id"] for f in report.get("findings", [])
+               if isinstance(f.get("evidence"), dict) and isinstance(f["evidence"].get("approval"), dict)
+               and f["evidence"]["approval"].get("tool") == entry.get("tool")
+               and f["evidence"]["approval"].get("expires") == entry.get("expires")]
+        try:
+            days_left = (dt.date.fromisoformat(str(entry.get("expires"))) - today).days
+        except ValueError:
+            days_left = None
+        out.append({**entry, "findings": ids, "days_left": days_left})
+    return out
+
+
+# --------------------------------------------------------------------------- change since a baseline
+
+def load_baseline(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except OSError as exc:
+        raise UsageError(f"--baseline {path}: cannot read ({exc.strerror or exc})") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"--baseline {path}: not a JSON report ({exc})") from None
+    check_report_shape(data, f"--baseline {path}")
+    return data
+
+
+def check_report_shape(data: Any, where: str) -> None:
+    """A JSON report of a schema major version we understand, with findings we can read."""
+    if not isinstance(data, dict) or "findings" not in data or "schema_version" not in data:
+        raise UsageError(f"{where}: not an auditor JSON report (no schema_version/findings)")
+    major = str(data["schema_version"]).split(".")[0]
+    if major != SCHEMA_VERSION.split(".")[0]:
+        raise UsageError(f"{where}: unsupported report schema version {data['schema_version']!r} "
+                         f"(this version reads {SCHEMA_VERSION.split('.')[0]}.x)")
+    findings = data["findings"]
+    if not isinstance(findings, list) or not all(
+            isinstance(f, dict) and {"id", "check_id", "area", "severity"} <= set(f) and f["severity"] in SEVERITIES
+            for f in findings):
+        raise UsageError(f"{where}: malformed findings")
+
+
+def _brief(f: dict[str, Any]) -> dict[str, Any]:
+    return {"id": f["id"], "check_id": f["check_id"], "area": f["area"], "severity": f["severity"],
+            "title": f.get("title") or {"zh": f["check_id"], "en": f["check_id"]},
+            "target": (f.get("target") or {}).get("label", "")}
+
+
+def compare(report: dict[str, Any], old: dict[str, Any], areas: list[dict[str, Any]]) -> dict[str, Any]:
+    """new / still_open / resolved by finding id. A finding that disappeared is only *resolved* when its area was
+    assessed now and every source of that area that ran in the baseline ran again; otherwise not_rechecked."""
+    from .integrity import check as integrity_check
+
+    now = {f["id"]: f for f in report.get("findings", [])}
+    before = {f["id"]: f for f in old.get("findings", [])}
+    states = {a["area"]: a["state"] for a in areas}
+    ran_now = {(c["area"], c["source"]) for c in report.get("coverage", []) if c["status"] in ASSESSED_STATUSES}
+    ran_before = {(c["area"], c["source"]) for c in old.get("coverage", []) if c.get("status") in ASSESSED_STATUSES}
+    lost = {area for area, source in ran_before - ran_now}
+
+    resolved, not_rechecked = [], []
+    for fid, f in before.items():
+        if fid in now:
+            continue
+        rechecked = states.get(f["area"]) in ("assessed", "partial") and f["area"] not in lost
+        (resolved if rechecked else not_rechecked).append(_brief(f))
+    severity_changed = [{"id": fid, "before": before[fid]["severity"], "after": f["severity"]}
+                        for fid, f in now.items() if fid in before and before[fid]["severity"] != f["severity"]]
+    host_then = (old.get("host") or {}).get("hostname")
+    integ = old.get("integrity") if isinstance(old.get("integrity"), dict) else {}
+    return {
+        "baseline": {
+            "finished_at": old.get("finished_at"),
+            "hostname": host_then,
+            "same_host": host_then == (report.get("host") or {}).get("hostname"),
+            "digest": integ.get("digest"),
+            "intact": not integrity_check(old),
+            "score": score(list(before.values()))["value"],
+        },
+        "new": [fid for fid in now if fid not in before],
+        "still_open": [fid for fid in now if fid in before],
+        "resolved": resolved,
+        "not_rechecked": not_rechecked,
+        "severity_changed": severity_changed,
+    }
+
+
+# --------------------------------------------------------------------------- clauses
+
+def cited_clauses(report: dict[str, Any], clauses: dict[str, Any],
+                  duties: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The clause records cited by the findings and the duties, in order of first citation."""
+    order: list[str] = []
+    for cid in [*(c for f in report.get("findings", []) for c in f.get("legal_basis", [])),
+                *(c for d in duties for c in d["clauses"])]:
+        if cid not in order:
+            order.append(cid)
+    out = {}
+    for cid in order:
+        raw = clauses.get(cid)
+        if raw is None:
+            continue
+        rec = {k: raw[k] for k in ("law", "law_en", "short", "short_en", "article", "article_en", "text_zh",
+                                   "summary_en", "verified", "source") if k in raw}
+        eff = raw.get("effective")
+        rec["effective"] = eff.isoformat() if isinstance(eff, (dt.date, dt.datetime)) else str(eff or "")
+        for k in ("note", "penalty"):
+            if raw.get(k):
+                rec[k] = raw[k]
+        out[cid] = rec
+    return out
+
+
+# --------------------------------------------------------------------------- entry point
+
+def finish_report(report: dict[str, Any], baseline: Path | str | dict | None = None,
+                  checks_root: Path | None = None) -> dict[str, Any]:
+    """Add areas, duties, score, accepted_risks, clauses (and changes with a baseline) to ``report``."""
+    clauses = packs.legal_clauses(checks_root)
+    duties = load_duties(checks_root, clauses)
+    areas = area_status(report, duties)
+    report["areas"] = areas
+    report["duties"] = judge_duties(report, duties, areas)
+    report["score"] = score(report.get("findings", []), areas)
+    report["accepted_risks"] = accepted_risks(report)
+    if baseline is not None:
+        old = baseline if isinstance(baseline, dict) else load_baseline(Path(baseline))
+        report["changes"] = compare(report, old, areas)
+    report["clauses"] = cited_clauses(report, clauses, duties)
+    if _minor(report.get("schema_version")) < _minor(SCHEMA_VERSION):
+        report["schema_version"] = SCHEMA_VERSION
+    return report
+
+
+def _minor(version: Any) -> int:
+    try:
+        return int(str(version).split(".")[1])
+    except (IndexError, ValueError):
+        return 0

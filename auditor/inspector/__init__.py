@@ -1,0 +1,1 @@
+"""The inspector spot check: the organisational checklist and the signed bundle."""

@@ -1,0 +1,269 @@
+"""The report as a reader sees it: labelled, ordered and formatted for one language. Every human-readable
+renderer (HTML, Markdown, XLSX, CSV) builds from this, so they all show the same things. No judgement here:
+verdicts, score, clauses and changes come from the report (auditor.compliance)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from ..i18n import t
+from ..severity import SEVERITIES
+
+EMPTY = "—"
+LONG_ITEM = 40  # lists with an item longer than this go one item per line
+
+
+def label(lang: str, key: str, **params: Any) -> str:
+    return t(lang, key, **params)
+
+
+def parse_time(value: Any) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def fmt_time(value: Any) -> str:
+    when = parse_time(value)
+    if when is None:
+        return str(value) if value else EMPTY
+    text = when.strftime("%Y-%m-%d %H:%M:%S")
+    if when.utcoffset() is not None:
+        text += " " + when.strftime("%z")[:3] + ":" + when.strftime("%z")[3:]
+    return text
+
+
+def scalar(value: Any, lang: str) -> str:
+    if value is None or value == "":
+        return EMPTY
+    if isinstance(value, bool):
+        return t(lang, "r.yes") if value else t(lang, "r.no_")
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return str(value)
+
+
+def _item(value: Any, lang: str, nested: bool = False) -> str:
+    """One list item on one line: a dict as "k: v, k: v" ({...} when nested), a list as [a, b]."""
+    if isinstance(value, dict):
+        text = ", ".join(f"{k}: {_item(v, lang, True)}" for k, v in value.items())
+        return "{" + text + "}" if nested else text
+    if isinstance(value, list):
+        return "[" + ", ".join(_item(v, lang, True) for v in value) + "]"
+    return scalar(value, lang)
+
+
+def evidence_rows(evidence: Any, lang: str, prefix: str = "") -> list[tuple[str, str]]:
+    """Structured evidence as (key, text) rows: nested objects become dotted keys, lists one line per item."""
+    if not isinstance(evidence, dict):
+        return [(prefix.rstrip(".") or "value", scalar(evidence, lang))]
+    rows: list[tuple[str, str]] = []
+    for key, value in evidence.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            rows.extend(evidence_rows(value, lang, f"{name}."))
+        elif isinstance(value, list):
+            if not value:
+                rows.append((name, EMPTY))
+            elif all(not isinstance(v, (dict, list)) for v in value):
+                items = [scalar(v, lang) for v in value]
+                sep = "\n" if any(len(i) > LONG_ITEM for i in items) else ", "
+                rows.append((name, sep.join(items)))
+            else:
+                rows.append((name, "\n".join(_item(v, lang) for v in value)))
+        else:
+            rows.append((name, scalar(value, lang)))
+    return rows
+
+
+def evidence_text(evidence: Any, lang: str) -> str:
+    return "\n".join(f"{k}: {v}" for k, v in evidence_rows(evidence, lang))
+
+
+def clause_view(cid: str, clauses: dict[str, Any], lang: str) -> dict[str, Any]:
+    rec = clauses.get(cid)
+    if not rec:
+        return {"id": cid, "label": cid, "law": "", "article": "", "text": "", "effective": "", "verified": None,
+                "note": "", "penalty": "", "anchor": f"c-{_anchor(cid)}"}
+    zh = lang == "zh"
+    return {
+        "id": cid,
+        "label": f"{rec['short']}{rec['article']}" if zh else f"{rec['short_en']} {rec['article_en']}",
+        "law": rec["law"] if zh else rec["law_en"],
+        "article": rec["article"] if zh else rec["article_en"],
+        "text": rec["text_zh"] if zh else rec["summary_en"],
+        "effective": rec.get("effective", ""),
+        "verified": rec.get("verified"),
+        "note": rec.get("note", ""),
+        "penalty": rec.get("penalty", ""),
+        "anchor": f"c-{_anchor(cid)}",
+    }
+
+
+def _anchor(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in text)
+
+
+def build(report: dict[str, Any], lang: str) -> dict[str, Any]:
+    """Everything a renderer prints, in order, in ``lang``."""
+    L = lambda key, **p: t(lang, key, **p)  # noqa: E731
+    findings = report.get("findings", [])
+    clauses = report.get("clauses", {})
+    changes = report.get("changes")
+    new_ids = set(changes["new"]) if changes else set()
+    open_ids = set(changes["still_open"]) if changes else set()
+    duty_of: dict[str, list[str]] = {}
+    for d in report.get("duties", []):
+        for fid in d["findings"]:
+            duty_of.setdefault(fid, []).append(d["id"])
+
+    fviews = []
+    index: dict[str, dict[str, Any]] = {}
+    width = max(2, len(str(len(findings))))
+    for n, f in enumerate(findings, 1):
+        change = "new" if f["id"] in new_ids else "still_open" if f["id"] in open_ids else None
+        target = f.get("target", {})
+        fv = {
+            "no": n, "ref": f"F{n:0{width}d}", "id": f["id"], "anchor": f"f-{f['id']}",
+            "check_id": f["check_id"], "severity": f["severity"], "severity_label": L(f["severity"]),
+            "area": f["area"], "area_label": area_label(lang, f["area"]),
+            "title": f["title"].get(lang) or f["title"].get("zh", ""),
+            "target": target.get("label", ""), "target_ref": target.get("ref", ""),
+            "target_kind": target.get("kind", ""), "target_kind_label": _kind(lang, target.get("kind", "")),
+            "evidence": evidence_rows(f.get("evidence", {}), lang),
+            "evidence_text": evidence_text(f.get("evidence", {}), lang),
+            "basis": [clause_view(c, clauses, lang) for c in f.get("legal_basis", [])],
+            "remediation": f.get("remediation", {}).get(lang, ""),
+            "note": (f.get("note") or {}).get(lang, ""),
+            "change": change, "change_label": L(f"change.{change}") if change else "",
+            "duties": duty_of.get(f["id"], []),
+        }
+        fviews.append(fv)
+        index[f["id"]] = fv
+
+    def refs(ids: list[str]) -> list[dict[str, Any]]:
+        return [index[i] for i in ids if i in index]
+
+    duties = []
+    for d in report.get("duties", []):
+        duties.append({
+            "id": d["id"], "title": d["title"][lang], "description": d["description"][lang],
+            "verdict": d["verdict"], "verdict_label": L(f"verdict.{d['verdict']}"), "reason": d["reason"][lang],
+            "findings": refs(d["findings"]), "failing": set(d["failing"]),
+            "areas": [area_label(lang, a) for a in d["areas"]],
+            "clauses": [clause_view(c, clauses, lang) for c in d["clauses"]],
+        })
+
+    summary = report.get("summary", {})
+    by_sev = summary.get("by_severity", {})
+    areas = []
+    for a in report.get("areas", []):
+        areas.append({"area": a["area"], "label": area_label(lang, a["area"]), "state": a["state"],
+                      "state_label": L(f"state.{a['state']}"), "count": summary.get("by_area", {}).get(a["area"], 0),
+                      "examined": a["examined"], "skipped": a["skipped"], "sources": a["sources"],
+                      "reason": (a.get("reason") or {}).get(lang, "")})
+
+    coverage = []
+    for c in report.get("coverage", []):
+        coverage.append({"area": c["area"], "area_label": area_label(lang, c["area"]), "source": c["source"],
+                         "status": c["status"], "status_label": L(c["status"]), "examined": c["examined"],
+                         "skipped": c["skipped"], "note": c.get("note", "")})
+
+    score = report.get("score") or {}
+    cap = score.get("grade_cap")
+    score_view = {
+        "value": score.get("value"), "grade": score.get("grade", ""), "formula": L("r.score_formula"),
+        "deductions": score.get("deductions", []),
+        "cap": (f"{cap['grade']} ({L(cap['severity'])})" if cap else ""),
+        "basis": ", ".join(area_label(lang, a) for a in score.get("assessed_areas", [])) or EMPTY,
+    }
+
+    risks = []
+    for r in report.get("accepted_risks", report.get("allowlist", [])):
+        risks.append({"tool": r.get("tool", ""), "hosts": ", ".join(r.get("hosts", [])), "approver": r.get("approver", ""),
+                      "reason": r.get("reason", ""), "expires": r.get("expires", ""), "ticket": r.get("ticket") or "",
+                      "status": r.get("status", ""), "status_label": L(f"approval.{r.get('status', 'active')}"),
+                      "days_left": r.get("days_left"), "findings": refs(r.get("findings", []))})
+
+    change_view = None
+    if changes:
+        base = changes["baseline"]
+        change_view = {
+            "baseline_time": fmt_time(base.get("finished_at")), "baseline_host": base.get("hostname") or EMPTY,
+            "same_host": base.get("same_host", True), "baseline_digest": base.get("digest") or EMPTY,
+            "baseline_intact": base.get("intact"), "score_before": base.get("score"),
+            "score_now": score.get("value"),
+            "new": refs(changes["new"]), "still_open": refs(changes["still_open"]),
+            "resolved": [_brief_view(b, lang) for b in changes["resolved"]],
+            "not_rechecked": [_brief_view(b, lang) for b in changes["not_rechecked"]],
+            "severity_changed": [{"finding": index.get(s["id"]), "before": L(s["before"]), "after": L(s["after"])}
+                                 for s in changes["severity_changed"] if s["id"] in index],
+        }
+
+    host = report.get("host", {})
+    tool = report.get("tool", {})
+    scope = report.get("scope", {})
+    host_rows = [
+        (L("r.hostname"), host.get("hostname", "")),
+        (L("r.site"), host.get("site") or EMPTY),
+        (L("r.role"), L(host.get("role") or "unspecified")),
+        (L("r.os"), " ".join(x for x in (host.get("os", ""), host.get("os_version", "")) if x) or EMPTY),
+        (L("r.kernel"), host.get("kernel") or EMPTY),
+        (L("r.user"), host.get("user", "")),
+        (L("r.mode"), L("r.live") if host.get("live") else f"{L('r.offline')}: {host.get('root') or scope.get('root') or ''}"),
+        (L("r.boot_time"), fmt_time(host.get("boot_time")) if host.get("boot_time") else EMPTY),
+        (L("r.started"), fmt_time(report.get("started_at"))),
+        (L("r.finished"), fmt_time(report.get("finished_at"))),
+        (L("r.areas"), ", ".join(area_label(lang, a) for a in scope.get("areas", []))),
+        (L("r.tool_name"), tool.get("name", "")),
+        (L("r.tool_version"), tool.get("version", "")),
+        (L("r.catalog_tools"), scalar(scope.get("catalog_tools"), lang)),
+        (L("r.checks"), scalar(scope.get("checks"), lang)),
+        (L("r.python"), host.get("python") or EMPTY),
+        (L("r.platform"), host.get("platform") or EMPTY),
+    ]
+
+    integ = report.get("integrity") or {}
+    cited = [clause_view(cid, clauses, lang) for cid in clauses]
+    return {
+        "lang": lang, "L": L,
+        "title": L("r.title"),
+        "host": host, "hostname": host.get("hostname", ""), "site": host.get("site") or "",
+        "role_label": L(host.get("role") or "unspecified"),
+        "tool_name": tool.get("name", ""), "tool_version": tool.get("version", ""),
+        "finished": fmt_time(report.get("finished_at")), "host_rows": host_rows,
+        "score": score_view,
+        "total": summary.get("total", len(findings)),
+        "severities": [{"key": s, "label": L(s), "count": by_sev.get(s, 0)} for s in SEVERITIES],
+        "areas": areas,
+        "not_assessed": [a for a in areas if a["state"] != "assessed"],
+        "duties": duties,
+        "findings": fviews,
+        "coverage": coverage,
+        "risks": risks,
+        "changes": change_view,
+        "clauses": cited,
+        "digest": integ.get("digest", ""), "signed": bool(integ.get("hmac_sha256")),
+        "rendered_from": report.get("rendered_from"),
+        "schema_version": report.get("schema_version", ""),
+    }
+
+
+def area_label(lang: str, area: str) -> str:
+    key = f"area.{area}"
+    text = t(lang, key)
+    return area if text == key else text
+
+
+def _kind(lang: str, kind: str) -> str:
+    key = f"kind.{kind}"
+    text = t(lang, key)
+    return kind if text == key else text
+
+
+def _brief_view(b: dict[str, Any], lang: str) -> dict[str, Any]:
+    return {"id": b["id"], "check_id": b["check_id"], "severity": b["severity"], "severity_label": t(lang, b["severity"]),
+            "area_label": area_label(lang, b["area"]), "title": b["title"].get(lang, ""), "target": b["target"]}

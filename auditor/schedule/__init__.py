@@ -1,0 +1,106 @@
+"""Scheduled scans: when to run (``When``), the command a scheduler runs, and the generators of Task Scheduler
+XML, systemd units and cron entries (``texts``); the backends that install them (``backends``); the scheduled
+run itself (``runner``)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UsageError
+
+NAME = "yuncang-auditor"
+UNIT = "yuncang-auditor-scan"  # systemd unit stem
+TASK_NAME = r"\yuncang-auditor\scheduled-scan"  # Task Scheduler path
+DEFAULT_DAILY = "12:30"  # office PCs are often off at night; missed runs are caught up at the next start
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_ALIASES = {
+    **{d: i for i, d in enumerate(DAYS)},
+    **{n: i for i, n in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))},
+    **{n: i for i, n in enumerate(("周一", "周二", "周三", "周四", "周五", "周六", "周日"))},
+    **{n: i for i, n in enumerate(("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"))},
+    "周天": 6, "星期天": 6, **{str(i + 1): i for i in range(7)},
+}
+SYSTEMD_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+TASK_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@dataclass(frozen=True)
+class When:
+    kind: str  # daily | weekly
+    hour: int
+    minute: int
+    day: int | None = None  # 0 = Monday (weekly only)
+
+    @property
+    def hhmm(self) -> str:
+        return f"{self.hour:02d}:{self.minute:02d}"
+
+    def describe(self) -> str:
+        return f"daily at {self.hhmm}" if self.kind == "daily" else f"weekly on {SYSTEMD_DAYS[self.day]} at {self.hhmm}"
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "hour": self.hour, "minute": self.minute, "day": self.day}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "When":
+        return cls(data["kind"], int(data["hour"]), int(data["minute"]), data.get("day"))
+
+    def next_after(self, now):
+        """The next run time after ``now`` (a naive or aware datetime), in the same timezone."""
+        import datetime as dt
+
+        cand = now.replace(hour=self.hour, minute=self.minute, second=0, microsecond=0)
+        if self.kind == "daily":
+            return cand if cand > now else cand + dt.timedelta(days=1)
+        cand += dt.timedelta(days=(self.day - now.weekday()) % 7)
+        return cand if cand > now else cand + dt.timedelta(days=7)
+
+
+def parse_hhmm(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"(\d{1,2}):(\d{2})", text.strip())
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        raise UsageError(f"{text!r}: not a time like 02:30 (24-hour HH:MM)")
+    return int(m.group(1)), int(m.group(2))
+
+
+def parse_day(text: str) -> int:
+    day = _DAY_ALIASES.get(text.strip().casefold())
+    if day is None:
+        raise UsageError(f"{text!r}: not a day of the week (mon..sun, Monday.., 1..7 with 1 = Monday, 周一..周日)")
+    return day
+
+
+def parse_when(daily: str | None, weekly: list[str] | None) -> When:
+    if daily and weekly:
+        raise UsageError("give either --daily HH:MM or --weekly DAY HH:MM, not both")
+    if weekly:
+        day, hhmm = weekly
+        h, m = parse_hhmm(hhmm)
+        return When("weekly", h, m, parse_day(day))
+    h, m = parse_hhmm(daily or DEFAULT_DAILY)
+    return When("daily", h, m)
+
+
+def auditor_argv() -> list[str]:
+    """How a scheduler starts this auditor: the one-file auditor.exe itself, or this Python with -m auditor."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable]
+    return [sys.executable, "-m", "auditor"]
+
+
+@dataclass
+class Job:
+    """What a scheduled run does: `auditor schedule run-now` with these options."""
+
+    when: When
+    output_dir: Path
+    keep: int
+    scan_args: list[str]
+
+    def argv(self) -> list[str]:
+        return [*auditor_argv(), "schedule", "run-now", "--output-dir", str(self.output_dir), "--keep", str(self.keep),
+                *self.scan_args]

@@ -1,0 +1,21 @@
+"""Report text must be valid Unicode: file names and command lines from a POSIX system may hold bytes that
+are not UTF-8 (Python keeps them as lone surrogates, which no UTF-8 writer accepts). They are shown as \\xNN."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def clean_text(value: Any) -> Any:
+    """``value`` with every string's undecodable bytes written as ``\\xNN`` (dicts and lists walked)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if isinstance(value, dict):
+        return {clean_text(k): clean_text(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean_text(v) for v in value]
+    return value

@@ -1,0 +1,218 @@
+"""Watching the export folders: watchdog reports file events; a file is scanned once it has stopped changing
+(size and mtime unchanged for the debounce interval), with the files area's scanner and rule; a file holding
+people's records becomes a `file_finding` alert with the same masked evidence as a scan finding."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from watchdog.events import (DirCreatedEvent, DirDeletedEvent, DirMovedEvent, FileClosedEvent, FileCreatedEvent,
+                             FileDeletedEvent, FileModifiedEvent, FileMovedEvent, FileSystemEventHandler)
+
+from ..detect.factory import FindingFactory
+from ..files.area import _owner, is_finding
+from ..files.file_scan import CANDIDATE_EXT, FileScanner
+from ..files.rules import PiiRules
+from ..files.textpath import display_path
+from ..model import Target
+
+EVENT_FILTER = [FileCreatedEvent, FileModifiedEvent, FileMovedEvent, FileClosedEvent, FileDeletedEvent,
+                DirCreatedEvent, DirMovedEvent, DirDeletedEvent]
+MAX_DIR_WALK = 5000  # files picked up from a folder moved into a watched root
+
+
+def candidate(path: str) -> bool:
+    name = os.path.basename(path)
+    if name.startswith(("~$", ".~")):
+        return False  # Office lock files and LibreOffice locks
+    dot = name.rfind(".")
+    return dot > 0 and name[dot:].lower() in CANDIDATE_EXT
+
+
+def _stat(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns)
+
+
+class Debouncer(FileSystemEventHandler):
+    """Collects changed candidate files; hands each one to ``on_stable`` once unchanged for ``quiet`` seconds
+    (a close-after-write event shortens the wait to a third)."""
+
+    def __init__(self, quiet: float, on_stable: Callable[[str], None],
+                 ignored: Callable[[str], bool] | None = None) -> None:
+        self.quiet = quiet
+        self.on_stable = on_stable
+        self.ignored = ignored or (lambda path: False)
+        self.cond = threading.Condition()
+        self.pending: dict[str, tuple[float, tuple[int, int] | None]] = {}
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, name="debounce", daemon=True)
+        self.thread.start()
+
+    # watchdog thread
+    def on_any_event(self, event) -> None:
+        if event.event_type in ("opened", "closed_no_write", "attrib"):
+            return
+        if event.is_directory:
+            if event.event_type in ("created", "moved"):
+                self.add_tree(getattr(event, "dest_path", "") or event.src_path)
+            return
+        if event.event_type == "deleted":
+            with self.cond:
+                self.pending.pop(os.fsdecode(event.src_path), None)
+            return
+        path = os.fsdecode(getattr(event, "dest_path", "") or event.src_path)
+        if candidate(path) and not self.ignored(path):
+            self.touch(path, closed=event.event_type == "closed")
+
+    def touch(self, path: str, closed: bool = False) -> None:
+        delay = self.quiet / 3 if closed else self.quiet
+        st = _stat(path)
+        with self.cond:
+            self.pending[path] = (time.monotonic() + delay, st)
+            self.cond.notify()
+
+    def add_tree(self, folder: str) -> None:
+        n = 0
+        for base, _dirs, names in os.walk(os.fsdecode(folder)):
+            if self.ignored(os.path.join(base, "_")):  # a file name below this folder
+                continue
+            for name in names:
+                path = os.path.join(base, name)
+                if candidate(path) and not self.ignored(path):
+                    self.touch(path)
+                    n += 1
+                    if n >= MAX_DIR_WALK:
+                        return
+
+    # debounce thread
+    def _run(self) -> None:
+        while True:
+            due: list[str] = []
+            with self.cond:
+                while not self.stopping:
+                    if self.pending:
+                        wait = min(d for d, _ in self.pending.values()) - time.monotonic()
+                        if wait <= 0:
+                            break
+                        self.cond.wait(wait)
+                    else:
+                        self.cond.wait()  # idle: no timer, no CPU
+                if self.stopping:
+                    return
+                now = time.monotonic()
+                for path, (deadline, st) in list(self.pending.items()):
+                    if deadline > now:
+                        continue
+                    cur = _stat(path)
+                    if cur is None:
+                        del self.pending[path]  # gone before it settled (a temporary file)
+                    elif cur != st:
+                        self.pending[path] = (now + self.quiet, cur)  # still being written
+                    else:
+                        del self.pending[path]
+                        due.append(path)
+            for path in due:
+                try:
+                    self.on_stable(path)
+                except Exception as exc:  # noqa: BLE001 - one bad file must not stop the watch
+                    import sys
+
+                    print(f"auditor watch: {display_path(path)}: scan failed ({type(exc).__name__}: {exc})",
+                          file=sys.stderr, flush=True)
+
+    def stop(self) -> None:
+        with self.cond:
+            self.stopping = True
+            self.cond.notify()
+        self.thread.join(5)
+
+
+class SkipRules:
+    """The files area's folders never walked (checks/file-roots.toml: caches, browser profiles, the quarantine…),
+    applied to file events below each watched root."""
+
+    def __init__(self, roots: list[Path]) -> None:
+        import socket
+
+        from ..context import ScanContext
+        from ..files.roots import skip_set
+
+        self.skip_rel, self.skip_names = skip_set(ScanContext(hostname=socket.gethostname()))
+        self.roots = sorted((os.path.abspath(str(r)) for r in roots), key=len, reverse=True)
+
+    def __call__(self, path: str) -> bool:
+        path = os.path.abspath(path)
+        root = next((r for r in self.roots if path.startswith(r.rstrip(os.sep) + os.sep)), None)
+        if root is None:
+            return False
+        parts = os.path.relpath(path, root).replace("\\", "/").casefold().split("/")[:-1]  # folders only
+        if any(p in self.skip_names for p in parts):
+            return True
+        return any("/".join(parts[:i]) in self.skip_rel for i in range(1, len(parts) + 1))
+
+
+class FileJudge:
+    """Scans one settled file and returns the alert fields, or None when it is not a finding."""
+
+    def __init__(self, rules: PiiRules, factory: FindingFactory) -> None:
+        self.rules = rules
+        self.scanner = FileScanner(rules)
+        self.factory = factory
+        self.alerted: dict[str, str] = {}  # path -> content digest last alerted (a touch is not a new alert)
+
+    def judge(self, path: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(findings as dicts, skipped outcomes {target, reason})."""
+        p = Path(path)
+        try:
+            st = p.stat()
+        except OSError:
+            return [], []
+        findings, skipped = [], []
+        for outcome in self.scanner.scan(p):
+            if outcome.skipped:
+                skipped.append({"target": display_path(outcome.target), "reason": outcome.skipped})
+                continue
+            s = outcome.summary()
+            if not is_finding(s, self.rules):
+                continue
+            findings.append(self._finding(p, st, outcome.target, s).to_dict())
+        if findings:
+            from ..collectors.pe_info import sha256_file
+
+            digest = findings[0]["evidence"].get("sha256") or sha256_file(str(p), limit=1 << 40) or ""
+            key = os.path.normcase(os.path.abspath(path))
+            if self.alerted.get(key) == digest:
+                return [], skipped
+            self.alerted[key] = digest
+        return findings, skipped
+
+    def _finding(self, path: Path, st: os.stat_result, target_raw: str, s: dict[str, Any]):
+        target = display_path(target_raw)
+        name = target.replace("\\", "/").rsplit("/", 1)[-1]
+        evidence: dict[str, Any] = {
+            "path": target, "records": s["records"], "id_number_rows": s["id_rows"], "total_rows": s["total_rows"],
+            "masked_rows": s["masked_rows"], "masked_share": s["masked_share"], "kinds": s["kinds"],
+            "sheets": s["sheets"], "samples": s.get("samples", []), "sha256": s.get("sha256"),
+            "size": st.st_size, "encoding": s.get("encoding"),
+            "mtime": dt.datetime.fromtimestamp(st.st_mtime).astimezone().isoformat(timespec="seconds"),
+            "owner": _owner(getattr(st, "st_uid", None)) if os.name != "nt" else None,
+        }
+        if not evidence["sha256"] and "!" not in target:
+            from ..collectors.pe_info import sha256_file
+
+            evidence["sha256"] = sha256_file(str(path), limit=1 << 40)
+        params = {"name": name, "records": s["records"]}
+        t = Target("file", target, name)
+        if s["id_rows"] > 0:
+            return self.factory.make("PI-002", t, evidence, params)
+        severity = "critical" if s["records"] >= self.rules.critical_records else None
+        return self.factory.make("PI-001", t, evidence, params, severity=severity)
