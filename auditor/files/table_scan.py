@@ -22,6 +22,7 @@ PERSON_KINDS = ("mobile", "id_number", "name", "address")
 TOTAL_MARKERS = ("合计", "总计", "小计", "total", "sum")
 TOTAL_PREFIXES = frozenset({"合计", "总计", "小计", "to", "To", "TO", "su", "Su", "SU", " 合", " 总", " 小"})
 BATCH_ROWS = 8192
+ID_WORDS = ("身份证", "证件", "身份號", "ID")
 KIND_ORDER = ("sender", "not_personal", "id_number", "mobile", "landline", "tracking", "address", "name")
 
 
@@ -213,7 +214,11 @@ class TableAnalyzer:
         rules = self.rules
         for i in plan.free_text:
             if i < len(row) and row[i] and rules.candidate.search(row[i]):
-                status, _ = cells.id_status(row[i], rules, id_column=False)
+                # an 18-digit number in free text is far more often an order number than an ID number (one in
+                # a few hundred random ones passes the checksum): only count it next to an ID keyword
+                status = None
+                if any(k in row[i] for k in ID_WORDS):
+                    status, _ = cells.id_status(row[i], rules, id_column=False)
                 if status == UNMASKED:
                     res.id_rows += 1
                     res.kinds["id_number"] = UNMASKED
