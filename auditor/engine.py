@@ -50,7 +50,10 @@ class ScanOptions:
 
 
 def lower_priority() -> None:
-    """Be a good guest on an office PC: lowest CPU priority, idle I/O where the OS allows it."""
+    """Be a good guest on an office PC: lowest CPU priority, idle I/O where the OS allows it.
+    ``AUDITOR_PRIORITY=normal`` keeps the normal priority (benchmarks, an inspector in a hurry)."""
+    if os.environ.get("AUDITOR_PRIORITY", "").lower() == "normal":
+        return
     try:
         import psutil
 
