@@ -283,7 +283,21 @@ def _read_key(path: Path) -> bytes:
     return key
 
 
+def _output_never_fails() -> None:
+    """Redirected output on Windows (a pipe, a file, Task Scheduler) is encoded with the ANSI code page, cp1252 on
+    an English PC: Chinese text must not turn a finished scan into an internal error. Consoles are not affected
+    (UTF-16), nor is a Chinese PC (cp936)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            encoding = (stream.encoding or "").lower().replace("-", "").replace("_", "")
+            if encoding not in ("utf8", "utf8sig", "utf16", "utf32", "gb18030"):
+                stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    _output_never_fails()
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
