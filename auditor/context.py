@@ -30,7 +30,7 @@ class ScanContext:
     def windows(self) -> bool:
         if self.root is None:
             return sys.platform == "win32"
-        return _ci_child(self.root, "Windows") is not None and _ci_child(self.root, "Windows/System32") is not None
+        return ci_child(self.root, "Windows") is not None and ci_child(self.root, "Windows/System32") is not None
 
     def path(self, posix_path: str) -> Path:
         """A Linux path (``/etc/passwd``) inside the audited tree."""
@@ -45,7 +45,7 @@ class ScanContext:
         if self.root is None:
             return Path(expanded)
         parts = PureWindowsPath(expanded).parts[1:]  # drop the drive
-        return _ci_child(self.root, "/".join(parts))
+        return ci_child(self.root, "/".join(parts))
 
     def home_dirs(self) -> list[Path]:
         """Every user's home folder in the audited system."""
@@ -54,7 +54,7 @@ class ScanContext:
             base = self.win_path(r"C:\Users")
             skip = {"public", "default", "default user", "all users"}
             if base and base.is_dir():
-                homes = [p for p in _safe_iterdir(base) if p.is_dir() and p.name.casefold() not in skip]
+                homes = [p for p in safe_iterdir(base) if p.is_dir() and p.name.casefold() not in skip]
             return homes
         passwd = self.path("/etc/passwd")
         seen: set[str] = set()
@@ -75,20 +75,21 @@ class ScanContext:
                 if home.is_dir():
                     homes.append(home)
         base = self.path("/home")
-        for p in _safe_iterdir(base):
+        for p in safe_iterdir(base):
             if p.is_dir() and p not in homes:
                 homes.append(p)
         return homes
 
 
-def _safe_iterdir(path: Path) -> list[Path]:
+def safe_iterdir(path: Path) -> list[Path]:
+    """Sorted children of a folder; [] when it cannot be listed."""
     try:
         return sorted(path.iterdir())
     except OSError:
         return []
 
 
-def _ci_child(base: Path, rel: str) -> Path | None:
+def ci_child(base: Path, rel: str) -> Path | None:
     """Resolve ``rel`` under ``base`` ignoring case, as Windows would."""
     cur = base
     for part in [p for p in rel.replace("\\", "/").split("/") if p]:
@@ -97,7 +98,7 @@ def _ci_child(base: Path, rel: str) -> Path | None:
             cur = direct
             continue
         low = part.casefold()
-        match = next((c for c in _safe_iterdir(cur) if c.name.casefold() == low), None)
+        match = next((c for c in safe_iterdir(cur) if c.name.casefold() == low), None)
         if match is None:
             return None
         cur = match

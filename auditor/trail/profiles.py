@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..context import ci_child, safe_iterdir
+
 # Paths relative to a user's home, '/'-separated; resolved case-insensitively in copies.
 _LOCAL = "AppData/Local"
 _ROAMING = "AppData/Roaming"
@@ -62,30 +64,10 @@ class Profile:
         return f"{self.browser.id}:{self.os_user}/{self.folder}"
 
 
-def ci_path(base: Path, rel: str) -> Path | None:
-    """``rel`` under ``base``, matching names case-insensitively where the exact name is absent (a Windows
-    profile copied to a case-sensitive file system); None when it does not exist."""
-    cur = base
-    for part in [p for p in rel.replace("\\", "/").split("/") if p]:
-        direct = cur / part
-        if direct.exists():
-            cur = direct
-            continue
-        try:
-            match = next((c for c in cur.iterdir() if c.name.casefold() == part.casefold()), None)
-        except OSError:
-            return None
-        if match is None:
-            return None
-        cur = match
-    return cur
+ci_path = ci_child  # case-insensitive path look-up, as Windows resolves it
 
 
-def _listdir(path: Path) -> list[Path]:
-    try:
-        return sorted(path.iterdir())
-    except OSError:
-        return []
+_listdir = safe_iterdir
 
 
 def _chromium_profiles(root: Path, browser: BrowserDef, os_user: str, problems: list[tuple[str, str]]) -> list[Profile]:
