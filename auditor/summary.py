@@ -21,6 +21,11 @@ def print_summary(report: dict[str, Any], lang: str, console: Console | None = N
     console.print(f"{t(lang, 'host')}: {host['hostname']} ({host.get('os', '')})  "
                   f"{t(lang, 'role')}: {t(lang, host.get('role') or 'unspecified')}  {t(lang, 'areas')}: {', '.join(report['scope']['areas'])}")
 
+    score = report.get("score")
+    if isinstance(score, dict) and "value" in score:
+        console.print(f"{t(lang, 'r.score')}: [bold]{score['value']} / 100[/bold]  "
+                      f"{t(lang, 'r.grade')}: [bold]{score.get('grade', '')}[/bold]")
+
     counts = Table(show_header=True, header_style="bold")
     counts.add_column(t(lang, "severity"))
     counts.add_column(t(lang, "count"), justify="right")

@@ -125,7 +125,8 @@ def test_terminal_summary_chinese_default_and_english(spawn, tmp_path):
     spawn.wait_visible()
     zh = run_cli("scan", "--only", "remote", env={"COLUMNS": "200"})
     assert "严重程度" in zh.stdout and "覆盖情况" in zh.stdout and "ToDesk" in zh.stdout
+    assert "得分" in zh.stdout and "等级" in zh.stdout  # the score a manager tracks
     en = run_cli("scan", "--only", "remote", "--lang", "en", env={"COLUMNS": "200"})
-    assert "Severity" in en.stdout and "Coverage" in en.stdout
+    assert "Severity" in en.stdout and "Coverage" in en.stdout and "Score" in en.stdout
     quiet = run_cli("scan", "--only", "remote", "--quiet")
     assert quiet.stdout == ""
