@@ -235,9 +235,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
         subaccounts=args.subaccounts, logins=args.logins, as_of=args.as_of, stale_days=args.stale_days,
         column_map=dict(args.map), account_map=args.account_map, days=args.days, homes=args.home,
         progress=not args.quiet and sys.stderr.isatty()))
-    finish = _optional("auditor.compliance", "finish_report")
-    if finish:
-        finish(report, baseline=args.baseline)
+    from .compliance import finish_report
+
+    finish_report(report, baseline=args.baseline)
     seal(report, key)
     for out in args.output:
         try:
@@ -255,7 +255,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def _optional(module: str, name: str):
-    """A function from a module that a later part of the product adds; None while it is not there."""
+    """A function of an optional command module; None when this build does not include it."""
     import importlib
 
     try:
