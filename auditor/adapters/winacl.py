@@ -150,3 +150,38 @@ def file_owner(path: Path) -> str | None:
         return f"{domain.value}\\{name.value}" if domain.value else name.value
     finally:
         kernel32.LocalFree(sd)
+
+
+def owner_sid(path: str, nofollow: bool = True) -> str | None:
+    """The owner SID (``S-1-5-18``…) of a file, folder or, with ``nofollow``, of a junction or symbolic link
+    itself rather than what it points to; None when Windows will not say."""
+    advapi32, kernel32 = _api()
+    kernel32.CreateFileW.restype = wintypes.HANDLE
+    kernel32.CreateFileW.argtypes = [wintypes.LPCWSTR, wintypes.DWORD, wintypes.DWORD, ctypes.c_void_p,
+                                     wintypes.DWORD, wintypes.DWORD, wintypes.HANDLE]
+    advapi32.GetSecurityInfo.restype = wintypes.DWORD
+    advapi32.GetSecurityInfo.argtypes = [wintypes.HANDLE, ctypes.c_int, wintypes.DWORD, ctypes.POINTER(ctypes.c_void_p),
+                                         ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_void_p),
+                                         ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_void_p)]
+    read_control, share_all, open_existing = 0x00020000, 0x7, 3
+    flags = 0x02000000 | (0x00200000 if nofollow else 0)  # BACKUP_SEMANTICS (folders) | OPEN_REPARSE_POINT
+    handle = kernel32.CreateFileW(path, read_control, share_all, None, open_existing, flags, None)
+    if handle in (None, wintypes.HANDLE(-1).value):
+        return None
+    try:
+        owner, sd = ctypes.c_void_p(), ctypes.c_void_p()
+        if advapi32.GetSecurityInfo(handle, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION, ctypes.byref(owner), None,
+                                    None, None, ctypes.byref(sd)) != 0:
+            return None
+        try:
+            text = wintypes.LPWSTR()
+            if not advapi32.ConvertSidToStringSidW(owner, ctypes.byref(text)):
+                return None
+            try:
+                return text.value
+            finally:
+                kernel32.LocalFree(ctypes.cast(text, ctypes.c_void_p))
+        finally:
+            kernel32.LocalFree(sd)
+    finally:
+        kernel32.CloseHandle(handle)

@@ -1,0 +1,128 @@
+"""Helpers of the hostile suite (import hostilekit). The hostile suite: tests that play the people the agent exists to catch.
+
+- the **local user**: an ordinary account on the PC (uid ``USER_UID``) that can create files, folders,
+  symlinks, FIFOs and processes while the agent runs as root;
+- the **share writer**: anyone who can drop files into the folder ``fleet ingest`` reads;
+- the **network**: a server on 127.0.0.1 that answers ``--push`` and webhooks as it likes.
+
+Every command is run as the real CLI in a child process with a hard timeout (a hang fails the test with the
+word "hung"), and what it leaves behind is searched for the planted personal data and secrets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import pytest
+
+USER_UID = USER_GID = 1000  # an ordinary account; it need not exist in /etc/passwd for the kernel
+HANG = 60.0  # seconds: no command of the agent may take longer on these small inputs
+
+
+def is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+needs_root = pytest.mark.skipif(not is_root(), reason="plays an ordinary user against an agent running as root")
+
+
+def give_to_user(*paths: Path) -> None:
+    """Hand files, folders and links to the ordinary user, as if that user had created them."""
+    for p in paths:
+        os.lchown(p, USER_UID, USER_GID)
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+    peak_rss_mb: float
+    seconds: float
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+_MEASURE = r"""
+import resource, subprocess, sys, time, json
+t = time.monotonic()
+try:
+    r = subprocess.run(sys.argv[2:], capture_output=True, timeout=float(sys.argv[1]))
+    code, out, err = r.returncode, r.stdout, r.stderr
+except subprocess.TimeoutExpired as exc:
+    code, out, err = "hung", exc.stdout or b"", exc.stderr or b""
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+sys.stdout.buffer.write(json.dumps({"code": code, "rss": rss, "s": time.monotonic() - t,
+    "out": out.decode("utf-8", "replace"), "err": err.decode("utf-8", "replace")}).encode())
+"""
+
+
+def auditor(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = HANG,
+            user: bool = False) -> Run:
+    """The real CLI in a child process, bounded in time; its peak RSS measured by the kernel.
+    ``user=True`` runs it as the ordinary user (setpriv), for the cases where the agent is not root."""
+    argv = [sys.executable, "-m", "auditor", *args]
+    if user:
+        argv = ["setpriv", f"--reuid={USER_UID}", f"--regid={USER_GID}", "--clear-groups", *argv]
+    full_env = {**os.environ, "AUDITOR_PRIORITY": "normal", **(env or {})}
+    res = subprocess.run([sys.executable, "-c", _MEASURE, str(timeout), *argv], capture_output=True,
+                         env=full_env, cwd=cwd, timeout=timeout + 30)
+    data = json.loads(res.stdout)
+    if data["code"] == "hung":
+        pytest.fail(f"hung: `auditor {' '.join(args)}` did not finish within {timeout:.0f} s\n{data['err'][-2000:]}")
+    return Run(data["code"], data["out"], data["err"], data["rss"], data["s"])
+
+
+def texts_under(*places: Path) -> Iterable[tuple[Path, str]]:
+    """Every file below ``places`` as text (SQLite databases dumped row by row, binary files decoded leniently),
+    for leak searches."""
+    for place in places:
+        files = [place] if place.is_file() else sorted(p for p in place.rglob("*") if p.is_file())
+        for f in files:
+            raw = f.read_bytes()
+            if raw.startswith(b"SQLite format 3"):
+                try:
+                    con = sqlite3.connect(f"file:{f}?mode=ro", uri=True)
+                    rows = []
+                    for (table,) in con.execute("SELECT name FROM sqlite_master WHERE type='table'"):
+                        rows += [repr(r) for r in con.execute(f'SELECT * FROM "{table}"')]
+                    con.close()
+                    yield f, "\n".join(rows) + raw.decode("utf-8", "replace")
+                    continue
+                except sqlite3.Error:
+                    pass
+            yield f, raw.decode("utf-8", "replace") + raw.decode("utf-16-le", "replace")
+
+
+def assert_no_leak(needles: Iterable[str], *places: Path, text: str = "") -> None:
+    """None of ``needles`` (planted mobiles, ID numbers, names, secrets) appears in any file under
+    ``places`` nor in ``text`` (the console output)."""
+    needles = [n for n in needles if n]
+    hits = [f"console: {n}" for n in needles if n in text]
+    for path, content in texts_under(*places):
+        hits += [f"{path}: {n}" for n in needles if n in content]
+    assert not hits, "planted data leaked:\n" + "\n".join(hits[:20])
+
+
+def state_env(tmp_path: Path) -> dict:
+    """Every place the agent may write (state, data, reports) under tmp_path, so leak searches see all of it."""
+    env = {"AUDITOR_STATE_DIR": str(tmp_path / "state"), "AUDITOR_QUARANTINE_DIR": str(tmp_path / "quarantine"),
+           "AUDITOR_FLEET_DB": str(tmp_path / "fleet.sqlite"), "XDG_STATE_HOME": str(tmp_path / "xdg-state"), "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
+           "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"), "XDG_CONFIG_HOME": str(tmp_path / "xdg-config")}
+    return env
+
+
+def limit_memory_mb() -> int:
+    """The peak RSS a command may reach on hostile input (README: bounded resources)."""
+    return 300
+
+
