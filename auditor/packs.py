@@ -6,6 +6,7 @@ Everything a check says (titles, severities, legal basis, remediation) is data; 
 
 from __future__ import annotations
 
+import datetime as dt
 import fnmatch
 import re
 import sys
@@ -132,11 +133,13 @@ class Tool:
     install_paths: tuple[str, ...]
     display_names: tuple[str, ...]
     autostart_names: tuple[str, ...]
-    ports: tuple[int, ...]
+    ports: tuple[int, ...]  # every port the tool listens on: `ports` (local/IPC) and `listen_ports` of its file
     domains: tuple[str, ...]
     pe: dict[str, tuple[str, ...]]
     sources: tuple[str, ...]
     origin: str
+    listen_ports: tuple[int, ...] = ()  # the subset that accepts direct/LAN connections from other machines
+    reviewed: dt.date | None = None  # when the entry's facts were last checked against its sources
 
     @property
     def is_tunnel(self) -> bool:
@@ -171,9 +174,15 @@ def _tool_from(raw: dict[str, Any], origin: str) -> Tool:
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise PackError(f"{origin}: tool {tid}: processes.{os_name} must be a list of strings")
         procs.extend(n for n in names if n.strip())
-    ports = raw.get("ports", [])
-    if not isinstance(ports, list) or not all(isinstance(p, int) and 0 < p < 65536 for p in ports):
-        raise PackError(f"{origin}: tool {tid}: 'ports' must be a list of port numbers")
+    ports, listen_ports = (raw.get(key, []) for key in ("ports", "listen_ports"))
+    for key, value in (("ports", ports), ("listen_ports", listen_ports)):
+        if not isinstance(value, list) or not all(isinstance(p, int) and 0 < p < 65536 for p in value):
+            raise PackError(f"{origin}: tool {tid}: {key!r} must be a list of port numbers")
+    if set(ports) & set(listen_ports):
+        raise PackError(f"{origin}: tool {tid}: a port is in both 'ports' and 'listen_ports'")
+    reviewed = raw.get("reviewed")
+    if reviewed is not None and (not isinstance(reviewed, dt.date) or isinstance(reviewed, dt.datetime)):
+        raise PackError(f"{origin}: tool {tid}: 'reviewed' must be a TOML date (reviewed = 2026-12-05)")
     pe_raw = raw.get("pe", {})
     pe = {k: tuple(v for v in pe_raw.get(k, []) if v.strip())
           for k in ("original_filenames", "company_names", "product_names", "signers")}
@@ -182,7 +191,8 @@ def _tool_from(raw: dict[str, Any], origin: str) -> Tool:
         category=raw["category"], exposure=exposure, processes=tuple(dict.fromkeys(procs)),
         services=lists["services"], packages=lists["packages"], install_paths=lists["install_paths"],
         display_names=lists["display_names"], autostart_names=lists["autostart_names"],
-        ports=tuple(ports), domains=lists["domains"], pe=pe, sources=lists["sources"], origin=origin,
+        ports=tuple(dict.fromkeys(ports + listen_ports)), domains=lists["domains"], pe=pe, sources=lists["sources"],
+        origin=origin, listen_ports=tuple(listen_ports), reviewed=reviewed,
     )
 
 
