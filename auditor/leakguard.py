@@ -13,8 +13,10 @@ function :func:`mask_pi`:
   that opens such a file, an exception text, a baseline written by an older version).
 
 What is recognised is what the files area's cell rules recognise reliably in text: real mobiles (libphonenumber's
-CN ranges, ``+86``/spaces/dashes; platform privacy numbers with an extension are not personal) and 18-character
-ID numbers with a valid GB 11643 checksum, date and province. A Chinese name is masked when it stands right next
+CN ranges, ``+86``, digits grouped with spaces, ``-``, ``_`` or ``.``, full-width digits, invisible characters
+between them) and 18-character ID numbers with a real province and birth date (the check character is not
+required: a mistyped ID number is still a person's). Over-masking costs only readability, so a platform privacy
+number with its extension (``18400913965-7576``) is masked too. A Chinese name is masked when it stands right next
 to such a number (``张三13812345678``, ``订单_王小明_13812345678``): a name alone is not told apart from an
 ordinary word reliably. Masks are those of the samples: ``138******78``, ``110**************4``, ``张*``.
 Masking is idempotent: a masked text holds nothing to mask again."""
@@ -30,10 +32,18 @@ from .files.rules import PiiRules, load_rules
 
 _HAN_RUN_END = re.compile(r"[\u4e00-\u9fff·]{2,6}$")
 _HAN_RUN_START = re.compile(r"^[\u4e00-\u9fff·]{2,6}")
-_NAME_GAP = " _-·、,，+"  # what may stand between a name and its number in a file name
+_NAME_GAP = " _-·、,，+.()（）[]【】"  # what may stand between a name and its number in a file name
 _HEX = re.compile(r"[0-9a-fA-F]{16,}")
 _DIGEST_LENGTHS = frozenset({16, 32, 40, 64, 128})
-_ID18 = re.compile(r"(?<!\d)(\d{17}[\dXx])(?!\d)")  # in a name, letters may touch it (id110…234.csv)
+# In names, letters may touch a number (id110…234.csv) and people group digits with "_" and "." too.
+_ID18 = re.compile(r"(?<!\d)(\d{6})[\s\-_.]?(\d{8})[\s\-_.]?(\d{3}[\dXx])(?![\dXx])")
+_MOBILE = re.compile(r"(?<!\d)(?:(?:\+|00)?86[\s\-_.]?)?(1[3-9]\d)[\s\-_.]?(\d{4})[\s\-_.]?(\d{4})(?!\d)")
+# Full-width digits and signs (１３８…) read as ASCII, one character for one, so positions stay.
+# Invisible format characters (zero-width, bidi controls) between digits read as a space.
+_WIDE = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)}, "＋": "+", "－": "-", "Ｘ": "X", "ｘ": "x",
+                       "\u3000": " ", "＿": "_", "．": ".",
+                       **{c: " " for c in "\u200b\u200c\u200d\u2060\ufeff\u202a\u202b\u202c\u202d\u202e"
+                          "\u2066\u2067\u2068\u2069\u200e\u200f"}})
 
 
 def _rules() -> PiiRules:
@@ -50,17 +60,14 @@ def _id_shaped(number: str, rules: PiiRules) -> bool:
 def _numbers(text: str, rules: PiiRules) -> list[tuple[int, int, str]]:
     """(start, end, mask) of every unmasked mobile and ID number in ``text``."""
     spans: list[tuple[int, int, str]] = []
-    virtual = [m.span() for m in rules.virtual.finditer(text)] if rules.virtual.search(text) else []
     for m in _ID18.finditer(text):
-        number = m.group(1)
+        number = "".join(m.groups())
         if _id_shaped(number, rules):
-            spans.append((m.start(1), m.end(1), mask_id(number)))
-    for m in rules.mobile.finditer(text):
+            spans.append((m.start(), m.end(), mask_id(number)))
+    for m in _MOBILE.finditer(text):
         digits = "".join(m.groups())
         if not rules.mobile_full.fullmatch(digits):
             continue
-        if any(a <= m.start() < b for a, b in virtual):
-            continue  # a platform privacy number with its extension: not a person's mobile
         if any(a < m.end() and m.start() < b for a, b, _ in spans):
             continue  # inside an ID number already found
         spans.append((m.start(), m.end(), mask_mobile(digits)))
@@ -84,9 +91,10 @@ def mask_pi(text: str) -> str:
     if not isinstance(text, str) or not text:
         return text
     rules = _rules()
-    if not rules.candidate.search(text):
+    seen = text.translate(_WIDE)
+    if not rules.candidate.search(seen):
         return text
-    spans = _numbers(text, rules)
+    spans = _numbers(seen, rules)
     if not spans:
         return text
     out: list[str] = []
@@ -112,10 +120,6 @@ def mask_pi(text: str) -> str:
                 pos += gap + n
     out.append(text[pos:])
     return "".join(out)
-
-
-def holds_pi(text: str) -> bool:
-    return mask_pi(text) != text
 
 
 def scrub(value: Any, key: str = "") -> Any:

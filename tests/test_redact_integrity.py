@@ -62,6 +62,7 @@ TOOL_FORMS = [
     (["svchost.exe", "--authtoken T0k", "-c x"], ["svchost.exe", "--authtoken ***", "-c x"]),  # one element, a space
     (["python3", "/opt/launch/sshpass", "-p", "T0k", "ssh"], ["python3", "/opt/launch/sshpass", "-p", "***", "ssh"]),
     (["x", "eyJhIjoiMTIzNDU2Nzg5MCIsInQiOiJhYmMifQ"], ["x", "***"]),  # a cloudflared tunnel token anywhere
+    (["curl", "https://h/api?a=1&access_token=T0k&b=2"], ["curl", "https://h/api?a=1&access_token=***&b=2"]),
 ]
 
 ORDINARY = [

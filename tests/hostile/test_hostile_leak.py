@@ -217,6 +217,35 @@ def test_incremental_rescan_state_has_no_names_and_same_findings(scanned, tmp_pa
     assert_no_leak(needles(), tmp_path / "again", base / "state", text=again.output)
 
 
+def test_state_forgets_what_is_gone_without_storing_paths(tmp_path):
+    import time as _time
+
+    from auditor.files.state import FORGET_DAYS, FileState
+
+    db = tmp_path / "state" / "files.sqlite"
+    a, b = tmp_path / "a", tmp_path / "b"
+    st = FileState(db)
+    for root, name in ((a, "x.csv"), (a, "gone.csv"), (b, "y.csv")):
+        st.seen(root / name, root)
+        st.store(root / name, root, 1, 1, 1, [{"records": 0}])
+    st.drop_missing([a, b])
+    st.close()
+    st = FileState(db)  # next scan: only a/x.csv still there, and only root a scanned
+    assert st.lookup(a / "x.csv", 1, 1, 1) == [{"records": 0}]
+    st.seen(a / "x.csv", a)
+    assert st.drop_missing([a]) == 1  # a/gone.csv; b/y.csv was not under a scanned root
+    st.db.execute("UPDATE files SET seen = ? WHERE key = ?", (int(_time.time()) - FORGET_DAYS * 86400 - 1,
+                                                             st.key(b / "y.csv")))
+    st.drop_missing([a])  # ... until no scan has seen it for FORGET_DAYS
+    keys = {k for (k,) in st.db.execute("SELECT key FROM files")}
+    st.close()
+    assert keys == {st.key(a / "x.csv")}
+    (tmp_path / "state" / "files.key").unlink()  # a lost install key: the rows can never match again
+    st = FileState(db)
+    assert st.db.execute("SELECT COUNT(*) FROM files").fetchone() == (0,)
+    st.close()
+
+
 def test_old_state_with_raw_paths_is_discarded_and_vacuumed(tmp_path):
     import sqlite3
 
@@ -235,6 +264,36 @@ def test_old_state_with_raw_paths_is_discarded_and_vacuumed(tmp_path):
                   env=state_env(tmp_path))
     assert run.code == 1, run.output
     assert_no_leak(NAME_MOBILES + ["张三"], state)  # the raw bytes of the old rows are gone from the file too
+
+
+def test_an_older_report_with_raw_names_is_not_carried_into_new_outputs(scanned, tmp_path):
+    """A report written by an older version (names in clear) used as a baseline or rendered again: the new outputs
+    are masked all the same (the guard at the report boundary)."""
+    from auditor.integrity import seal
+
+    base, home, files, _ = scanned
+    old = json.loads((base / "out" / "r.json").read_text(encoding="utf-8"))
+    for f in old["findings"]:
+        if f["area"] == "files":
+            raw = f"/home/u/张三{NAME_MOBILES[0]}/收件人_{NAME_IDS[1]}.csv"
+            f["target"].update(ref=raw, label=raw.rsplit("/", 1)[-1])
+            f["evidence"]["path"] = raw
+            f["id"] = f["id"][::-1]  # no longer found: listed as resolved, from the old report
+    old.pop("integrity")
+    seal(old)
+    (tmp_path / "old.json").write_text(json.dumps(old, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    env = state_env(tmp_path)
+    rendered = auditor("report", str(tmp_path / "old.json"), "-o", str(out / "again.json"), "-o", str(out / "again.html"),
+                       "-o", str(out / "again.md"), "-o", str(out / "again.csv"), env=env)
+    assert rendered.code == 0, rendered.output
+    rescan = auditor("scan", "--only", "files", "--path", str(home), "--baseline", str(tmp_path / "old.json"),
+                     "-o", str(out / "new.json"), "-o", str(out / "new.html"), env=env)
+    assert rescan.code == 1, rescan.output
+    new = json.loads((out / "new.json").read_text(encoding="utf-8"))
+    assert new.get("changes"), "the baseline was compared"
+    assert_no_leak(needles(), out, text=rendered.output + rescan.output)
 
 
 # ------------------------------------------------------------------------------------------ remediate
@@ -353,6 +412,39 @@ def test_fleet_ingest_report_and_export_hold_no_planted_data(scanned, tmp_path):
 
 
 # ------------------------------------------------------------------------------------------ properties
+
+@pytest.mark.parametrize("name, shown", [
+    ("张三13812345678.csv", "张*138******78.csv"),
+    ("订单_王小明_13812345678.xlsx", "订单_王**_138******78.xlsx"),
+    ("13812345678张三丰.csv", "138******78张**.csv"),
+    ("收件人(欧阳娜娜)13812345678", "收件人(欧***)138******78"),
+    ("+86 138-1234-5678.csv", "138******78.csv"),
+    ("138_1234_5678.csv", "138******78.csv"),
+    ("１３８１２３４５６７８.csv", "138******78.csv"),  # full-width digits
+    ("138\u200b1234\u200b5678.csv", "138******78.csv"),  # zero-width spaces between the groups
+    ("tel13812345678.csv", "tel138******78.csv"),
+    ("110101199003071234.csv", "110**************4.csv"),  # a wrong check digit: still a person's ID
+    ("身份证110101 19900307 123x.txt", "身份证110**************x.txt"),
+    ("13812345678_001.csv", "138******78_001.csv"),
+    # left alone: dates, versions, order numbers, digests
+    ("2026-11-30 13:12:34 导出.csv", "2026-11-30 13:12:34 导出.csv"),
+    ("v1.13.1234.5678", "v1.13.1234.5678"),
+    ("订单1687654321234567890.csv", "订单1687654321234567890.csv"),
+    ("周报2026.csv", "周报2026.csv"),
+])
+def test_name_variants(name, shown):
+    from auditor.leakguard import mask_pi
+
+    assert mask_pi(name) == shown
+
+
+def test_the_report_guard_leaves_digests_and_locators_alone():
+    from auditor.leakguard import scrub
+
+    digest = "ab13812345678" + "0" * 51
+    out = scrub({"sha256": digest, "locator": {"path_hex": "3133383132333435363738"}, "note": "13812345678"})
+    assert out == {"sha256": digest, "locator": {"path_hex": "3133383132333435363738"}, "note": "138******78"}
+
 
 MOBILE = st.builds(lambda p, n: p + f"{n:08d}", st.sampled_from(["138", "139", "150", "186", "177", "199"]),
                    st.integers(0, 10 ** 8 - 1))
