@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import packs
+from .leakguard import guard_report
 from .errors import PackError, UsageError
 from .i18n import LANGS, t
 from .model import SCHEMA_VERSION
@@ -373,7 +374,7 @@ def finish_report(report: dict[str, Any], baseline: Path | str | dict | None = N
     report["clauses"] = cited_clauses(report, clauses, duties)
     if _minor(report.get("schema_version")) < _minor(SCHEMA_VERSION):
         report["schema_version"] = SCHEMA_VERSION
-    return report
+    return guard_report(report)  # a baseline or re-rendered report of an older version may hold raw names
 
 
 def _minor(version: Any) -> int:

@@ -17,6 +17,7 @@ from .areas import AREAS, AreaRun, default_areas, load_runner
 from .context import ScanContext
 from .detect.factory import FindingFactory
 from .hostinfo import host_facts, now_iso, tool_facts
+from .leakguard import guard_report
 from .model import SCHEMA_VERSION
 from .textsafe import clean_text
 from .severity import rank
@@ -111,7 +112,8 @@ def run_scan(opts: ScanOptions) -> dict[str, Any]:
         "coverage": ctx.coverage.to_list(),
     }
     report.update(run.shared.get("report_sections", {}))
-    return clean_text(report)  # undecodable file-name bytes as \xNN: every writer needs valid UTF-8
+    # undecodable file-name bytes as \xNN (every writer needs valid UTF-8); no raw mobile or ID number anywhere
+    return guard_report(clean_text(report))
 
 
 def summarize(findings) -> dict[str, Any]:

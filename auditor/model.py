@@ -6,20 +6,24 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from .leakguard import mask_pi, scrub
+
 SCHEMA_VERSION = "1.1"
 
 
 @dataclass
 class Target:
     """What a finding is about. ``ref`` is stable across scans (a path, a tool id, a service name);
-    ``label`` is what a person reads (may include a pid)."""
+    ``label`` is what a person reads (may include a pid). Both may be built from names found on disk: they are
+    kept as given for the areas' own matching, and leave the agent masked (``auditor.leakguard``): in
+    :meth:`to_dict` and in the finding's fingerprint, which must not be computable from a raw number either."""
 
     kind: str  # process | tool | service | path | socket | setting | account | file
     ref: str
     label: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "ref": self.ref, "label": self.label}
+        return {"kind": self.kind, "ref": mask_pi(self.ref), "label": mask_pi(self.label)}
 
 
 @dataclass
@@ -36,11 +40,13 @@ class Finding:
 
     @property
     def fingerprint(self) -> str:
-        """Stable id of the finding across scans: same check on the same target."""
-        raw = f"{self.check_id}|{self.target.kind}|{self.target.ref}".encode("utf-8", "surrogateescape")
+        """Stable id of the finding across scans: same check on the same target (its masked ref)."""
+        raw = f"{self.check_id}|{self.target.kind}|{mask_pi(self.target.ref)}".encode("utf-8", "surrogateescape")
         return hashlib.sha256(raw).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
+        """The finding as reports and alerts carry it: every string checked for personal data
+        (``auditor.leakguard.scrub``)."""
         out = {
             "id": self.fingerprint,
             "check_id": self.check_id,
@@ -54,7 +60,7 @@ class Finding:
         }
         if self.note:
             out["note"] = self.note
-        return out
+        return scrub(out)
 
 
 @dataclass

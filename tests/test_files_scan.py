@@ -146,9 +146,13 @@ def test_incremental_rescan_and_full(office, tmp_path):
     cov = next(c for c in third["coverage"] if c["source"] == "files:content")
     assert cov["note"].startswith(f"1 files read, {n_files - 2} unchanged")
     assert "Desktop/抖店订单.csv" not in _by_target(third, root)
-    db = sqlite3.connect(tmp_path / "state" / "files.sqlite")
-    paths = [os.fsdecode(p) for (p,) in db.execute("SELECT path FROM files")]
-    assert not any(p.endswith("抖店订单.csv") for p in paths)
+    # the state names no file (keyed hashes); the deleted file's row is gone
+    from auditor.files.state import FileState
+
+    state = FileState(tmp_path / "state" / "files.sqlite")
+    keys = {k for (k,) in state.db.execute("SELECT key FROM files")}
+    state.close()
+    assert state.key(root / "Desktop/抖店订单.csv") not in keys and state.key(target) in keys
     full, _, _ = _scan(tmp_path, root, extra=("--full",))
     cov = next(c for c in full["coverage"] if c["source"] == "files:content")
     assert cov["note"].startswith(f"{n_files - 1} files read, 0 unchanged")

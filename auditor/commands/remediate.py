@@ -22,6 +22,7 @@ from pathlib import Path
 from ..errors import UsageError
 from ..files.rules import load_rules
 from ..files.textpath import display_path
+from ..leakguard import mask_pi
 from ..remediate.maskers import CannotMask, format_problem, mask_file
 from ..remediate.quarantine import Quarantine
 
@@ -35,11 +36,15 @@ def main(args: argparse.Namespace) -> int:
     q = Quarantine()
     if q.exists:
         for line in q.recover():
-            print(f"recovered: {line}")
+            print(f"recovered: {mask_pi(line)}")
     return {"mask": _mask, "restore": _restore, "list": _list}[action](args, q)
 
 
-def _files_from_report(path: Path) -> list[Path]:
+def _files_from_report(path: Path) -> tuple[list[Path], int]:
+    """(the files of the report's PI-001/PI-002 findings, how many could not be found). Each is found again by
+    its finding's locator (the report shows paths masked: ``auditor.files.locator``); a report without locators
+    (older versions) by its shown path. What is not found is printed with the reason."""
+    from ..files import locator
     from ..integrity import check
 
     try:
@@ -51,29 +56,43 @@ def _files_from_report(path: Path) -> list[Path]:
     problems = check(report)
     if problems:
         raise UsageError(f"--from-report {path}: {'; '.join(problems)}; refusing to act on it")
-    out = []
+    out: list[Path] = []
+    unresolved = 0
     for f in report["findings"]:
-        if f.get("check_id") in FILE_CHECKS:
-            ref = (f.get("evidence") or {}).get("path") or (f.get("target") or {}).get("ref")
-            if ref:
-                out.append(Path(ref))
-    return out
+        if not isinstance(f, dict) or f.get("check_id") not in FILE_CHECKS:
+            continue
+        ev = f.get("evidence") if isinstance(f.get("evidence"), dict) else {}
+        target = f.get("target") if isinstance(f.get("target"), dict) else {}
+        shown = ev.get("path") or target.get("ref")
+        if not isinstance(shown, str) or not shown:
+            continue
+        if "locator" not in ev:
+            out.append(Path(shown))
+            continue
+        found, why = locator.resolve(ev["locator"])
+        out += found
+        if not found:
+            hint = "; unpack the archive and mask the exports inside" if why == "a file inside an archive" else ""
+            print(f"skip {display_path(shown)}: {why}{hint}")
+            unresolved += 1
+    return out, unresolved
 
 
 def _mask(args: argparse.Namespace, q: Quarantine) -> int:
     targets = [Path(p) for p in args.files]
+    unresolved = 0
     if args.from_report:
-        from_report = _files_from_report(args.from_report)
-        if not from_report:
+        from_report, unresolved = _files_from_report(args.from_report)
+        if not from_report and not unresolved:
             print(f"{args.from_report}: no PI-001/PI-002 file findings: nothing to mask")
         targets += from_report
-    if not targets:
+    if not targets and not unresolved:
         raise UsageError("remediate mask: give FILE… or --from-report REPORT.json")
     missing = [p for p in args.files if not Path(p).is_file()]
     if missing:
         raise UsageError("; ".join(f"{p}: no such file" for p in missing))
     rules = load_rules()
-    failed = 0
+    failed = unresolved
     seen: set[str] = set()
     for path in targets:
         shown = display_path(path)
@@ -109,7 +128,7 @@ def _mask(args: argparse.Namespace, q: Quarantine) -> int:
                     continue
                 print(f"would mask {shown}: {outcome.describe()}; the original would go to the quarantine")
         except CannotMask as exc:
-            print(f"cannot mask {shown}: {exc}")
+            print(f"cannot mask {shown}: {mask_pi(str(exc))}")
             failed += 1
         except OSError as exc:
             print(f"cannot mask {shown}: {exc.strerror or exc}; the file was not changed")
@@ -136,14 +155,16 @@ def _restore(args: argparse.Namespace, q: Quarantine) -> int:
         if not args.apply:
             state = ("missing" if current is None else "the masked version" if current == meta["masked_sha256"]
                      else "already the original")
-            print(f"would restore {meta['path']} from {qid} (masked {meta['masked_at']}; the file is now {state})")
+            print(f"would restore {display_path(meta['path'])} from {qid} (masked {meta['masked_at']}; "
+                  f"the file is now {state})")
             print("dry run: nothing changed (add --apply to restore)")
             return 0
         path = q.restore(qid)
     except CannotMask as exc:
-        print(f"cannot restore {qid}: {exc}", file=sys.stderr)
+        print(f"cannot restore {qid}: {mask_pi(str(exc))}", file=sys.stderr)
         return 1
-    print(f"restored {path} (byte for byte, SHA-256 {meta['orig_sha256'][:16]}…); {qid} removed from the quarantine")
+    print(f"restored {display_path(path)} (byte for byte, SHA-256 {meta['orig_sha256'][:16]}…); "
+          f"{qid} removed from the quarantine")
     return 0
 
 
@@ -154,5 +175,6 @@ def _list(args: argparse.Namespace, q: Quarantine) -> int:
         return 0
     print(f"quarantine: {q.root}")
     for m in items:
-        print(f"{m['id']}  {m['masked_at']}  {m['path']}  ({m['format']}, {m['rows_changed']} rows masked)")
+        print(f"{m['id']}  {m['masked_at']}  {display_path(m['path'])}  "
+              f"({m['format']}, {m['rows_changed']} rows masked)")
     return 0

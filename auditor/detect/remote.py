@@ -11,7 +11,7 @@ from typing import Any
 from ..allowlist import Approval, find_approval
 from ..facts import Facts, ProcessFact, SocketFact
 from ..model import Finding, Target
-from ..redact import redact_cmdline, redact_command
+from ..redact import redact_cmdline, redact_command, rules as secret_rules
 from ..collectors.pe_info import sha256_file, version_info
 from .factory import FindingFactory
 from .tool_index import Match, ToolIndex, basename
@@ -47,6 +47,7 @@ class RemoteChecks:
         self.approvals = approvals
         self.hostname = hostname
         self.today = today
+        secret_rules()  # checks/secrets.toml checked before anything is judged: a malformed pack is exit 2, up front
 
     # ------------------------------------------------------------------ matching facts to tools
     def match_process(self, p: ProcessFact) -> tuple[Match | None, bool]:
@@ -186,9 +187,7 @@ class RemoteChecks:
             m = Match(tool, "service_name", svc.name) if tool else self.index.by_command(svc.command)
             if m is None:
                 continue
-            entry = {**svc.to_dict(), "match": {"how": m.how, "value": m.value}}
-            if "command" in entry:
-                entry["command"] = redact_command(entry["command"])
+            entry = _redacted({**svc.to_dict(), "match": {"how": m.how, "value": m.value}})
             (autostart if svc.autostarts else installed)[m.tool.id].append({"kind": "service", **entry})
         for a in facts.autostart:
             m = self.index.by_command(a.command)
@@ -197,12 +196,11 @@ class RemoteChecks:
                 m = Match(tool, "autostart_name", a.name) if tool else None
             if m is None:
                 continue
-            autostart[m.tool.id].append({**a.to_dict(), "command": redact_command(a.command),
-                                         "match": {"how": m.how, "value": m.value}})
+            autostart[m.tool.id].append(_redacted({**a.to_dict(), "match": {"how": m.how, "value": m.value}}))
         for inst in facts.installed:
             m = self._match_installed(inst)
             if m is not None:
-                installed[m.tool.id].append({**inst.to_dict(), "match": {"how": m.how, "value": m.value}})
+                installed[m.tool.id].append(_redacted({**inst.to_dict(), "match": {"how": m.how, "value": m.value}}))
 
         out: list[Finding] = []
         for tool_id in sorted(set(autostart) | set(installed)):
@@ -265,3 +263,11 @@ class RemoteChecks:
             out.append(self.factory.make(checks[s.feature], Target("setting", s.feature, names.get(s.feature, s.feature)),
                                          ev, {"feature": names.get(s.feature, s.feature)}, severity=severity))
         return out
+
+
+def _redacted(entry: dict[str, Any]) -> dict[str, Any]:
+    """A service, autostart or installed-program entry with the secrets of its command string masked
+    (``ExecStart=frpc -t TOKEN``, an UninstallString, a .desktop ``Exec=`` line, a scheduled task)."""
+    if isinstance(entry.get("command"), str):
+        entry["command"] = redact_command(entry["command"])
+    return entry

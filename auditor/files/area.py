@@ -13,8 +13,10 @@ from ..model import Finding, Target
 from .file_scan import FileScanner, Limits
 from .roots import default_roots, skip_set
 from .rules import PiiRules, load_rules
+from . import locator
 from .state import FileState
-from .walk import Candidate, dedupe_roots, display_path, walk
+from .textpath import display_path, label_name
+from .walk import Candidate, dedupe_roots, walk
 
 AREA = "files"
 
@@ -79,7 +81,6 @@ class FilesArea:
         if not unique:
             scan_cov.status, scan_cov.note = "no_data", "no export folders found on this PC"
         state = FileState()
-        seen: set[bytes] = set()
         skip_rel, skip_names = skip_set(ctx)
         progress = _Progress(self.run.opts.progress)
         try:
@@ -88,15 +89,16 @@ class FilesArea:
                 root_cov.note = why.get(root, "")
                 for cand in walk(root, skip_rel, skip_names, root_cov):
                     root_cov.examined += 1
-                    seen.add(os.fsencode(cand.path))
+                    state.seen(cand.path, root)
                     summaries = None if self.run.opts.full else state.lookup(
                         cand.path, cand.size, cand.mtime_ns, cand.inode)
                     if summaries is None:
-                        summaries = [o.summary() | {"target": o.target, "size": o.size}
+                        summaries = [o.summary() | {"member": member_of(cand.path, o.target), "size": o.size}
                                      for o in self.scanner.scan(cand.path)]
-                        # the state keeps counts and hashes only: no samples, even masked ones
-                        state.store(cand.path, cand.size, cand.mtime_ns, cand.inode,
-                                    [{k: v for k, v in x.items() if k != "samples"} for x in summaries])
+                        # the state keeps counts and hashes only: no samples (even masked ones), no names
+                        state.store(cand.path, root, cand.size, cand.mtime_ns, cand.inode,
+                                    [{k: v for k, v in x.items() if k not in ("samples", "target")}
+                                     for x in summaries])
                         self.scanned += 1
                         fresh = True
                     else:
@@ -105,7 +107,7 @@ class FilesArea:
                     for s in summaries:
                         self._judge(cand, s, fresh, scan_cov)
                     progress.advance(cand.size, len(self.findings))
-            state.drop_missing(unique, seen)
+            state.drop_missing(unique)
         finally:
             state.close()
             progress.stop()
@@ -124,7 +126,8 @@ class FilesArea:
         return self.findings
 
     def _judge(self, cand: Candidate, s: dict[str, Any], fresh: bool, cov) -> None:
-        target = display_path(s["target"])
+        member = str(s.get("member") or "")
+        target = display_path(cand.path) + member
         if s.get("skipped"):
             cov.skip(target, s["skipped"])
             return
@@ -132,14 +135,15 @@ class FilesArea:
         verdict = {"finding_id": None, "check_id": None, "records": s["records"], "masked_share": s["masked_share"],
                    "id_rows": s["id_rows"]}
         if finding:
-            f = self._finding(cand, s, target, fresh)
+            f = self._finding(cand, s, target, member, fresh)
             self.findings.append(f)
             self.total_records += s["records"]
             verdict.update(finding_id=f.fingerprint, check_id=f.check_id)
-        self.verdicts[norm_key(s["target"])] = verdict
+        # keyed by the real path (other areas look files up by the path they know), never shown
+        self.verdicts[norm_key(str(cand.path)) + member] = verdict
 
-    def _finding(self, cand: Candidate, s: dict[str, Any], target: str, fresh: bool) -> Finding:
-        name = target.replace("\\", "/").rsplit("/", 1)[-1]
+    def _finding(self, cand: Candidate, s: dict[str, Any], target: str, member: str, fresh: bool) -> Finding:
+        name = label_name(target)
         evidence: dict[str, Any] = {
             "path": target, "records": s["records"], "id_number_rows": s["id_rows"], "total_rows": s["total_rows"],
             "masked_rows": s["masked_rows"], "masked_share": s["masked_share"], "kinds": s["kinds"],
@@ -150,16 +154,26 @@ class FilesArea:
         }
         if not fresh:
             evidence["from_incremental_state"] = True
-        if not evidence["sha256"] and "!" not in target:
+        if not evidence["sha256"] and not member:
             from ..collectors.pe_info import sha256_file
 
             evidence["sha256"] = sha256_file(str(cand.path), limit=1 << 40)
+        evidence["locator"] = locator.make(cand.path, member=bool(member), size=cand.size,
+                                           sha256=evidence["sha256"])
         params = {"name": name, "records": s["records"]}
         t = Target("file", target, name)
         if s["id_rows"] > 0:
             return self.run.factory.make("PI-002", t, evidence, params)
         severity = "critical" if s["records"] >= self.rules.critical_records else None
         return self.run.factory.make("PI-001", t, evidence, params, severity=severity)
+
+
+def member_of(path: Path, target: str) -> str:
+    """The part of an outcome's target after the file's own shown path: ``!member`` inside an archive, else ""."""
+    for prefix in (display_path(path), str(path)):
+        if target.startswith(prefix):
+            return display_path(target[len(prefix):]) if target != prefix else ""
+    return ""
 
 
 class _Progress:

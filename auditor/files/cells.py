@@ -24,6 +24,11 @@ def clean(value: str) -> str:
     return v[1:] if v.startswith("'") else v
 
 
+def id_check_char(first17: str) -> str:
+    """The GB 11643 check character of an ID number's first 17 digits."""
+    return _CHECK[sum(int(c) * w for c, w in zip(first17, _WEIGHTS)) % 11]
+
+
 def id_valid(number: str, rules: PiiRules, allow15: bool) -> bool:
     n = number.upper()
     if n[:2] not in rules.provinces:
@@ -36,8 +41,7 @@ def id_valid(number: str, rules: PiiRules, allow15: bool) -> bool:
             return False
         if not (1900 <= day.year <= dt.date.today().year):
             return False
-        total = sum(int(c) * w for c, w in zip(n[:17], _WEIGHTS))
-        return _CHECK[total % 11] == n[17]
+        return id_check_char(n[:17]) == n[17]
     if len(n) == 15 and allow15:
         try:
             dt.date(1900 + int(n[6:8]), int(n[8:10]), int(n[10:12]))

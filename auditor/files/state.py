@@ -1,26 +1,59 @@
-"""Incremental state: what each examined file held last time, keyed by path, size, mtime and inode.
+"""Incremental state: what each examined file held last time, so an unchanged file is not read again.
 
-Holds counts and hashes only, never values. The database is created owner-only in the user's state
-directory (platformdirs; AUDITOR_STATE_DIR overrides)."""
+Holds counts and hashes only, never values and never names. A file is known by a keyed hash of its path
+(HMAC-SHA256 with a random per-install key kept owner-only beside the database, ``files.key``): the database
+alone — a backup, a copy sent with a bug report — tells nothing about which files exist, and a guessed name
+(``张三13812345678.csv``) cannot be checked against it without the key. A row holds the key, the keyed hash of
+the scanned root it was found under, size, mtime and inode (a changed file is read again), the outcome counts
+(archive members by their masked name inside the archive) and when it was last seen.
+
+Forgetting what is gone needs no paths: a scan of a root knows every file it saw there, so a row found under
+that root and not seen this time is deleted; a row no scan has seen for ``FORGET_DAYS`` (its root no longer
+scanned) is deleted too. A state of the first layout (raw paths as keys) is dropped and the file vacuumed, so
+no old name is left in its free pages; the next scan reads every file once.
+
+The folder is ``AUDITOR_STATE_DIR`` or the user's state folder (platformdirs), 0700; the files are 0600."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
+import secrets
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
-from ..fsutil import restrict_to_owner
+from .. import safeio
+from ..fsutil import restrict_to_owner, write_private
+from ..leakguard import scrub
 
-SCHEMA = 1
+SCHEMA = 2
+FORGET_DAYS = 180
+KEY_BYTES = 32
 
 
 def state_dir() -> Path:
     override = os.environ.get("AUDITOR_STATE_DIR")
     return Path(override) if override else Path(platformdirs.user_state_dir("yuncang-auditor", appauthor=False))
+
+
+def _install_key(folder: Path) -> tuple[bytes, bool]:
+    """(the per-install key, whether it was created just now)."""
+    path = folder / "files.key"
+    try:
+        key = safeio.read_bytes(path, max_size=4096)
+        if len(key) >= KEY_BYTES:
+            return key, False
+    except OSError:
+        pass  # missing, not a regular file, unreadable: replaced (a rename replaces a link, never its target)
+    key = secrets.token_bytes(KEY_BYTES)
+    write_private(path, key)
+    return key, True
 
 
 class FileState:
@@ -31,37 +64,65 @@ class FileState:
             os.chmod(self.path.parent, 0o700)
         except OSError:
             pass
+        self.secret, fresh_key = _install_key(self.path.parent)
         new = not self.path.exists()
         self.db = sqlite3.connect(str(self.path))
         if new:
             restrict_to_owner(self.path)
-        self.db.execute("CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, size INTEGER, mtime_ns INTEGER, "
-                        "inode INTEGER, outcomes TEXT, schema INTEGER)")
-        self._cache: dict[bytes, tuple[int, int, int, str, int]] | None = None
+        self.db.execute("PRAGMA secure_delete = ON")  # a forgotten row leaves nothing in free pages
+        cols = [r[1] for r in self.db.execute("PRAGMA table_info(files)")]
+        if cols and "key" not in cols:  # first layout: keyed by the raw path
+            self.db.execute("DROP TABLE files")
+            self.db.commit()
+            self.db.execute("VACUUM")
+        self.db.execute("CREATE TABLE IF NOT EXISTS files (key BLOB PRIMARY KEY, root BLOB, size INTEGER, "
+                        "mtime_ns INTEGER, inode INTEGER, outcomes TEXT, schema INTEGER, seen INTEGER)")
+        if fresh_key:
+            self.db.execute("DELETE FROM files")  # keys made with a lost install key can never match again
+        self._cache: dict[bytes, tuple[Any, ...]] | None = None
+        self._seen: dict[bytes, bytes] = {}  # file key -> root key, this scan
 
-    def _load(self) -> dict[bytes, tuple[int, int, int, str, int]]:
+    def key(self, path: Path | str | bytes) -> bytes:
+        raw = path if isinstance(path, bytes) else os.fsencode(path)
+        return hmac.new(self.secret, raw, hashlib.sha256).digest()[:16]
+
+    def _load(self) -> dict[bytes, tuple[Any, ...]]:
         if self._cache is None:
             self._cache = {row[0]: tuple(row[1:]) for row in self.db.execute(
-                "SELECT path, size, mtime_ns, inode, outcomes, schema FROM files")}
+                "SELECT key, root, size, mtime_ns, inode, outcomes, schema FROM files")}
         return self._cache
 
+    def seen(self, path: Path, root: Path) -> None:
+        """``path`` exists under the scanned ``root`` (call for every file walked)."""
+        self._seen[self.key(path)] = self.key(root)
+
     def lookup(self, path: Path, size: int, mtime_ns: int, inode: int) -> list[dict[str, Any]] | None:
-        row = self._load().get(os.fsencode(path))
-        if row and row[0] == size and row[1] == mtime_ns and row[2] == inode and row[4] == SCHEMA:
-            return json.loads(row[3])
+        row = self._load().get(self.key(path))
+        if row and row[1] == size and row[2] == mtime_ns and row[3] == inode and row[5] == SCHEMA:
+            try:
+                outcomes = json.loads(row[4])
+            except ValueError:
+                return None
+            return outcomes if isinstance(outcomes, list) else None
         return None
 
-    def store(self, path: Path, size: int, mtime_ns: int, inode: int, outcomes: list[dict[str, Any]]) -> None:
-        self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
-                        (os.fsencode(path), size, mtime_ns, inode, json.dumps(outcomes, ensure_ascii=False), SCHEMA))
+    def store(self, path: Path, root: Path, size: int, mtime_ns: int, inode: int,
+              outcomes: list[dict[str, Any]]) -> None:
+        """Remember ``outcomes`` (counts; strings are checked for personal data once more)."""
+        key = self.key(path)
+        self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (key, self.key(root), size, mtime_ns, inode,
+                         json.dumps(scrub(outcomes), ensure_ascii=False), SCHEMA, int(time.time())))
 
-    def drop_missing(self, roots: list[Path], seen: set[bytes]) -> int:
-        """Forget files under the scanned roots that are gone."""
-        prefixes = [os.fsencode(r) for r in roots]
-        gone = [p for p in self._load() if p not in seen and any(
-            p.startswith(pre + os.sep.encode()) or p == pre for pre in prefixes)]
-        self.db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in gone])
-        return len(gone)
+    def drop_missing(self, roots: list[Path]) -> int:
+        """Forget files under the scanned roots that were not seen, and files no scan has seen for a long time."""
+        root_keys = {self.key(r) for r in roots}
+        gone = [k for k, row in self._load().items() if row[0] in root_keys and k not in self._seen]
+        self.db.executemany("DELETE FROM files WHERE key = ?", [(k,) for k in gone])
+        now = int(time.time())
+        self.db.executemany("UPDATE files SET seen = ? WHERE key = ?", [(now, k) for k in self._seen])
+        old = self.db.execute("DELETE FROM files WHERE seen < ?", (now - FORGET_DAYS * 86400,)).rowcount
+        return len(gone) + max(old, 0)
 
     def close(self) -> None:
         self.db.commit()

@@ -151,7 +151,8 @@ class Quarantine:
         return matches[0]
 
     def _journal(self, qid: str, entry: dict[str, Any]) -> None:
-        write_bytes(self.journal_dir / f"{qid}.json", json.dumps(entry, ensure_ascii=False).encode("utf-8"),
+        # JSON in ASCII here and in meta.json: a path that is not UTF-8 (a GBK name) survives as \udcXX escapes
+        write_bytes(self.journal_dir / f"{qid}.json", json.dumps(entry).encode("ascii"),
                     private=True, tag="auditor-journal")
 
     def _unjournal(self, qid: str) -> None:
@@ -273,7 +274,7 @@ class Quarantine:
                     "masked_at": _now(), "rows_changed": outcome.rows_changed, "cells_changed": outcome.cells_changed,
                     "columns": [{k: c.get(k) for k in ("index", "header", "kind")} | {"sheet": s.sheet}
                                 for s in outcome.sheets for c in s.columns if c.get("changed")]}
-            write_bytes(item / "meta.json", json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8"),
+            write_bytes(item / "meta.json", json.dumps(meta, indent=1).encode("ascii"),
                         private=True, tag="auditor-meta")
             if sha256_file(path) != orig_sha:
                 raise CannotMask("the file was changed while it was being masked; try again")

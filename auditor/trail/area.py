@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..areas import AreaRun
+from ..leakguard import mask_pi
 from ..model import Finding, Target
 from ..packs import fill
 from ..resources import pack_dir
@@ -194,7 +195,7 @@ class TrailScan:
             "platform": m.platform.id,
             "platform_name": {"zh": m.platform.name_zh, "en": m.platform.name_en},
             "host": m.host,
-            "page_path": m.path or None,
+            "page_path": mask_pi(m.path) or None,
             "matched_on": m.field,
             "export_page": m.export_page,
             "time": iso_local(d.start),
@@ -203,8 +204,8 @@ class TrailScan:
             "browser_name": profiles.BROWSER_NAMES.get(d.browser, d.browser),
             "profile": d.profile,
             "os_user": d.os_user,
-            "file_name": d.file_name,
-            "target_path": d.target_path,
+            "file_name": mask_pi(d.file_name),
+            "target_path": mask_pi(d.target_path),
             "size_bytes": d.total_bytes if d.total_bytes and d.total_bytes > 0 else d.received_bytes,
             "mime_type": d.mime_type,
             "state": d.state,
@@ -242,7 +243,7 @@ class TrailScan:
         for exp in exports:
             d = exp.download
             ev = self._export_evidence(exp)
-            params = {"platform": exp.match.platform.name_zh, "file": d.file_name}
+            params = {"platform": exp.match.platform.name_zh, "file": mask_pi(d.file_name)}
             severity = None
             if d.state == "complete" and exp.file_state == ABSENT and not exp.on_usb:
                 check = "TR-001"
@@ -261,7 +262,8 @@ class TrailScan:
     def _target(exp: Export) -> Target:
         d = exp.download
         when = iso_local(d.start) or "?"
-        label = (f"{exp.match.platform.name_zh}: {d.file_name} ({profiles.BROWSER_NAMES.get(d.browser, d.browser)} "
+        browser = profiles.BROWSER_NAMES.get(d.browser, d.browser)
+        label = (f"{exp.match.platform.name_zh}: {mask_pi(d.file_name)} ({browser} "
                  f"{d.os_user}/{d.profile}, {when})")
         return Target("download", exp.ref, label)
 
@@ -311,7 +313,7 @@ class TrailScan:
                        "export_finding": exp.finding_id})
             self._make("TR-003", Target("download", exp.ref, self._target(exp).label), ev,
                        {"user": exp.download.os_user, "departure": dep.date.isoformat(), "date": day.isoformat(),
-                        "platform": exp.match.platform.name_zh, "file": exp.download.file_name}, exp=exp)
+                        "platform": exp.match.platform.name_zh, "file": mask_pi(exp.download.file_name)}, exp=exp)
         unmatched = sorted(u for u in users if u.casefold() not in departures)
         if unmatched and departures:
             cov.note += f"; OS users not in the roster: {', '.join(unmatched)}"
@@ -380,7 +382,8 @@ class TrailScan:
         for exp in exports:
             entries = []
             for t in by_name.get(normalized_name(exp.download.file_name), []):
-                entry = {"source": t.kind, "shortcut": t.source, "os_user": t.os_user, "target_path": t.target_path,
+                entry = {"source": t.kind, "shortcut": mask_pi(t.source), "os_user": t.os_user,
+                         "target_path": mask_pi(t.target_path),
                          "drive_type": t.drive_type, "volume_serial": t.drive_serial, "volume_label": t.volume_label,
                          "removable_by": "shortcut drive type" if t.drive_type == usb.DRIVE_REMOVABLE
                          else "drive letter last assigned to a USB storage device (MountedDevices)",
@@ -391,7 +394,7 @@ class TrailScan:
                     entry["usb_device"] = dev
                 entries.append(entry)
             if exp.on_usb:
-                entries.append({"source": "download_target", "target_path": exp.download.target_path,
+                entries.append({"source": "download_target", "target_path": mask_pi(exp.download.target_path),
                                 "removable_by": "drive letter last assigned to a USB storage device (MountedDevices)",
                                 "usb_device": device_for(drive_letter(exp.download.target_path))})
             if not entries:
@@ -399,7 +402,7 @@ class TrailScan:
             ev = self._export_evidence(exp)
             ev.update({"removable_entries": entries, "export_finding": exp.finding_id})
             self._make("TR-006", Target("download", exp.ref, self._target(exp).label), ev,
-                       {"file": exp.download.file_name})
+                       {"file": mask_pi(exp.download.file_name)})
 
     def _device_inventory(self, devices: list[usb.UsbDevice]) -> None:
         ev = {"devices": [d.to_dict(iso_local) for d in devices],

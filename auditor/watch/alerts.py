@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..leakguard import scrub  # every event checked for personal data before it is written
 
 WEBHOOK_TIMEOUT = 2.0  # seconds per attempt
 WEBHOOK_ATTEMPTS = 3
@@ -61,7 +62,7 @@ class Sink:
     def emit(self, event: str, **fields: Any) -> dict[str, Any]:
         now = time.time()
         stamp = dt.datetime.fromtimestamp(now).astimezone().isoformat(timespec="milliseconds")
-        record = {"time": stamp, "ts": round(now, 3), "event": event, "host": self.host, **fields}
+        record = scrub({"time": stamp, "ts": round(now, 3), "event": event, "host": self.host, **fields})
         line = json.dumps(record, ensure_ascii=False, default=str)
         with self.lock:
             if self.fh is not None:

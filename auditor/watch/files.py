@@ -18,7 +18,7 @@ from ..detect.factory import FindingFactory
 from ..files.area import _owner, is_finding
 from ..files.file_scan import CANDIDATE_EXT, FileScanner
 from ..files.rules import PiiRules
-from ..files.textpath import display_path
+from ..files.textpath import display_path, label_name
 from ..model import Target
 
 EVENT_FILTER = [FileCreatedEvent, FileModifiedEvent, FileMovedEvent, FileClosedEvent, FileDeletedEvent,
@@ -197,7 +197,7 @@ class FileJudge:
 
     def _finding(self, path: Path, st: os.stat_result, target_raw: str, s: dict[str, Any]):
         target = display_path(target_raw)
-        name = target.replace("\\", "/").rsplit("/", 1)[-1]
+        name = label_name(target)
         evidence: dict[str, Any] = {
             "path": target, "records": s["records"], "id_number_rows": s["id_rows"], "total_rows": s["total_rows"],
             "masked_rows": s["masked_rows"], "masked_share": s["masked_share"], "kinds": s["kinds"],
