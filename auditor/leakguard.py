@@ -36,7 +36,7 @@ _NAME_GAP = " _-·、,，+.()（）[]【】"  # what may stand between a name an
 _HEX = re.compile(r"[0-9a-fA-F]{16,}")
 _DIGEST_LENGTHS = frozenset({16, 32, 40, 64, 128})
 # In names, letters may touch a number (id110…234.csv) and people group digits with "_" and "." too.
-_ID18 = re.compile(r"(?<!\d)(\d{6})[\s\-_.]?(\d{8})[\s\-_.]?(\d{3}[\dXx])(?![\dXx])")
+_ID18 = re.compile(r"(?<!\d)(\d{6})[\s\-_.]?(\d{8})[\s\-_.]?(\d{3}[\dXx])(?!\d)")
 _MOBILE = re.compile(r"(?<!\d)(?:(?:\+|00)?86[\s\-_.]?)?(1[3-9]\d)[\s\-_.]?(\d{4})[\s\-_.]?(\d{4})(?!\d)")
 # Full-width digits and signs (１３８…) read as ASCII, one character for one, so positions stay.
 # Invisible format characters (zero-width, bidi controls) between digits read as a space.
