@@ -11,7 +11,6 @@ them is obeyed by a terminal that shows them. The webhook never follows a redire
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import os
 import queue
 import socket
@@ -82,6 +81,28 @@ def _folder(path: Path) -> safeio.OpenDir:
     return safeio.OpenDir.open(path)
 
 
+def _lstat(name, dir_fd: int | None = None) -> os.stat_result | None:
+    try:
+        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except OSError:
+        return None
+
+
+def _problem(st: os.stat_result | None) -> str | None:
+    """Why an existing events file is not ours to append to; None when it is (or when there is none)."""
+    if st is None:
+        return None
+    if stat.S_ISLNK(st.st_mode) or getattr(st, "st_file_attributes", 0) & 0x400:
+        return "a symbolic link (or junction), not followed"
+    if not stat.S_ISREG(st.st_mode):
+        return f"{safeio.kind_of(st.st_mode)}, not a regular file"
+    if st.st_nlink > 1:
+        return f"a file with {st.st_nlink} hard links (it may be another file's second name)"
+    if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
+        return f"owned by uid {st.st_uid}, not by the account the agent runs as"
+    return None
+
+
 def open_events(events: Path):
     """The events file opened for appending (see the module text); UsageError with the reason otherwise."""
     events = Path(os.path.abspath(events))
@@ -92,31 +113,27 @@ def open_events(events: Path):
     try:
         with _folder(events.parent) as folder:
             if folder.fd is None:  # Windows: no folder descriptors; a reparse point is refused by its attributes
-                try:
-                    st = os.lstat(events)
-                    if getattr(st, "st_file_attributes", 0) & 0x400 or stat.S_ISLNK(st.st_mode):
-                        raise refuse("a junction or symbolic link, not followed")
-                except FileNotFoundError:
-                    pass
+                problem = _problem(_lstat(events))
+                if problem:
+                    raise refuse(problem)
                 fd = os.open(events, _O_EVENTS, 0o600)
             else:
-                fd = os.open(events.name, _O_EVENTS, 0o600, dir_fd=folder.fd)
+                try:
+                    fd = os.open(events.name, _O_EVENTS, 0o600, dir_fd=folder.fd)
+                except OSError as exc:  # say what was planted (the kernel's own protections answer EACCES)
+                    problem = _problem(_lstat(events.name, folder.fd))
+                    if problem:
+                        raise refuse(problem) from None
+                    raise
     except safeio.Refused as exc:
         raise refuse(exc.reason) from None
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise refuse("a symbolic link, not followed") from None
-        if exc.errno == errno.ENXIO:
-            raise refuse("a FIFO (named pipe), not a regular file") from None
         raise refuse(exc.strerror or str(exc)) from None
     try:
+        problem = _problem(os.fstat(fd))
+        if problem:
+            raise refuse(problem)
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise refuse(f"{safeio.kind_of(st.st_mode)}, not a regular file")
-        if st.st_nlink > 1:
-            raise refuse(f"a file with {st.st_nlink} hard links (it may be another file's second name)")
-        if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
-            raise refuse(f"owned by uid {st.st_uid}, not by the account the agent runs as")
         if hasattr(os, "fchmod") and stat.S_IMODE(st.st_mode) & 0o077:
             os.fchmod(fd, 0o600)
         if hasattr(os, "set_blocking"):
