@@ -88,13 +88,15 @@ class Folder:
             return None
 
     def unlink(self, name: str) -> bool:
+        """Delete ``name`` (the entry itself, never what a link points to); False when it is not there or cannot
+        be deleted (in use, read-only share): it is then simply kept."""
         try:
             if self.dir.fd is None:
                 os.unlink(self.path / name)
             else:
                 os.unlink(name, dir_fd=self.dir.fd)
             return True
-        except FileNotFoundError:
+        except OSError:
             return False
 
     def create_exclusive(self, name: str, data: bytes) -> bool:

@@ -32,6 +32,7 @@ from .. import safeio
 from ..durable import private_dir
 from ..errors import UsageError
 from ..fsutil import write_private
+from ..terminal import echo
 from .folder import LAST_RUN, MAX_REPORT, REPORT_RE, Folder, Reports, host_tag, last_run_name, this_host
 
 __all__ = ["LAST_RUN", "REPORT_RE", "RunResult", "run_scheduled"]
@@ -85,9 +86,9 @@ def run_scheduled(output_dir: Path, keep: int, scan_args: list[str], now: dt.dat
     if keep < 1:
         raise UsageError("--keep must be at least 1")
     hostname = this_host()
-    path = private_dir(Path(output_dir))
+    path = Path(output_dir)
     try:
-        folder = Folder(path)
+        folder = Folder(private_dir(path))
     except OSError as exc:
         raise UsageError(f"--output-dir {path}: {safeio.reason_of(exc)}") from None
     with folder, _Lock(folder, hostname), tempfile.TemporaryDirectory(prefix="auditor-run-") as tmp:
@@ -165,4 +166,7 @@ def _write_last(folder: Folder, hostname: str, when: dt.datetime, result: RunRes
             "pruned": result.pruned}
     body = (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     for name in (last_run_name(hostname), LAST_RUN):
-        write_private(folder.path / name, body)
+        try:
+            write_private(folder.path / name, body)
+        except OSError as exc:  # the report itself is written; only the record of the run is missing
+            echo(f"auditor schedule: cannot record the run in {folder.path / name} ({exc.strerror or exc})", err=True)

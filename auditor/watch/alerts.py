@@ -130,10 +130,10 @@ def open_events(events: Path):
     except OSError as exc:
         raise refuse(exc.strerror or str(exc)) from None
     try:
-        problem = _problem(os.fstat(fd))
+        st = os.fstat(fd)
+        problem = _problem(st)
         if problem:
             raise refuse(problem)
-        st = os.fstat(fd)
         if hasattr(os, "fchmod") and stat.S_IMODE(st.st_mode) & 0o077:
             os.fchmod(fd, 0o600)
         if hasattr(os, "set_blocking"):
