@@ -11,6 +11,7 @@ from . import __version__
 from .errors import UsageError
 from .i18n import LANGS, t
 from .severity import SEVERITIES, at_least
+from .terminal import echo
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -249,7 +250,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
         print_summary(report, args.lang)
         for out in args.output:
-            print(f"{t(args.lang, 'written')}: {out}")
+            echo(f"{t(args.lang, 'written')}: {out}")
     failing = args.fail_on != "none" and any(at_least(f["severity"], args.fail_on) for f in report["findings"])
     return EXIT_FINDINGS if failing else EXIT_OK
 
@@ -307,12 +308,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "scan":
             return cmd_scan(args)
         return _dispatch(f"auditor.commands.{args.command}", args)
-    except UsageError as exc:
-        print(f"auditor: {exc}" if not str(exc).startswith("auditor") else str(exc), file=sys.stderr)
+    except UsageError as exc:  # messages carry paths and values of the command line: shown, never obeyed
+        echo(f"auditor: {exc}" if not str(exc).startswith("auditor") else str(exc), err=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("auditor: interrupted", file=sys.stderr)
+        echo("auditor: interrupted", err=True)
         return 130
     except Exception as exc:  # noqa: BLE001 - last resort: a message, not a traceback
-        print(f"auditor: internal error: {type(exc).__name__}: {exc} (please report this)", file=sys.stderr)
+        echo(f"auditor: internal error: {type(exc).__name__}: {exc} (please report this)", err=True)
         return EXIT_INTERNAL

@@ -1,4 +1,7 @@
-"""The rich summary printed on the terminal after a scan."""
+"""The rich summary printed on the terminal after a scan.
+
+Everything taken from the report (host, titles, targets, coverage sources: names the audited users chose)
+reaches rich as ``terminal.text``, never as markup; only our own labels carry styles."""
 
 from __future__ import annotations
 
@@ -6,36 +9,41 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from .i18n import t
 from .severity import SEVERITIES
+from .terminal import text
 
 STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
 MAX_ROWS = 25
 
 
 def print_summary(report: dict[str, Any], lang: str, console: Console | None = None) -> None:
-    console = console or Console(highlight=False)
+    console = console or Console(highlight=False, emoji=False)
     host = report["host"]
-    console.print(f"[bold]{t(lang, 'title')}[/bold]  {report['tool']['name']} {report['tool']['version']}")
-    console.print(f"{t(lang, 'host')}: {host['hostname']} ({host.get('os', '')})  "
-                  f"{t(lang, 'role')}: {t(lang, host.get('role') or 'unspecified')}  {t(lang, 'areas')}: {', '.join(report['scope']['areas'])}")
+    console.print(Text.assemble((t(lang, "title"), "bold"), "  ",
+                                text(f"{report['tool']['name']} {report['tool']['version']}")))
+    console.print(Text.assemble(
+        f"{t(lang, 'host')}: ", text(host.get("hostname", "")), " (", text(host.get("os", "")), ")  ",
+        f"{t(lang, 'role')}: ", text(t(lang, host.get("role") or "unspecified")), "  ",
+        f"{t(lang, 'areas')}: ", text(", ".join(str(a) for a in report["scope"]["areas"]))))
 
     score = report.get("score")
     if isinstance(score, dict) and "value" in score:
-        console.print(f"{t(lang, 'r.score')}: [bold]{score['value']} / 100[/bold]  "
-                      f"{t(lang, 'r.grade')}: [bold]{score.get('grade', '')}[/bold]")
+        console.print(Text.assemble(f"{t(lang, 'r.score')}: ", text(f"{score['value']} / 100", "bold"), "  ",
+                                    f"{t(lang, 'r.grade')}: ", text(score.get("grade", ""), "bold")))
 
     counts = Table(show_header=True, header_style="bold")
     counts.add_column(t(lang, "severity"))
     counts.add_column(t(lang, "count"), justify="right")
     for sev in SEVERITIES:
-        counts.add_row(f"[{STYLE[sev]}]{t(lang, sev)}[/]", str(report["summary"]["by_severity"].get(sev, 0)))
+        counts.add_row(_severity(sev, lang), text(report["summary"]["by_severity"].get(sev, 0)))
     console.print(counts)
 
     findings = report["findings"]
     if not findings:
-        console.print(t(lang, "no_findings"))
+        console.print(text(t(lang, "no_findings")))
     else:
         table = Table(show_header=True, header_style="bold", expand=False)
         table.add_column(t(lang, "severity"))
@@ -43,17 +51,21 @@ def print_summary(report: dict[str, Any], lang: str, console: Console | None = N
         table.add_column(t(lang, "finding"), overflow="fold")
         table.add_column(t(lang, "target"), overflow="fold")
         for f in findings[:MAX_ROWS]:
-            table.add_row(f"[{STYLE[f['severity']]}]{t(lang, f['severity'])}[/]", f["check_id"],
-                          f["title"][lang], f["target"]["label"])
+            table.add_row(_severity(f["severity"], lang), text(f["check_id"]), text(f["title"][lang]),
+                          text(f["target"]["label"]))
         console.print(table)
         if len(findings) > MAX_ROWS:
-            console.print(t(lang, "more", n=len(findings) - MAX_ROWS))
+            console.print(text(t(lang, "more", n=len(findings) - MAX_ROWS)))
 
     cov = Table(title=t(lang, "coverage"), show_header=True, header_style="bold")
     for key in ("source", "status", "examined", "skipped"):
         cov.add_column(t(lang, key))
     for c in report["coverage"]:
         status = t(lang, c["status"])
-        cov.add_row(f"{c['area']}:{c['source']}", status if c["status"] == "ok" else f"[yellow]{status}[/]",
-                    str(c["examined"]), str(len(c["skipped"])))
+        cov.add_row(text(f"{c['area']}:{c['source']}"), text(status, "" if c["status"] == "ok" else "yellow"),
+                    text(c["examined"]), text(len(c["skipped"])))
     console.print(cov)
+
+
+def _severity(sev: str, lang: str) -> Text:
+    return text(t(lang, sev), STYLE.get(sev, ""))

@@ -19,6 +19,7 @@ from pathlib import Path
 from ..errors import UsageError
 from ..fleet import DEFAULT_SILENT_DAYS
 from ..fleet.texts import t
+from ..terminal import echo
 
 
 def main(args: argparse.Namespace) -> int:
@@ -48,11 +49,11 @@ def ingest(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(t(lang, "ingest.summary", files=res.files, loaded=res.loaded, known=res.known,
                 rejected=len(res.rejected)))
-        print(f"{t(lang, 'ingest.store')}: {res.store}")
+        echo(f"{t(lang, 'ingest.store')}: {res.store}")
     if res.rejected:
         print(t(lang, "ingest.rejected"), file=sys.stderr)
         for source, reason in res.rejected:
-            print(f"  {source}: {reason}", file=sys.stderr)
+            echo(f"  {source}: {reason}", err=True)  # names from the share: shown, never obeyed
     return 1 if res.rejected else 0
 
 
@@ -76,7 +77,7 @@ def report(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UsageError(f"--output {out}: cannot write ({exc.strerror or exc})") from None
         if not args.quiet:
-            print(f"{t(args.lang, 'written')}: {out}")
+            echo(f"{t(args.lang, 'written')}: {out}")
     return 0
 
 
@@ -119,7 +120,7 @@ def export(args: argparse.Namespace) -> int:
             except OSError as exc:
                 raise UsageError(f"--output {args.output}: cannot write ({exc.strerror or exc})") from None
             if not args.quiet:
-                print(f"{t(args.lang, 'written')}: {args.output} "
+                echo(f"{t(args.lang, 'written')}: {args.output} "
                       f"({t(args.lang, 'export.summary', docs=count, fmt=args.format)})")
         if not args.push:
             return 0
@@ -127,14 +128,14 @@ def export(args: argparse.Namespace) -> int:
             res = push(args.push, _pairs_from_file(args.output) if args.output else pairs(), retries=args.retries,
                        max_docs=args.batch, timeout=args.timeout, api_key=api_key)
         except PushError as exc:
-            print(f"auditor fleet export: {t(args.lang, 'push.failed')}: {exc}", file=sys.stderr)
+            echo(f"auditor fleet export: {t(args.lang, 'push.failed')}: {exc}", err=True)
             return 1
     if not args.quiet:
-        print(t(args.lang, "push.ok", ok=res.sent, url=res.url) + f" ({res.batches} batches, {res.retries} retries)")
+        echo(t(args.lang, "push.ok", ok=res.sent, url=res.url) + f" ({res.batches} batches, {res.retries} retries)")
     if res.failed:
         print(f"auditor fleet export: {len(res.failed)} documents refused by the server:", file=sys.stderr)
         for doc_id, status, reason in res.failed[:50]:
-            print(f"  {doc_id}: HTTP {status}: {reason}", file=sys.stderr)
+            echo(f"  {doc_id}: HTTP {status}: {reason}", err=True)  # the server's words: shown, never obeyed
         return 1
     return 0
 

@@ -22,6 +22,7 @@ from ..errors import UsageError
 from ..fsutil import write_private
 from ..hostinfo import now_iso, tool_facts
 from ..severity import at_least
+from ..terminal import echo
 
 QUICK_AREAS = ["remote", "files", "accounts"]
 
@@ -114,8 +115,8 @@ def main(args: argparse.Namespace) -> int:
     counts = ", ".join(f"{k} {v}" for k, v in sev.items() if v)
     print(f"spot check done in {scan_seconds:.0f} s: {report['summary']['total']} findings"
           f"{' (' + counts + ')' if counts else ''}; checklist {checks['answered']}/{len(questions)} answered")
-    print(f"bundle written: {out} ({len(data)} bytes{', signed' if key else ''}); "
-          f"check it with: auditor verify {out}{' --sign-key KEYFILE' if key else ''}")
+    echo(f"bundle written: {out} ({len(data)} bytes{', signed' if key else ''}); "
+         f"check it with: auditor verify {out}{' --sign-key KEYFILE' if key else ''}")
     return 1 if any(at_least(f["severity"], "high") for f in report["findings"]) else 0
 
 

@@ -15,16 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 from ..errors import UsageError
 from ..files.rules import load_rules
 from ..files.textpath import display_path
-from ..leakguard import mask_pi
 from ..remediate.maskers import CannotMask, format_problem, mask_file
 from ..remediate.quarantine import Quarantine
+from ..terminal import echo
 
 FILE_CHECKS = ("PI-001", "PI-002")
 
@@ -36,7 +35,7 @@ def main(args: argparse.Namespace) -> int:
     q = Quarantine()
     if q.exists:
         for line in q.recover():
-            print(f"recovered: {mask_pi(line)}")
+            echo(f"recovered: {line}")
     return {"mask": _mask, "restore": _restore, "list": _list}[action](args, q)
 
 
@@ -84,7 +83,7 @@ def _mask(args: argparse.Namespace, q: Quarantine) -> int:
     if args.from_report:
         from_report, unresolved = _files_from_report(args.from_report)
         if not from_report and not unresolved:
-            print(f"{args.from_report}: no PI-001/PI-002 file findings: nothing to mask")
+            echo(f"{args.from_report}: no PI-001/PI-002 file findings: nothing to mask")
         targets += from_report
     if not targets and not unresolved:
         raise UsageError("remediate mask: give FILE… or --from-report REPORT.json")
@@ -100,38 +99,38 @@ def _mask(args: argparse.Namespace, q: Quarantine) -> int:
             continue
         seen.add(str(path))
         if "!" in str(path) and not path.exists():
-            print(f"skip {shown}: a file inside an archive; unpack the archive and mask the exports inside")
+            echo(f"skip {shown}: a file inside an archive; unpack the archive and mask the exports inside")
             failed += 1
             continue
         if not path.is_file():
-            print(f"skip {shown}: no longer there")
+            echo(f"skip {shown}: no longer there")
             failed += 1
             continue
         problem = format_problem(path) or _link_problem(path)
         if problem:
-            print(f"cannot mask {shown}: {problem}")
+            echo(f"cannot mask {shown}: {problem}")
             failed += 1
             continue
         try:
             if args.apply:
                 qid, outcome = q.mask(path, rules)
                 if qid is None:
-                    print(f"nothing to mask in {shown}: no unmasked personal data found")
+                    echo(f"nothing to mask in {shown}: no unmasked personal data found")
                     continue
-                print(f"masked {shown}: {outcome.describe()}")
-                print(f"  original quarantined as {qid} (undo: auditor remediate restore {qid} --apply)")
+                echo(f"masked {shown}: {outcome.describe()}")
+                echo(f"  original quarantined as {qid} (undo: auditor remediate restore {qid} --apply)")
             else:
                 with tempfile.TemporaryDirectory(prefix="auditor-mask-") as tmp:
                     outcome = mask_file(path, Path(tmp) / f"preview{path.suffix.lower()}", rules)
                 if not outcome.cells_changed:
-                    print(f"nothing to mask in {shown}: no unmasked personal data found")
+                    echo(f"nothing to mask in {shown}: no unmasked personal data found")
                     continue
-                print(f"would mask {shown}: {outcome.describe()}; the original would go to the quarantine")
+                echo(f"would mask {shown}: {outcome.describe()}; the original would go to the quarantine")
         except CannotMask as exc:
-            print(f"cannot mask {shown}: {mask_pi(str(exc))}")
+            echo(f"cannot mask {shown}: {exc}")
             failed += 1
         except OSError as exc:
-            print(f"cannot mask {shown}: {exc.strerror or exc}; the file was not changed")
+            echo(f"cannot mask {shown}: {exc.strerror or exc}; the file was not changed")
             failed += 1
     if not args.apply:
         print("dry run: nothing changed (add --apply to mask)")
@@ -155,26 +154,26 @@ def _restore(args: argparse.Namespace, q: Quarantine) -> int:
         if not args.apply:
             state = ("missing" if current is None else "the masked version" if current == meta["masked_sha256"]
                      else "already the original")
-            print(f"would restore {display_path(meta['path'])} from {qid} (masked {meta['masked_at']}; "
-                  f"the file is now {state})")
+            echo(f"would restore {display_path(meta['path'])} from {qid} (masked {meta['masked_at']}; "
+                 f"the file is now {state})")
             print("dry run: nothing changed (add --apply to restore)")
             return 0
         path = q.restore(qid)
     except CannotMask as exc:
-        print(f"cannot restore {qid}: {mask_pi(str(exc))}", file=sys.stderr)
+        echo(f"cannot restore {qid}: {exc}", err=True)
         return 1
-    print(f"restored {display_path(path)} (byte for byte, SHA-256 {meta['orig_sha256'][:16]}…); "
-          f"{qid} removed from the quarantine")
+    echo(f"restored {display_path(path)} (byte for byte, SHA-256 {meta['orig_sha256'][:16]}…); "
+         f"{qid} removed from the quarantine")
     return 0
 
 
 def _list(args: argparse.Namespace, q: Quarantine) -> int:
     items = q.items()
     if not items:
-        print(f"the quarantine is empty ({q.root})")
+        echo(f"the quarantine is empty ({q.root})")
         return 0
-    print(f"quarantine: {q.root}")
+    echo(f"quarantine: {q.root}")
     for m in items:
-        print(f"{m['id']}  {m['masked_at']}  {display_path(m['path'])}  "
-              f"({m['format']}, {m['rows_changed']} rows masked)")
+        echo(f"{m['id']}  {m['masked_at']}  {display_path(m['path'])}  "
+             f"({m['format']}, {m['rows_changed']} rows masked)")
     return 0

@@ -17,6 +17,7 @@ from ..compliance import check_report_shape, finish_report
 from ..errors import UsageError
 from ..i18n import t
 from ..integrity import check, seal
+from ..terminal import echo
 
 
 def load_json_report(path: Path) -> dict[str, Any]:
@@ -54,5 +55,5 @@ def main(args: argparse.Namespace) -> int:
             render.write(report, out, args.lang)
         except OSError as exc:
             raise UsageError(f"--output {out}: cannot write ({exc.strerror or exc})") from None
-        print(f"{t(args.lang, 'written')}: {out}")
+        echo(f"{t(args.lang, 'written')}: {out}")
     return 0

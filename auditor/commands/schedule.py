@@ -26,7 +26,9 @@ from ..fsutil import write_private
 from ..schedule import NAME, Job, When, parse_when
 from ..schedule import backends as be
 from ..schedule import texts
-from ..schedule.runner import LAST_RUN, report_stems, run_scheduled
+from ..schedule.folder import read_last_run, report_stems
+from ..schedule.runner import run_scheduled
+from ..terminal import echo
 
 DEFAULT_KEEP = 30
 
@@ -55,11 +57,15 @@ def _state_path(system: bool) -> Path:
 
 def _load_state(system: bool) -> dict[str, Any] | None:
     try:
-        return json.loads(_state_path(system).read_text(encoding="utf-8"))
+        state = json.loads(_state_path(system).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
         raise UsageError(f"{_state_path(system)}: unreadable schedule record ({exc})") from None
+    if not isinstance(state, dict) or state.get("backend") not in be.BACKENDS or not isinstance(state.get("when"), dict):
+        raise UsageError(f"{_state_path(system)}: not a schedule record of this version; remove it with "
+                         "`auditor schedule remove` and install again")
+    return state
 
 
 def _scan_args(args: argparse.Namespace) -> list[str]:
@@ -111,14 +117,14 @@ def _install(args: argparse.Namespace) -> int:
             be.BACKENDS[old["backend"]](system).remove()
     result = backend.install(job)
     for line in result.lines:
-        print(line)
+        echo(line)  # may quote the scheduler's own output
     if not result.ok:
         return 2
     state = {"backend": backend.name, "scope": "system" if system else "user", "when": job.when.to_dict(),
              "output_dir": str(job.output_dir), "keep": job.keep, "command": job.argv(), "files": result.files,
              "installed_at": be.now_iso()}
     write_private(_state_path(system), (json.dumps(state, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
-    print(f"schedule installed: {job.when.describe()}, reports in {job.output_dir} (last {job.keep} kept), "
+    echo(f"schedule installed: {job.when.describe()}, reports in {job.output_dir} (last {job.keep} kept), "
           f"next run {job.when.next_after(dt.datetime.now()).strftime('%Y-%m-%d %H:%M')}")
     return 0
 
@@ -156,18 +162,18 @@ def _status(args: argparse.Namespace) -> int:
         found = found or res.ok
         when = When.from_dict(state["when"])
         out = Path(state["output_dir"])
-        print(f"{scope}: {state['backend']}, {when.describe()}, reports in {out} (last {state['keep']} kept)")
-        print(f"  installed {state['installed_at']}; registered: {'yes' if res.ok else 'NO (missing or inactive)'}")
+        echo(f"{scope}: {state['backend']}, {when.describe()}, reports in {out} (last {state['keep']} kept)")
+        echo(f"  installed {state['installed_at']}; registered: {'yes' if res.ok else 'NO (missing or inactive)'}")
         for k, v in res.facts.items():
             if v not in (None, "", []):
-                print(f"  {k}: {v}")
-        print(f"  next run: {when.next_after(dt.datetime.now()).strftime('%Y-%m-%d %H:%M')}")
-        print(f"  reports kept: {len(report_stems(out))}")
-        try:
-            last = json.loads((out / LAST_RUN).read_text(encoding="utf-8"))
-            print(f"  last run: {last['at']} exit {last['exit_code']}: {last['message']}")
-        except (OSError, ValueError, KeyError):
-            print("  last run: none yet")
+                echo(f"  {k}: {v}")  # the scheduler's own words
+        echo(f"  next run: {when.next_after(dt.datetime.now()).strftime('%Y-%m-%d %H:%M')}")
+        echo(f"  reports kept: {len(report_stems(out))} of this PC")
+        last = read_last_run(out)  # the output folder may be shared: its files are shown, never obeyed
+        if last and {"at", "exit_code", "message"} <= set(last):
+            echo(f"  last run: {last['at']} exit {last['exit_code']}: {last['message']}")
+        else:
+            echo("  last run: none yet")
     return 0 if found else 1
 
 
@@ -185,7 +191,7 @@ def _remove(args: argparse.Namespace) -> int:
                 continue
             res = backend.remove()
             for line in res.lines:
-                print(line)
+                echo(line)
             removed = removed or res.ok
         try:
             _state_path(system).unlink()
@@ -200,5 +206,5 @@ def _run_now(args: argparse.Namespace) -> int:
     system = be.is_admin()
     out = Path(args.output_dir) if args.output_dir else default_output_dir(system)
     result = run_scheduled(out, args.keep, _scan_args(args))
-    print(result.message, file=sys.stdout if result.code in (0, 1) else sys.stderr)
+    echo(result.message, err=result.code not in (0, 1))
     return result.code

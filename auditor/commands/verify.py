@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 from pathlib import Path
 
 from ..errors import UsageError
 from ..integrity import check, seal
 from ..render.json_report import render as render_json
+from ..terminal import echo
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _INTEGRITY_KEYS = {"algorithm", "digest", "canonicalization", "hmac_sha256"}
@@ -72,10 +72,10 @@ def main(args: argparse.Namespace) -> int:
         return _altered(path, "; ".join(problems))
     signed = "hmac_sha256" in integ
     how = ("signature valid" if key else "signed, signature not checked (no --sign-key)") if signed else "not signed"
-    print(f"OK: {path} is intact (SHA-256 {integ['digest']}; {how})")
+    echo(f"OK: {path} is intact (SHA-256 {integ['digest']}; {how})")
     return 0
 
 
 def _altered(path: Path, why: str) -> int:
-    print(f"auditor verify: ALTERED: {path}: {why}", file=sys.stderr)
+    echo(f"auditor verify: ALTERED: {path}: {why}", err=True)
     return 1

@@ -12,11 +12,12 @@ import hmac
 import io
 import json
 import struct
-import sys
 import zipfile
 import zlib
 from pathlib import Path
 from typing import Any
+
+from ..terminal import echo
 
 FORMAT = "yuncang-auditor-inspection-bundle"
 FORMAT_VERSION = 1
@@ -136,11 +137,11 @@ def verify_bundle(path: Path, data: bytes, key: bytes | None) -> int:
     """`auditor verify BUNDLE.zip`: 0 with one OK line, 1 with the problems on stderr."""
     problems, facts = check_bundle(data, key)
     if problems:
-        print(f"auditor verify: ALTERED: {path}: " + "; ".join(problems), file=sys.stderr)
+        echo(f"auditor verify: ALTERED: {path}: " + "; ".join(problems), err=True)  # member names: shown, not obeyed
         return 1
     how = ("signature valid" if key else "signed, signature not checked (no --sign-key)") if facts.get("signed") \
         else "not signed"
     m = facts["manifest"]
-    print(f"OK: {path} is intact ({facts['files']} files as listed in its manifest, created {m.get('created_at')} "
-          f"on {m.get('host')}; report SHA-256 {facts.get('report_digest')}; {how})")
+    echo(f"OK: {path} is intact ({facts['files']} files as listed in its manifest, created {m.get('created_at')} "
+         f"on {m.get('host')}; report SHA-256 {facts.get('report_digest')}; {how})")
     return 0

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UsageError
+from ..terminal import is_unsafe, visible
 
 NAME = "yuncang-auditor"
 UNIT = "yuncang-auditor-scan"  # systemd unit stem
@@ -92,14 +93,34 @@ def auditor_argv() -> list[str]:
     return [sys.executable, "-m", "auditor"]
 
 
+def check_value(what: str, value: str) -> str:
+    """``value`` when a scheduler's text can carry it: no control character (CR or LF would start a new crontab
+    entry or unit setting), no line separator, no invisible formatting or bidi character, valid Unicode.
+    Refused with one message (exit 2) otherwise, the same for every backend, ``--print`` and install alike."""
+    bad = sorted({visible(ch) for ch in value if is_unsafe(ch)})
+    if bad:
+        raise UsageError(f"{what} '{visible(value)}': holds {', '.join(bad)} (a line break, control or invisible "
+                         "formatting character); a scheduled task cannot carry it safely, choose another value")
+    return value
+
+
 @dataclass
 class Job:
-    """What a scheduled run does: `auditor schedule run-now` with these options."""
+    """What a scheduled run does: `auditor schedule run-now` with these options. Every value is checked with
+    ``check_value`` when the job is made, so no text generated from it can hold a line break."""
 
     when: When
     output_dir: Path
     keep: int
     scan_args: list[str]
+
+    def __post_init__(self) -> None:
+        check_value("--output-dir", str(self.output_dir))
+        for i, arg in enumerate(self.scan_args):
+            before = self.scan_args[i - 1] if i else ""
+            check_value(before if before.startswith("--") else "scan option", arg)
+        for word in auditor_argv():
+            check_value("the auditor's own path", word)
 
     def argv(self) -> list[str]:
         return [*auditor_argv(), "schedule", "run-now", "--output-dir", str(self.output_dir), "--keep", str(self.keep),

@@ -1,23 +1,41 @@
-"""One scheduled run: a dated JSON + HTML report in the output folder, compared with the previous report,
-then only the newest N kept. What `auditor schedule run-now` does (and what the scheduler starts)."""
+"""One scheduled run: a dated JSON + HTML report in the output folder, compared with this PC's previous report,
+then only this PC's newest N kept. What `auditor schedule run-now` does (and what the scheduler starts).
+
+Several PCs of a site may share one output folder (a NAS share), and whoever can write there can plant files:
+
+* report names carry the host, ``2026-11-30_123000_WH-01.json`` (a second run in the same second:
+  ``…_WH-01_2.json``), so they sort in time order and say whose they are; the host part is the host name
+  reduced to letters, digits, ``-`` and ``.`` (with a short hash of the exact name when that changed it);
+* the baseline is the newest intact report whose name *and* content (``host.hostname``) are this PC's; reports
+  named the way older versions did (``2026-11-30_123000.json``) still count, by their content;
+* ``--keep N`` counts and prunes this PC's reports only, and deletes a report only after reading it and finding
+  this PC's host name in it: other PCs' reports, unrelated files, links and anything unreadable are never
+  touched, nor is the report this run just wrote;
+* the folder is read through a descriptor (safeio.OpenDir): regular files only, no link followed, nothing larger
+  than ``MAX_REPORT`` read, a FIFO never waited on; the baseline the scan compares with is the very bytes that
+  were checked (a private copy), not whatever the name points to a moment later;
+* the lock and this PC's own last-run record are per host (``.schedule.<host>.lock``,
+  ``.last-run.<host>``); ``last-run.json`` still records the folder's last run, with its host.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import os
-import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import safeio
 from ..durable import private_dir
 from ..errors import UsageError
 from ..fsutil import write_private
+from ..terminal import echo
+from .folder import LAST_RUN, MAX_REPORT, REPORT_RE, Folder, Reports, host_tag, last_run_name, this_host
 
-REPORT_RE = re.compile(r"^(\d{4}-\d{2}-\d{2}_\d{6})(?:_(\d+))?\.(json|html)$")
-LAST_RUN = "last-run.json"
-LOCK = ".schedule.lock"
+__all__ = ["LAST_RUN", "REPORT_RE", "RunResult", "run_scheduled"]
 
 
 @dataclass
@@ -31,149 +49,124 @@ class RunResult:
     message: str = ""
 
 
-def report_stems(folder: Path) -> list[str]:
-    """Stems of our dated reports, oldest first (the names sort by time)."""
-    stems = set()
-    try:
-        names = os.listdir(folder)
-    except FileNotFoundError:
-        return []
-    for name in names:
-        m = REPORT_RE.match(name)
-        if m:
-            stems.add(name.rsplit(".", 1)[0])
-    return sorted(stems, key=_stem_key)
-
-
-def _stem_key(stem: str) -> tuple[str, int]:
-    suffix = stem[18:]  # 2026-11-30_020000_2: a second run in the same second
-    return (stem[:17], int(suffix) if suffix.isdigit() else 0)
-
-
-def previous_report(folder: Path) -> Path | None:
-    """The newest intact JSON report in the folder (an altered or unreadable one is passed over)."""
-    from ..integrity import check
-
-    for stem in reversed(report_stems(folder)):
-        path = folder / f"{stem}.json"
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(data, dict) and "findings" in data and not check(data):
-            return path
-    return None
-
-
-def prune(folder: Path, keep: int) -> list[str]:
-    stems = report_stems(folder)
-    gone = []
-    for stem in stems[: max(0, len(stems) - keep)]:
-        for ext in (".json", ".html"):
-            try:
-                (folder / f"{stem}{ext}").unlink()
-                gone.append(f"{stem}{ext}")
-            except FileNotFoundError:
-                pass
-    return gone
-
-
 class _Lock:
-    """One run at a time per output folder (cron does not prevent overlaps). A lock left by a dead process
-    is taken over."""
+    """One run at a time per host and output folder (cron does not prevent overlaps). A lock left by a dead
+    process of this host is taken over; other PCs have locks of their own."""
 
-    def __init__(self, folder: Path) -> None:
-        self.path = folder / LOCK
+    def __init__(self, folder: Folder, hostname: str) -> None:
+        self.folder = folder
+        self.name = f".schedule.{host_tag(hostname)}.lock"
         self.held = False
 
     def __enter__(self) -> "_Lock":
         import psutil
 
         for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-            except FileExistsError:
-                try:
-                    pid = int(self.path.read_text().strip() or "0")
-                except (OSError, ValueError):
-                    pid = 0
-                if pid and psutil.pid_exists(pid) and pid != os.getpid():
-                    raise UsageError(f"another scheduled run (pid {pid}) is writing to {self.path.parent}") from None
-                try:
-                    self.path.unlink()
-                except FileNotFoundError:
-                    pass
-                continue
-            with os.fdopen(fd, "w") as fh:
-                fh.write(str(os.getpid()))
-            self.held = True
-            return self
-        raise UsageError(f"cannot take the lock {self.path}")
+            if self.folder.create_exclusive(self.name, str(os.getpid()).encode()):
+                self.held = True
+                return self
+            entry = self.folder.entries().get(self.name)
+            data = self.folder.read(entry, max_size=64) if entry else None
+            text = data.decode("ascii", "replace").strip() if data else ""
+            pid = int(text) if text.isascii() and text.isdigit() else 0
+            if pid and psutil.pid_exists(pid) and pid != os.getpid():
+                raise UsageError(f"another scheduled run (pid {pid}) is writing to {self.folder.path}")
+            self.folder.unlink(self.name)
+        raise UsageError(f"cannot take the lock {self.folder.path / self.name}")
 
     def __exit__(self, *exc) -> None:
         if self.held:
-            try:
-                self.path.unlink()
-            except FileNotFoundError:
-                pass
+            self.folder.unlink(self.name)
 
 
 def run_scheduled(output_dir: Path, keep: int, scan_args: list[str], now: dt.datetime | None = None,
                   quiet: bool = False) -> RunResult:
     from ..cli import main as cli_main
-    from ..severity import at_least
 
     if keep < 1:
         raise UsageError("--keep must be at least 1")
-    folder = private_dir(Path(output_dir))
-    with _Lock(folder):
+    hostname = this_host()
+    path = Path(output_dir)
+    try:
+        folder = Folder(private_dir(path))
+    except OSError as exc:
+        raise UsageError(f"--output-dir {path}: {safeio.reason_of(exc)}") from None
+    with folder, _Lock(folder, hostname), tempfile.TemporaryDirectory(prefix="auditor-run-") as tmp:
         now = (now or dt.datetime.now()).astimezone()
-        stem = now.strftime("%Y-%m-%d_%H%M%S")
-        n = 1
-        while (folder / f"{stem}.json").exists() or (folder / f"{stem}.html").exists():
-            n += 1
-            stem = f"{now.strftime('%Y-%m-%d_%H%M%S')}_{n}"
-        json_path, html_path = folder / f"{stem}.json", folder / f"{stem}.html"
-        baseline = previous_report(folder)
+        reports = Reports.scan(folder, hostname)
+        stem = reports.new_stem(now)
+        json_path, html_path = path / f"{stem}.json", path / f"{stem}.html"
+        previous = reports.previous()
+        baseline = path / f"{previous[0]}.json" if previous else None
         argv = ["scan", "-q", "--fail-on", "none", "-o", str(json_path), "-o", str(html_path), *scan_args]
-        code = cli_main([*argv, *(["--baseline", str(baseline)] if baseline else [])])
-        if code == 2 and baseline is not None and not json_path.exists():
+        if previous:
+            copy = Path(tmp) / "baseline.json"  # the bytes checked above, not what the name points to now
+            write_private(copy, previous[1])
+            code = cli_main([*argv, "--baseline", str(copy)])
+        else:
+            code = cli_main(argv)
+        written = Reports.scan(folder, hostname)
+        if code == 2 and baseline is not None and stem not in written.jsons:
             baseline = None  # a baseline this version cannot read: scan without comparison rather than not at all
             code = cli_main(argv)
+            written = Reports.scan(folder, hostname)
         result = RunResult(code, baseline=baseline)
-        if code not in (0, 1) or not json_path.exists():
+        if code not in (0, 1) or stem not in written.jsons:
             result.message = f"scan failed (exit {code}); previous reports kept"
-            _write_last(folder, now, result)
+            _write_last(folder, hostname, now, result)
             return result
         result.json_path, result.html_path = json_path, html_path
-        report = json.loads(json_path.read_text(encoding="utf-8"))
-        changes = report.get("changes") or {}
-        sev = {f["id"]: f["severity"] for f in report.get("findings", [])}
-        new = changes.get("new", list(sev) if baseline is None else [])
-        result.changes = {
-            "compared_with": baseline.name if baseline else None,
-            "findings": len(sev),
-            "new": len(new),
-            "new_high": sum(1 for fid in new if at_least(sev.get(fid, "info"), "high")),
-            "still_open": len(changes.get("still_open", [])),
-            "resolved": len(changes.get("resolved", [])),
-        }
-        result.pruned = prune(folder, keep)
-        result.code = 1 if baseline is not None and result.changes["new_high"] else 0
+        loaded = written.load(stem)
+        result.changes = _changes(loaded[0] if loaded else {}, baseline)
+        result.pruned = written.prune(keep, stem)
         c = result.changes
+        result.code = 1 if baseline is not None and c["new_high"] else 0
         result.message = (f"report {json_path.name} (+ .html): {c['findings']} findings"
                           + (f"; since {baseline.name}: {c['new']} new ({c['new_high']} high or critical), "
                              f"{c['still_open']} still open, {c['resolved']} resolved" if baseline else
                              "; no previous report to compare with")
+                          + ("" if loaded else "; the report could not be read back to count its changes "
+                             f"(larger than {MAX_REPORT >> 20} MiB, or replaced)")
                           + (f"; pruned {len(result.pruned)} old files" if result.pruned else ""))
-        _write_last(folder, now, result)
+        _write_last(folder, hostname, now, result)
         return result
 
 
-def _write_last(folder: Path, when: dt.datetime, result: RunResult) -> None:
-    data = {"at": when.isoformat(timespec="seconds"), "exit_code": result.code, "message": result.message,
+def _changes(report: dict[str, Any], baseline: Path | None) -> dict[str, Any]:
+    """The counts of ``changes`` in the report just written (read back from a folder others can write: every
+    field checked, nothing trusted to have the right type)."""
+    from ..severity import SEVERITIES, at_least
+
+    findings = report.get("findings") if isinstance(report.get("findings"), list) else []
+    sev = {f.get("id"): f.get("severity") for f in findings if isinstance(f, dict) and isinstance(f.get("id"), str)}
+    changes = report.get("changes") if isinstance(report.get("changes"), dict) else {}
+
+    def ids(key: str, default: list) -> list:
+        value = changes.get(key, default)
+        return value if isinstance(value, list) else []
+
+    new = ids("new", list(sev) if baseline is None else [])
+    return {
+        "compared_with": baseline.name if baseline else None,
+        "findings": len(sev),
+        "new": len(new),
+        "new_high": sum(1 for fid in new if isinstance(fid, str) and sev.get(fid) in SEVERITIES
+                        and at_least(sev[fid], "high")),
+        "still_open": len(ids("still_open", [])),
+        "resolved": len(ids("resolved", [])),
+    }
+
+
+def _write_last(folder: Folder, hostname: str, when: dt.datetime, result: RunResult) -> None:
+    data = {"at": when.isoformat(timespec="seconds"), "host": hostname, "exit_code": result.code,
+            "message": result.message,
             "report": result.json_path.name if result.json_path else None,
             "html": result.html_path.name if result.html_path else None,
             "baseline": result.baseline.name if result.baseline else None, "changes": result.changes,
             "pruned": result.pruned}
-    write_private(folder / LAST_RUN, (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    body = (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    for name in (last_run_name(hostname), LAST_RUN):
+        try:
+            write_private(folder.path / name, body)
+        except OSError as exc:  # the report itself is written; only the record of the run is missing
+            echo(f"auditor schedule: cannot record the run in {folder.path / name} ({exc.strerror or exc})", err=True)

@@ -11,7 +11,8 @@ import shlex
 import subprocess
 from xml.sax.saxutils import escape
 
-from . import NAME, SYSTEMD_DAYS, TASK_DAYS, TASK_NAME, UNIT, Job
+from ..errors import UsageError
+from . import NAME, SYSTEMD_DAYS, TASK_DAYS, TASK_NAME, UNIT, Job, check_value
 
 BEGIN = f"# BEGIN {NAME} (managed by `auditor schedule`; remove with `auditor schedule remove`)"
 END = f"# END {NAME}"
@@ -23,9 +24,8 @@ SYSTEM_SID = "S-1-5-18"
 
 def _sd_quote(arg: str) -> str:
     """One word of an ExecStart= line (systemd.syntax(7)): C-style escapes inside double quotes, %% for a
-    literal %, $$ for a literal $."""
-    if "\n" in arg or "\r" in arg:
-        raise ValueError(f"line break in a command argument: {arg!r}")
+    literal % (no specifier expanded), $$ for a literal $ (no variable expanded)."""
+    check_value("a command argument", arg)
     text = arg.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%").replace("$", "$$")
     if not arg or re.search(r"[\s;'\"\\]", arg):
         return f'"{text}"'
@@ -133,9 +133,25 @@ def _user_id() -> str:
     return f"{domain}\\{user}" if domain else user
 
 
+_TASK_ENV_VAR = re.compile(r"%[^%]+%")
+
+
+def _task_value(what: str, value: str) -> str:
+    """A value for the task XML: checked like every scheduler text, and refused when Task Scheduler would expand
+    part of it as an environment variable (``%NAME%`` in the command, its arguments and folder; there is no
+    escape for it). XML escaping is done where the value is placed."""
+    check_value(what, value)
+    if _TASK_ENV_VAR.search(value):
+        raise UsageError(f"{what} '{value}': Task Scheduler would expand %…% in it as an environment variable; "
+                         "choose a value without a pair of % signs")
+    return value
+
+
 def task_xml(job: Job, system: bool, today: dt.date | None = None, user_id: str | None = None) -> str:
     """Task Scheduler 1.2 XML: a calendar trigger, run whether or not a user is logged on (SYSTEM, or the user
     through S4U without a stored password), lowest priority, missed runs caught up, no battery conditions."""
+    for word in job.argv():
+        _task_value("a command argument", word)
     when = job.when
     start = f"{(today or dt.date.today()).isoformat()}T{when.hour:02d}:{when.minute:02d}:00"
     if when.kind == "weekly":
@@ -147,7 +163,7 @@ def task_xml(job: Job, system: bool, today: dt.date | None = None, user_id: str 
         principal = (f"      <UserId>{SYSTEM_SID}</UserId>\n"
                      "      <RunLevel>HighestAvailable</RunLevel>\n")
     else:
-        principal = (f"      <UserId>{escape(user_id or _user_id())}</UserId>\n"
+        principal = (f"      <UserId>{escape(check_value('the user name', user_id or _user_id()))}</UserId>\n"
                      "      <LogonType>S4U</LogonType>\n"
                      "      <RunLevel>LeastPrivilege</RunLevel>\n")
     argv = job.argv()

@@ -1,14 +1,20 @@
 """Where alerts go: one line of JSON in the events file (owner-only, appended, flushed and fsynced per line) and on
 the console, and optionally a webhook. The webhook runs on its own thread with a bounded queue, a short timeout
-and bounded retries, so a slow or dead endpoint never delays or loses a line in the events file."""
+and bounded retries, so a slow or dead endpoint never delays or loses a line in the events file.
+
+The agent runs as root and the events file may lie where a user can write: it is opened through folder
+descriptors (a user's symbolic link on the way is not followed), never through a link itself (``O_NOFOLLOW``),
+without blocking (a FIFO is refused, not waited on), and it must be a regular file with one link that belongs
+to the account the agent runs as; a new one is created owner-only. Lines are ``terminal.json_line``: nothing in
+them is obeyed by a terminal that shows them. The webhook never follows a redirect (a 3xx is a failure)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import queue
 import socket
+import stat
 import sys
 import threading
 import time
@@ -18,8 +24,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from .. import safeio
 from ..errors import UsageError
 from ..leakguard import scrub  # every event checked for personal data before it is written
+from ..terminal import echo, json_line
 
 WEBHOOK_TIMEOUT = 2.0  # seconds per attempt
 WEBHOOK_ATTEMPTS = 3
@@ -30,10 +38,118 @@ ALERT_EVENTS = {"file_finding", "remote_tool", "path_lost"}
 
 
 def check_webhook_url(url: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"--webhook {url}: not an http:// or https:// URL")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        ok = False
+    if not ok:
+        raise UsageError(f"--webhook {shown_url(url)}: not an http:// or https:// URL")
     return url
+
+
+def shown_url(url: str) -> str:
+    """A URL as it may be printed: no user:password@, no query or fragment (they may carry tokens)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.netloc.rpartition("@")[2]
+        return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+    except ValueError:
+        return "(not a URL)"
+
+
+_O_EVENTS = (os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+             | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+
+
+def _folder(path: Path) -> safeio.OpenDir:
+    """The events file's folder, opened by descriptor under safeio's rules; missing folders are created
+    (owner-only) one by one inside their opened parent, never through a link."""
+    try:
+        return safeio.OpenDir.open(path)
+    except FileNotFoundError:
+        if path.parent == path:
+            raise
+    with _folder(path.parent) as parent:
+        try:
+            if parent.fd is None:
+                os.mkdir(path, 0o700)
+            else:
+                os.mkdir(path.name, 0o700, dir_fd=parent.fd)
+        except FileExistsError:
+            pass
+    return safeio.OpenDir.open(path)
+
+
+def _lstat(name, dir_fd: int | None = None) -> os.stat_result | None:
+    try:
+        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except OSError:
+        return None
+
+
+def _problem(st: os.stat_result | None) -> str | None:
+    """Why an existing events file is not ours to append to; None when it is (or when there is none)."""
+    if st is None:
+        return None
+    if stat.S_ISLNK(st.st_mode) or getattr(st, "st_file_attributes", 0) & 0x400:
+        return "a symbolic link (or junction), not followed"
+    if not stat.S_ISREG(st.st_mode):
+        return f"{safeio.kind_of(st.st_mode)}, not a regular file"
+    if st.st_nlink > 1:
+        return f"a file with {st.st_nlink} hard links (it may be another file's second name)"
+    if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
+        return f"owned by uid {st.st_uid}, not by the account the agent runs as"
+    return None
+
+
+def open_events(events: Path):
+    """The events file opened for appending (see the module text); UsageError with the reason otherwise."""
+    events = Path(os.path.abspath(events))
+
+    def refuse(why: str) -> UsageError:
+        return UsageError(f"--events {events}: cannot open for appending: {why}")
+
+    try:
+        with _folder(events.parent) as folder:
+            if folder.fd is None:  # Windows: no folder descriptors; a reparse point is refused by its attributes
+                problem = _problem(_lstat(events))
+                if problem:
+                    raise refuse(problem)
+                fd = os.open(events, _O_EVENTS, 0o600)
+            else:
+                try:
+                    fd = os.open(events.name, _O_EVENTS, 0o600, dir_fd=folder.fd)
+                except OSError as exc:  # say what was planted (the kernel's own protections answer EACCES)
+                    problem = _problem(_lstat(events.name, folder.fd))
+                    if problem:
+                        raise refuse(problem) from None
+                    raise
+    except safeio.Refused as exc:
+        raise refuse(exc.reason) from None
+    except OSError as exc:
+        raise refuse(exc.strerror or str(exc)) from None
+    try:
+        st = os.fstat(fd)
+        problem = _problem(st)
+        if problem:
+            raise refuse(problem)
+        if hasattr(os, "fchmod") and stat.S_IMODE(st.st_mode) & 0o077:
+            os.fchmod(fd, 0o600)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    if sys.platform == "win32":
+        from ..fsutil import restrict_to_owner
+
+        try:
+            restrict_to_owner(events)
+        except OSError:
+            pass
+    return os.fdopen(fd, "a", encoding="utf-8", errors="backslashreplace")
 
 
 class Sink:
@@ -41,29 +157,14 @@ class Sink:
         self.lock = threading.Lock()
         self.console = console
         self.host = socket.gethostname()
-        self.fh = None
-        if events is not None:
-            events = Path(events)
-            try:
-                events.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(events, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            except OSError as exc:
-                raise UsageError(f"--events {events}: cannot open for appending ({exc.strerror or exc})") from None
-            if sys.platform == "win32":
-                from ..fsutil import restrict_to_owner
-
-                try:
-                    restrict_to_owner(events)
-                except OSError:
-                    pass
-            self.fh = os.fdopen(fd, "a", encoding="utf-8")
+        self.fh = open_events(events) if events is not None else None
         self.webhook = Webhook(webhook, self) if webhook else None
 
     def emit(self, event: str, **fields: Any) -> dict[str, Any]:
         now = time.time()
         stamp = dt.datetime.fromtimestamp(now).astimezone().isoformat(timespec="milliseconds")
         record = scrub({"time": stamp, "ts": round(now, 3), "event": event, "host": self.host, **fields})
-        line = json.dumps(record, ensure_ascii=False, default=str)
+        line = json_line(record)
         with self.lock:
             if self.fh is not None:
                 try:
@@ -71,7 +172,7 @@ class Sink:
                     self.fh.flush()
                     os.fsync(self.fh.fileno())
                 except OSError as exc:
-                    print(f"auditor watch: cannot write the events file: {exc}", file=sys.stderr, flush=True)
+                    echo(f"auditor watch: cannot write the events file: {exc.strerror or exc}", err=True, flush=True)
             if self.console and event in ALERT_EVENTS:
                 print(line, flush=True)
         if self.webhook is not None and event in ALERT_EVENTS:
@@ -79,7 +180,7 @@ class Sink:
         return record
 
     def status(self, message: str) -> None:
-        print(f"auditor watch: {message}", file=sys.stderr, flush=True)
+        echo(f"auditor watch: {message}", err=True, flush=True)
 
     def close(self) -> None:
         if self.webhook is not None:
@@ -88,6 +189,16 @@ class Sink:
             if self.fh is not None:
                 self.fh.close()
                 self.fh = None
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is answered, never followed: the alert (masked evidence) goes only where it was configured."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: D102
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 class Webhook:
@@ -114,10 +225,12 @@ class Webhook:
                                      headers={"Content-Type": "application/json; charset=utf-8",
                                               "User-Agent": "yuncang-auditor-watch"})
         try:
-            with urllib.request.urlopen(req, timeout=WEBHOOK_TIMEOUT) as resp:  # noqa: S310 - http(s) checked
+            with _OPENER.open(req, timeout=WEBHOOK_TIMEOUT) as resp:  # noqa: S310 - http(s) checked
                 resp.read(1 << 16)
                 return None if 200 <= resp.status < 300 else f"HTTP {resp.status}"
         except urllib.error.HTTPError as exc:
+            if 300 <= exc.code < 400:
+                return f"HTTP {exc.code} (redirect not followed)"
             return f"HTTP {exc.code}"
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
@@ -128,7 +241,7 @@ class Webhook:
             record = self.queue.get()
             if record is None:
                 return
-            body = json.dumps(record, ensure_ascii=False, default=str).encode("utf-8")
+            body = json_line(record).encode("utf-8")
             error = None
             for attempt in range(WEBHOOK_ATTEMPTS):
                 error = self._send(body)

@@ -124,10 +124,10 @@ class Debouncer(FileSystemEventHandler):
                 try:
                     self.on_stable(path)
                 except Exception as exc:  # noqa: BLE001 - one bad file must not stop the watch
-                    import sys
+                    from ..terminal import echo
 
-                    print(f"auditor watch: {display_path(path)}: scan failed ({type(exc).__name__}: {exc})",
-                          file=sys.stderr, flush=True)
+                    echo(f"auditor watch: {display_path(path)}: scan failed ({type(exc).__name__}: {exc})",
+                         err=True, flush=True)
 
     def stop(self) -> None:
         with self.cond:
