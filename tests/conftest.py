@@ -31,6 +31,18 @@ def load_report(path: Path) -> dict:
 
 
 @pytest.fixture(autouse=True)
+def _private_places(tmp_path_factory, monkeypatch):
+    """Every place the agent keeps data (incremental state, quarantine, fleet store, platformdirs' folders) is
+    private to the test, so no test reads or changes the machine's own state or another test's."""
+    base = tmp_path_factory.mktemp("agent-home")
+    for var, sub in (("AUDITOR_STATE_DIR", "state"), ("AUDITOR_QUARANTINE_DIR", "quarantine"),
+                     ("AUDITOR_FLEET_DB", "fleet.sqlite"), ("XDG_STATE_HOME", "xdg-state"),
+                     ("XDG_DATA_HOME", "xdg-data"), ("XDG_CACHE_HOME", "xdg-cache")):
+        monkeypatch.setenv(var, str(base / sub))
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _validate_every_report(tmp_path):
     """Every JSON report a test leaves in its tmp_path must validate against the published schema."""
     yield

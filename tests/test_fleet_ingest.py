@@ -160,14 +160,14 @@ def test_an_older_report_without_verdicts_is_judged_on_loading(real, tmp_path):
     assert verdicts["D-REMOTE"] == "not_met"
 
 
-def test_default_store_is_in_the_user_data_directory_owner_only(real, tmp_path):
+def test_default_store_is_in_the_user_data_directory_owner_only(real, tmp_path, monkeypatch):
     if sys.platform != "linux":
         pytest.skip("XDG_DATA_HOME is a Linux convention")
     folder = tmp_path / "one"
     write_report(folder / "r.json", real["templates"]["clean"])
     data_home = tmp_path / "xdg"
     env = {"XDG_DATA_HOME": str(data_home)}
-    env.pop("AUDITOR_FLEET_DB", None)
+    monkeypatch.delenv("AUDITOR_FLEET_DB")  # the default location is the point here
     res = run_cli("fleet", "ingest", str(folder), env=env)
     assert res.returncode == 0, res.stderr
     db = data_home / "yuncang-auditor" / "fleet.sqlite"
