@@ -6,9 +6,12 @@ mask     replaces each CSV/XLSX export with its masked version (same path, name 
 restore  puts a quarantined original back, byte for byte (mode and mtime too); without --apply a dry run.
 list     the quarantined originals: ID, time, original path.
 
-Every command first completes or rolls back an operation a crash interrupted (see remediate.quarantine).
+Every command first completes or rolls back an operation a crash interrupted, and sets aside (quarantine
+`damaged/`) any journal or item that cannot be trusted (see remediate.quarantine).
 Exit codes: 0 done (or would be done); 1 a file could not be masked or restored (reason printed, file left
-unchanged); 2 usage error (no such file, unknown ID, altered report)."""
+unchanged: not a regular file, a link, inside the quarantine, its folder replaced or reached through a user's
+link, formulas that still hold personal data, …); 2 usage error (no such file, unknown ID, altered report,
+another remediate command at work)."""
 
 from __future__ import annotations
 
@@ -16,14 +19,13 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from ..errors import UsageError
 from ..files.rules import load_rules
 from ..files.textpath import display_path
-from ..remediate.maskers import CannotMask, format_problem, mask_file
-from ..remediate.quarantine import Quarantine
+from ..remediate.maskers import CannotMask, format_problem
+from ..remediate.quarantine import InQuarantine, Quarantine
 
 FILE_CHECKS = ("PI-001", "PI-002")
 
@@ -62,14 +64,16 @@ def _files_from_report(path: Path) -> list[Path]:
 
 def _mask(args: argparse.Namespace, q: Quarantine) -> int:
     targets = [Path(p) for p in args.files]
+    reported: set[str] = set()
     if args.from_report:
         from_report = _files_from_report(args.from_report)
         if not from_report:
             print(f"{args.from_report}: no PI-001/PI-002 file findings: nothing to mask")
         targets += from_report
+        reported = {str(p) for p in from_report}
     if not targets:
         raise UsageError("remediate mask: give FILE… or --from-report REPORT.json")
-    missing = [p for p in args.files if not Path(p).is_file()]
+    missing = [p for p in args.files if not os.path.lexists(p)]
     if missing:
         raise UsageError("; ".join(f"{p}: no such file" for p in missing))
     rules = load_rules()
@@ -80,15 +84,15 @@ def _mask(args: argparse.Namespace, q: Quarantine) -> int:
         if str(path) in seen:
             continue
         seen.add(str(path))
-        if "!" in str(path) and not path.exists():
+        if "!" in str(path) and not os.path.lexists(path):
             print(f"skip {shown}: a file inside an archive; unpack the archive and mask the exports inside")
             failed += 1
             continue
-        if not path.is_file():
+        if not os.path.lexists(path):
             print(f"skip {shown}: no longer there")
             failed += 1
             continue
-        problem = format_problem(path) or _link_problem(path)
+        problem = format_problem(path)
         if problem:
             print(f"cannot mask {shown}: {problem}")
             failed += 1
@@ -102,12 +106,17 @@ def _mask(args: argparse.Namespace, q: Quarantine) -> int:
                 print(f"masked {shown}: {outcome.describe()}")
                 print(f"  original quarantined as {qid} (undo: auditor remediate restore {qid} --apply)")
             else:
-                with tempfile.TemporaryDirectory(prefix="auditor-mask-") as tmp:
-                    outcome = mask_file(path, Path(tmp) / f"preview{path.suffix.lower()}", rules)
+                outcome = q.preview(path, rules)
                 if not outcome.cells_changed:
                     print(f"nothing to mask in {shown}: no unmasked personal data found")
                     continue
                 print(f"would mask {shown}: {outcome.describe()}; the original would go to the quarantine")
+        except InQuarantine as exc:
+            if str(path) in reported and str(path) not in {str(p) for p in args.files}:
+                print(f"note: {shown} passed over: {exc}")
+                continue
+            print(f"cannot mask {shown}: {exc}")
+            failed += 1
         except CannotMask as exc:
             print(f"cannot mask {shown}: {exc}")
             failed += 1
@@ -119,16 +128,6 @@ def _mask(args: argparse.Namespace, q: Quarantine) -> int:
     return 1 if failed else 0
 
 
-def _link_problem(path: Path) -> str | None:
-    """Replacing a link would leave the data it points to unmasked."""
-    if path.is_symlink():
-        return f"a symbolic link (to {os.path.realpath(path)}); mask the file it points to"
-    links = path.stat().st_nlink
-    if links > 1:
-        return f"the file has {links} hard links; replacing this one would leave the data under the other names"
-    return None
-
-
 def _restore(args: argparse.Namespace, q: Quarantine) -> int:
     qid = q.resolve(args.id)
     try:
@@ -136,23 +135,28 @@ def _restore(args: argparse.Namespace, q: Quarantine) -> int:
         if not args.apply:
             state = ("missing" if current is None else "the masked version" if current == meta["masked_sha256"]
                      else "already the original")
-            print(f"would restore {meta['path']} from {qid} (masked {meta['masked_at']}; the file is now {state})")
+            print(f"would restore {display_path(meta['path'])} from {qid} (masked {meta['masked_at']}; the file is now {state})")
             print("dry run: nothing changed (add --apply to restore)")
             return 0
         path = q.restore(qid)
     except CannotMask as exc:
         print(f"cannot restore {qid}: {exc}", file=sys.stderr)
         return 1
-    print(f"restored {path} (byte for byte, SHA-256 {meta['orig_sha256'][:16]}…); {qid} removed from the quarantine")
+    print(f"restored {display_path(path)} (byte for byte, SHA-256 {meta['orig_sha256'][:16]}…); {qid} removed from the quarantine")
     return 0
 
 
 def _list(args: argparse.Namespace, q: Quarantine) -> int:
     items = q.items()
-    if not items:
+    damaged = q.damaged() if q.exists else []
+    if not items and not damaged:
         print(f"the quarantine is empty ({q.root})")
         return 0
     print(f"quarantine: {q.root}")
     for m in items:
-        print(f"{m['id']}  {m['masked_at']}  {m['path']}  ({m['format']}, {m['rows_changed']} rows masked)")
+        print(f"{m['id']}  {m['masked_at']}  {display_path(m['path'])}  ({m['format']}, {m['rows_changed']} rows masked)")
+    if damaged:
+        print(f"damaged, set aside (kept, never deleted; {q.damaged_dir}):")
+        for d in damaged:
+            print(f"{d['id']}  {d['at']}  {d['reason']}")
     return 0

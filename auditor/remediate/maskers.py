@@ -11,7 +11,10 @@ building/unit/room part.
 
 Formats are kept: a CSV keeps its encoding, byte-order mark, delimiter, quoting and line ends — only the bytes
 of the changed fields differ; an XLSX/XLSM is rewritten as such with openpyxl, every other cell, style and
-sheet kept. The result is scanned again and refused when any unmasked record is left."""
+sheet kept. Formula cells count by what they hold (their value worked out from constants, else the value Excel
+cached): one that holds personal data becomes its masked value as text, the formula removed. The result is
+scanned again (values with calamine, formulas, defined names and external-link caches with openpyxl) and
+refused when any unmasked record is left."""
 
 from __future__ import annotations
 
@@ -22,17 +25,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from .. import safeio
 from ..files import cells
-from ..files.file_scan import FileScanner
+from ..files.file_scan import FileScanner, _sheet_xml_bytes
 from ..files.masking import mask_address_unit, mask_id, mask_mobile, mask_name
 from ..files.rules import PiiRules
 from ..files.table_scan import HEADER_SCAN, PERSON_KINDS, SAMPLE_ROWS, TableAnalyzer, _find_header, _is_total
 from ..tabular import SAMPLE, UnreadableTable, cell_text, detect_encoding, is_binary, sniff_delimiter
+from .formulas import evaluate, formula_of, hidden_values
 
 TEXT_FORMATS = {".csv", ".tsv", ".txt", ".tab"}
 SHEET_FORMATS = {".xlsx", ".xlsm"}
 SUPPORTED = TEXT_FORMATS | SHEET_FORMATS
 MAX_TEXT_BYTES = 512 << 20
+MAX_SHEET_XML = 64 << 20  # openpyxl holds every cell as an object: about 5x this in memory
+MAX_LINK_CACHE = 8 << 20
 # parts of a workbook openpyxl does not carry over: refuse rather than silently drop them
 XLSX_UNSAFE = ("xl/charts/", "xl/drawings/", "xl/media/", "xl/pivotTables/", "xl/pivotCache/", "xl/embeddings/",
                "xl/chartsheets/")
@@ -159,6 +166,10 @@ class CellMasker:
 
         return self._weak.sub(sub, value)
 
+    def holds_unmasked(self, value: str) -> bool:
+        """Whether ``value`` holds a real mobile or a valid ID number in clear (wherever it sits)."""
+        return bool(value) and self._numbers(value, "text") != value
+
     def row(self, values: list[str], plan: SheetPlan) -> dict[int, str]:
         """{column index: masked value} for the cells of one data row that change."""
         if not any(values) or _is_total(values):
@@ -262,9 +273,10 @@ def _requote(raw: str, value: str) -> str:
 
 
 def mask_text_table(src: Path, dest: Path, rules: PiiRules) -> MaskOutcome:
-    raw = src.read_bytes()
-    if len(raw) > MAX_TEXT_BYTES:
-        raise CannotMask(f"too large to rewrite in place ({len(raw)} bytes > {MAX_TEXT_BYTES})")
+    try:
+        raw = safeio.read_bytes(src, max_size=MAX_TEXT_BYTES)
+    except safeio.Refused as exc:
+        raise CannotMask(f"cannot rewrite in place: {exc.reason}") from None
     bom, codec, text = _decode(raw)
     delim = sniff_delimiter(text[:SAMPLE])
     masker = CellMasker(rules)
@@ -307,19 +319,29 @@ def mask_workbook(src: Path, dest: Path, rules: PiiRules) -> MaskOutcome:
     if unsafe:
         raise CannotMask(f"the workbook holds {', '.join(unsafe)} that rewriting would drop; mask it in Excel/WPS, "
                          "or save the data sheets alone as a new .xlsx")
+    with open(src, "rb") as fh:
+        sheet_xml = _sheet_xml_bytes(fh)
+    if sheet_xml > MAX_SHEET_XML:
+        raise CannotMask(f"too large to rewrite in place safely ({sheet_xml >> 20} MiB of sheet data; limit "
+                         f"{MAX_SHEET_XML >> 20} MiB); mask it in Excel/WPS")
     import openpyxl
 
     try:
         wb = openpyxl.load_workbook(src, keep_vba=src.suffix.lower() == ".xlsm", keep_links=True)
+        cached = _cached_formula_values(src, wb)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds of errors on odd files
-        raise CannotMask(f"cannot open the workbook ({type(exc).__name__}: {exc})") from None
+        raise CannotMask(f"cannot open the workbook ({type(exc).__name__})") from None
     masker = CellMasker(rules)
     outcome = MaskOutcome(src.suffix.lower().lstrip("."))
     for ws in wb.worksheets:
         width = ws.max_column or 0
-        head = [[cell_text(c.value) for c in row]
-                for row in ws.iter_rows(min_row=1, max_row=min(ws.max_row or 0, SAMPLE_ROWS + HEADER_SCAN),
-                                        max_col=width)]
+        formulas = cached.get(ws.title, {})
+
+        def values(row: tuple) -> list[str]:
+            return [_cell_value(c, formulas) for c in row]
+
+        head = [values(row) for row in ws.iter_rows(min_row=1, max_row=min(ws.max_row or 0, SAMPLE_ROWS + HEADER_SCAN),
+                                                    max_col=width)]
         plan = masker.plan(head, ws.title)
         outcome.sheets.append(plan)
         if not plan.columns:
@@ -327,19 +349,95 @@ def mask_workbook(src: Path, dest: Path, rules: PiiRules) -> MaskOutcome:
         for r, row in enumerate(ws.iter_rows(min_row=1, max_col=width)):
             if plan.header_row is not None and r <= plan.header_row:
                 continue
-            values = [cell_text(c.value) if c.data_type != "f" else "" for c in row]
-            changed = masker.row(values, plan)
+            changed = masker.row(values(row), plan)
             if not changed:
                 continue
             plan.rows_changed += 1
             for i, new in changed.items():
-                row[i].value = new
+                cell = row[i]
+                cell.value = new  # a formula cell becomes its masked value: the formula is gone
+                if new.startswith("="):
+                    cell.data_type = "s"  # text stays text, never a formula
                 plan.cells_changed += 1
     try:
         wb.save(dest)
     finally:
         wb.close()
     return outcome
+
+
+def _cell_value(cell, formulas: dict[tuple[int, int], object]) -> str:
+    """What a cell holds as text; for a formula, its value from its constants, else the value Excel cached."""
+    if cell.data_type != "f":
+        return cell_text(cell.value)
+    formula = formula_of(cell.value)
+    if formula is not None:
+        value = evaluate(formula)
+        if value is not None:
+            return value
+    return cell_text(formulas.get((cell.row, cell.column)))
+
+
+def _cached_formula_values(src: Path, wb) -> dict[str, dict[tuple[int, int], object]]:
+    """{sheet: {(row, column): cached value}} of the formula cells (openpyxl keeps formulas or values, not both)."""
+    wanted = {ws.title: {(c.row, c.column) for row in ws.iter_rows() for c in row if c.data_type == "f"}
+              for ws in wb.worksheets}
+    wanted = {title: coords for title, coords in wanted.items() if coords}
+    if not wanted:
+        return {}
+    import openpyxl
+
+    out: dict[str, dict[tuple[int, int], object]] = {}
+    ro = openpyxl.load_workbook(src, read_only=True, data_only=True, keep_links=False)
+    try:
+        for title, coords in wanted.items():
+            got = out.setdefault(title, {})
+            for row in ro[title].iter_rows():
+                for c in row:
+                    key = (getattr(c, "row", None), getattr(c, "column", None))
+                    if key in coords:
+                        got[key] = c.value
+    finally:
+        ro.close()
+    return out
+
+
+_CACHED_V = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
+
+
+def workbook_residue(path: Path, masker: "CellMasker") -> str | None:
+    """Why a (masked) workbook still holds personal data where the value scan cannot see it: a formula whose
+    constants hold a mobile or ID number, a defined name, or the cached values of an external link."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, keep_links=False)
+    try:
+        for n, ws in enumerate(wb.worksheets, 1):
+            for row in ws.iter_rows():
+                for c in row:
+                    if getattr(c, "data_type", None) != "f":
+                        continue
+                    formula = formula_of(c.value)
+                    if formula and any(masker.holds_unmasked(v) for v in hidden_values(formula)):
+                        return f"a formula (cell {c.coordinate} of sheet {n}) holds a mobile or ID number in clear"
+        scoped = [d for ws in wb.worksheets for d in getattr(ws, "defined_names", {}).values()]
+        for dn in [*wb.defined_names.values(), *scoped]:
+            text = dn.attr_text or ""
+            if any(masker.holds_unmasked(v) for v in hidden_values(text)):
+                return "a defined name holds a mobile or ID number in clear; delete it in Excel first"
+    finally:
+        wb.close()
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            if not info.filename.startswith("xl/externalLinks/") or not info.filename.endswith(".xml"):
+                continue
+            if info.file_size > MAX_LINK_CACHE:
+                return "an external link's cached values are too large to check; break the links in Excel first"
+            for m in _CACHED_V.finditer(zf.read(info)):
+                if masker.holds_unmasked(m.group(1).decode("utf-8", "replace")):
+                    return ("an external link's cached values hold a mobile or ID number in clear; break the links "
+                            "in Excel first")
+    return None
 
 
 def format_problem(path: Path) -> str | None:
@@ -372,4 +470,11 @@ def mask_file(src: Path, dest: Path, rules: PiiRules) -> MaskOutcome:
         records = sum(o.records for o in left)
         if records:
             raise CannotMask(f"after masking, {records} rows would still hold unmasked data; file left unchanged")
+    if src.suffix.lower() in SHEET_FORMATS:
+        try:
+            residue = workbook_residue(dest if outcome.cells_changed else src, CellMasker(rules))
+        except Exception as exc:  # noqa: BLE001 - openpyxl on a workbook it wrote itself: still a refusal
+            residue = f"the masked version could not be read back ({type(exc).__name__})"
+        if residue:
+            raise CannotMask(f"{residue}; file left unchanged")
     return outcome
