@@ -11,7 +11,6 @@ must not be a reparse point and must keep the same file id before and after each
 
 from __future__ import annotations
 
-import hashlib
 import os
 import secrets
 import stat
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Iterable
 
 from .. import safeio
-from ..durable import CHUNK, fsync_dir, write_chunks
+from ..durable import fsync_dir, sha256_stream, write_chunks
 from ..files.textpath import display_path
 from ..safeio import OpenDir, Refused
 
@@ -191,14 +190,11 @@ class Folder:
         entry = self.entry(name)
         if entry is None:
             return None
-        h = hashlib.sha256()
         try:
             with self.open_file(name, entry) as fh:
-                for chunk in iter(lambda: fh.read(CHUNK), b""):
-                    h.update(chunk)
+                return sha256_stream(fh)
         except FileNotFoundError:
             return None
-        return h.hexdigest()
 
     # ------------------------------------------------------------------ writing
     def replace(self, name: str, chunks: Iterable[bytes], *, mode: int | None, owner: tuple[int, int] | None = None,

@@ -38,7 +38,10 @@ TEXT_FORMATS = {".csv", ".tsv", ".txt", ".tab"}
 SHEET_FORMATS = {".xlsx", ".xlsm"}
 SUPPORTED = TEXT_FORMATS | SHEET_FORMATS
 MAX_TEXT_BYTES = 512 << 20
-MAX_SHEET_XML = 64 << 20  # openpyxl holds every cell as an object: about 5x this in memory
+MAX_COLUMNS = 2048  # per record or sheet; a waybill or order export has a few dozen
+MAX_FIELD = 1 << 16  # characters in one field (Excel holds at most 32,767 in a cell)
+MAX_SHEET_XML = 24 << 20  # openpyxl holds every cell as an object: about 10x this in memory (~250 MB)
+MAX_SHEET_CELLS = 20_000_000  # rows holding cells x columns: each such row is read as a list of that width
 MAX_LINK_CACHE = 8 << 20
 # parts of a workbook openpyxl does not carry over: refuse rather than silently drop them
 XLSX_UNSAFE = ("xl/charts/", "xl/drawings/", "xl/media/", "xl/pivotTables/", "xl/pivotCache/", "xl/embeddings/",
@@ -237,6 +240,12 @@ def _records(text: str, delim: str) -> Iterator[list[tuple[int, int]]]:
         row = []
         while True:
             m = rx.match(text, pos)
+            if m.end() - m.start() > MAX_FIELD:
+                raise CannotMask(f"a field longer than {MAX_FIELD} characters: not a table export that can be "
+                                 "rewritten in place")
+            if len(row) >= MAX_COLUMNS:
+                raise CannotMask(f"more than {MAX_COLUMNS} columns in a record: not a table export that can be "
+                                 "rewritten in place")
             row.append((m.start(), m.end()))
             pos = m.end()
             if pos < n and text[pos] == delim:
@@ -333,28 +342,32 @@ def mask_workbook(src: Path, dest: Path, rules: PiiRules) -> MaskOutcome:
         raise CannotMask(f"cannot open the workbook ({type(exc).__name__})") from None
     masker = CellMasker(rules)
     outcome = MaskOutcome(src.suffix.lower().lstrip("."))
-    for ws in wb.worksheets:
+    for n, ws in enumerate(wb.worksheets, 1):
         width = ws.max_column or 0
+        rows = _rows(ws)
+        if width > MAX_COLUMNS or width * len(rows) > MAX_SHEET_CELLS:
+            wb.close()
+            raise CannotMask(f"sheet {n} spans {len(rows)} rows x {width} columns: too large to rewrite in place "
+                             f"safely (limits: {MAX_COLUMNS} columns, {MAX_SHEET_CELLS} cells); mask it in Excel/WPS")
         formulas = cached.get(ws.title, {})
 
-        def values(row: tuple) -> list[str]:
-            return [_cell_value(c, formulas) for c in row]
+        def values(cells: dict) -> list[str]:
+            return [_cell_value(cells[c], formulas) if c in cells else "" for c in range(1, width + 1)]
 
-        head = [values(row) for row in ws.iter_rows(min_row=1, max_row=min(ws.max_row or 0, SAMPLE_ROWS + HEADER_SCAN),
-                                                    max_col=width)]
+        head = [values(cells) for _, cells in rows[:SAMPLE_ROWS + HEADER_SCAN]]
         plan = masker.plan(head, ws.title)
         outcome.sheets.append(plan)
         if not plan.columns:
             continue
-        for r, row in enumerate(ws.iter_rows(min_row=1, max_col=width)):
+        for r, (_, cells) in enumerate(rows):
             if plan.header_row is not None and r <= plan.header_row:
                 continue
-            changed = masker.row(values(row), plan)
+            changed = masker.row(values(cells), plan)
             if not changed:
                 continue
             plan.rows_changed += 1
             for i, new in changed.items():
-                cell = row[i]
+                cell = cells[i + 1]
                 cell.value = new  # a formula cell becomes its masked value: the formula is gone
                 if new.startswith("="):
                     cell.data_type = "s"  # text stays text, never a formula
@@ -364,6 +377,15 @@ def mask_workbook(src: Path, dest: Path, rules: PiiRules) -> MaskOutcome:
     finally:
         wb.close()
     return outcome
+
+
+def _rows(ws) -> list[tuple[int, dict]]:
+    """The rows that hold cells, in order: (row number, {column number: cell}). Only the cells the sheet
+    really has are touched (walking its dimension would create an object for every empty position)."""
+    by_row: dict[int, dict] = {}
+    for (r, c), cell in ws._cells.items():
+        by_row.setdefault(r, {})[c] = cell
+    return sorted(by_row.items())
 
 
 def _cell_value(cell, formulas: dict[tuple[int, int], object]) -> str:
@@ -380,8 +402,7 @@ def _cell_value(cell, formulas: dict[tuple[int, int], object]) -> str:
 
 def _cached_formula_values(src: Path, wb) -> dict[str, dict[tuple[int, int], object]]:
     """{sheet: {(row, column): cached value}} of the formula cells (openpyxl keeps formulas or values, not both)."""
-    wanted = {ws.title: {(c.row, c.column) for row in ws.iter_rows() for c in row if c.data_type == "f"}
-              for ws in wb.worksheets}
+    wanted = {ws.title: {key for key, c in ws._cells.items() if c.data_type == "f"} for ws in wb.worksheets}
     wanted = {title: coords for title, coords in wanted.items() if coords}
     if not wanted:
         return {}
@@ -463,7 +484,11 @@ def mask_file(src: Path, dest: Path, rules: PiiRules) -> MaskOutcome:
     else:
         outcome = mask_workbook(src, dest, rules)
     if outcome.cells_changed:
-        left = [o for o in FileScanner(rules).scan(dest)]
+        try:
+            left = FileScanner(rules).scan(dest)
+        except Exception as exc:  # noqa: BLE001 - whatever stops the read-back, the masking is not proven
+            raise CannotMask(f"the masked version could not be read back ({type(exc).__name__}); file left "
+                             "unchanged") from None
         bad = [o for o in left if o.skipped]
         if bad:
             raise CannotMask(f"the masked version could not be read back ({bad[0].skipped}); file left unchanged")

@@ -47,7 +47,7 @@ from typing import Any, BinaryIO, Iterator
 import platformdirs
 
 from .. import safeio
-from ..durable import CHUNK, fsync_dir, private_dir, sha256_file, write_bytes, write_chunks
+from ..durable import CHUNK, fsync_dir, private_dir, sha256_file, sha256_stream, write_bytes, write_chunks
 from ..errors import UsageError
 from ..files.rules import PiiRules
 from ..files.textpath import display_path
@@ -122,6 +122,14 @@ def _current(folder: Folder | None, name: str) -> str | None:
         return folder.sha256(name)
     except safeio.Refused as exc:
         raise CannotMask(f"{display_path(folder.path / name)} is now {exc.reason}; move it away first") from None
+
+
+def _current_or_none(folder: Folder | None, name: str) -> str | None:
+    """As _current, with anything but a regular file counted as no file."""
+    try:
+        return _current(folder, name)
+    except CannotMask:
+        return None
 
 
 @dataclass
@@ -395,7 +403,7 @@ class Quarantine:
             if meta is None:
                 self._unjournal(qid)
                 return self._set_aside(qid, "item damaged during an interrupted restore", item=True, journal=False)
-            if folder is not None and _current(folder, path.name) == entry["orig_sha256"]:
+            if folder is not None and _current_or_none(folder, path.name) == entry["orig_sha256"]:
                 folder.set_metadata(path.name, mode=meta["mode"], owner=_owner(meta), mtime_ns=meta["mtime_ns"])
                 self._drop_item(qid)
                 self._unjournal(qid)
@@ -417,7 +425,7 @@ class Quarantine:
                 return self._set_aside(qid, f"interrupted masking; folder unusable ({why})", item=True, journal=False)
             self._unjournal(qid)
             return f"interrupted masking of {shown} left as it is ({why}); the original stays in quarantine as {qid}"
-        current = _current(folder, path.name)
+        current = _current_or_none(folder, path.name)
         if current == entry["masked_sha256"]:
             self._unjournal(qid)
             return f"interrupted masking of {shown} completed (original in quarantine as {qid})"
@@ -440,8 +448,10 @@ class Quarantine:
 
     @staticmethod
     def _sha_in_item(path: Path) -> str | None:
+        """SHA-256 of a copy in the quarantine; None when it is missing or not a regular file."""
         try:
-            return sha256_file(path)
+            with safeio.open_regular(path) as fh:
+                return sha256_stream(fh)
         except OSError:
             return None
 
@@ -605,11 +615,7 @@ class Quarantine:
         """After a failed replace: True (item dropped) when the file is still the original; otherwise the item
         is kept (or, when the file is the masked version, the masking stands)."""
         folder.remove_temps(name)
-        try:
-            current = _current(folder, name)
-        except CannotMask:
-            current = None
-        if current == orig_sha:
+        if _current_or_none(folder, name) == orig_sha:
             self._drop_item(qid)
             self._unjournal(qid)
             return True
@@ -702,11 +708,7 @@ class Quarantine:
                 folder.set_metadata(path.name, mode=meta["mode"], owner=_owner(meta), mtime_ns=meta["mtime_ns"])
         except (OSError, FolderChanged, CannotMask) as exc:
             folder.remove_temps(path.name)
-            try:
-                now = _current(folder, path.name)
-            except CannotMask:
-                now = None
-            if now != meta["orig_sha256"]:
+            if _current_or_none(folder, path.name) != meta["orig_sha256"]:
                 self._unjournal(qid)
                 raise CannotMask(f"{_why(exc)}; {qid} stays in the quarantine") from None
         checkpoint("restore:replaced")

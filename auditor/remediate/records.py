@@ -8,7 +8,9 @@ never stops the other items."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
 from typing import Any
 
 MAX_RECORD = 1 << 20  # a journal entry or meta.json is a few hundred bytes; a larger one is not ours
@@ -60,8 +62,13 @@ def _field(data: dict[str, Any], key: str, kinds: tuple[type, ...], what: str, r
 
 def _path(data: dict[str, Any], what: str) -> str:
     path = _field(data, "path", (str,), what)
-    if "\0" in path or not (path.startswith("/") or re.match(r"[A-Za-z]:[\\/]|\\\\", path)):
+    absolute = re.match(r"[A-Za-z]:[\\/]|\\\\", path) if sys.platform == "win32" else path.startswith("/")
+    if "\0" in path or not absolute:
         raise Damaged(f"{what}: path is not an absolute path")
+    try:
+        os.fsencode(path)
+    except UnicodeError:
+        raise Damaged(f"{what}: path cannot be a file name on this system") from None
     return path
 
 

@@ -448,6 +448,42 @@ def test_cached_value_of_a_reference_formula_is_masked(tmp_path, env):
     assert_no_leak([p.mobile for p in people], text=_all_parts(path))
 
 
+# --------------------------------------------------------------------------- bounds
+
+def _sparse_workbook(path: Path, people) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["收货人", "联系电话"])
+    for p in people:
+        ws.append([p.name, p.mobile])
+    ws["XFD1048576"] = "end"  # one far cell: a dimension of 17 billion positions
+    wb.save(path)
+
+
+BOUNDS = {
+    "200k-columns.csv": lambda p, people: p.write_text(",".join(x.mobile for x in people) * 20000 + "\n"),
+    "one-line.txt": lambda p, people: p.write_text(" ".join(x.mobile for x in people) * 60000),
+    "far-cell.xlsx": _sparse_workbook,
+}
+
+
+@pytest.mark.parametrize("name", list(BOUNDS))
+def test_crafted_tables_are_refused_within_bounds(tmp_path, env, name):
+    from hostilekit import limit_memory_mb
+
+    people = _people(10, 3)
+    path = tmp_path / name
+    BOUNDS[name](path, people)
+    before = path.read_bytes()
+    for args in (["mask", str(path)], ["mask", str(path), "--apply"]):
+        res = auditor("remediate", *args, env=env, timeout=60)
+        assert res.code == 1 and "cannot mask" in res.stdout, res.output
+        assert res.peak_rss_mb < limit_memory_mb() and res.seconds < 30, (res.peak_rss_mb, res.seconds)
+    assert path.read_bytes() == before and _items(env) == []
+
+
 # --------------------------------------------------------------------------- damaged journals and items
 
 def _mask_several(tmp_path: Path, env: dict, n: int) -> list[tuple[Path, bytes, str]]:
@@ -578,6 +614,19 @@ def test_leftover_journal_of_a_vanished_folder_does_not_block(tmp_path, env):
     assert auditor("remediate", "restore", qid, "--apply", env=env).code == 0 and path.read_bytes() == data
 
 
+def test_fifo_in_place_of_the_masked_copy_during_recovery(tmp_path, env):
+    """Killed at mask:ready, then the item's masked copy is a FIFO: the next command rolls back, no hang."""
+    path, original = _user_export(tmp_path)
+    run = Paused(["mask", str(path), "--apply"], env, "mask:ready", tmp_path)
+    run.proc.kill()
+    run.proc.communicate()
+    item, = _items(env)
+    _fifo(item / "masked.csv")
+    res = auditor("remediate", "list", env=env, timeout=20)
+    assert res.code == 0 and "rolled back" in res.stdout, res.output
+    assert path.read_bytes() == original and _items(env) == []
+
+
 # --------------------------------------------------------------------------- nothing planted leaks
 
 def test_remediate_output_and_quarantine_records_hold_no_planted_value(tmp_path, env):
@@ -689,3 +738,22 @@ def test_formula_reader_takes_any_text(text):
     value = formulas.evaluate(text)
     assert value is None or isinstance(value, str)
     assert all(isinstance(v, str) for v in formulas.literals(text) + formulas.hidden_values(text))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(min_size=1, max_size=40), st.sampled_from(["begin", "ready"]), st.sampled_from(["mask", "restore"]))
+def test_recovery_over_any_recorded_path_never_crashes(tail, state, op):
+    """A journal naming any absolute path (odd characters, surrogates, a FIFO's folder) is recovered or set aside."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        q = Quarantine(Path(tmp) / "q")
+        q.ensure()
+        state = "restored" if op == "restore" and state == "ready" else state
+        entry = {**VALID_JOURNAL, "op": op, "state": state, "path": "/" + tail}
+        (q.journal_dir / f"{QID}.json").write_text(json.dumps(entry), encoding="utf-8")
+        try:
+            assert all(isinstance(line, str) for line in q.recover())
+            assert not list(q.journal_dir.iterdir())
+        finally:
+            q.release()
