@@ -41,6 +41,8 @@ MAX_TEXT_BYTES = 512 << 20
 MAX_COLUMNS = 2048  # per record or sheet; a waybill or order export has a few dozen
 MAX_FIELD = 1 << 16  # characters in one field (Excel holds at most 32,767 in a cell)
 MAX_SHEET_XML = 24 << 20  # openpyxl holds every cell as an object: about 10x this in memory (~250 MB)
+MAX_WORKBOOK_PARTS = 64 << 20  # every part of the workbook, inflated (styles, strings, sheets, …)
+MAX_WORKBOOK_MEMBERS = 10_000
 MAX_SHEET_CELLS = 20_000_000  # rows holding cells x columns: each such row is read as a list of that width
 MAX_LINK_CACHE = 8 << 20
 # parts of a workbook openpyxl does not carry over: refuse rather than silently drop them
@@ -321,18 +323,20 @@ def mask_text_table(src: Path, dest: Path, rules: PiiRules) -> MaskOutcome:
 def mask_workbook(src: Path, dest: Path, rules: PiiRules) -> MaskOutcome:
     try:
         with zipfile.ZipFile(src) as zf:
-            names = zf.namelist()
-    except (zipfile.BadZipFile, OSError) as exc:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise CannotMask(f"not a readable XLSX workbook (encrypted, or damaged: {type(exc).__name__})") from None
-    unsafe = sorted({n.split("/")[1] for n in names if n.startswith(XLSX_UNSAFE)})
+    unsafe = sorted({i.filename.split("/")[1] for i in infos if i.filename.startswith(XLSX_UNSAFE)})
     if unsafe:
         raise CannotMask(f"the workbook holds {', '.join(unsafe)} that rewriting would drop; mask it in Excel/WPS, "
                          "or save the data sheets alone as a new .xlsx")
     with open(src, "rb") as fh:
         sheet_xml = _sheet_xml_bytes(fh)
-    if sheet_xml > MAX_SHEET_XML:
-        raise CannotMask(f"too large to rewrite in place safely ({sheet_xml >> 20} MiB of sheet data; limit "
-                         f"{MAX_SHEET_XML >> 20} MiB); mask it in Excel/WPS")
+    parts = sum(i.file_size for i in infos)  # zipfile never inflates a member past its declared size
+    if sheet_xml > MAX_SHEET_XML or parts > MAX_WORKBOOK_PARTS or len(infos) > MAX_WORKBOOK_MEMBERS:
+        raise CannotMask(f"too large to rewrite in place safely ({sheet_xml >> 20} MiB of sheet data, {parts >> 20} "
+                         f"MiB in {len(infos)} parts; limits {MAX_SHEET_XML >> 20} MiB, {MAX_WORKBOOK_PARTS >> 20} "
+                         f"MiB, {MAX_WORKBOOK_MEMBERS} parts); mask it in Excel/WPS")
     import openpyxl
 
     try:
@@ -374,6 +378,8 @@ def mask_workbook(src: Path, dest: Path, rules: PiiRules) -> MaskOutcome:
                 plan.cells_changed += 1
     try:
         wb.save(dest)
+    except Exception as exc:  # noqa: BLE001 - openpyxl cannot write back what it read from an odd file
+        raise CannotMask(f"the masked workbook could not be written ({type(exc).__name__})") from None
     finally:
         wb.close()
     return outcome

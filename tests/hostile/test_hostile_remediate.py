@@ -462,10 +462,24 @@ def _sparse_workbook(path: Path, people) -> None:
     wb.save(path)
 
 
+def _styles_bomb(path: Path, people) -> None:
+    """A 200 KB workbook whose styles part inflates to 200 MB."""
+    plain = path.with_suffix(".plain.xlsx")
+    _sparse_workbook(plain, people)
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/styles.xml":
+                data = data.replace(b"</styleSheet>", b"<!--" + b" " * (200 << 20) + b"--></styleSheet>")
+            out.writestr(info, data)
+    plain.unlink()
+
+
 BOUNDS = {
     "200k-columns.csv": lambda p, people: p.write_text(",".join(x.mobile for x in people) * 20000 + "\n"),
     "one-line.txt": lambda p, people: p.write_text(" ".join(x.mobile for x in people) * 60000),
     "far-cell.xlsx": _sparse_workbook,
+    "styles-bomb.xlsx": _styles_bomb,
 }
 
 
