@@ -37,7 +37,7 @@ from .formulas import evaluate, formula_of, hidden_values
 TEXT_FORMATS = {".csv", ".tsv", ".txt", ".tab"}
 SHEET_FORMATS = {".xlsx", ".xlsm"}
 SUPPORTED = TEXT_FORMATS | SHEET_FORMATS
-MAX_TEXT_BYTES = 512 << 20
+MAX_TEXT_BYTES = 128 << 20  # rewritten in memory: about 5x this at the peak
 MAX_COLUMNS = 2048  # per record or sheet; a waybill or order export has a few dozen
 MAX_FIELD = 1 << 16  # characters in one field (Excel holds at most 32,767 in a cell)
 MAX_SHEET_XML = 24 << 20  # openpyxl holds every cell as an object: about 10x this in memory (~250 MB)
