@@ -47,12 +47,17 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def sha256_file(path: Path) -> str:
+def sha256_stream(fh: IO[bytes]) -> str:
+    """SHA-256 of what is left to read in an open file."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(CHUNK), b""):
-            h.update(chunk)
+    for chunk in iter(lambda: fh.read(CHUNK), b""):
+        h.update(chunk)
     return h.hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return sha256_stream(fh)
 
 
 def write_chunks(path: Path, chunks: Iterable[bytes], mode: int | None = None, tag: str = "auditor",

@@ -611,6 +611,12 @@ class OpenDir:
             return sorted(out, key=lambda e: e.name)
         return list_fd(self.fd, self.path)
 
+    def entry(self, name: str) -> Entry:
+        """The entry ``name`` of this folder as it is now, not followed (FileNotFoundError when absent)."""
+        if self.fd is None:
+            return _entry(self.path / name, os.lstat(self.path / name))
+        return _entry(self.path / name, os.stat(name, dir_fd=self.fd, follow_symlinks=False))
+
     def child(self, entry: Entry) -> "OpenDir":
         if self.fd is None:
             st = os.lstat(entry.path)

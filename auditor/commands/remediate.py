@@ -6,23 +6,25 @@ mask     replaces each CSV/XLSX export with its masked version (same path, name 
 restore  puts a quarantined original back, byte for byte (mode and mtime too); without --apply a dry run.
 list     the quarantined originals: ID, time, original path.
 
-Every command first completes or rolls back an operation a crash interrupted (see remediate.quarantine).
+Every command first completes or rolls back an operation a crash interrupted, and sets aside (quarantine
+`damaged/`) any journal or item that cannot be trusted (see remediate.quarantine).
 Exit codes: 0 done (or would be done); 1 a file could not be masked or restored (reason printed, file left
-unchanged); 2 usage error (no such file, unknown ID, altered report)."""
+unchanged: not a regular file, a link, inside the quarantine, its folder replaced or reached through a user's
+link, formulas that still hold personal data, …); 2 usage error (no such file, unknown ID, altered report,
+another remediate command at work)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from ..errors import UsageError
 from ..files.rules import load_rules
 from ..files.textpath import display_path
-from ..remediate.maskers import CannotMask, format_problem, mask_file
-from ..remediate.quarantine import Quarantine
+from ..remediate.maskers import CannotMask, format_problem
+from ..remediate.quarantine import InQuarantine, Quarantine
 from ..terminal import echo
 
 FILE_CHECKS = ("PI-001", "PI-002")
@@ -72,7 +74,7 @@ def _files_from_report(path: Path) -> tuple[list[Path], int]:
         out += found
         if not found:
             hint = "; unpack the archive and mask the exports inside" if why == "a file inside an archive" else ""
-            print(f"skip {display_path(shown)}: {why}{hint}")
+            echo(f"skip {display_path(shown)}: {why}{hint}")
             unresolved += 1
     return out, unresolved
 
@@ -80,14 +82,16 @@ def _files_from_report(path: Path) -> tuple[list[Path], int]:
 def _mask(args: argparse.Namespace, q: Quarantine) -> int:
     targets = [Path(p) for p in args.files]
     unresolved = 0
+    reported: set[str] = set()
     if args.from_report:
         from_report, unresolved = _files_from_report(args.from_report)
         if not from_report and not unresolved:
             echo(f"{args.from_report}: no PI-001/PI-002 file findings: nothing to mask")
         targets += from_report
+        reported = {str(p) for p in from_report}
     if not targets and not unresolved:
         raise UsageError("remediate mask: give FILE… or --from-report REPORT.json")
-    missing = [p for p in args.files if not Path(p).is_file()]
+    missing = [p for p in args.files if not os.path.lexists(p)]
     if missing:
         raise UsageError("; ".join(f"{p}: no such file" for p in missing))
     rules = load_rules()
@@ -98,15 +102,15 @@ def _mask(args: argparse.Namespace, q: Quarantine) -> int:
         if str(path) in seen:
             continue
         seen.add(str(path))
-        if "!" in str(path) and not path.exists():
+        if "!" in str(path) and not os.path.lexists(path):
             echo(f"skip {shown}: a file inside an archive; unpack the archive and mask the exports inside")
             failed += 1
             continue
-        if not path.is_file():
+        if not os.path.lexists(path):
             echo(f"skip {shown}: no longer there")
             failed += 1
             continue
-        problem = format_problem(path) or _link_problem(path)
+        problem = format_problem(path)
         if problem:
             echo(f"cannot mask {shown}: {problem}")
             failed += 1
@@ -120,12 +124,17 @@ def _mask(args: argparse.Namespace, q: Quarantine) -> int:
                 echo(f"masked {shown}: {outcome.describe()}")
                 echo(f"  original quarantined as {qid} (undo: auditor remediate restore {qid} --apply)")
             else:
-                with tempfile.TemporaryDirectory(prefix="auditor-mask-") as tmp:
-                    outcome = mask_file(path, Path(tmp) / f"preview{path.suffix.lower()}", rules)
+                outcome = q.preview(path, rules)
                 if not outcome.cells_changed:
                     echo(f"nothing to mask in {shown}: no unmasked personal data found")
                     continue
                 echo(f"would mask {shown}: {outcome.describe()}; the original would go to the quarantine")
+        except InQuarantine as exc:
+            if str(path) in reported and str(path) not in {str(p) for p in args.files}:
+                echo(f"note: {shown} passed over: {exc}")
+                continue
+            echo(f"cannot mask {shown}: {exc}")
+            failed += 1
         except CannotMask as exc:
             echo(f"cannot mask {shown}: {exc}")
             failed += 1
@@ -135,16 +144,6 @@ def _mask(args: argparse.Namespace, q: Quarantine) -> int:
     if not args.apply:
         print("dry run: nothing changed (add --apply to mask)")
     return 1 if failed else 0
-
-
-def _link_problem(path: Path) -> str | None:
-    """Replacing a link would leave the data it points to unmasked."""
-    if path.is_symlink():
-        return f"a symbolic link (to {os.path.realpath(path)}); mask the file it points to"
-    links = path.stat().st_nlink
-    if links > 1:
-        return f"the file has {links} hard links; replacing this one would leave the data under the other names"
-    return None
 
 
 def _restore(args: argparse.Namespace, q: Quarantine) -> int:
@@ -169,11 +168,16 @@ def _restore(args: argparse.Namespace, q: Quarantine) -> int:
 
 def _list(args: argparse.Namespace, q: Quarantine) -> int:
     items = q.items()
-    if not items:
+    damaged = q.damaged() if q.exists else []
+    if not items and not damaged:
         echo(f"the quarantine is empty ({q.root})")
         return 0
     echo(f"quarantine: {q.root}")
     for m in items:
         echo(f"{m['id']}  {m['masked_at']}  {display_path(m['path'])}  "
              f"({m['format']}, {m['rows_changed']} rows masked)")
+    if damaged:
+        echo(f"damaged, set aside (kept, never deleted; {q.damaged_dir}):")
+        for d in damaged:
+            echo(f"{d['id']}  {d['at']}  {d['reason']}")
     return 0

@@ -11,7 +11,10 @@ building/unit/room part.
 
 Formats are kept: a CSV keeps its encoding, byte-order mark, delimiter, quoting and line ends — only the bytes
 of the changed fields differ; an XLSX/XLSM is rewritten as such with openpyxl, every other cell, style and
-sheet kept. The result is scanned again and refused when any unmasked record is left."""
+sheet kept. Formula cells count by what they hold (their value worked out from constants, else the value Excel
+cached): one that holds personal data becomes its masked value as text, the formula removed. The result is
+scanned again (values with calamine, formulas, defined names and external-link caches with openpyxl) and
+refused when any unmasked record is left."""
 
 from __future__ import annotations
 
@@ -22,17 +25,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from .. import safeio
 from ..files import cells
-from ..files.file_scan import FileScanner
+from ..files.file_scan import FileScanner, _sheet_xml_bytes
 from ..files.masking import mask_address_unit, mask_id, mask_mobile, mask_name
 from ..files.rules import PiiRules
 from ..files.table_scan import HEADER_SCAN, PERSON_KINDS, SAMPLE_ROWS, TableAnalyzer, _find_header, _is_total
 from ..tabular import SAMPLE, UnreadableTable, cell_text, detect_encoding, is_binary, sniff_delimiter
+from .formulas import evaluate, formula_of, hidden_values
 
 TEXT_FORMATS = {".csv", ".tsv", ".txt", ".tab"}
 SHEET_FORMATS = {".xlsx", ".xlsm"}
 SUPPORTED = TEXT_FORMATS | SHEET_FORMATS
-MAX_TEXT_BYTES = 512 << 20
+MAX_TEXT_BYTES = 128 << 20  # rewritten in memory: about 5x this at the peak
+MAX_COLUMNS = 2048  # per record or sheet; a waybill or order export has a few dozen
+MAX_FIELD = 1 << 16  # characters in one field (Excel holds at most 32,767 in a cell)
+MAX_SHEET_XML = 24 << 20  # openpyxl holds every cell as an object: about 10x this in memory (~250 MB)
+MAX_WORKBOOK_PARTS = 64 << 20  # every part of the workbook, inflated (styles, strings, sheets, …)
+MAX_WORKBOOK_MEMBERS = 10_000
+MAX_SHEET_CELLS = 20_000_000  # rows holding cells x columns: each such row is read as a list of that width
+MAX_LINK_CACHE = 8 << 20
 # parts of a workbook openpyxl does not carry over: refuse rather than silently drop them
 XLSX_UNSAFE = ("xl/charts/", "xl/drawings/", "xl/media/", "xl/pivotTables/", "xl/pivotCache/", "xl/embeddings/",
                "xl/chartsheets/")
@@ -159,6 +171,10 @@ class CellMasker:
 
         return self._weak.sub(sub, value)
 
+    def holds_unmasked(self, value: str) -> bool:
+        """Whether ``value`` holds a real mobile or a valid ID number in clear (wherever it sits)."""
+        return bool(value) and self._numbers(value, "text") != value
+
     def row(self, values: list[str], plan: SheetPlan) -> dict[int, str]:
         """{column index: masked value} for the cells of one data row that change."""
         if not any(values) or _is_total(values):
@@ -226,6 +242,12 @@ def _records(text: str, delim: str) -> Iterator[list[tuple[int, int]]]:
         row = []
         while True:
             m = rx.match(text, pos)
+            if m.end() - m.start() > MAX_FIELD:
+                raise CannotMask(f"a field longer than {MAX_FIELD} characters: not a table export that can be "
+                                 "rewritten in place")
+            if len(row) >= MAX_COLUMNS:
+                raise CannotMask(f"more than {MAX_COLUMNS} columns in a record: not a table export that can be "
+                                 "rewritten in place")
             row.append((m.start(), m.end()))
             pos = m.end()
             if pos < n and text[pos] == delim:
@@ -262,9 +284,10 @@ def _requote(raw: str, value: str) -> str:
 
 
 def mask_text_table(src: Path, dest: Path, rules: PiiRules) -> MaskOutcome:
-    raw = src.read_bytes()
-    if len(raw) > MAX_TEXT_BYTES:
-        raise CannotMask(f"too large to rewrite in place ({len(raw)} bytes > {MAX_TEXT_BYTES})")
+    try:
+        raw = safeio.read_bytes(src, max_size=MAX_TEXT_BYTES)
+    except safeio.Refused as exc:
+        raise CannotMask(f"cannot rewrite in place: {exc.reason}") from None
     bom, codec, text = _decode(raw)
     delim = sniff_delimiter(text[:SAMPLE])
     masker = CellMasker(rules)
@@ -300,46 +323,148 @@ def mask_text_table(src: Path, dest: Path, rules: PiiRules) -> MaskOutcome:
 def mask_workbook(src: Path, dest: Path, rules: PiiRules) -> MaskOutcome:
     try:
         with zipfile.ZipFile(src) as zf:
-            names = zf.namelist()
-    except (zipfile.BadZipFile, OSError) as exc:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise CannotMask(f"not a readable XLSX workbook (encrypted, or damaged: {type(exc).__name__})") from None
-    unsafe = sorted({n.split("/")[1] for n in names if n.startswith(XLSX_UNSAFE)})
+    unsafe = sorted({i.filename.split("/")[1] for i in infos if i.filename.startswith(XLSX_UNSAFE)})
     if unsafe:
         raise CannotMask(f"the workbook holds {', '.join(unsafe)} that rewriting would drop; mask it in Excel/WPS, "
                          "or save the data sheets alone as a new .xlsx")
+    with open(src, "rb") as fh:
+        sheet_xml = _sheet_xml_bytes(fh)
+    parts = sum(i.file_size for i in infos)  # zipfile never inflates a member past its declared size
+    if sheet_xml > MAX_SHEET_XML or parts > MAX_WORKBOOK_PARTS or len(infos) > MAX_WORKBOOK_MEMBERS:
+        raise CannotMask(f"too large to rewrite in place safely ({sheet_xml >> 20} MiB of sheet data, {parts >> 20} "
+                         f"MiB in {len(infos)} parts; limits {MAX_SHEET_XML >> 20} MiB, {MAX_WORKBOOK_PARTS >> 20} "
+                         f"MiB, {MAX_WORKBOOK_MEMBERS} parts); mask it in Excel/WPS")
     import openpyxl
 
     try:
         wb = openpyxl.load_workbook(src, keep_vba=src.suffix.lower() == ".xlsm", keep_links=True)
+        cached = _cached_formula_values(src, wb)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds of errors on odd files
-        raise CannotMask(f"cannot open the workbook ({type(exc).__name__}: {exc})") from None
+        raise CannotMask(f"cannot open the workbook ({type(exc).__name__})") from None
     masker = CellMasker(rules)
     outcome = MaskOutcome(src.suffix.lower().lstrip("."))
-    for ws in wb.worksheets:
+    for n, ws in enumerate(wb.worksheets, 1):
         width = ws.max_column or 0
-        head = [[cell_text(c.value) for c in row]
-                for row in ws.iter_rows(min_row=1, max_row=min(ws.max_row or 0, SAMPLE_ROWS + HEADER_SCAN),
-                                        max_col=width)]
+        rows = _rows(ws)
+        if width > MAX_COLUMNS or width * len(rows) > MAX_SHEET_CELLS:
+            wb.close()
+            raise CannotMask(f"sheet {n} spans {len(rows)} rows x {width} columns: too large to rewrite in place "
+                             f"safely (limits: {MAX_COLUMNS} columns, {MAX_SHEET_CELLS} cells); mask it in Excel/WPS")
+        formulas = cached.get(ws.title, {})
+
+        def values(cells: dict) -> list[str]:
+            return [_cell_value(cells[c], formulas) if c in cells else "" for c in range(1, width + 1)]
+
+        head = [values(cells) for _, cells in rows[:SAMPLE_ROWS + HEADER_SCAN]]
         plan = masker.plan(head, ws.title)
         outcome.sheets.append(plan)
         if not plan.columns:
             continue
-        for r, row in enumerate(ws.iter_rows(min_row=1, max_col=width)):
+        for r, (_, cells) in enumerate(rows):
             if plan.header_row is not None and r <= plan.header_row:
                 continue
-            values = [cell_text(c.value) if c.data_type != "f" else "" for c in row]
-            changed = masker.row(values, plan)
+            changed = masker.row(values(cells), plan)
             if not changed:
                 continue
             plan.rows_changed += 1
             for i, new in changed.items():
-                row[i].value = new
+                cell = cells[i + 1]
+                cell.value = new  # a formula cell becomes its masked value: the formula is gone
+                if new.startswith("="):
+                    cell.data_type = "s"  # text stays text, never a formula
                 plan.cells_changed += 1
     try:
         wb.save(dest)
+    except Exception as exc:  # noqa: BLE001 - openpyxl cannot write back what it read from an odd file
+        raise CannotMask(f"the masked workbook could not be written ({type(exc).__name__})") from None
     finally:
         wb.close()
     return outcome
+
+
+def _rows(ws) -> list[tuple[int, dict]]:
+    """The rows that hold cells, in order: (row number, {column number: cell}). Only the cells the sheet
+    really has are touched (walking its dimension would create an object for every empty position)."""
+    by_row: dict[int, dict] = {}
+    for (r, c), cell in ws._cells.items():
+        by_row.setdefault(r, {})[c] = cell
+    return sorted(by_row.items())
+
+
+def _cell_value(cell, formulas: dict[tuple[int, int], object]) -> str:
+    """What a cell holds as text; for a formula, its value from its constants, else the value Excel cached."""
+    if cell.data_type != "f":
+        return cell_text(cell.value)
+    formula = formula_of(cell.value)
+    if formula is not None:
+        value = evaluate(formula)
+        if value is not None:
+            return value
+    return cell_text(formulas.get((cell.row, cell.column)))
+
+
+def _cached_formula_values(src: Path, wb) -> dict[str, dict[tuple[int, int], object]]:
+    """{sheet: {(row, column): cached value}} of the formula cells (openpyxl keeps formulas or values, not both)."""
+    wanted = {ws.title: {key for key, c in ws._cells.items() if c.data_type == "f"} for ws in wb.worksheets}
+    wanted = {title: coords for title, coords in wanted.items() if coords}
+    if not wanted:
+        return {}
+    import openpyxl
+
+    out: dict[str, dict[tuple[int, int], object]] = {}
+    ro = openpyxl.load_workbook(src, read_only=True, data_only=True, keep_links=False)
+    try:
+        for title, coords in wanted.items():
+            got = out.setdefault(title, {})
+            for row in ro[title].iter_rows():
+                for c in row:
+                    key = (getattr(c, "row", None), getattr(c, "column", None))
+                    if key in coords:
+                        got[key] = c.value
+    finally:
+        ro.close()
+    return out
+
+
+_CACHED_V = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
+
+
+def workbook_residue(path: Path, masker: "CellMasker") -> str | None:
+    """Why a (masked) workbook still holds personal data where the value scan cannot see it: a formula whose
+    constants hold a mobile or ID number, a defined name, or the cached values of an external link."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, keep_links=False)
+    try:
+        for n, ws in enumerate(wb.worksheets, 1):
+            for row in ws.iter_rows():
+                for c in row:
+                    if getattr(c, "data_type", None) != "f":
+                        continue
+                    formula = formula_of(c.value)
+                    if formula and any(masker.holds_unmasked(v) for v in hidden_values(formula)):
+                        return f"a formula (cell {c.coordinate} of sheet {n}) holds a mobile or ID number in clear"
+        scoped = [d for ws in wb.worksheets for d in getattr(ws, "defined_names", {}).values()]
+        for dn in [*wb.defined_names.values(), *scoped]:
+            text = dn.attr_text or ""
+            if any(masker.holds_unmasked(v) for v in hidden_values(text)):
+                return "a defined name holds a mobile or ID number in clear; delete it in Excel first"
+    finally:
+        wb.close()
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            if not info.filename.startswith("xl/externalLinks/") or not info.filename.endswith(".xml"):
+                continue
+            if info.file_size > MAX_LINK_CACHE:
+                return "an external link's cached values are too large to check; break the links in Excel first"
+            for m in _CACHED_V.finditer(zf.read(info)):
+                if masker.holds_unmasked(m.group(1).decode("utf-8", "replace")):
+                    return ("an external link's cached values hold a mobile or ID number in clear; break the links "
+                            "in Excel first")
+    return None
 
 
 def format_problem(path: Path) -> str | None:
@@ -365,11 +490,22 @@ def mask_file(src: Path, dest: Path, rules: PiiRules) -> MaskOutcome:
     else:
         outcome = mask_workbook(src, dest, rules)
     if outcome.cells_changed:
-        left = [o for o in FileScanner(rules).scan(dest)]
+        try:
+            left = FileScanner(rules).scan(dest)
+        except Exception as exc:  # noqa: BLE001 - whatever stops the read-back, the masking is not proven
+            raise CannotMask(f"the masked version could not be read back ({type(exc).__name__}); file left "
+                             "unchanged") from None
         bad = [o for o in left if o.skipped]
         if bad:
             raise CannotMask(f"the masked version could not be read back ({bad[0].skipped}); file left unchanged")
         records = sum(o.records for o in left)
         if records:
             raise CannotMask(f"after masking, {records} rows would still hold unmasked data; file left unchanged")
+    if src.suffix.lower() in SHEET_FORMATS:
+        try:
+            residue = workbook_residue(dest if outcome.cells_changed else src, CellMasker(rules))
+        except Exception as exc:  # noqa: BLE001 - openpyxl on a workbook it wrote itself: still a refusal
+            residue = f"the masked version could not be read back ({type(exc).__name__})"
+        if residue:
+            raise CannotMask(f"{residue}; file left unchanged")
     return outcome
