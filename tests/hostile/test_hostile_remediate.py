@@ -304,6 +304,7 @@ def test_quarantine_is_never_a_mask_target(tmp_path, env):
     for f in data["findings"]:
         if f.get("evidence", {}).get("path") == str(third):
             f["evidence"]["path"] = f["target"]["ref"] = str(item / "original.csv")
+            f["evidence"]["locator"] = {"path_hex": os.fsencode(item / "original.csv").hex()}
     report.write_text(json.dumps(seal(data), ensure_ascii=False), encoding="utf-8")
     res = auditor("remediate", "mask", "--from-report", str(report), "--apply", env=env)
     assert res.code == 0, res.output
