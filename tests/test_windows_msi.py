@@ -15,10 +15,14 @@ AUDITOR_WINE_TESTS=skip."""
 
 from __future__ import annotations
 
+import http.server
 import json
+import os
 import re
 import shutil
 import subprocess
+import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -94,11 +98,59 @@ def make_test_ca(folder: Path) -> dict[str, Path]:
         "-out", "signing.pem", "-days", "3", "-extfile", "ext.cnf")
     chain = folder / "chain.pem"  # the signing certificate first, then its issuer
     chain.write_bytes((folder / "signing.pem").read_bytes() + (folder / "ca.pem").read_bytes())
-    return {"ca": folder / "ca.pem", "chain": chain, "key": folder / "signing.key"}
+    # a time-stamping authority (RFC 3161) under the same CA, for `openssl ts -reply`
+    ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "tsa.key", "-out", "tsa.csr",
+        "-subj", "/CN=yuncang-auditor test TSA")
+    (folder / "tsa-ext.cnf").write_text("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                                        "extendedKeyUsage=critical,timeStamping\n")
+    ssl("x509", "-req", "-in", "tsa.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", "tsa.pem", "-days", "3", "-extfile", "tsa-ext.cnf")
+    (folder / "tsa.serial").write_text("01\n")
+    (folder / "tsa.cnf").write_text(
+        "[ tsa ]\ndefault_tsa = tsa_config\n[ tsa_config ]\n"
+        f"serial = {folder / 'tsa.serial'}\nsigner_cert = {folder / 'tsa.pem'}\ncerts = {folder / 'ca.pem'}\n"
+        f"signer_key = {folder / 'tsa.key'}\nsigner_digest = sha256\ndefault_policy = 1.3.6.1.4.1.4146.2.3\n"
+        "digests = sha256, sha384, sha512\naccuracy = secs:1\nordering = no\ntsa_name = yes\n"
+        "ess_cert_id_chain = no\ness_cert_id_alg = sha256\n")
+    return {"ca": folder / "ca.pem", "chain": chain, "key": folder / "signing.key", "tsa_cnf": folder / "tsa.cnf"}
+
+
+class TimeStampServer:
+    """A time-stamping server on 127.0.0.1 (RFC 3161 over HTTP), answering with `openssl ts -reply`."""
+
+    def __init__(self, config: Path) -> None:
+        config_path = str(config)
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                query = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with tempfile.TemporaryDirectory() as tmp:
+                    (Path(tmp) / "q.tsq").write_bytes(query)
+                    res = subprocess.run(["openssl", "ts", "-reply", "-config", config_path, "-queryfile",
+                                          str(Path(tmp) / "q.tsq"), "-out", str(Path(tmp) / "r.tsr")],
+                                         capture_output=True, timeout=60)
+                    reply = (Path(tmp) / "r.tsr").read_bytes() if res.returncode == 0 else b""
+                self.send_response(200 if reply else 500)
+                self.send_header("Content-Type", "application/timestamp-reply")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
 
 def verify(path: Path, ca: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(["osslsigncode", "verify", "-CAfile", str(ca), "-in", str(path)],
+    return subprocess.run(["osslsigncode", "verify", "-CAfile", str(ca), "-TSA-CAfile", str(ca), "-in", str(path)],
                           capture_output=True, text=True, timeout=300)
 
 
@@ -116,14 +168,46 @@ def signing(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def built(signing):
-    if __import__("os").environ.get(wine_env.SKIP_ENV) == "skip":
+    """dist/ signed with the throw-away certificate, time-stamped by a local time-stamping server."""
+    if os.environ.get(wine_env.SKIP_ENV) == "skip":
         pytest.skip(f"{wine_env.SKIP_ENV}=skip: this machine cannot run Wine")
+    tsa = TimeStampServer(signing["tsa_cnf"])
     try:
-        wine_env.ensure_built(sign=(signing["chain"], signing["key"]))
+        wine_env.ensure_built(sign=(signing["chain"], signing["key"]), timestamp_url=tsa.url)
     except wine_env.WineUnavailable as exc:
         pytest.fail(str(exc))
+    finally:
+        tsa.close()
     stamp = json.loads((wine_env.DIST / ".package").read_text(encoding="utf-8"))
     return {"msi": wine_env.dist_msi(), "stamp": stamp}
+
+
+def _package_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("auditor_windows_package", PACKAGE_PY)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def test_sign_with_a_pfx_and_password(signing, tmp_path):
+    """A site's PFX (certificate chain and key in one file, password in a file), as build.sh --sign CERT.pfx -
+    --pass-file F passes it to package.py: a real PE signed with it verifies against the CA."""
+    pfx, pw = tmp_path / "site.pfx", tmp_path / "pfx-password.txt"
+    pw.write_text("s3cret-仓\n", encoding="utf-8")
+    subprocess.run(["openssl", "pkcs12", "-export", "-out", str(pfx), "-inkey", str(signing["key"]), "-in",
+                    str(signing["chain"]), "-passout", f"file:{pw}"], check=True, capture_output=True, timeout=120)
+    src = tmp_path / "hello.exe"
+    (tmp_path / "hello.c").write_text("int main(void) { return 0; }\n")
+    subprocess.run(["x86_64-w64-mingw32-gcc", "-O2", "-s", "-o", str(src), str(tmp_path / "hello.c")], check=True,
+                   capture_output=True, timeout=120)
+    package = _package_module()
+    assert not package.is_signed(src)
+    package.Signer(pfx, "-", pw, []).sign(src, tmp_path / "signed.exe", "yuncang-auditor")
+    assert package.is_signed(tmp_path / "signed.exe")
+    res = verify(tmp_path / "signed.exe", signing["ca"])
+    assert res.returncode == 0 and "yuncang-auditor test signing" in res.stdout, res.stdout + res.stderr
 
 
 # --------------------------------------------------------------------------- the PC
@@ -238,21 +322,16 @@ def test_msi_tables(built):
 
 
 def test_signatures_verify_with_the_test_ca(built, signing, tmp_path):
-    """build.sh --sign: the exes, the unsigned DLLs/pyds and the MSI verify against the test CA; files signed by
-    their publishers keep their own signature; a changed byte breaks the signature."""
-    sys_path = str(wine_env.WINDOWS)
-    import sys
-
-    sys.path.insert(0, sys_path)
-    try:
-        import package
-    finally:
-        sys.path.remove(sys_path)
+    """build.sh --sign --timestamp-url: the exes, the unsigned DLLs/pyds and the MSI verify against the test CA,
+    time-stamped; files signed by their publishers keep their own signature; a changed byte breaks the signature."""
+    package = _package_module()
     ca = signing["ca"]
     for path in (wine_env.DIST_EXE, wine_env.DIST_FOLDER / "auditor.exe", built["msi"]):
         res = verify(path, ca)
         assert res.returncode == 0 and "Signature verification: ok" in res.stdout, res.stdout + res.stderr
         assert "yuncang-auditor test signing" in res.stdout
+        # --timestamp-url: a countersignature from the time-stamping server (valid after the certificate expires)
+        assert "Timestamp Server Signature verification: ok" in res.stdout and "yuncang-auditor test TSA" in res.stdout
     stamp = built["stamp"]
     assert stamp["signing"] and "auditor.exe" in stamp["signed"]
     kept = [wine_env.DIST_FOLDER / rel for rel in stamp["kept_own_signature"]]

@@ -78,10 +78,10 @@ def dist_msi() -> Path:
     return found[0]
 
 
-def ensure_built(sign: tuple[Path, Path] | None = None, msi: bool = False) -> None:
+def ensure_built(sign: tuple[Path, Path] | None = None, timestamp_url: str | None = None, msi: bool = False) -> None:
     """Wine + mingw installed, the build cache's shim present, dist/ built from this tree; ``sign=(CERT, KEY)``:
-    signed with that certificate (build.sh --sign); ``msi``: build.sh is asked even when the exe is current (it
-    re-packages when its packaging stage changed)."""
+    signed with that certificate (build.sh --sign, time-stamped by ``timestamp_url``); ``msi``: build.sh is asked
+    even when the exe is current (it re-packages when its packaging stage changed)."""
     need_exe = not exe_is_current() or sign is not None or msi
     need_prepare = not _tools_present() or not (CACHE / "bcryptprimitives.dll").is_file()
     if not (need_exe or need_prepare):
@@ -93,7 +93,7 @@ def ensure_built(sign: tuple[Path, Path] | None = None, msi: bool = False) -> No
     log = CACHE / "build.log"
     argv = ["bash", str(BUILD_SH)] + ([] if need_exe else ["--prepare"])
     if sign is not None:
-        argv += ["--sign", str(sign[0]), str(sign[1])]
+        argv += ["--sign", str(sign[0]), str(sign[1])] + (["--timestamp-url", timestamp_url] if timestamp_url else [])
     started = time.monotonic()
     with open(log, "wb") as fh:
         res = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT, timeout=40 * 60)
