@@ -191,9 +191,10 @@ def _package_module():
     return module
 
 
-def test_sign_with_a_pfx_and_password(signing, tmp_path):
+def test_sign_with_a_pfx_and_password(built, signing, tmp_path):
     """A site's PFX (certificate chain and key in one file, password in a file), as build.sh --sign CERT.pfx -
-    --pass-file F passes it to package.py: a real PE signed with it verifies against the CA."""
+    --pass-file F passes it to package.py: a real PE signed with it verifies against the CA. (`built`: build.sh
+    has installed osslsigncode and mingw-w64 on a fresh machine.)"""
     pfx, pw = tmp_path / "site.pfx", tmp_path / "pfx-password.txt"
     pw.write_text("s3cret-仓\n", encoding="utf-8")
     subprocess.run(["openssl", "pkcs12", "-export", "-out", str(pfx), "-inkey", str(signing["key"]), "-in",
