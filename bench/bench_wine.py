@@ -1,11 +1,14 @@
-"""Benchmark: the Windows agent `dist/auditor.exe` under Wine beside the Linux console script, same host.
+"""Benchmark: the Windows agent under Wine, one-file `dist/auditor.exe` against the one-folder agent installed by
+the MSI, beside the Linux console script, same host, same run.
 
 Run:  python bench/bench_wine.py [--runs 5]
-(builds dist/auditor.exe first when it is missing or stale, as the tests do; needs Wine: run as root on Debian.)
+(builds dist/ first when it is missing or stale, as the tests do; needs Wine: run as root on Debian.)
 
-Prints the median wall time of: start-up (`--version`) and `scan --only remote` for the exe (in a fresh Wine prefix
-with a running wineserver and the four stand-in remote tools running) and for the `auditor` console script of this
-Python; the exe's size; and the first start of the exe (one-file unpacking into a cold %TEMP%, no wineserver).
+In one fresh Wine prefix (a running wineserver, the four stand-in remote tools running) the one-file exe is copied
+to C:\\ProgramData\\yuncang-auditor and the MSI is installed silently (Program Files). Prints the median wall time
+of start-up (`--version`) and `scan --only remote` for the one-file exe, the installed one-folder exe and the
+`auditor` console script of this Python, the ratios one-file / one-folder, the sizes, the MSI's silent install time
+and the first start of each exe. The runs alternate between the two exes so that load on the host hits both alike.
 """
 
 from __future__ import annotations
@@ -42,49 +45,80 @@ def linux(*args: str) -> None:
                    cwd=REPO)
 
 
+def timed_pair(fa, fb, runs: int) -> tuple[list[float], list[float]]:
+    """Alternate a and b (a, b, a, b, ...): host load during the run weighs on both alike."""
+    ta, tb = [], []
+    for _ in range(runs):
+        for fn, sink in ((fa, ta), (fb, tb)):
+            t0 = time.perf_counter()
+            fn()
+            sink.append(time.perf_counter() - t0)
+    return ta, tb
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
     t0 = time.perf_counter()
-    wine_env.ensure_built()
+    wine_env.ensure_built(msi=True)
     build = time.perf_counter() - t0
     size = wine_env.DIST_EXE.stat().st_size
+    msi = wine_env.dist_msi()
+    folder_files = [p for p in wine_env.DIST_FOLDER.rglob("*") if p.is_file()]
     base = Path(tempfile.mkdtemp(prefix="bench-wine-"))
     pc = wine_env.WinePC(base / "pc")
+    onefile = pc.exe
+    installed = wine_env.INSTALL_DIR + r"\auditor.exe"
     try:
         t0 = time.perf_counter()
         pc.boot()
         boot = time.perf_counter() - t0
-        # first start: the wineserver and Wine's services already up, %TEMP% cold
+        # first start of the one-file exe: the wineserver and Wine's services already up, %TEMP% cold
         t0 = time.perf_counter()
-        res = pc.auditor("--version")
+        res = pc.run([onefile, "--version"])
         first = time.perf_counter() - t0
+        assert res.returncode == 0, res.output
+        deploy = pc.c_path(r"C:\deploy")
+        deploy.mkdir()
+        shutil.copy(msi, deploy / msi.name)
+        t0 = time.perf_counter()
+        res = pc.run(["msiexec", "/i", rf"C:\deploy\{msi.name}", "/qn"], timeout=900)
+        install = time.perf_counter() - t0
+        assert res.returncode == 0, res.output
+        t0 = time.perf_counter()
+        res = pc.run([installed, "--version"])
+        first_dir = time.perf_counter() - t0
         assert res.returncode == 0, res.output
         for path in TOOLS:
             pc.start(path)
-        rows = []
-        exe_start, exe_start_all = timed(lambda: pc.auditor("--version"), args.runs)
-        lin_start, lin_start_all = timed(lambda: linux("--version"), args.runs)
         _, work = pc.workdir("bench")
-        exe_remote, exe_remote_all = timed(lambda: pc.auditor("scan", "--only", "remote", "-q", "-o", "r.json",
-                                                              cwd=work), args.runs)
+        one_start, dir_start = timed_pair(lambda: pc.run([onefile, "--version"]),
+                                          lambda: pc.run([installed, "--version"]), args.runs)
+        _, lin_start = timed(lambda: linux("--version"), args.runs)
+        scan = ["scan", "--only", "remote", "-q", "-o", "r.json"]
+        one_remote, dir_remote = timed_pair(lambda: pc.run([onefile, *scan], cwd=work),
+                                            lambda: pc.run([installed, *scan], cwd=work), args.runs)
         out = base / "linux.json"
-        lin_remote, lin_remote_all = timed(lambda: linux("scan", "--only", "remote", "-q", "-o", str(out)), args.runs)
-        rows.append(("start-up (--version)", exe_start, lin_start))
-        rows.append(("scan --only remote", exe_remote, lin_remote))
-        print(f"dist/auditor.exe: {size / 1e6:.1f} MB ({size} bytes)")
+        _, lin_remote = timed(lambda: linux("scan", "--only", "remote", "-q", "-o", str(out)), args.runs)
+        med = statistics.median
+        rows = [("start-up (--version)", one_start, dir_start, lin_start),
+                ("scan --only remote", one_remote, dir_remote, lin_remote)]
+        print(f"dist/auditor.exe (one file): {size / 1e6:.1f} MB; dist/auditor/ (one folder): {len(folder_files)} "
+              f"files, {sum(p.stat().st_size for p in folder_files) / 1e6:.1f} MB; {msi.name}: "
+              f"{msi.stat().st_size / 1e6:.1f} MB")
         if wine_env.TIMINGS:
             print("set-up: " + ", ".join(f"{k} {v:.1f} s" for k, v in wine_env.TIMINGS.items())
                   + (f" (ensure_built {build:.1f} s)" if build > 1 else ""))
-        print(f"Wine prefix boot {boot:.1f} s; exe first start {first:.2f} s")
-        print(f"{'median of ' + str(args.runs):28} {'auditor.exe (Wine)':>20} {'console script':>16}")
-        for name, exe_t, lin_t in rows:
-            print(f"{name:28} {exe_t:>18.2f} s {lin_t:>14.2f} s")
-        print("runs: exe start " + " ".join(f"{t:.2f}" for t in exe_start_all)
-              + " | exe remote " + " ".join(f"{t:.2f}" for t in exe_remote_all)
-              + " | linux start " + " ".join(f"{t:.2f}" for t in lin_start_all)
-              + " | linux remote " + " ".join(f"{t:.2f}" for t in lin_remote_all))
+        print(f"Wine prefix boot {boot:.1f} s; msiexec /i /qn {install:.1f} s; first start: one file {first:.2f} s, "
+              f"installed one folder {first_dir:.2f} s")
+        print(f"{'median of ' + str(args.runs):24} {'one file (Wine)':>16} {'installed (Wine)':>17} "
+              f"{'ratio':>6} {'console script':>15}")
+        for name, a, b, c in rows:
+            print(f"{name:24} {med(a):>14.2f} s {med(b):>15.2f} s {med(a) / med(b):>5.1f}x {med(c):>13.2f} s")
+        for name, a, b, c in rows:
+            print(f"runs {name}: one file " + " ".join(f"{t:.2f}" for t in a) + " | installed "
+                  + " ".join(f"{t:.2f}" for t in b) + " | console script " + " ".join(f"{t:.2f}" for t in c))
     finally:
         pc.shutdown()
         shutil.rmtree(base, ignore_errors=True)

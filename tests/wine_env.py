@@ -1,9 +1,10 @@
-"""A Windows PC for the tests: a fresh Wine prefix running the real `dist/auditor.exe` built by
-`packaging/windows/build.sh`.
+"""A Windows PC for the tests: a fresh Wine prefix running the real `dist/auditor.exe` (one file) or the agent the
+real MSI installs, both built by `packaging/windows/build.sh`.
 
-The session fixture (`winpc` in test_windows_wine.py) calls `ensure_built()`, which installs Wine with apt when it
-is missing (through build.sh, as root) and rebuilds the exe when it is missing or built from other sources
-(`dist/auditor.exe.inputs` against `packaging/windows/sources.py`), then boots a `WinePC`.
+The module fixtures (`winpc` in test_windows_wine.py, `msipc` in test_windows_msi.py) call `ensure_built()`, which
+installs Wine with apt when it is missing (through build.sh, as root) and rebuilds when dist/ is missing or built
+from other sources (`dist/auditor.exe.inputs` against `packaging/windows/sources.py`; with `sign=` or `msi=True`
+build.sh is always asked, and does nothing when dist/ already matches), then boot a `WinePC`.
 
 The prefix is made to look like an office PC rather than a Wine desktop:
 * the user's Desktop/Documents/Downloads/... are real folders (Wine links them all to $HOME);
@@ -31,9 +32,13 @@ REPO = Path(__file__).resolve().parent.parent
 WINDOWS = REPO / "packaging" / "windows"
 BUILD_SH = WINDOWS / "build.sh"
 CACHE = Path(os.environ.get("AUDITOR_WIN_CACHE", WINDOWS / ".cache")).resolve()
-DIST_EXE = REPO / "dist" / "auditor.exe"
+DIST = REPO / "dist"
+DIST_EXE = DIST / "auditor.exe"
+DIST_FOLDER = DIST / "auditor"  # the one-folder build the MSI installs
 SLEEPER_C = Path(__file__).resolve().parent / "wine" / "sleeper.c"
-EXE_DIR = r"C:\ProgramData\yuncang-auditor"  # where IT puts the agent (README)
+EXE_DIR = r"C:\ProgramData\yuncang-auditor"  # where the one-file tests put the exe (as IT did before the MSI)
+INSTALL_DIR = r"C:\Program Files\yuncang-auditor"  # where the MSI installs the one-folder agent
+DATA_DIR = r"C:\ProgramData\yuncang-auditor"  # the agent's reports and data (kept by the uninstall)
 SKIP_ENV = "AUDITOR_WINE_TESTS"  # =skip: only for machines that cannot run Wine at all; never in CI
 
 # Measured durations of the set-up steps (seconds), for the README and the closing note.
@@ -65,9 +70,19 @@ def _tools_present() -> bool:
     return bool(shutil.which("wine") and shutil.which("wineserver") and shutil.which("x86_64-w64-mingw32-gcc"))
 
 
-def ensure_built() -> None:
-    """Wine + mingw installed, the build cache's shim present, dist/auditor.exe built from this tree."""
-    need_exe = not exe_is_current()
+def dist_msi() -> Path:
+    """The MSI build.sh made (dist/yuncang-auditor-VERSION-x64.msi)."""
+    found = sorted(DIST.glob("yuncang-auditor-*-x64.msi"))
+    if len(found) != 1:
+        raise RuntimeError(f"expected one MSI in {DIST}, found {[p.name for p in found]}")
+    return found[0]
+
+
+def ensure_built(sign: tuple[Path, Path] | None = None, timestamp_url: str | None = None, msi: bool = False) -> None:
+    """Wine + mingw installed, the build cache's shim present, dist/ built from this tree; ``sign=(CERT, KEY)``:
+    signed with that certificate (build.sh --sign, time-stamped by ``timestamp_url``); ``msi``: build.sh is asked
+    even when the exe is current (it re-packages when its packaging stage changed)."""
+    need_exe = not exe_is_current() or sign is not None or msi
     need_prepare = not _tools_present() or not (CACHE / "bcryptprimitives.dll").is_file()
     if not (need_exe or need_prepare):
         return
@@ -77,10 +92,12 @@ def ensure_built() -> None:
     CACHE.mkdir(parents=True, exist_ok=True)
     log = CACHE / "build.log"
     argv = ["bash", str(BUILD_SH)] + ([] if need_exe else ["--prepare"])
+    if sign is not None:
+        argv += ["--sign", str(sign[0]), str(sign[1])] + (["--timestamp-url", timestamp_url] if timestamp_url else [])
     started = time.monotonic()
     with open(log, "wb") as fh:
         res = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT, timeout=40 * 60)
-    TIMINGS["build.sh" if need_exe else "build.sh --prepare"] = time.monotonic() - started
+    TIMINGS[" ".join(["build.sh", *argv[2:3]])] = time.monotonic() - started
     if res.returncode != 0:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
         raise RuntimeError(f"{' '.join(argv)} failed (exit {res.returncode}); end of {log}:\n{tail}")
@@ -132,7 +149,9 @@ class Background:
 
 
 class WinePC:
-    def __init__(self, base: Path) -> None:
+    """``exe=False``: nothing is put in C:\\ProgramData\\yuncang-auditor (the MSI tests install the agent)."""
+
+    def __init__(self, base: Path, exe: bool = True) -> None:
         self.base = base
         self.home = base / "home"
         self.prefix = base / "prefix"
@@ -144,6 +163,7 @@ class WinePC:
         self.server: subprocess.Popen | None = None
         self.background: list[Background] = []
         self.user = ""
+        self.copy_exe = exe
         self.exe = EXE_DIR + r"\auditor.exe"
 
     # ------------------------------------------------------------------ set-up and tear-down
@@ -174,9 +194,10 @@ class WinePC:
         # Wine's services start with the first program; they keep the stdio they get, so give them nothing to hold
         subprocess.run(["wine", "cmd", "/c", "exit"], timeout=120, check=True, **quiet)
         shutil.copy(CACHE / "bcryptprimitives.dll", self.drive_c / "windows" / "system32" / "bcryptprimitives.dll")
-        exe = self.c_path(self.exe)
-        exe.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(DIST_EXE, exe)
+        if self.copy_exe:
+            exe = self.c_path(self.exe)
+            exe.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(DIST_EXE, exe)
         # the stand-in programs: a plain Windows console exe, and the same with ToDesk's version resource
         res = self.base / "todesk_version.res"
         subprocess.run(["x86_64-w64-mingw32-windres", str(SLEEPER_C.with_name("todesk_version.rc")), "-O", "coff",

