@@ -14,7 +14,7 @@ from .file_scan import FileScanner, Limits
 from .roots import default_roots, skip_set
 from .rules import PiiRules, load_rules
 from .state import FileState
-from .walk import Candidate, dedupe_roots, display_path, walk
+from .walk import Candidate, dedupe_roots, display_path, resolve_root, walk
 
 AREA = "files"
 
@@ -35,13 +35,6 @@ def _owner(uid: int | None, path: Path | None = None) -> str | None:
         return pwd.getpwuid(uid).pw_name
     except (ImportError, KeyError):
         return str(uid)
-
-
-def _resolved(path: Path) -> Path:
-    try:
-        return path.resolve()
-    except OSError:
-        return path
 
 
 def norm_key(path: str) -> str:
@@ -73,8 +66,8 @@ class FilesArea:
     def execute(self) -> list[Finding]:
         ctx = self.run.ctx
         roots = self.roots()
-        why = {_resolved(r): w for r, w in roots}
-        unique = dedupe_roots([r for r, _ in roots])
+        why = {resolve_root(r, ctx.tree): w for r, w in roots}
+        unique = dedupe_roots([r for r, _ in roots], ctx.tree)
         scan_cov = ctx.coverage.source(AREA, "files:content")
         if not unique:
             scan_cov.status, scan_cov.note = "no_data", "no export folders found on this PC"
@@ -86,14 +79,14 @@ class FilesArea:
             for root in unique:
                 root_cov = ctx.coverage.source(AREA, f"root:{display_path(root)}")
                 root_cov.note = why.get(root, "")
-                for cand in walk(root, skip_rel, skip_names, root_cov):
+                for cand in walk(root, skip_rel, skip_names, root_cov, ctx.tree):
                     root_cov.examined += 1
                     seen.add(os.fsencode(cand.path))
                     summaries = None if self.run.opts.full else state.lookup(
                         cand.path, cand.size, cand.mtime_ns, cand.inode)
                     if summaries is None:
                         summaries = [o.summary() | {"target": o.target, "size": o.size}
-                                     for o in self.scanner.scan(cand.path)]
+                                     for o in self.scanner.scan(cand.path, cand.open)]
                         # the state keeps counts and hashes only: no samples, even masked ones
                         state.store(cand.path, cand.size, cand.mtime_ns, cand.inode,
                                     [{k: v for k, v in x.items() if k != "samples"} for x in summaries])
