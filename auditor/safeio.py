@@ -363,7 +363,10 @@ def _win_open(resolved: str, shown: str, want_dir: bool = False) -> tuple[int, o
         flags |= 0x02000000  # FILE_FLAG_BACKUP_SEMANTICS
     handle = k32.CreateFileW(resolved, generic_read, share_all, None, open_existing, flags, None)
     if handle in (None, wintypes.HANDLE(-1).value):
-        raise ctypes.WinError(ctypes.get_last_error())  # type: ignore[attr-defined]
+        err = ctypes.get_last_error()
+        if err == 5 and not want_dir and os.path.isdir(resolved):  # a folder opened as a file: "access denied"
+            raise Refused(shown, "a folder, not a file", errno.EISDIR)
+        raise ctypes.WinError(err)  # type: ignore[attr-defined]
     ok = False
     try:
         if k32.GetFileType(handle) != 1:  # FILE_TYPE_DISK

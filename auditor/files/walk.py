@@ -59,6 +59,17 @@ def is_candidate_name(name: str) -> bool:
     return dot >= 0 and low[dot:] in CANDIDATE_EXT and not low.startswith("~$")
 
 
+def _identity(entry: safeio.Entry) -> tuple[int, int]:
+    """(device, inode) of a listed entry; Windows lists none (DirEntry.stat), so it is asked for."""
+    if entry.ino or not safeio.WINDOWS:
+        return entry.dev, entry.ino
+    try:
+        st = os.lstat(entry.path)
+    except OSError:
+        return 0, 0
+    return st.st_dev, st.st_ino
+
+
 def walk(root: Path, skip_rel: set[str], skip_names: set[str], cov, tree: safeio.Tree = safeio.LIVE,
          own: frozenset[tuple[int, int]] | None = None) -> Iterator[Candidate]:
     """Candidates under ``root``; a candidate can be opened (``Candidate.open``) while the walk stands on it."""
@@ -98,7 +109,7 @@ def walk(root: Path, skip_rel: set[str], skip_names: set[str], cov, tree: safeio
                 sub = f"{rel}/{entry.name}".lstrip("/").replace("\\", "/").casefold()
                 if sub in skip_rel or entry.name.casefold() in skip_names:
                     continue
-                if (entry.dev, entry.ino) in own:
+                if own and _identity(entry) in own:
                     cov.note = "; ".join(filter(None, [cov.note, f"{display_path(entry.path)}: {OWN_PLACE}"]))
                     continue
                 if posix and entry.dev != root_dev:
@@ -114,7 +125,7 @@ def walk(root: Path, skip_rel: set[str], skip_names: set[str], cov, tree: safeio
             if entry.kind != "file":
                 cov.skip(display_path(entry.path), f"{safeio.kind_of(entry.mode)}, not a regular file")
                 continue
-            if (entry.dev, entry.ino) in own:
+            if own and _identity(entry) in own:
                 continue
             ino = entry.ino
             if not ino and not posix:
