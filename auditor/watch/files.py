@@ -173,8 +173,9 @@ class SkipRules:
 
         self.skip_rel, self.skip_names = skip_set(ScanContext(hostname=socket.gethostname()))
         self.roots = sorted((os.path.abspath(str(r)) for r in roots), key=len, reverse=True)
-        self._own: frozenset[tuple[int, int]] = frozenset()
-        self._own_at = -self.OWN_TTL
+        from ..ownplaces import own_ids
+
+        self._own, self._own_at = own_ids(), time.monotonic()  # at start: no first alert waits for it
 
     def own(self, path: str) -> bool:
         from ..ownplaces import is_own, own_ids

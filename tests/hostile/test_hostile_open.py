@@ -162,6 +162,26 @@ def test_a_file_growing_for_ever_is_read_up_to_its_size_when_opened(tmp_path):
     assert finding["evidence"]["size"] < path.stat().st_size  # it stopped where the file ended when opened
 
 
+def test_folders_nested_deeper_than_the_walk_goes_are_reported(tmp_path):
+    """One descriptor per level: a user's 100-deep folder chain is walked to the bound and reported there."""
+    top = tmp_path / "exports"
+    deep = top
+    for i in range(100):
+        deep = deep / f"d{i}"
+    deep.mkdir(parents=True)
+    export(deep / "deep.csv", seed=14)
+    export(top / "d0" / "shallow.csv", seed=15)
+    (top / "d0" / "loop").symlink_to(top)  # a loop back up: listed as a link, never followed
+    out = tmp_path / "r.json"
+    run = auditor("scan", "--only", "files", "--path", str(top), "-q", "-o", str(out), env=state_env(tmp_path))
+    assert run.code == 1, run.stderr
+    bounded(run)
+    report = load_report(out)
+    assert [Path(f["target"]["ref"]).name for f in report["findings"]] == ["shallow.csv"]
+    (deepest,) = [s for c in report["coverage"] for s in c["skipped"] if "nested deeper" in s["reason"]]
+    assert deepest["reason"] == "nested deeper than 64 folders, not entered"
+
+
 # --------------------------------------------------------------------------- inspect, schedule, command-line inputs
 
 def fifo_desktop(tmp_path: Path, seed: int) -> Path:
@@ -463,3 +483,33 @@ def test_root_confines_a_windows_tree_too(tmp_path):
     assert all(c["source"].startswith(f"root:{tree}") for c in report["coverage"] if c["source"].startswith("root:"))
     assert_no_leak(host_mobiles, out, tmp_path / "state", text=run.output)
     assert own[0] not in out.read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- running processes
+
+@pytest.mark.parametrize("swap", ["fifo", "link-to-dev-zero"])
+def test_a_running_tools_executable_swapped_for_a_fifo_or_link(tmp_path, swap):
+    """The user starts a remote tool from a folder of theirs, then replaces its executable by a FIFO (or a link
+    to /dev/zero): hashing and reading its version information must not stall the scan."""
+    from conftest import start_named_python
+
+    folder = tmp_path / "opt"
+    proc = start_named_python(folder, "frpc", "import time; print('up', flush=True); time.sleep(120)")
+    try:
+        exe = folder / "frpc"
+        exe.unlink()
+        if swap == "fifo":
+            os.mkfifo(exe)
+        else:
+            exe.symlink_to("/dev/zero")
+        give_to_user(exe) if os.geteuid() == 0 else None
+        out = tmp_path / "r.json"
+        run = auditor("scan", "--only", "remote", "-q", "-o", str(out), env=state_env(tmp_path))
+        assert run.code == 1, run.stderr
+        bounded(run)
+        report = load_report(out)
+        (finding,) = [f for f in report["findings"] if f["evidence"].get("pid") == proc.pid]
+        assert finding["check_id"] == "RC-005" and not finding["evidence"].get("sha256")
+    finally:
+        proc.kill()
+        proc.wait()
