@@ -59,6 +59,7 @@ def coverage(report: dict, source: str) -> dict:
 
 
 def bounded(run, seconds: float = 60.0) -> None:
+    print(f"[bounds] {run.seconds:.1f} s, peak RSS {run.peak_rss_mb:.0f} MB, exit {run.code}")  # shown with -s
     assert run.seconds < seconds, f"took {run.seconds:.1f} s"
     assert run.peak_rss_mb < limit_memory_mb(), f"peak RSS {run.peak_rss_mb:.0f} MB"
 
