@@ -471,8 +471,8 @@ class Tree:
         return st
 
     def resolve(self, path: Path | str) -> Path:
-        """The host path that ``path`` names, every link resolved under the rules above (for the few readers
-        that need a path, such as SQLite; open with :meth:`open` whenever possible)."""
+        """The host path that ``path`` names, every link resolved under the rules above (to name or compare
+        folders, e.g. the roots of a walk; files are always opened with :meth:`open`)."""
         shown = os.fspath(path)
         if WINDOWS:
             return Path(_win_resolve(os.path.abspath(shown) if self.root is None else shown,
