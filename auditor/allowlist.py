@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import safeio
 from .errors import UsageError
 from .packs import Tool, tomllib
 
@@ -36,11 +37,12 @@ class Approval:
                 "status": "expired" if self.expired(today) else "active"}
 
 
+MAX_ALLOWLIST_BYTES = 4 << 20
+
+
 def load_allowlist(path: Path, tools: dict[str, Tool]) -> list[Approval]:
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise UsageError(f"allowlist {path}: cannot read ({exc.strerror or exc})") from None
+        text = safeio.read_input(path, "allowlist", max_size=MAX_ALLOWLIST_BYTES).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise UsageError(f"allowlist {path}: not UTF-8 text") from None
     try:

@@ -31,7 +31,15 @@ def _existing_dir(value: str) -> Path:
 def _existing_file(value: str) -> Path:
     path = Path(value)
     if not path.is_file():
-        raise argparse.ArgumentTypeError(f"{value}: no such file")
+        import os
+
+        from .safeio import kind_of
+
+        try:
+            kind = kind_of(os.stat(path).st_mode)
+        except (OSError, ValueError):
+            raise argparse.ArgumentTypeError(f"{value}: no such file") from None
+        raise argparse.ArgumentTypeError(f"{value}: {kind}, not a regular file")
     return path
 
 
@@ -275,10 +283,9 @@ def _dispatch(module: str, args: argparse.Namespace) -> int:
 
 
 def _read_key(path: Path) -> bytes:
-    try:
-        key = path.read_bytes().strip()
-    except OSError as exc:
-        raise UsageError(f"--sign-key {path}: cannot read ({exc.strerror or exc})") from None
+    from .safeio import read_input
+
+    key = read_input(path, "--sign-key", max_size=1 << 20).strip()
     if len(key) < 16:
         raise UsageError(f"--sign-key {path}: key too short (at least 16 bytes)")
     return key

@@ -261,9 +261,9 @@ def accepted_risks(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 def load_baseline(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise UsageError(f"--baseline {path}: cannot read ({exc.strerror or exc})") from None
+        from .safeio import read_input
+
+        data = json.loads(read_input(path, "--baseline", max_size=1 << 30).decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise UsageError(f"--baseline {path}: not a JSON report ({exc})") from None
     check_report_shape(data, f"--baseline {path}")

@@ -13,7 +13,7 @@ from typing import Any
 
 import psutil
 
-from . import TOOL_NAME, __version__
+from . import TOOL_NAME, __version__, safeio
 
 
 def now_iso() -> str:
@@ -21,11 +21,14 @@ def now_iso() -> str:
 
 
 def _linux_os(root: Path) -> tuple[str, str]:
+    """Name and version from os-release, opened through auditor.safeio (inside the tree when ``root`` is an
+    audited tree: its /etc/os-release link is resolved there)."""
+    tree = safeio.tree(None if str(root) == "/" else root)
     for rel in ("etc/os-release", "usr/lib/os-release"):
         path = root / rel
         try:
             fields = dict(
-                line.split("=", 1) for line in path.read_text(errors="replace").splitlines() if "=" in line
+                line.split("=", 1) for line in tree.read_text(path, max_size=1 << 20).splitlines() if "=" in line
             )
         except OSError:
             continue
@@ -83,7 +86,7 @@ def host_facts(root: Path | None, role: str | None, site: str | None) -> dict[st
         facts["os"], facts["os_version"] = _linux_os(Path("/"))
         facts["kernel"] = _kernel()
     else:
-        if (root / "Windows" / "System32").is_dir():
+        if safeio.tree(root).is_dir(root / "Windows" / "System32"):
             facts["os"], facts["os_version"] = "Windows (offline tree)", ""
         else:
             facts["os"], facts["os_version"] = _linux_os(root)

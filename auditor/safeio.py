@@ -136,6 +136,15 @@ class BoundedFile(io.RawIOBase):
                 super().close()
 
 
+def opened_size(fh) -> int:
+    """The size a file opened here had when it was opened (where its reads end)."""
+    raw = getattr(fh, "raw", fh)
+    size = getattr(raw, "size", None)
+    if isinstance(size, int):
+        return size
+    return os.fstat(fh.fileno()).st_size
+
+
 def _wrap(fd: int, path: str, size: int, max_size: int | None, buffered: bool) -> BinaryIO:
     if max_size is not None and size > max_size:
         os.close(fd)
@@ -164,7 +173,10 @@ class _Walker:
         self.trusted = _trusted_uids()
 
     def _anchor(self) -> int:
-        return os.open(self.root or "/", _O_DIR)
+        if self.root is None:
+            return os.open("/", _O_DIR)
+        # the tree's own root is reached under the live rules: a user's link cannot move the audited tree
+        return _Walker(None).open_dir(os.path.abspath(self.root), self.root)
 
     def resolve(self, path: str, shown: str) -> tuple[int, str, os.stat_result]:
         """(descriptor of the parent folder, final name, lstat of the final entry). The caller closes the fd.
@@ -351,7 +363,10 @@ def _win_open(resolved: str, shown: str, want_dir: bool = False) -> tuple[int, o
         flags |= 0x02000000  # FILE_FLAG_BACKUP_SEMANTICS
     handle = k32.CreateFileW(resolved, generic_read, share_all, None, open_existing, flags, None)
     if handle in (None, wintypes.HANDLE(-1).value):
-        raise ctypes.WinError(ctypes.get_last_error())  # type: ignore[attr-defined]
+        err = ctypes.get_last_error()
+        if err == 5 and not want_dir and os.path.isdir(resolved):  # a folder opened as a file: "access denied"
+            raise Refused(shown, "a folder, not a file", errno.EISDIR)
+        raise ctypes.WinError(err)  # type: ignore[attr-defined]
     ok = False
     try:
         if k32.GetFileType(handle) != 1:  # FILE_TYPE_DISK
@@ -456,8 +471,8 @@ class Tree:
         return st
 
     def resolve(self, path: Path | str) -> Path:
-        """The host path that ``path`` names, every link resolved under the rules above (for the few readers
-        that need a path, such as SQLite; open with :meth:`open` whenever possible)."""
+        """The host path that ``path`` names, every link resolved under the rules above (to name or compare
+        folders, e.g. the roots of a walk; files are always opened with :meth:`open`)."""
         shown = os.fspath(path)
         if WINDOWS:
             return Path(_win_resolve(os.path.abspath(shown) if self.root is None else shown,
@@ -485,6 +500,30 @@ class Tree:
         return stat.S_ISDIR(st.st_mode) and not _win_attrs(st) & _REPARSE
 
     # ----------------------------------------------------------------- folders
+    def folders(self, path: Path | str) -> list[Path]:
+        """The sub-folders of a folder, sorted by name: real folders, and links that lead to a folder under the
+        rules above (a root-owned link on the live system, any link inside an audited tree, confined).
+        [] when the folder cannot be listed."""
+        try:
+            entries = self.listdir(path)
+        except OSError:
+            return []
+        return [e.path for e in entries if e.kind == "dir" or (e.kind == "link" and self.is_dir(e.path))]
+
+    def files(self, path: Path | str) -> list[Entry]:
+        """The entries of a folder that are not folders (regular files, and links, FIFOs, devices…, which
+        :meth:`open` then follows or refuses with the reason), sorted by name. Raises OSError when the folder
+        cannot be listed."""
+        entries = self.listdir(path)
+        return [e for e in entries if e.kind != "dir" and not (e.kind == "link" and self.is_dir(e.path))]
+
+    def exists(self, path: Path | str) -> bool:
+        try:
+            self.stat(path)
+        except OSError:
+            return False
+        return True
+
     def listdir(self, path: Path | str) -> list[Entry]:
         """The entries of a folder, sorted by name; links are listed as links, never entered."""
         shown = os.fspath(path)
@@ -559,6 +598,28 @@ def _fd_path(fd: int) -> str:
 LIVE = Tree()
 
 
+def open_input(path: Path | str, what: str, *, max_size: int | None = None) -> BinaryIO:
+    """A file named on the command line (``--roster``, ``--allowlist``, …): opened under the live rules; a FIFO,
+    a device, a user's link or a file that is too large ends the command with one clear message (exit 2)."""
+    from .errors import UsageError
+
+    try:
+        return open_regular(path, max_size=max_size)
+    except OSError as exc:
+        raise UsageError(f"{what} {path}: cannot read ({reason_of(exc)})") from None
+
+
+def read_input(path: Path | str, what: str, *, max_size: int = DEFAULT_MAX) -> bytes:
+    """The bytes of a file named on the command line (see :func:`open_input`)."""
+    from .errors import UsageError
+
+    with open_input(path, what, max_size=max_size) as fh:
+        try:
+            return fh.read()
+        except OSError as exc:
+            raise UsageError(f"{what} {path}: cannot read ({reason_of(exc)})") from None
+
+
 def tree(root: Path | None) -> Tree:
     return LIVE if root is None else Tree(Path(root))
 
@@ -620,7 +681,9 @@ class OpenDir:
     def child(self, entry: Entry) -> "OpenDir":
         if self.fd is None:
             st = os.lstat(entry.path)
-            if not stat.S_ISDIR(st.st_mode) or _win_attrs(st) & _REPARSE or (st.st_ino and st.st_ino != entry.ino):
+            # a listed entry has no inode on Windows (DirEntry.stat): compare only when both are known
+            if not stat.S_ISDIR(st.st_mode) or _win_attrs(st) & _REPARSE or \
+                    (st.st_ino and entry.ino and st.st_ino != entry.ino):
                 raise Refused(entry.path, "replaced while the folder was walked")
             return OpenDir(None, entry.path, st)
         fd = os.open(entry.name, _O_DIR, dir_fd=self.fd)
@@ -664,4 +727,4 @@ class OpenDir:
 
 
 __all__ = ["Refused", "Tree", "LIVE", "tree", "Entry", "OpenDir", "open_regular", "read_bytes", "read_text",
-           "reason_of", "kind_of"]
+           "open_input", "read_input", "reason_of", "kind_of"]

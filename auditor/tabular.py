@@ -151,6 +151,38 @@ def iter_text_rows(fh: IO[bytes]) -> tuple[str, Iterator[list[str]]]:
     return enc, reader
 
 
+def iter_sheets(path: Path | str, fh: IO[bytes] | None = None, ext: str | None = None) -> Iterator[Sheet]:
+    """Every sheet of a table file (text files are one sheet named ""), read from ``fh``, an opened file (a
+    file opened through auditor.safeio, a ZIP member). Without ``fh`` the path is opened through
+    auditor.safeio (a regular file only, no user's link). Workbooks are read from the file object too, never
+    by path."""
+    ext = (ext or Path(path).suffix).lower()
+    if ext not in TEXT_EXT and ext not in SHEET_EXT:
+        raise UnreadableTable(f"unsupported format {ext or '(none)'}")
+    if fh is None:
+        from . import safeio
+
+        stream = safeio.open_regular(path)
+        try:
+            if ext in TEXT_EXT:
+                rows = iter_text_rows(stream)[1]
+            else:
+                wb = _workbook(stream)  # calamine holds its own copy: the file can be closed
+        except BaseException:
+            stream.close()
+            raise
+        if ext in TEXT_EXT:
+            yield Sheet("", _then_close(rows, stream))
+        else:
+            stream.close()
+            yield from _workbook_sheets(wb)
+        return
+    if ext in TEXT_EXT:
+        yield Sheet("", iter_text_rows(fh)[1])
+        return
+    yield from _workbook_sheets(_workbook(fh))
+
+
 def _then_close(rows: Iterator[list[str]], stream: IO[bytes]) -> Iterator[list[str]]:
     try:
         yield from rows
@@ -158,39 +190,20 @@ def _then_close(rows: Iterator[list[str]], stream: IO[bytes]) -> Iterator[list[s
         stream.close()
 
 
-def iter_sheets(path: Path | str, fh: IO[bytes] | None = None, ext: str | None = None) -> Iterator[Sheet]:
-    """Every sheet of a table file (text files are one sheet named ""). ``fh`` reads from an open stream
-    (a ZIP member) instead of the path."""
-    ext = (ext or Path(path).suffix).lower()
-    if ext in TEXT_EXT:
-        if fh is not None:
-            yield Sheet("", iter_text_rows(fh)[1])
-            return
-        stream = open(path, "rb")
-        try:
-            rows = iter_text_rows(stream)[1]
-        except BaseException:
-            stream.close()
-            raise
-        yield Sheet("", _then_close(rows, stream))
-        return
-    if ext in SHEET_EXT:
-        yield from _workbook_sheets(path, fh)
-        return
-    raise UnreadableTable(f"unsupported format {ext or '(none)'}")
-
-
-def _workbook_sheets(path: Path | str, fh: IO[bytes] | None) -> Iterator[Sheet]:
+def _workbook(fh: IO[bytes]):
     import python_calamine as pc
 
     try:
-        wb = pc.CalamineWorkbook.from_filelike(fh) if fh is not None else pc.CalamineWorkbook.from_path(str(path))
+        return pc.CalamineWorkbook.from_filelike(fh)
     except pc.PasswordError:
         raise UnreadableTable("encrypted (password-protected workbook)") from None
     except (pc.CalamineError, pc.ZipError, pc.XmlError, ValueError, OSError) as exc:
         raise UnreadableTable(f"corrupt or unreadable workbook ({type(exc).__name__})") from None
     except Exception as exc:  # noqa: BLE001 - calamine raises a variety of errors on garbage
         raise UnreadableTable(f"corrupt or unreadable workbook ({type(exc).__name__})") from None
+
+
+def _workbook_sheets(wb) -> Iterator[Sheet]:
     for name in wb.sheet_names:
         try:
             sheet = wb.get_sheet_by_name(name)

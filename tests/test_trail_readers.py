@@ -29,7 +29,7 @@ def test_current_schema_reads_every_field(tmp_path):
            chain=("https://trade.taobao.com/x", "https://oss.example/f.xlsx?Signature=SIGNED")),
     ])
     res = chromium_downloads.read_downloads(db, window(), "chrome", "Default", "a")
-    assert res.missing_columns == [] and res.how.startswith("read-only, immutable")
+    assert res.missing_columns == [] and res.how.startswith("copied into memory") and not res.wal_problem
     (row,) = res.rows
     assert row.file_name == "ExportOrderList.xlsx" and row.state == "complete"
     assert row.urls["tab_url"] == TB and len(row.key) == 36  # a guid
@@ -96,12 +96,12 @@ def test_truncated_database_is_unreadable(tmp_path):
 
 def test_browsing_history_tables_cannot_be_read(tmp_path):
     db = make_history(tmp_path / "History", [])
-    con = sqlite_ro.open_immutable(db, chromium_downloads.ALLOWED)
-    for sql in ("SELECT url FROM urls", "SELECT * FROM visits", "SELECT url FROM downloads_url_chains",
-                "SELECT danger_type FROM downloads"):
-        with pytest.raises(sqlite3.DatabaseError, match="prohibited|not authorized"):
-            con.execute(sql).fetchall()
-    con.execute("SELECT target_path, tab_url FROM downloads").fetchall()
+    with sqlite_ro.open_copy(db, chromium_downloads.ALLOWED) as (con, _how, _problem):
+        for sql in ("SELECT url FROM urls", "SELECT * FROM visits", "SELECT url FROM downloads_url_chains",
+                    "SELECT danger_type FROM downloads"):
+            with pytest.raises(sqlite3.DatabaseError, match="prohibited|not authorized"):
+                con.execute(sql).fetchall()
+        con.execute("SELECT target_path, tab_url FROM downloads").fetchall()
 
 
 def test_firefox_annotations_and_blob_urls(tmp_path):
@@ -118,10 +118,10 @@ def test_firefox_annotations_and_blob_urls(tmp_path):
     match = backoffice.catalog().match_pages(row.urls)
     assert match.platform.id == "pinduoduo" and match.field == "download_url" and match.path == ""
     assert backoffice.catalog().match_pages(res.rows[1].urls) is None
-    con = sqlite_ro.open_immutable(db, firefox_downloads.ALLOWED)
-    for sql in ("SELECT title FROM moz_places", "SELECT * FROM moz_historyvisits"):
-        with pytest.raises(sqlite3.DatabaseError, match="prohibited|not authorized"):
-            con.execute(sql).fetchall()
+    with sqlite_ro.open_copy(db, firefox_downloads.ALLOWED) as (con, _how, _problem):
+        for sql in ("SELECT title FROM moz_places", "SELECT * FROM moz_historyvisits"):
+            with pytest.raises(sqlite3.DatabaseError, match="prohibited|not authorized"):
+                con.execute(sql).fetchall()
     assert sha256(db) == before
 
 

@@ -477,3 +477,59 @@ def test_watch_reports_a_new_export_within_one_second(winpc):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+# --------------------------------------------------------------------------- links and devices (auditor.safeio)
+
+def test_links_and_device_names_in_the_desktop_are_not_followed(winpc):
+    """A user's link in the Desktop to another folder holding an export is not followed, a device name (CON,
+    NUL) dressed as an export is refused, and the Desktop's own export is still found.
+
+    What Wine 8 can make: `mklink /J` and `mklink /D` fail (FSCTL_SET_REPARSE_POINT answers ERROR_NOT_SUPPORTED,
+    CreateSymbolicLinkW ERROR_FILE_NOT_FOUND), so no junction or Windows symbolic link can be created in the
+    prefix. A Unix symbolic link placed in the prefix is what it offers instead: folder listings mark it as a
+    reparse point (attributes 0x410), GetFileAttributes follows it, and GetFinalPathNameByHandleW names its
+    target. The walk skips the listed reparse point; a file reached through a link is refused by the final-path
+    check of safeio's Windows branch. Junction owners (winacl.owner_sid) are synthetic under Wine."""
+    pc = winpc
+    rng = random.Random(21)
+    rows, records = export_rows(rng, "jd", 25)
+    desktop = pc.profile("Desktop")
+    own = pc.c_path(desktop + r"\链接测试_自己的.csv")
+    write_csv(own, rows)
+    hidden_rows, _ = export_rows(rng, "pdd", 30)
+    hidden = pc.c_path(r"C:\hidden-share\隐藏订单.csv")
+    write_csv(hidden, hidden_rows)
+    hidden_mobiles = [r[5] for r in hidden_rows[1:]]
+    folder_link = pc.c_path(desktop) / "共享"
+    folder_link.symlink_to(hidden.parent, target_is_directory=True)
+    file_link = pc.c_path(desktop) / "捷径订单.csv"
+    file_link.symlink_to(hidden)
+    junction = pc.run(["cmd", "/c", "mklink", "/J", desktop + r"\junction", r"C:\hidden-share"], timeout=60)
+    for name in ("con.csv", "nul.xlsx"):
+        pc.c_path(desktop + "\\" + name).write_bytes(b"\xef\xbb\xbf")
+    try:
+        _, work = pc.workdir("links")
+        res = pc.auditor("scan", "--only", "files", "--path", desktop, "--output", "r.json", "--quiet", cwd=work,
+                         timeout=180)
+        assert res.returncode == 1 and "Traceback" not in res.output, res.output
+        report = load_report(work / "r.json")
+        refs = {f["target"]["ref"].casefold(): f for f in report["findings"]}
+        assert (desktop + r"\链接测试_自己的.csv").casefold() in refs
+        assert refs[(desktop + r"\链接测试_自己的.csv").casefold()]["evidence"]["records"] == records
+        assert not [r for r in refs if "隐藏订单" in r or "捷径订单" in r or r"\共享" in r or r"\junction" in r]
+        skipped = {s["item"].rsplit("\\", 1)[-1].casefold(): s["reason"] for c in report["coverage"]
+                   for s in c["skipped"]}
+        assert "junction or symbolic link" in skipped["捷径订单.csv"], skipped
+        assert skipped["con.csv"] and skipped["nul.xlsx"], skipped  # devices, never read
+        text = (work / "r.json").read_text(encoding="utf-8")
+        assert not [m for m in hidden_mobiles if m in text]
+        if junction.returncode == 0 and pc.c_path(desktop + r"\junction").exists():  # a Wine that can make one
+            assert not [r for r in refs if r"\junction" in r]
+    finally:
+        for p in (folder_link, file_link, pc.c_path(desktop + r"\con.csv"), pc.c_path(desktop + r"\nul.xlsx"), own):
+            try:
+                p.unlink()
+            except OSError:
+                pass
+        shutil.rmtree(pc.c_path(desktop + r"\junction"), ignore_errors=True)

@@ -185,6 +185,21 @@ def hold_exclusive(db: Path) -> subprocess.Popen:
     return proc
 
 
+def hold_with_wal(db: Path, *statements: str) -> subprocess.Popen:
+    """Another process holding ``db`` the way a running Firefox does (exclusive locking, write-ahead log never
+    checkpointed), with ``statements`` committed only to the -wal file. Returns once they are."""
+    code = ("import sqlite3,sys\n"
+            "c=sqlite3.connect(sys.argv[1],isolation_level=None)\n"
+            "c.execute('PRAGMA locking_mode=EXCLUSIVE'); c.execute('PRAGMA wal_autocheckpoint=0')\n"
+            "for sql in sys.argv[2:]: c.execute(sql)\n"
+            "print('ready',flush=True)\n"
+            "sys.stdin.read()\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(db), *statements], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
+
+
 def release(proc: subprocess.Popen) -> None:
     proc.stdin.close()
     proc.wait(timeout=10)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
+from .. import safeio
 from ..errors import PackError, UsageError
 from ..model import Coverage, SourceCoverage
 from ..packs import load_toml
@@ -341,7 +343,7 @@ class _Read:
 
 
 def _text_sheet(path: Path, encoding: str):
-    fh = open(path, "r", encoding=encoding, errors="strict", newline="")
+    fh = io.TextIOWrapper(safeio.open_regular(path), encoding=encoding, errors="strict", newline="")
     try:
         delimiter = sniff_delimiter(fh.read(SAMPLE))
         fh.seek(0)
@@ -398,7 +400,7 @@ def _read_once(kind: str, path: Path, voc: Vocab, cmap: ColumnMap, encoding: str
     except UnreadableTable as exc:
         raise UsageError(f"{spec.label} {path}: not a readable table ({exc})") from None
     except OSError as exc:
-        raise UsageError(f"{spec.label} {path}: cannot read ({exc.strerror or exc})") from None
+        raise UsageError(f"{spec.label} {path}: cannot read ({safeio.reason_of(exc)})") from None
     except (csv.Error, UnicodeError, ValueError) as exc:
         raise UsageError(f"{spec.label} {path}: not a readable table ({type(exc).__name__}: {exc})") from None
     skips.close()

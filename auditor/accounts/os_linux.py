@@ -1,22 +1,26 @@
 """Linux accounts of the audited system: /etc/passwd, /etc/shadow, /etc/login.defs, the login records
 (wtmp and its rotated copies, lastlog, or the newer lastlog2 / wtmpdb SQLite databases, whichever the
-system has) and the LightDM guest session. Every path goes through ``ScanContext.path`` so ``--root``
-audits a copied tree. Read only: SQLite databases are opened read-only."""
+system has) and the LightDM guest session. Every file is opened through ``ctx.tree`` (auditor.safeio): a
+regular file only, and with ``--root`` every link resolved inside the audited tree, so a copied tree whose
+``/etc/passwd`` links to ``/etc/passwd`` never shows the auditing machine's accounts. Read only: SQLite
+databases are read from private copies (auditor.trail.sqlite_ro)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import gzip
 import ipaddress
-import os
 import sqlite3
 import struct
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from .. import safeio
 from ..context import ScanContext
 from ..model import SourceCoverage
+from ..trail.sqlite_ro import Unreadable, read_database
 from .records import LoginEvent, OsAccount
 
 AREA = "accounts"
@@ -30,6 +34,9 @@ WTMP_FILES = ("/var/log/wtmp",)
 LASTLOG_FILE = "/var/log/lastlog"
 LASTLOG2_DB = "/var/lib/lastlog/lastlog2.db"
 WTMPDB_DB = "/var/lib/wtmpdb/wtmp.db"
+MAX_TEXT_BYTES = 64 << 20  # passwd, shadow, login.defs, lightdm.conf
+MAX_LOGIN_RECORDS = 256 << 20  # one wtmp file (or its decompressed rotation)
+MAX_LASTLOG_SCAN = 64 << 20  # lastlog is sparse: uids up to ~230,000 are looked at for "has any entry"
 LIGHTDM_CONFS = ("/usr/share/lightdm/lightdm.conf.d", "/etc/lightdm/lightdm.conf.d", "/etc/lightdm/lightdm.conf")
 _EPOCH = dt.date(1970, 1, 1)
 
@@ -53,20 +60,13 @@ def _zone(ctx: ScanContext):
         from zoneinfo import ZoneInfo
     except ImportError:  # pragma: no cover
         return dt.timezone.utc
-    link = ctx.path("/etc/localtime")
-    try:
-        if link.is_symlink():
-            target = os.readlink(link)
-            if target.startswith("/"):
-                link = ctx.path(target)
-            else:
-                link = link.parent / target
-        with open(link, "rb") as fh:
+    try:  # the link to the zone file is resolved inside the tree
+        with ctx.tree.open(ctx.path("/etc/localtime"), max_size=1 << 20) as fh:
             return ZoneInfo.from_file(fh, key="localtime")
     except (OSError, ValueError):
         pass
     try:
-        name = ctx.path("/etc/timezone").read_text(encoding="utf-8").strip()
+        name = ctx.tree.read_text(ctx.path("/etc/timezone"), max_size=4096).strip()
         return ZoneInfo(name)
     except Exception:  # noqa: BLE001 - unknown zone name, no tzdata: fall back to UTC
         return dt.timezone.utc
@@ -90,7 +90,7 @@ def _cstr(raw: bytes) -> str:
 def read_login_defs(ctx: ScanContext) -> tuple[int, int]:
     uid_min, uid_max = 1000, 60000
     try:
-        lines = ctx.path("/etc/login.defs").read_text(encoding="utf-8", errors="replace").splitlines()
+        lines = ctx.tree.read_text(ctx.path("/etc/login.defs"), max_size=MAX_TEXT_BYTES).splitlines()
     except OSError:
         return uid_min, uid_max
     for line in lines:
@@ -103,13 +103,14 @@ def read_login_defs(ctx: ScanContext) -> tuple[int, int]:
     return uid_min, uid_max
 
 
-def read_colon_file(path: Path, fields: int, cov: SourceCoverage) -> list[list[str]] | None:
+def read_colon_file(path: Path, fields: int, cov: SourceCoverage,
+                    tree: safeio.Tree = safeio.LIVE) -> list[list[str]] | None:
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = tree.read_text(path, max_size=MAX_TEXT_BYTES)
     except FileNotFoundError:
         return None
     except OSError as exc:
-        cov.skip(str(path), f"cannot read ({exc.strerror or exc})")
+        cov.skip(str(path), safeio.reason_of(exc))
         return None
     rows = []
     for no, line in enumerate(text.splitlines(), 1):
@@ -147,25 +148,36 @@ def _addr(addr: bytes) -> str:
     return str(ipaddress.IPv6Address(addr))
 
 
-def _read_bytes(path: Path) -> bytes:
-    if path.suffix == ".gz":
-        with gzip.open(path, "rb") as fh:
-            return fh.read()
-    return path.read_bytes()
+def _read_bytes(path: Path, tree: safeio.Tree = safeio.LIVE) -> bytes:
+    """A login-record file, decompressed when rotated with gzip; at most MAX_LOGIN_RECORDS bytes (the
+    newest records of a longer file are lost: the reader says so)."""
+    with tree.open(path, max_size=MAX_LOGIN_RECORDS if path.suffix != ".gz" else None) as fh:
+        if path.suffix == ".gz":
+            with gzip.GzipFile(fileobj=fh) as gz:
+                data = gz.read(MAX_LOGIN_RECORDS + 1)
+            if len(data) > MAX_LOGIN_RECORDS:
+                raise safeio.Refused(path, f"decompresses to more than {MAX_LOGIN_RECORDS} bytes")
+            return data
+        return fh.read()
 
 
 def wtmp_paths(ctx: ScanContext) -> list[Path]:
+    tree = ctx.tree
     out: list[Path] = []
     for base in WTMP_FILES:
         path = ctx.path(base)
-        rotated = sorted(path.parent.glob(path.name + ".*"), key=lambda p: p.name) if path.parent.is_dir() else []
-        out.extend(p for p in [*rotated, path] if p.is_file())
+        try:
+            rotated = [e.path for e in tree.files(path.parent) if e.name.startswith(path.name + ".")]
+        except OSError:
+            rotated = []
+        out.extend(p for p in [*rotated, path] if tree.exists(p))
     return out
 
 
-def read_wtmp(path: Path, zone, events: dict[str, list[LoginEvent]]) -> tuple[int, dt.datetime | None]:
+def read_wtmp(path: Path, zone, events: dict[str, list[LoginEvent]],
+              tree: safeio.Tree = safeio.LIVE) -> tuple[int, dt.datetime | None]:
     """Adds USER_PROCESS records to ``events`` (by user). Returns (records, earliest record time)."""
-    data = _read_bytes(path)
+    data = _read_bytes(path, tree)
     records, first = 0, None
     for ut_type, line, user, host, sec, addr in iter_utmp(data):
         records += 1
@@ -179,9 +191,9 @@ def read_wtmp(path: Path, zone, events: dict[str, list[LoginEvent]]) -> tuple[in
     return records, first
 
 
-def read_lastlog(path: Path, uid: int, zone) -> tuple[dt.datetime, str, str] | None:
+def read_lastlog(path: Path, uid: int, zone, tree: safeio.Tree = safeio.LIVE) -> tuple[dt.datetime, str, str] | None:
     try:
-        with open(path, "rb") as fh:
+        with tree.open(path, buffered=False) as fh:
             fh.seek(uid * LASTLOG.size)
             raw = fh.read(LASTLOG.size)
     except (OSError, OverflowError, ValueError):
@@ -193,36 +205,37 @@ def read_lastlog(path: Path, uid: int, zone) -> tuple[dt.datetime, str, str] | N
     return (when, _cstr(line), _cstr(host)) if when else None
 
 
-def lastlog_has_entries(path: Path) -> bool:
-    """A lastlog that holds at least one login (an all-zero or empty file proves nothing)."""
+def lastlog_has_entries(path: Path, tree: safeio.Tree = safeio.LIVE) -> bool:
+    """A lastlog that holds at least one login (an all-zero or empty file proves nothing). The file is sparse
+    (one record per uid up to the largest): only its first MAX_LASTLOG_SCAN bytes are looked at."""
     try:
-        with open(path, "rb") as fh:
-            while True:
-                chunk = fh.read(1 << 20)
+        with tree.open(path) as fh:
+            left = MAX_LASTLOG_SCAN
+            while left > 0:
+                chunk = fh.read(min(1 << 20, left))
                 if not chunk:
                     return False
                 if chunk.strip(b"\0"):
                     return True
+                left -= len(chunk)
     except OSError:
         return False
+    return False
 
 
-def _sqlite(path: Path) -> sqlite3.Connection:
-    uri = path.resolve().as_uri()
+def _rows(path: Path, table: str, sql: str, tree: safeio.Tree) -> list[tuple]:
+    """Rows of a login database, from a private copy (auditor.trail.sqlite_ro). Raises sqlite3.Error when it
+    cannot be read."""
     try:
-        con = sqlite3.connect(f"{uri}?mode=ro", uri=True)
-        con.execute("select 1 from sqlite_master limit 1").fetchall()
-        return con
-    except sqlite3.Error:
-        return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True)
+        rows, _how, _problem = read_database(path, {table: None}, lambda con: con.execute(sql).fetchall(),
+                                             tree=tree)
+    except Unreadable as exc:
+        raise sqlite3.DatabaseError(str(exc)) from None
+    return rows
 
 
-def read_lastlog2(path: Path, zone) -> dict[str, LoginEvent]:
-    con = _sqlite(path)
-    try:
-        rows = con.execute("SELECT Name, Time, TTY, RemoteHost FROM Lastlog2").fetchall()
-    finally:
-        con.close()
+def read_lastlog2(path: Path, zone, tree: safeio.Tree = safeio.LIVE) -> dict[str, LoginEvent]:
+    rows = _rows(path, "lastlog2", "SELECT Name, Time, TTY, RemoteHost FROM Lastlog2", tree)
     out: dict[str, LoginEvent] = {}
     for name, sec, tty, host in rows:
         when = _from_epoch(int(sec), zone) if sec else None
@@ -231,12 +244,9 @@ def read_lastlog2(path: Path, zone) -> dict[str, LoginEvent]:
     return out
 
 
-def read_wtmpdb(path: Path, zone, events: dict[str, list[LoginEvent]]) -> tuple[int, dt.datetime | None]:
-    con = _sqlite(path)
-    try:
-        rows = con.execute("SELECT Type, User, Login, TTY, RemoteHost FROM wtmp").fetchall()
-    finally:
-        con.close()
+def read_wtmpdb(path: Path, zone, events: dict[str, list[LoginEvent]],
+                tree: safeio.Tree = safeio.LIVE) -> tuple[int, dt.datetime | None]:
+    rows = _rows(path, "wtmp", "SELECT Type, User, Login, TTY, RemoteHost FROM wtmp", tree)
     first = None
     for typ, user, login_us, tty, host in rows:
         when = _from_epoch(int(login_us) / 1e6, zone) if login_us else None
@@ -252,17 +262,21 @@ def read_wtmpdb(path: Path, zone, events: dict[str, list[LoginEvent]]) -> tuple[
 
 def lightdm_guest(ctx: ScanContext) -> dict[str, str] | None:
     """LightDM's ``allow-guest`` (later files override earlier ones, as LightDM reads them)."""
+    tree = ctx.tree
     files: list[Path] = []
     for entry in LIGHTDM_CONFS:
         path = ctx.path(entry)
-        if path.is_dir():
-            files.extend(sorted(path.glob("*.conf")))
-        elif path.is_file():
+        if tree.is_dir(path):
+            try:
+                files.extend(e.path for e in tree.files(path) if e.name.endswith(".conf"))
+            except OSError:
+                continue
+        elif tree.exists(path):
             files.append(path)
     state: dict[str, str] | None = None
     for path in files:
         try:
-            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+            lines = tree.read_text(path, max_size=MAX_TEXT_BYTES).splitlines()
         except OSError:
             continue
         section = ""
@@ -282,14 +296,14 @@ def collect(ctx: ScanContext, today: dt.date) -> LinuxFacts:
     facts = LinuxFacts()
     cov = ctx.coverage.source(AREA, "os-accounts:passwd+shadow")
     passwd_path, shadow_path = ctx.path("/etc/passwd"), ctx.path("/etc/shadow")
-    passwd = read_colon_file(passwd_path, 7, cov)
+    passwd = read_colon_file(passwd_path, 7, cov, ctx.tree)
     if passwd is None:
         if cov.skipped:
             cov.status, cov.note = "failed", f"{passwd_path} cannot be read"
         else:
             cov.status, cov.note = "no_data", f"{passwd_path} not found"
         return facts
-    shadow_rows = read_colon_file(shadow_path, 8, cov)
+    shadow_rows = read_colon_file(shadow_path, 8, cov, ctx.tree)
     shadow = {r[0]: r for r in shadow_rows} if shadow_rows is not None else None
     if shadow is None:
         cov.status = "partial"
@@ -340,13 +354,17 @@ def collect(ctx: ScanContext, today: dt.date) -> LinuxFacts:
 
 def _logins(ctx: ScanContext, facts: LinuxFacts, zone) -> None:
     cov = ctx.coverage.source(AREA, "os-logins:wtmp+lastlog")
+    tree = ctx.tree
     events: dict[str, list[LoginEvent]] = {}
     earliest: dt.datetime | None = None
     for path in wtmp_paths(ctx):
         try:
-            records, first = read_wtmp(path, zone, events)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            cov.skip(str(path), f"cannot read ({getattr(exc, 'strerror', None) or exc})")
+            records, first = read_wtmp(path, zone, events, tree)
+        except OSError as exc:
+            cov.skip(str(path), safeio.reason_of(exc))
+            continue
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            cov.skip(str(path), f"cannot read ({type(exc).__name__})")
             continue
         cov.examined += records
         if records:
@@ -354,9 +372,9 @@ def _logins(ctx: ScanContext, facts: LinuxFacts, zone) -> None:
             if first and (earliest is None or first < earliest):
                 earliest = first
     wtmpdb = ctx.path(WTMPDB_DB)
-    if wtmpdb.is_file():
+    if tree.exists(wtmpdb):
         try:
-            records, first = read_wtmpdb(wtmpdb, zone, events)
+            records, first = read_wtmpdb(wtmpdb, zone, events, tree)
             cov.examined += records
             facts.login_sources.append(str(wtmpdb))
             if first and (earliest is None or first < earliest):
@@ -364,12 +382,12 @@ def _logins(ctx: ScanContext, facts: LinuxFacts, zone) -> None:
         except sqlite3.Error as exc:
             cov.skip(str(wtmpdb), f"not a readable wtmpdb database ({exc})")
     lastlog = ctx.path(LASTLOG_FILE)
-    use_lastlog = lastlog.is_file() and lastlog_has_entries(lastlog)
+    use_lastlog = tree.is_file(lastlog) and lastlog_has_entries(lastlog, tree)
     last2: dict[str, LoginEvent] = {}
     db2 = ctx.path(LASTLOG2_DB)
-    if db2.is_file():
+    if tree.exists(db2):
         try:
-            last2 = read_lastlog2(db2, zone)
+            last2 = read_lastlog2(db2, zone, tree)
             cov.examined += len(last2)
             if last2:
                 facts.login_sources.append(str(db2))
@@ -384,7 +402,7 @@ def _logins(ctx: ScanContext, facts: LinuxFacts, zone) -> None:
         acc.logins = sorted(events.get(acc.name, []), key=lambda e: e.time)
         candidates: list[tuple[dt.datetime, str, str]] = [(e.time, e.ip, e.source) for e in acc.logins]
         if use_lastlog and acc.uid is not None:
-            rec = read_lastlog(lastlog, acc.uid, zone)
+            rec = read_lastlog(lastlog, acc.uid, zone, tree)
             if rec:
                 candidates.append((rec[0], rec[2], str(lastlog)))
         if acc.name in last2:

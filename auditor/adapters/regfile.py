@@ -58,9 +58,11 @@ class RegFile:
     # ---- construction -------------------------------------------------------------------------------------
     @classmethod
     def from_files(cls, paths: Iterable[str | Path]) -> "RegFile":
+        from ..safeio import read_input  # a regular file only: a FIFO or a user's link is one clear message
+
         reg = cls()
         for path in [paths] if isinstance(paths, (str, Path)) else paths:
-            reg._feed(decode_reg_bytes(Path(path).read_bytes()), f"{Path(path).name}: ")
+            reg._feed(decode_reg_bytes(read_input(path, "--registry-export", max_size=1 << 30)), f"{Path(path).name}: ")
         return reg
 
     @classmethod

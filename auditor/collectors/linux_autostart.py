@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import safeio
 from ..context import ScanContext
 from ..facts import AutostartFact, Facts
 from .desktop_entry import iter_desktop_entries
@@ -11,22 +12,23 @@ from .desktop_entry import iter_desktop_entries
 AREA = "remote"
 CRON_FILES = ("/etc/crontab",)
 CRON_DIRS = ("/etc/cron.d", "/var/spool/cron/crontabs", "/var/spool/cron")
+MAX_TABLE_BYTES = 4 << 20
 
 
 def _xdg(ctx: ScanContext, facts: Facts, cov) -> None:
     folders = [(ctx.path("/etc/xdg/autostart"), None)]
     folders += [(h / ".config/autostart", h.name) for h in ctx.home_dirs()]
     for folder, user in folders:
-        for path, entry in iter_desktop_entries([folder], cov):
+        for path, entry in iter_desktop_entries([folder], cov, ctx.tree):
             if entry.get("Hidden", "").lower() == "true" or \
                     entry.get("X-GNOME-Autostart-enabled", "true").lower() == "false":
                 continue
             facts.autostart.append(AutostartFact("xdg_autostart", path.stem, entry.get("Exec", ""), str(path), user))
 
 
-def _cron_lines(path: Path, system_format: bool) -> list[tuple[str, str]]:
+def _cron_lines(path: Path, system_format: bool, tree: safeio.Tree = safeio.LIVE) -> list[tuple[str, str]]:
     out = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in tree.read_text(path, max_size=MAX_TABLE_BYTES).splitlines():
         line = line.strip()
         if not line or line.startswith("#") or "=" in line.split()[0]:
             continue
@@ -44,24 +46,24 @@ def _cron_lines(path: Path, system_format: bool) -> list[tuple[str, str]]:
 
 def _cron(ctx: ScanContext, facts: Facts, cov) -> None:
     files: list[tuple[Path, bool, str | None]] = [(ctx.path(f), True, None) for f in CRON_FILES]
+    tree = ctx.tree
     for d in CRON_DIRS:
         folder = ctx.path(d)
-        if not folder.is_dir():
+        if not tree.is_dir(folder):
             continue
         try:
-            for p in sorted(folder.iterdir()):
-                if p.is_file():
-                    system = d == "/etc/cron.d"
-                    files.append((p, system, None if system else p.name))
+            for item in tree.files(folder):
+                system = d == "/etc/cron.d"
+                files.append((item.path, system, None if system else item.name))
         except OSError as exc:
-            cov.skip(str(folder), exc.strerror or "unreadable")
+            cov.skip(str(folder), safeio.reason_of(exc))
     for path, system_format, user in files:
-        if not path.is_file():
+        if not tree.exists(path):
             continue
         try:
-            lines = _cron_lines(path, system_format)
+            lines = _cron_lines(path, system_format, tree)
         except OSError as exc:
-            cov.skip(str(path), exc.strerror or "unreadable")
+            cov.skip(str(path), safeio.reason_of(exc))
             continue
         cov.examined += 1
         for schedule, command in lines:
@@ -71,9 +73,9 @@ def _cron(ctx: ScanContext, facts: Facts, cov) -> None:
 def _rc_local(ctx: ScanContext, facts: Facts, cov) -> None:
     path = ctx.path("/etc/rc.local")
     try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines() if path.is_file() else []
+        lines = ctx.tree.read_text(path, max_size=MAX_TABLE_BYTES).splitlines() if ctx.tree.exists(path) else []
     except OSError as exc:
-        cov.skip(str(path), exc.strerror or "unreadable")
+        cov.skip(str(path), safeio.reason_of(exc))
         return
     for line in lines:
         line = line.strip()

@@ -4,25 +4,26 @@ from __future__ import annotations
 
 import shutil
 
-from .. import runcmd
+from .. import runcmd, safeio
 from ..context import ScanContext
 from ..facts import Facts, InstalledFact
 from .desktop_entry import iter_desktop_entries
 
 AREA = "remote"
+MAX_STATUS_BYTES = 256 << 20
 DESKTOP_DIRS = ("/usr/share/applications", "/usr/local/share/applications",
                 "/var/lib/snapd/desktop/applications", "/var/lib/flatpak/exports/share/applications")
 
 
 def _dpkg(ctx: ScanContext, facts: Facts) -> bool:
     status = ctx.path("/var/lib/dpkg/status")
-    if not status.is_file():
+    if not ctx.tree.exists(status):
         return False
     cov = ctx.coverage.source(AREA, "installed:dpkg")
     try:
-        text = status.read_text(encoding="utf-8", errors="replace")
+        text = ctx.tree.read_text(status, max_size=MAX_STATUS_BYTES)
     except OSError as exc:
-        cov.status, cov.note = "failed", f"{status}: {exc.strerror}"
+        cov.status, cov.note = "failed", f"{status}: {safeio.reason_of(exc)}"
         return True
     for block in text.split("\n\n"):
         fields: dict[str, str] = {}
@@ -58,20 +59,20 @@ def _opt(ctx: ScanContext, facts: Facts) -> None:
     cov = ctx.coverage.source(AREA, "installed:/opt")
     base = ctx.path("/opt")
     try:
-        children = sorted(base.iterdir()) if base.is_dir() else []
+        children = ctx.tree.listdir(base) if ctx.tree.is_dir(base) else []
     except OSError as exc:
-        cov.status, cov.note = "failed", f"{base}: {exc.strerror}"
+        cov.status, cov.note = "failed", f"{base}: {safeio.reason_of(exc)}"
         return
     for child in children:
-        if child.is_dir():
-            facts.installed.append(InstalledFact(child.name, "folder", location=str(child)))
+        if child.kind == "dir" or (child.kind == "link" and ctx.tree.is_dir(child.path)):
+            facts.installed.append(InstalledFact(child.name, "folder", location=str(child.path)))
             cov.examined += 1
 
 
 def _desktop_files(ctx: ScanContext, facts: Facts) -> None:
     cov = ctx.coverage.source(AREA, "installed:desktop-files")
     dirs = [ctx.path(d) for d in DESKTOP_DIRS] + [h / ".local/share/applications" for h in ctx.home_dirs()]
-    for path, entry in iter_desktop_entries(dirs, cov):
+    for path, entry in iter_desktop_entries(dirs, cov, ctx.tree):
         facts.installed.append(InstalledFact(entry.get("Name", path.stem), "desktop-file",
                                              location=str(path), command=entry.get("Exec")))
 

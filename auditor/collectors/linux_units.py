@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .. import safeio
 from ..context import ScanContext
 from ..facts import Facts, ServiceFact
 
@@ -13,11 +14,12 @@ SYSTEM_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/sys
                "/usr/lib/systemd/system", "/lib/systemd/system")
 USER_DIRS = ("/etc/systemd/user", "/usr/lib/systemd/user", "/lib/systemd/user")
 ENABLE_DIRS_SYSTEM = ("/etc/systemd/system",)
+MAX_UNIT_BYTES = 1 << 20
 
 
-def _exec_start(path: Path) -> str | None:
+def _exec_start(path: Path, tree: safeio.Tree) -> str | None:
     try:
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        for line in tree.read_text(path, max_size=MAX_UNIT_BYTES).splitlines():
             line = line.strip()
             if line.startswith("ExecStart="):
                 return line.split("=", 1)[1].lstrip("-@+!:")
@@ -26,35 +28,46 @@ def _exec_start(path: Path) -> str | None:
     return None
 
 
-def _enabled_units(enable_dirs: list[Path]) -> tuple[set[str], set[str]]:
-    """Units linked from any *.wants/*.requires folder, and masked units (linked to /dev/null)."""
+def _enabled_units(enable_dirs: list[Path], tree: safeio.Tree) -> tuple[set[str], set[str]]:
+    """Units linked from any *.wants/*.requires folder, and masked units (linked to /dev/null). Only names and
+    link targets are read: no link is followed."""
     enabled: set[str] = set()
     masked: set[str] = set()
     for base in enable_dirs:
-        if not base.is_dir():
+        if not tree.is_dir(base):
             continue
         try:
-            for entry in base.iterdir():
-                if entry.is_symlink() and os.readlink(entry) == "/dev/null":
+            for entry in tree.listdir(base):
+                if entry.kind == "link" and _link_target(entry.path, tree) == "/dev/null":
                     masked.add(entry.name)
-                elif entry.is_dir() and entry.name.endswith((".wants", ".requires")):
-                    enabled.update(p.name for p in entry.iterdir())
+                elif entry.kind == "dir" and entry.name.endswith((".wants", ".requires")):
+                    enabled.update(e.name for e in tree.listdir(entry.path))
         except OSError:
             continue
     return enabled, masked
 
 
+def _link_target(path: Path, tree: safeio.Tree) -> str | None:
+    """Where a link points, read without following it (the folder is reached under the tree's rules)."""
+    try:
+        folder = tree.resolve(path.parent)
+        return os.readlink(folder / path.name)
+    except OSError:
+        return None
+
+
 def _collect_scope(ctx: ScanContext, facts: Facts, unit_dirs: list[Path], enable_dirs: list[Path],
                    scope: str, cov) -> None:
-    enabled, masked = _enabled_units(enable_dirs)
+    tree = ctx.tree
+    enabled, masked = _enabled_units(enable_dirs, tree)
     seen: set[str] = set()
     for folder in unit_dirs:
-        if not folder.is_dir():
+        if not tree.is_dir(folder):
             continue
         try:
-            units = sorted(p for p in folder.iterdir() if p.name.endswith((".service", ".socket")))
+            units = [e.path for e in tree.files(folder) if e.name.endswith((".service", ".socket"))]
         except OSError as exc:
-            cov.skip(str(folder), exc.strerror or "unreadable")
+            cov.skip(str(folder), safeio.reason_of(exc))
             continue
         for unit in units:
             if unit.name in seen:
@@ -68,7 +81,7 @@ def _collect_scope(ctx: ScanContext, facts: Facts, unit_dirs: list[Path], enable
                 state = "disabled"
             template_instances = [e for e in enabled if "@" in e and e.split("@")[0] + "@.service" == unit.name]
             facts.services.append(ServiceFact(
-                name=unit.name.rsplit(".", 1)[0], source=str(unit), command=_exec_start(unit), start=state,
+                name=unit.name.rsplit(".", 1)[0], source=str(unit), command=_exec_start(unit, tree), start=state,
                 scope=scope, display=", ".join(sorted(template_instances)) or None))
             cov.examined += 1
 

@@ -7,20 +7,24 @@ import hashlib
 import os
 from functools import lru_cache
 
-MAX_PE_BYTES = 256 << 20
+from .. import safeio
+
+MAX_PE_BYTES = 128 << 20  # read into memory whole (never memory-mapped: a user could truncate it under us)
 KEYS = ("OriginalFilename", "CompanyName", "ProductName", "FileDescription", "InternalName", "FileVersion")
 
 
 def _key(path: str) -> tuple[str, int, int] | None:
     try:
         st = os.stat(path)
-    except OSError:
+    except (OSError, ValueError):
         return None
     return path, st.st_size, int(st.st_mtime)
 
 
 def version_info(path: str | None) -> dict[str, str]:
-    """PE version strings of ``path``; {} for non-PE files, unreadable files or files without them."""
+    """PE version strings of ``path``; {} for non-PE files, unreadable files or files without them. The path
+    of a running process's executable can be swapped by its user for a FIFO or a link: it is opened through
+    auditor.safeio (a regular file only, no user's link, bounded)."""
     if not path:
         return {}
     key = _key(path)
@@ -33,12 +37,13 @@ def version_info(path: str | None) -> dict[str, str]:
 def _cached(key: tuple[str, int, int]) -> tuple[tuple[str, str], ...]:
     path = key[0]
     try:
-        with open(path, "rb") as fh:
+        with safeio.open_regular(path, max_size=MAX_PE_BYTES) as fh:
             if fh.read(2) != b"MZ":
                 return ()
+            data = b"MZ" + fh.read()
         import pefile
 
-        pe = pefile.PE(path, fast_load=True)
+        pe = pefile.PE(data=data, fast_load=True)
         try:
             pe.parse_data_directories(directories=[pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_RESOURCE"]])
             found: dict[str, str] = {}
@@ -57,15 +62,15 @@ def _cached(key: tuple[str, int, int]) -> tuple[tuple[str, str], ...]:
 
 
 def sha256_file(path: str | None, limit: int = MAX_PE_BYTES) -> str | None:
+    """SHA-256 of a regular file opened through auditor.safeio; None when it is not one, or larger than
+    ``limit``."""
     if not path:
         return None
     try:
-        if os.path.getsize(path) > limit:
-            return None
         h = hashlib.sha256()
-        with open(path, "rb") as fh:
+        with safeio.open_regular(path, max_size=limit) as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
         return h.hexdigest()
-    except OSError:
+    except (OSError, ValueError):
         return None

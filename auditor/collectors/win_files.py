@@ -4,10 +4,11 @@ They read files, so they work both live and on an offline copy of a Windows disk
 
 from __future__ import annotations
 
+import errno
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from .. import runcmd
+from .. import runcmd, safeio
 from ..adapters.schtasks import decode_console, parse_schtasks_csv
 from ..context import ScanContext
 from ..facts import AutostartFact, Facts, InstalledFact
@@ -19,38 +20,37 @@ USER_STARTUP = r"AppData\Roaming\Microsoft\Windows\Start Menu\Programs\Startup"
 TASKS_DIR = r"C:\Windows\System32\Tasks"
 TASK_NS = "{http://schemas.microsoft.com/windows/2004/02/mit/task}"
 MAX_TASK_BYTES = 1 << 20
+MAX_LNK_BYTES = 1 << 20
 
 
 def _program_folders(ctx: ScanContext, facts: Facts, cov) -> None:
+    tree = ctx.tree
     for base in PROGRAM_DIRS:
         folder = ctx.win_path(base)
-        if folder is None or not folder.is_dir():
+        if folder is None or not tree.is_dir(folder):
             continue
         try:
-            children = sorted(folder.iterdir())
+            tree.listdir(folder)
         except OSError as exc:
-            cov.skip(str(folder), exc.strerror or "unreadable")
+            cov.skip(str(folder), safeio.reason_of(exc))
             continue
-        for child in children:
-            if child.is_dir():
-                facts.installed.append(InstalledFact(child.name, "folder", location=str(child)))
-                cov.examined += 1
-                # vendor folders such as Oray\SunLogin: one level deeper
-                try:
-                    for grand in child.iterdir():
-                        if grand.is_dir():
-                            facts.installed.append(InstalledFact(grand.name, "folder", location=str(grand)))
-                except OSError:
-                    pass
+        for child in tree.folders(folder):
+            facts.installed.append(InstalledFact(child.name, "folder", location=str(child)))
+            cov.examined += 1
+            # vendor folders such as Oray\SunLogin: one level deeper
+            for grand in tree.folders(child):
+                facts.installed.append(InstalledFact(grand.name, "folder", location=str(grand)))
 
 
-def lnk_command(path: Path) -> str:
-    """Target and arguments of a shortcut, or '' when it cannot be parsed."""
+def lnk_command(path: Path, tree: safeio.Tree = safeio.LIVE) -> str:
+    """Target and arguments of a shortcut, or '' when it cannot be parsed (or is not a regular file)."""
     try:
+        import io
+
         import LnkParse3
 
-        with open(path, "rb") as fh:
-            info = LnkParse3.lnk_file(fh).get_json()
+        data = tree.read_bytes(path, max_size=MAX_LNK_BYTES)
+        info = LnkParse3.lnk_file(io.BytesIO(data)).get_json()
     except Exception:  # noqa: BLE001 - a broken shortcut is just a shortcut we cannot read
         return ""
     link = info.get("link_info", {}) or {}
@@ -64,19 +64,20 @@ def _startup_folders(ctx: ScanContext, facts: Facts, cov) -> None:
     folders: list[tuple[Path | None, str | None]] = [(ctx.win_path(COMMON_STARTUP), None)]
     for home in ctx.home_dirs():
         folders.append((home / Path(*USER_STARTUP.split("\\")), home.name))
+    tree = ctx.tree
     for folder, user in folders:
-        if folder is None or not folder.is_dir():
+        if folder is None or not tree.is_dir(folder):
             continue
         try:
-            entries = sorted(p for p in folder.iterdir() if p.is_file())
+            entries = [e.path for e in tree.files(folder)]
         except OSError as exc:
-            cov.skip(str(folder), exc.strerror or "unreadable")
+            cov.skip(str(folder), safeio.reason_of(exc))
             continue
         for entry in entries:
             if entry.name.lower() == "desktop.ini":
                 continue
             cov.examined += 1
-            command = lnk_command(entry) if entry.suffix.lower() == ".lnk" else str(entry)
+            command = lnk_command(entry, tree) if entry.suffix.lower() == ".lnk" else str(entry)
             facts.autostart.append(AutostartFact("startup_folder", entry.stem, command or entry.name,
                                                  str(entry), user))
 
@@ -115,40 +116,45 @@ def _schtasks(ctx: ScanContext, facts: Facts, cov, why: str) -> None:
 
 
 def _tasks(ctx: ScanContext, facts: Facts, cov) -> None:
+    tree = ctx.tree
     folder = ctx.win_path(TASKS_DIR)
     readable, why = False, "Task Scheduler folder not found"
-    if folder is not None and folder.is_dir():
+    if folder is not None and tree.is_dir(folder):
         try:
-            next(iter(folder.iterdir()), None)
+            tree.listdir(folder)
             readable = True
         except OSError as exc:
-            why = f"Tasks folder unreadable ({exc.strerror})"
+            why = f"Tasks folder unreadable ({safeio.reason_of(exc)})"
     if not readable:
         if ctx.live:
             _schtasks(ctx, facts, cov, why)
         else:
             cov.note = why
         return
-    stack = [folder]
+    stack = [(folder, 0)]
     while stack:
-        cur = stack.pop()
+        cur, depth = stack.pop()
         try:
-            children = sorted(cur.iterdir())
+            children = tree.listdir(cur)
         except OSError as exc:
-            cov.skip(str(cur), exc.strerror or "unreadable")
+            cov.skip(str(cur), safeio.reason_of(exc))
             continue
-        for child in children:
-            if child.is_dir() and not child.is_symlink():
-                stack.append(child)
+        for entry in children:
+            child = entry.path
+            if entry.kind == "dir":
+                if depth < 32:
+                    stack.append((child, depth + 1))
                 continue
             try:
-                if child.stat().st_size > MAX_TASK_BYTES:
-                    cov.skip(str(child), "too large for a task file")
-                    continue
-                commands, enabled = parse_task_xml(child.read_bytes())
-            except OSError as exc:
-                cov.skip(str(child), exc.strerror or "unreadable")
+                data = tree.read_bytes(child, max_size=MAX_TASK_BYTES)
+            except safeio.Refused as exc:
+                cov.skip(str(child), "too large for a task file" if exc.errno == errno.EFBIG else exc.reason)
                 continue
+            except OSError as exc:
+                cov.skip(str(child), safeio.reason_of(exc))
+                continue
+            try:
+                commands, enabled = parse_task_xml(data)
             except ET.ParseError:
                 cov.skip(str(child), "not a valid task XML file")
                 continue

@@ -9,12 +9,11 @@ report.json + report.html, answers.json, host.json, manifest.json (SHA-256 of ea
 from __future__ import annotations
 
 import argparse
-import glob
 import socket
 import sys
 import threading
 import time
-from pathlib import Path, PureWindowsPath
+from pathlib import Path
 from typing import Any
 
 from .. import __version__, render
@@ -28,21 +27,22 @@ QUICK_AREAS = ["remote", "files", "accounts"]
 
 
 def hot_folders(profile: dict[str, Any]) -> list[Path]:
+    """The profile's hot folders under every home, looked up through auditor.safeio (a user's link is not
+    followed, so a Desktop replaced by a link to another folder is not searched)."""
     from ..context import ScanContext
+    from ..files.roots import expand
+    from ..files.walk import dedupe_roots
 
     ctx = ScanContext(hostname=socket.gethostname())
+    tree = ctx.tree
     out: list[Path] = []
     rels = profile.get("windows" if ctx.windows else "linux", [])
     for home in ctx.home_dirs():
         for rel in rels:
-            parts = PureWindowsPath(rel).parts if "\\" in rel else tuple(rel.split("/"))
-            pattern = str(home.joinpath(*[glob.escape(p) if p != "*" else "*" for p in parts]))
-            out += [Path(p) for p in sorted(glob.glob(pattern)) if Path(p).is_dir()]
+            out += expand(home, rel, tree, ci=ctx.windows)
     if ctx.windows:
-        out += [Path(p) for p in profile.get("windows_machine", []) if Path(p).is_dir()]
-    from ..files.walk import dedupe_roots
-
-    return dedupe_roots(out)
+        out += [Path(p) for p in profile.get("windows_machine", []) if tree.is_dir(Path(p))]
+    return dedupe_roots(out, tree)
 
 
 def main(args: argparse.Namespace) -> int:

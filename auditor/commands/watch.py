@@ -20,7 +20,9 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("--debounce: between 0.05 and 60 seconds")
     if args.webhook:
         check_webhook_url(args.webhook)
-    paths = [Path(p).resolve() for p in args.path] or _default_roots()
+    from ..files.walk import resolve_root
+
+    paths = [resolve_root(Path(p)) for p in args.path] or _default_roots()  # a user's link is not resolved
     if not paths and args.no_processes:
         raise UsageError("nothing to watch: no export folders found and --no-processes given")
     lower_priority()

@@ -16,7 +16,7 @@ from .rules import PiiRules, load_rules
 from . import locator
 from .state import FileState
 from .textpath import display_path, label_name
-from .walk import Candidate, dedupe_roots, walk
+from .walk import Candidate, dedupe_roots, resolve_root, walk
 
 AREA = "files"
 
@@ -37,13 +37,6 @@ def _owner(uid: int | None, path: Path | None = None) -> str | None:
         return pwd.getpwuid(uid).pw_name
     except (ImportError, KeyError):
         return str(uid)
-
-
-def _resolved(path: Path) -> Path:
-    try:
-        return path.resolve()
-    except OSError:
-        return path
 
 
 def norm_key(path: str) -> str:
@@ -75,8 +68,8 @@ class FilesArea:
     def execute(self) -> list[Finding]:
         ctx = self.run.ctx
         roots = self.roots()
-        why = {_resolved(r): w for r, w in roots}
-        unique = dedupe_roots([r for r, _ in roots])
+        why = {resolve_root(r, ctx.tree): w for r, w in roots}
+        unique = dedupe_roots([r for r, _ in roots], ctx.tree)
         scan_cov = ctx.coverage.source(AREA, "files:content")
         if not unique:
             scan_cov.status, scan_cov.note = "no_data", "no export folders found on this PC"
@@ -87,14 +80,14 @@ class FilesArea:
             for root in unique:
                 root_cov = ctx.coverage.source(AREA, f"root:{display_path(root)}")
                 root_cov.note = why.get(root, "")
-                for cand in walk(root, skip_rel, skip_names, root_cov):
+                for cand in walk(root, skip_rel, skip_names, root_cov, ctx.tree):
                     root_cov.examined += 1
                     state.seen(cand.path, root)
                     summaries = None if self.run.opts.full else state.lookup(
                         cand.path, cand.size, cand.mtime_ns, cand.inode)
                     if summaries is None:
                         summaries = [o.summary() | {"member": member_of(cand.path, o.target), "size": o.size}
-                                     for o in self.scanner.scan(cand.path)]
+                                     for o in self.scanner.scan(cand.path, cand.open)]
                         # the state keeps counts and hashes only: no samples (even masked ones), no names
                         state.store(cand.path, root, cand.size, cand.mtime_ns, cand.inode,
                                     [{k: v for k, v in x.items() if k not in ("samples", "target")}

@@ -10,8 +10,9 @@ import io
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, Any, Callable
 
+from .. import safeio
 from ..tabular import SHEET_EXT, TEXT_EXT, UnreadableTable, iter_sheets
 from .rules import PiiRules
 from .textpath import display_path
@@ -136,33 +137,39 @@ class FileScanner:
         self.limits = limits or Limits()
         self.analyzer = TableAnalyzer(rules)
 
-    def scan(self, path: Path) -> list[Outcome]:
+    def scan(self, path: Path, opener: Callable[..., IO[bytes]] | None = None,
+             tree: safeio.Tree = safeio.LIVE) -> list[Outcome]:
+        """Judge one file. ``opener`` opens the entry a walk listed (auditor.safeio.OpenDir); without it the
+        path is opened through ``tree``. Either way only a regular file is read (a FIFO, a device or a user's
+        link is a skipped outcome with the reason), and only up to the size it had when it was opened."""
         ext = path.suffix.lower()
         name = display_path(path)
         try:
-            size = path.stat().st_size
+            fh = opener() if opener is not None else tree.open(path)
         except FileNotFoundError:
             return [Outcome(name, 0, skipped="vanished before it could be read")]
         except OSError as exc:
-            return [Outcome(name, 0, skipped=f"cannot stat ({exc.strerror})")]
-        if ext in UNSUPPORTED_EXT:
-            return [Outcome(name, size, skipped=f"unsupported format: {UNSUPPORTED_EXT[ext]}, not examined")]
-        if size > self.limits.max_file_size:
-            return [Outcome(name, size, skipped=f"too large ({size} bytes > limit {self.limits.max_file_size})")]
-        try:
-            with open(path, "rb") as fh:
+            return [Outcome(name, 0, skipped=safeio.reason_of(exc))]
+        with fh:
+            size = safeio.opened_size(fh)
+            if ext in UNSUPPORTED_EXT:
+                return [Outcome(name, size, skipped=f"unsupported format: {UNSUPPORTED_EXT[ext]}, not examined")]
+            if size > self.limits.max_file_size:
+                return [Outcome(name, size, skipped=f"too large ({size} bytes > limit {self.limits.max_file_size})")]
+            try:
                 if ext in ARCHIVE_EXT:
                     return self._archive(fh, name, size, depth=0)
-                return [self._table(fh, name, ext, size, path=path)]
-        except FileNotFoundError:
-            return [Outcome(name, size, skipped="vanished while being read")]
-        except PermissionError:
-            return [Outcome(name, size, skipped="permission denied")]
-        except OSError as exc:
-            return [Outcome(name, size, skipped=f"read error ({exc.strerror or exc})")]
+                out = self._table(fh, name, ext, size)
+                if out.sha256 is None and not out.skipped:
+                    out.sha256 = _sha256(fh)
+                return [out]
+            except FileNotFoundError:
+                return [Outcome(name, size, skipped="vanished while being read")]
+            except OSError as exc:
+                return [Outcome(name, size, skipped=f"read error ({safeio.reason_of(exc)})")]
 
     # ------------------------------------------------------------------ tables
-    def _table(self, fh: IO[bytes], target: str, ext: str, size: int, path: Path | None = None) -> Outcome:
+    def _table(self, fh: IO[bytes], target: str, ext: str, size: int) -> Outcome:
         out = Outcome(target, size)
         head = fh.read(8)
         fh.seek(0)
@@ -194,11 +201,7 @@ class FileScanner:
             hasher = _HashingReader(fh)
             reader = io.BufferedReader(hasher, 1 << 20)
         try:
-            src = None if (ext in TEXT_EXT or path is None) else path
-            stream = None if src is not None else reader
-            if ext in SHEET_EXT and stream is not None:
-                stream = io.BytesIO(reader.read())
-            for sheet in iter_sheets(src or target, fh=stream, ext=ext):
+            for sheet in iter_sheets(target, fh=reader, ext=ext):
                 out.tables.append(self.analyzer.analyze(sheet.rows, sheet.name))
         except UnreadableTable as exc:
             out.skipped, out.tables = str(exc), []
@@ -289,6 +292,15 @@ class FileScanner:
             if not outcomes:
                 outcomes.append(Outcome(target, size, skipped=None))
             return outcomes
+
+
+def _sha256(fh: IO[bytes]) -> str:
+    """SHA-256 of an opened file (up to the size it had when it was opened)."""
+    fh.seek(0)
+    h = hashlib.sha256()
+    for chunk in iter(lambda: fh.read(1 << 20), b""):
+        h.update(chunk)
+    return h.hexdigest()
 
 
 def _member_name(info: zipfile.ZipInfo) -> str:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import glob
+import os
 import sys
 from functools import lru_cache
 from pathlib import Path, PureWindowsPath
 
-from ..context import ScanContext
+from .. import safeio
+from ..context import ScanContext, ci_child
 from ..packs import load_toml
 from ..resources import pack_dir
 
@@ -17,10 +18,30 @@ def root_rules() -> dict:
     return load_toml(pack_dir("checks") / "file-roots.toml")
 
 
-def _expand(base: Path, rel: str) -> list[Path]:
-    parts = [p for p in PureWindowsPath(rel).parts if p not in ("\\", "/")] if "\\" in rel else rel.split("/")
-    pattern = str(base.joinpath(*[glob.escape(p) if p != "*" else "*" for p in parts]))
-    return sorted(Path(p) for p in glob.glob(pattern) if Path(p).is_dir())
+def expand(base: Path, rel: str, tree: safeio.Tree = safeio.LIVE, ci: bool = False) -> list[Path]:
+    """The folders ``rel`` names under ``base`` (``*`` = any one folder level; ``\\`` or ``/`` separated),
+    looked up through ``tree`` so no user's link is followed and an audited tree is never left; ``ci``:
+    ignore case, as Windows does. A folder replaced by a link the rules do not follow is kept, so the walk
+    refuses it with the reason instead of silently passing it by."""
+    parts = [p for p in PureWindowsPath(rel).parts if p not in ("\\", "/")] if "\\" in rel else \
+        [p for p in rel.split("/") if p]
+    found = [base]
+    for part in parts:
+        nxt: list[Path] = []
+        for folder in found:
+            if part == "*":
+                nxt += [p for p in tree.folders(folder) if not p.name.startswith(".")]
+            elif part == "..":
+                continue
+            elif ci:
+                child = ci_child(folder, part, tree)
+                if child is not None:
+                    nxt.append(child)
+            else:
+                nxt.append(folder / part)
+        found = nxt
+    # a link that is not followed (a user's) is kept: the walk then reports it in the coverage with the reason
+    return sorted(p for p in found if tree.is_dir(p) or os.path.islink(p))
 
 
 def _fixed_drives() -> list[Path]:
@@ -46,11 +67,11 @@ def default_roots(ctx: ScanContext) -> list[tuple[Path, str]]:
     if ctx.windows:
         for home in ctx.home_dirs():
             for rel in rules["windows"]["user_folders"]:
-                for path in _expand(home, rel):
+                for path in expand(home, rel, ctx.tree, ci=True):
                     roots.append((path, f"user folder {rel}"))
         for folder in rules["windows"]["machine_folders"]:
             path = ctx.win_path(folder)
-            if path is not None and path.is_dir():
+            if path is not None and ctx.tree.is_dir(path):
                 roots.append((path, "shared folder"))
         if ctx.live and sys.platform == "win32" and rules["windows"].get("fixed_drives"):
             roots += [(d, "fixed drive other than the system drive") for d in _fixed_drives()]

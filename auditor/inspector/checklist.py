@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import packs
+from .. import packs, safeio
 from ..compliance import load_duties
 from ..errors import PackError, UsageError
 from ..hostinfo import now_iso
@@ -76,10 +76,7 @@ def normalize(value: Any, where: str) -> str:
 
 def read_answers_file(path: Path, questions: list[dict[str, Any]]) -> dict[str, Any]:
     """{"inspector": str|None, "answers": {qid: {"answer", "note"}}} from a TOML or JSON file."""
-    try:
-        raw_bytes = Path(path).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"--answers {path}: cannot read ({exc.strerror or exc})") from None
+    raw_bytes = safeio.read_input(path, "--answers", max_size=4 << 20)
     text = raw_bytes.decode("utf-8-sig", errors="replace")
     data: Any
     if text.lstrip().startswith("{"):

@@ -91,6 +91,10 @@ class TrailScan:
         self._report_section(exports)
         return self.findings
 
+    def _tree(self, home: Path):
+        """Where this home's files are opened (auditor.safeio: the scan's tree, or a --home copy's own)."""
+        return profiles.home_tree(self.ctx, home, self.homes_given)
+
     def _make(self, check_id: str, target: Target, evidence: dict[str, Any], params: dict[str, Any],
               severity: str | None = None, exp: Export | None = None) -> Finding:
         """A finding; with ``exp`` the English title names the platform in English."""
@@ -107,7 +111,7 @@ class TrailScan:
         found: list[tuple[Path, profiles.Profile]] = []
         for home in self.homes:
             problems: list[tuple[str, str]] = []
-            for prof in profiles.discover(home, problems):
+            for prof in profiles.discover(home, problems, self._tree(home)):
                 found.append((home, prof))
             for item, reason in problems:
                 disc.skip(item, reason)
@@ -128,11 +132,12 @@ class TrailScan:
                                "profile": prof.folder, "database": prof.database.name, "status": "ok",
                                "downloads_in_window": 0, "exports": 0, "missing_columns": []}
         self.profile_rows.append(row)
+        tree = self._tree(home)
         try:
             if prof.browser.engine == "firefox":
-                result = read_firefox(prof.database, self.window, prof.folder, prof.os_user)
+                result = read_firefox(prof.database, self.window, prof.folder, prof.os_user, tree)
             else:
-                result = read_chromium(prof.database, self.window, prof.browser.id, prof.folder, prof.os_user)
+                result = read_chromium(prof.database, self.window, prof.browser.id, prof.folder, prof.os_user, tree)
         except Unreadable as exc:
             cov.skip(str(prof.database), str(exc))
             cov.status, row["status"] = "failed", "failed"
@@ -168,14 +173,9 @@ class TrailScan:
         parts += [f"{n} {what} not listed" for what, n in sorted(skipped.items())]
         if result.missing_columns:
             parts.append(f"old schema without {', '.join(result.missing_columns)}")
-        wal = prof.database.with_name(prof.database.name + "-wal")
-        try:
-            if wal.is_file() and wal.stat().st_size > 32 and "write-ahead" not in result.how:
-                parts.append("its write-ahead log (-wal) was not read: the newest downloads may be missing "
-                             "until the browser is closed")
-                cov.status = "partial"
-        except OSError:
-            pass
+        if result.wal_problem:
+            parts.append(f"{result.wal_problem}: the newest downloads may be missing until the browser is closed")
+            cov.status = "partial"
         cov.note = "; ".join(parts)
         return exports
 
@@ -187,7 +187,7 @@ class TrailScan:
             exp.on_usb = usb_letters[letter]
         exp.file_state, exp.local_path, exp.file_check = locate(d.target_path, self.ctx, exp.home, self.homes_given)
         if exp.file_state == PRESENT and exp.local_path is not None:
-            exp.verdict, exp.verdict_source = file_verdict(exp.local_path, self.run_.shared)
+            exp.verdict, exp.verdict_source = file_verdict(exp.local_path, self.run_.shared, self._tree(exp.home))
 
     def _export_evidence(self, exp: Export) -> dict[str, Any]:
         d, m = exp.download, exp.match
@@ -355,7 +355,7 @@ class TrailScan:
         examined = 0
         for home in self.homes:
             problems: list[tuple[str, str]] = []
-            found, n = usb.recent_shortcuts(home, problems)
+            found, n = usb.recent_shortcuts(home, problems, self._tree(home))
             targets.extend(found)
             examined += n
             for item, reason in problems:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .backoffice import PAGE_FIELDS, file_name_of
 from .download import CHROMIUM_STATES, Download, Window, datetime_to_webkit, webkit_to_datetime
+from .. import safeio
 from .sqlite_ro import read_database, table_columns
 
 WANTED = ("id", "guid", "current_path", "target_path", "start_time", "end_time", "received_bytes", "total_bytes",
@@ -26,6 +27,7 @@ class ChromiumRead:
     rows: list[Download] = field(default_factory=list)
     missing_columns: list[str] = field(default_factory=list)
     how: str = ""
+    wal_problem: str = ""  # the write-ahead log could not be used: the newest downloads may be missing
     note: str = ""  # e.g. "no downloads table"
 
 
@@ -65,8 +67,9 @@ def _read(con: sqlite3.Connection, window: Window, browser: str, profile: str, o
     return out
 
 
-def read_downloads(history: Path, window: Window, browser: str, profile: str, os_user: str) -> ChromiumRead:
+def read_downloads(history: Path, window: Window, browser: str, profile: str, os_user: str,
+                   tree: safeio.Tree = safeio.LIVE) -> ChromiumRead:
     """Downloads started inside ``window``. Raises sqlite_ro.Unreadable for a corrupt/unreadable file."""
-    result, how = read_database(history, ALLOWED, lambda con: _read(con, window, browser, profile, os_user))
-    result.how = how
+    result, result.how, result.wal_problem = read_database(
+        history, ALLOWED, lambda con: _read(con, window, browser, profile, os_user), tree=tree)
     return result

@@ -11,8 +11,9 @@ import re
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
+from .. import safeio
 from ..context import ScanContext
-from .profiles import ci_path
+from .profiles import ci_path, home_tree
 
 _WIN_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 _WIN_HOME = re.compile(r"^[A-Za-z]:[\\/](?:Users|Documents and Settings)[\\/][^\\/]+[\\/](.+)$", re.I)
@@ -29,21 +30,25 @@ def drive_letter(path: str) -> str | None:
     return path[0].upper() if _WIN_DRIVE.match(path) else None
 
 
-def _under_home(home: Path, rest: str) -> tuple[str, Path | None, str]:
+def _under_home(home: Path, rest: str, tree: safeio.Tree) -> tuple[str, Path | None, str]:
     rest_parts = [p for p in re.split(r"[\\/]", rest) if p]
     if not rest_parts:
         return UNKNOWN, None, "path is the home folder itself"
-    parent = ci_path(home, "/".join(rest_parts[:-1])) if len(rest_parts) > 1 else home
-    if parent is None or not parent.is_dir():
+    if ".." in rest_parts:
+        return UNKNOWN, None, "path climbs out of the home folder"
+    parent = ci_path(home, "/".join(rest_parts[:-1]), tree) if len(rest_parts) > 1 else home
+    if parent is None or not tree.is_dir(parent):
         return UNKNOWN, None, "folder not present in the audited home"
-    found = ci_path(parent, rest_parts[-1])
-    if found is not None and found.is_file():
+    found = ci_path(parent, rest_parts[-1], tree)
+    if found is not None and tree.is_file(found):
         return PRESENT, found, "mapped onto the audited home"
     return ABSENT, parent / rest_parts[-1], "mapped onto the audited home"
 
 
 def locate(target: str, ctx: ScanContext, home: Path, homes_given: bool) -> tuple[str, Path | None, str]:
-    """(present|absent|unknown, the local path checked, how it was checked)."""
+    """(present|absent|unknown, the local path checked, how it was checked). Every look-up goes through the
+    home's tree (auditor.safeio): a user's link does not count as the file, and an audited tree is never left."""
+    tree = home_tree(ctx, home, homes_given)
     if not target:
         return UNKNOWN, None, "no target path recorded"
     if target.startswith("\\\\"):
@@ -52,29 +57,29 @@ def locate(target: str, ctx: ScanContext, home: Path, homes_given: bool) -> tupl
     home_str = str(home)
     if not windows and (target == home_str or target.startswith(home_str.rstrip("/") + "/")):
         local = Path(target)
-        return (PRESENT if local.is_file() else ABSENT), local, "inside the audited home"
+        return (PRESENT if tree.is_file(local) else ABSENT), local, "inside the audited home"
     if not homes_given:
         if ctx.live and windows == ctx.windows:
             local = Path(target)
-            return (PRESENT if local.is_file() else ABSENT), local, "checked on this PC"
+            return (PRESENT if tree.is_file(local) else ABSENT), local, "checked on this PC"
         if not ctx.live:
             if windows and drive_letter(target) != "C":
                 return UNKNOWN, None, f"drive {drive_letter(target)}: not in the audited tree"
             local = ctx.win_path(target) if windows else ctx.path(target)
-            if local is not None and local.is_file():
+            if local is not None and tree.is_file(local):
                 return PRESENT, local, "checked in the audited tree"
             if windows:
                 parent = ctx.win_path(str(PureWindowsPath(target).parent))
-                if parent is None or not parent.is_dir():
+                if parent is None or not tree.is_dir(parent):
                     return UNKNOWN, None, "folder not present in the audited tree"
                 return ABSENT, parent / PureWindowsPath(target).name, "checked in the audited tree"
             parent = ctx.path(str(PurePosixPath(target).parent))
-            if not parent.is_dir():
+            if not tree.is_dir(parent):
                 return UNKNOWN, None, "folder not present in the audited tree"
             return ABSENT, local, "checked in the audited tree"
     m = (_WIN_HOME if windows else _POSIX_HOME).match(target)
     if m:
-        return _under_home(home, m.group(1))
+        return _under_home(home, m.group(1), tree)
     return UNKNOWN, None, "target outside the audited home"
 
 
@@ -82,7 +87,8 @@ def verdict_key(path: Path) -> str:
     return os.path.normcase(os.path.abspath(path))
 
 
-def file_verdict(path: Path, shared: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+def file_verdict(path: Path, shared: dict[str, Any],
+                 tree: safeio.Tree = safeio.LIVE) -> tuple[dict[str, Any] | None, str]:
     """The file scan's verdict on ``path``: from the files area of this scan when it ran, else from
     ``auditor.files.verdict.verdict_for``; (verdict or None, source) where source is one of
     ``files-area``, ``verdict_for``, ``no-personal-data``, ``unavailable``."""
@@ -98,7 +104,7 @@ def file_verdict(path: Path, shared: dict[str, Any]) -> tuple[dict[str, Any] | N
             return None, "unavailable"
         return None, f"unavailable (missing module {exc.name})"
     try:
-        found = verdict_for(path)
+        found = verdict_for(path, tree)
     except Exception as exc:  # noqa: BLE001 - a file that cannot be judged stays unjudged
         return None, f"unavailable ({type(exc).__name__})"
     return (found, "verdict_for") if found is not None else (None, "no-personal-data")

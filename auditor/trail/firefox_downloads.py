@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 from .backoffice import file_name_of
 from .download import FIREFOX_STATES, Download, Window, unix_us_to_datetime
+from .. import safeio
 from .sqlite_ro import read_database, table_columns
 
 DEST = "downloads/destinationFileURI"
@@ -34,6 +35,7 @@ class FirefoxRead:
     rows: list[Download] = field(default_factory=list)
     missing_columns: list[str] = field(default_factory=list)
     how: str = ""
+    wal_problem: str = ""  # the write-ahead log could not be used: the newest downloads may be missing
     note: str = ""
 
 
@@ -101,7 +103,8 @@ def _read(con: sqlite3.Connection, window: Window, profile: str, os_user: str) -
     return out
 
 
-def read_downloads(places: Path, window: Window, profile: str, os_user: str) -> FirefoxRead:
-    result, how = read_database(places, ALLOWED, lambda con: _read(con, window, profile, os_user))
-    result.how = how
+def read_downloads(places: Path, window: Window, profile: str, os_user: str,
+                   tree: safeio.Tree = safeio.LIVE) -> FirefoxRead:
+    result, result.how, result.wal_problem = read_database(
+        places, ALLOWED, lambda con: _read(con, window, profile, os_user), tree=tree)
     return result

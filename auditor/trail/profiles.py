@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..context import ci_child, safe_iterdir
+from .. import safeio
+from ..context import ci_child
 
 # Paths relative to a user's home, '/'-separated; resolved case-insensitively in copies.
 _LOCAL = "AppData/Local"
@@ -65,90 +66,119 @@ class Profile:
 
 
 ci_path = ci_child  # case-insensitive path look-up, as Windows resolves it
+MAX_LOCAL_STATE = 16 << 20
+MAX_PROFILES_INI = 1 << 20
 
 
-_listdir = safe_iterdir
+def home_tree(ctx, home: Path, given: bool) -> safeio.Tree:
+    """Where a home's browser data is read: the scan's tree for the audited system's homes (or a ``--home``
+    inside the ``--root`` tree); a ``--home`` folder given on its own (an inspector's copy) is a tree of its
+    own, so its links are resolved inside it and never reach the auditing machine."""
+    if not given:
+        return ctx.tree
+    root = ctx.tree.root
+    if root is not None and (home == root or root in home.parents):
+        return ctx.tree
+    return safeio.Tree(home)
 
 
-def _chromium_profiles(root: Path, browser: BrowserDef, os_user: str, problems: list[tuple[str, str]]) -> list[Profile]:
+def _chromium_profiles(root: Path, browser: BrowserDef, os_user: str, problems: list[tuple[str, str]],
+                       tree: safeio.Tree) -> list[Profile]:
     names: list[str] = []
-    local_state = ci_path(root, "Local State")
-    if local_state is not None and local_state.is_file():
+    local_state = ci_path(root, "Local State", tree)
+    if local_state is not None:
         try:
-            data = json.loads(local_state.read_text(encoding="utf-8", errors="replace"))
-            cache = data.get("profile", {}).get("info_cache", {})
+            data = json.loads(tree.read_text(local_state, max_size=MAX_LOCAL_STATE))
+            cache = data.get("profile", {}).get("info_cache", {}) if isinstance(data, dict) else {}
             if isinstance(cache, dict):
                 names.extend(k for k in cache if isinstance(k, str))
-        except (OSError, ValueError) as exc:
+        except safeio.Refused as exc:
+            problems.append((str(local_state), f"Local State not read ({exc.reason}); profile folders listed instead"))
+        except (OSError, ValueError, RecursionError, AttributeError) as exc:
             problems.append((str(local_state), f"Local State unreadable ({type(exc).__name__}); profile folders listed instead"))
-    names.extend(p.name for p in _listdir(root) if p.is_dir() and _PROFILE_DIR.match(p.name))
+    names.extend(p.name for p in tree.folders(root) if _PROFILE_DIR.match(p.name))
     out: list[Profile] = []
     seen: set[str] = set()
     for name in names:
         if name.casefold() in seen or "/" in name or "\\" in name or name in (".", ".."):
             continue
         seen.add(name.casefold())
-        folder = ci_path(root, name)
-        if folder is None or not folder.is_dir():
+        folder = ci_path(root, name, tree)
+        if folder is None or not tree.is_dir(folder):
             continue
-        history = ci_path(folder, "History")
-        if history is None or not history.is_file():
+        history = ci_path(folder, "History", tree)
+        if history is None:
             continue
         out.append(Profile(browser, os_user, folder.name, folder, history))
     return out
 
 
-def _firefox_profiles(root: Path, os_user: str, problems: list[tuple[str, str]]) -> list[Profile]:
+def _firefox_profiles(root: Path, os_user: str, problems: list[tuple[str, str]], tree: safeio.Tree) -> list[Profile]:
     browser = next(b for b in BROWSERS if b.id == "firefox")
     folders: list[Path] = []
-    ini = ci_path(root, "profiles.ini")
-    if ini is not None and ini.is_file():
+    ini = ci_path(root, "profiles.ini", tree)
+    if ini is not None:
         parser = configparser.RawConfigParser(strict=False)
         try:
-            parser.read_string(ini.read_text(encoding="utf-8", errors="replace"))
+            parser.read_string(tree.read_text(ini, max_size=MAX_PROFILES_INI))
             for section in parser.sections():
                 rel = parser.get(section, "Path", fallback=None)
                 if not rel or not section.lower().startswith("profile"):
                     continue
                 relative = parser.get(section, "IsRelative", fallback="1").strip() != "0"
                 if relative:
-                    found = ci_path(root, rel)
+                    found = ci_path(root, rel, tree)
                     if found is not None:
                         folders.append(found)
                 # absolute profile paths point into the audited PC's own file system: only followed when
                 # they happen to lie under this root (an inspector's copy keeps relative profiles only)
+        except safeio.Refused as exc:
+            problems.append((str(ini), f"profiles.ini not read ({exc.reason})"))
         except (OSError, configparser.Error) as exc:
             problems.append((str(ini), f"profiles.ini unreadable ({type(exc).__name__})"))
-    for base in (root, ci_path(root, "Profiles")):
+    for base in (root, ci_path(root, "Profiles", tree)):
         if base is not None:
-            folders.extend(p for p in _listdir(base) if p.is_dir())
+            folders.extend(tree.folders(base))
     out: list[Profile] = []
     seen: set[Path] = set()
     for folder in folders:
-        key = folder.resolve()
+        try:
+            key = tree.resolve(folder)
+        except OSError:
+            continue
         if key in seen:
             continue
         seen.add(key)
-        places = ci_path(folder, "places.sqlite")
-        if places is not None and places.is_file():
+        places = ci_path(folder, "places.sqlite", tree)
+        if places is not None:
             out.append(Profile(browser, os_user, folder.name, folder, places))
     return out
 
 
-def discover(home: Path, problems: list[tuple[str, str]] | None = None) -> list[Profile]:
-    """Every browser profile under one user's home folder (the OS user is the folder's name)."""
+def discover(home: Path, problems: list[tuple[str, str]] | None = None,
+             tree: safeio.Tree = safeio.LIVE) -> list[Profile]:
+    """Every browser profile under one user's home folder (the OS user is the folder's name). Everything is
+    looked up through ``tree``: a user's link is not followed on the live system, and an audited tree is never
+    left. A database that is not a regular file (a FIFO named ``History``) is still listed: reading it then
+    fails with the reason, in the coverage."""
     problems = problems if problems is not None else []
     os_user = home.name
     out: list[Profile] = []
     seen_roots: set[Path] = set()
     for browser in BROWSERS:
         for rel in browser.roots:
-            root = ci_path(home, rel)
-            if root is None or not root.is_dir() or root.resolve() in seen_roots:
+            root = ci_path(home, rel, tree)
+            if root is None or not tree.is_dir(root):
                 continue
-            seen_roots.add(root.resolve())
+            try:
+                key = tree.resolve(root)
+            except OSError:
+                continue
+            if key in seen_roots:
+                continue
+            seen_roots.add(key)
             if browser.engine == "chromium":
-                out.extend(_chromium_profiles(root, browser, os_user, problems))
+                out.extend(_chromium_profiles(root, browser, os_user, problems, tree))
             else:
-                out.extend(_firefox_profiles(root, os_user, problems))
+                out.extend(_firefox_profiles(root, os_user, problems, tree))
     return out

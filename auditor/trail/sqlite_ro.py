@@ -1,29 +1,41 @@
-"""Opening a browser's SQLite database without disturbing the browser or the evidence.
+"""Opening a browser's SQLite database without disturbing the browser or the evidence, and without trusting
+the file: it lies in a folder its user writes.
 
-* The file is opened through a URI with ``mode=ro&immutable=1``: SQLite takes no lock, creates no journal,
-  ``-wal`` or ``-shm`` file, and never writes. This works while the browser holds the database in exclusive
-  locking mode.
-* Because an immutable open assumes nobody writes, a read that fails (the browser wrote meanwhile) is tried
-  again, and then once more from an in-memory copy of the file's bytes (``Connection.deserialize``, Python
-  3.11+): nothing is ever copied to disk.
+* The database is never opened by SQLite at its own path. Its bytes are read through auditor.safeio (a
+  regular file only: a FIFO, a device or a user's link named ``History`` is refused with the reason; with
+  ``--root`` every link is resolved inside the audited tree), up to the size it had when opened and at most
+  ``MAX_DATABASE`` bytes, into a private copy: in memory (``Connection.deserialize``, Python 3.11+) when it is
+  at most ``MAX_IN_MEMORY`` bytes, otherwise (and on Python 3.9/3.10) a file in an owner-only temporary
+  folder that is removed as soon as the read is done. SQLite takes no lock on the browser's file, creates no
+  journal, ``-wal`` or ``-shm`` beside it, and never writes there; this works while the browser holds the
+  database in exclusive locking mode.
 * A browser that uses a write-ahead log (Firefox's ``places.sqlite``; Chromium where WAL mode is on) keeps its
-  newest transactions in ``<db>-wal`` until it checkpoints. An immutable open ignores that file, so when it is
-  there its committed frames are applied to an in-memory copy of the database (``apply_wal``), never to the
-  file itself.
+  newest transactions in ``<db>-wal`` until it checkpoints. Its committed frames are applied to the copy
+  (``apply_wal``, our own: it needs no particular Python), never to the file. A log that cannot be read or is
+  not valid is reported (``wal_problem``): the source is then partial, never ok.
+* A read that fails (the browser wrote while we copied) is tried again from a fresh copy.
 * An authorizer allows reading only the tables (and columns) a reader names: browsing-history tables such as
   ``urls``/``visits`` cannot be read even by mistake.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
 import struct
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Mapping, TypeVar
+from typing import Callable, Iterator, Mapping, TypeVar
+
+from .. import safeio
 
 T = TypeVar("T")
-MAX_MEMORY_COPY = 1 << 30  # never pull more than 1 GiB into memory
+MAX_DATABASE = 1 << 30  # a database larger than this is not read (coverage says so)
+MAX_WAL = 64 << 20
+MAX_IN_MEMORY = 32 << 20  # larger copies go to a private temporary file (memory stays bounded)
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -55,16 +67,6 @@ def _authorizer(allowed: Mapping[str, frozenset[str] | None]):
     return check
 
 
-def uri_for(path: Path) -> str:
-    return Path(path).resolve().as_uri() + "?mode=ro&immutable=1"
-
-
-def open_immutable(path: Path, allowed: Mapping[str, frozenset[str] | None]) -> sqlite3.Connection:
-    con = sqlite3.connect(uri_for(path), uri=True, isolation_level=None)
-    con.set_authorizer(_authorizer(allowed))
-    return con
-
-
 WAL_MAGIC = (0x377F0682, 0x377F0683)
 
 
@@ -76,19 +78,20 @@ def _wal_checksum(data: bytes, s0: int, s1: int, big_endian: bool) -> tuple[int,
     return s0, s1
 
 
-def apply_wal(db: bytes, wal: bytes) -> tuple[bytes, int]:
-    """The database image with the write-ahead log's committed frames applied (SQLite's WAL format:
-    32-byte header, then frames of a 24-byte header and one page; a frame is valid when its salts match the
-    header and the running checksum matches). Returns (image, frames applied)."""
+def _wal_pages(wal: bytes) -> tuple[int, int, dict[int, bytes], int] | None:
+    """(page size, database pages after the last commit, committed pages by number, frames applied) of a
+    write-ahead log (SQLite's WAL format: 32-byte header, then frames of a 24-byte header and one page; a frame
+    is valid when its salts match the header and the running checksum matches). None when the log's header is
+    not valid."""
     if len(wal) < 32:
-        return db, 0
+        return None
     magic, _version, page_size, _seq, salt1, salt2, c0, c1 = struct.unpack(">8I", wal[:32])
     if magic not in WAL_MAGIC or page_size < 512 or page_size > 65536 or page_size & (page_size - 1):
-        return db, 0
+        return None
     big = magic == WAL_MAGIC[1]
     s0, s1 = _wal_checksum(wal[:24], 0, 0, big)
     if (s0, s1) != (c0, c1):
-        return db, 0
+        return None
     pages: dict[int, bytes] = {}
     committed: dict[int, bytes] = {}
     db_pages = 0
@@ -110,46 +113,115 @@ def apply_wal(db: bytes, wal: bytes) -> tuple[bytes, int]:
             pages = {}
             db_pages = commit_size
         offset += 24 + page_size
-    if not committed:
+    return page_size, db_pages, committed, applied
+
+
+def apply_wal(db: bytes, wal: bytes) -> tuple[bytes, int]:
+    """The database image with the write-ahead log's committed frames applied. Returns (image, frames
+    applied)."""
+    found = _wal_pages(wal)
+    if found is None or not found[2]:
         return db, 0
+    page_size, db_pages, committed, applied = found
     image = bytearray(db[:db_pages * page_size].ljust(db_pages * page_size, b"\0"))
     for pgno, page in committed.items():
         if pgno <= db_pages:
             image[(pgno - 1) * page_size:pgno * page_size] = page
-    image[18:20] = b"\x01\x01"  # legacy journal: an in-memory copy cannot be in WAL mode
+    image[18:20] = b"\x01\x01"  # legacy journal: a copy cannot be in WAL mode
     return bytes(image), applied
 
 
-def wal_file(path: Path) -> Path | None:
-    wal = Path(str(path) + "-wal")
+def _apply_wal_file(path: str, wal: bytes) -> int:
+    """apply_wal on a copy held in a file (pages written in place); frames applied."""
+    found = _wal_pages(wal)
+    if found is None or not found[2]:
+        return 0
+    page_size, db_pages, committed, applied = found
+    with open(path, "r+b") as fh:
+        fh.truncate(db_pages * page_size)
+        for pgno, page in committed.items():
+            if pgno <= db_pages:
+                fh.seek((pgno - 1) * page_size)
+                fh.write(page)
+    return applied
+
+
+def _read_wal(path: Path, tree: safeio.Tree) -> tuple[bytes | None, str]:
+    """(the write-ahead log's bytes or None, the problem that kept it from being used, or "")."""
+    wal = Path(f"{path}-wal")
     try:
-        return wal if wal.is_file() and wal.stat().st_size > 32 else None
-    except OSError:
-        return None
+        tree.stat(wal)
+    except FileNotFoundError:
+        return None, ""
+    except OSError as exc:
+        return None, f"its write-ahead log (-wal) could not be reached ({safeio.reason_of(exc)})"
+    try:
+        data = tree.read_bytes(wal, max_size=MAX_WAL)
+    except OSError as exc:
+        return None, f"its write-ahead log (-wal) could not be read ({safeio.reason_of(exc)})"
+    if len(data) <= 32:
+        return None, ""
+    if _wal_pages(data) is None:
+        return None, "its write-ahead log (-wal) is not valid (bad header or checksum) and was not applied"
+    return data, ""
 
 
-def _read_capped(path: Path) -> bytes:
-    with open(path, "rb") as fh:
-        data = fh.read(MAX_MEMORY_COPY + 1)
-    if len(data) > MAX_MEMORY_COPY:
-        raise Unreadable("too large for an in-memory copy")
-    return data
+def _legacy(data: bytes) -> bytes:
+    """A copy cannot be in WAL mode: the header says rollback journal."""
+    return data[:18] + b"\x01\x01" + data[20:] if data[18:20] == b"\x02\x02" else data
 
 
-def open_memory_copy(path: Path, allowed: Mapping[str, frozenset[str] | None],
-                     with_wal: bool = False) -> sqlite3.Connection:
-    if not hasattr(sqlite3.Connection, "deserialize"):
-        raise Unreadable("in-memory copy needs Python 3.11+")
-    data = _read_capped(path)
-    wal = wal_file(path) if with_wal else None
-    if wal is not None:
-        data, _ = apply_wal(data, _read_capped(wal))
-    elif data[18:20] == b"\x02\x02":
-        data = data[:18] + b"\x01\x01" + data[20:]
-    con = sqlite3.connect(":memory:", isolation_level=None)
-    con.deserialize(data)
-    con.set_authorizer(_authorizer(allowed))
-    return con
+@contextmanager
+def open_copy(path: Path, allowed: Mapping[str, frozenset[str] | None],
+              tree: safeio.Tree = safeio.LIVE) -> Iterator[tuple[sqlite3.Connection, str, str]]:
+    """(connection to a private copy, how it was made, the write-ahead log's problem or ""), see above.
+    Raises Unreadable when the file cannot be opened or is not SQLite."""
+    try:
+        fh = tree.open(path, max_size=MAX_DATABASE)
+    except OSError as exc:
+        raise Unreadable(f"cannot open ({safeio.reason_of(exc)})") from None
+    tmpdir = None
+    con = None
+    try:
+        with fh:
+            head = fh.read(len(SQLITE_MAGIC))
+            fh.seek(0)
+            if head and head != SQLITE_MAGIC:
+                raise Unreadable("not an SQLite database (bad header)")
+            wal, problem = _read_wal(path, tree)
+            size = safeio.opened_size(fh)
+            if hasattr(sqlite3.Connection, "deserialize") and size <= MAX_IN_MEMORY:
+                data = fh.read()
+                frames = 0
+                if wal is not None:
+                    data, frames = apply_wal(data, wal)
+                con = sqlite3.connect(":memory:", isolation_level=None)
+                con.deserialize(_legacy(data))
+                del data
+                how = "copied into memory"
+            else:
+                tmpdir = tempfile.mkdtemp(prefix="auditor-db-")  # owner-only (0700), a fresh name
+                copy = os.path.join(tmpdir, "copy.sqlite")
+                with os.fdopen(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+                    shutil.copyfileobj(fh, out, 1 << 20)
+                frames = _apply_wal_file(copy, wal) if wal is not None else 0
+                with open(copy, "r+b") as out:
+                    out.seek(18)
+                    if out.read(2) == b"\x02\x02":
+                        out.seek(18)
+                        out.write(b"\x01\x01")
+                con = sqlite3.connect(Path(copy).as_uri() + "?mode=ro&immutable=1", uri=True, isolation_level=None)
+                how = "copied to a private temporary file"
+        del wal
+        con.set_authorizer(_authorizer(allowed))
+        how += (f", its write-ahead log applied ({frames} frames)" if frames else "") + \
+            " (the browser's file is never opened by SQLite, locked or written)"
+        yield con, how, problem
+    finally:
+        if con is not None:
+            con.close()
+        if tmpdir is not None:
+            shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 def table_columns(con: sqlite3.Connection, table: str) -> list[str]:
@@ -158,45 +230,20 @@ def table_columns(con: sqlite3.Connection, table: str) -> list[str]:
 
 
 def read_database(path: Path, allowed: Mapping[str, frozenset[str] | None],
-                  reader: Callable[[sqlite3.Connection], T], retries: int = 2) -> tuple[T, str]:
-    """Run ``reader`` on the database at ``path``; returns (result, how it was opened).
+                  reader: Callable[[sqlite3.Connection], T], retries: int = 2,
+                  tree: safeio.Tree = safeio.LIVE) -> tuple[T, str, str]:
+    """Run ``reader`` on a private copy of the database at ``path``; returns (result, how it was opened, the
+    write-ahead log's problem or "").
 
-    Raises Unreadable with a short reason when the file is missing, not SQLite, corrupt or unreadable."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(len(SQLITE_MAGIC))
-    except OSError as exc:
-        raise Unreadable(f"cannot open ({exc.strerror or exc})") from None
-    if head and head != SQLITE_MAGIC:
-        raise Unreadable("not an SQLite database (bad header)")
+    Raises Unreadable with a short reason when the file is missing, not a regular file, not SQLite, corrupt
+    or unreadable."""
     last = ""
-    if wal_file(path) is not None and hasattr(sqlite3.Connection, "deserialize"):
-        for attempt in range(retries + 1):
-            try:
-                con = open_memory_copy(path, allowed, with_wal=True)
-                try:
-                    return reader(con), "in memory with its write-ahead log applied (no lock, nothing written)"
-                finally:
-                    con.close()
-            except sqlite3.DatabaseError as exc:  # a torn read while the browser wrote: try again
-                last = str(exc)
-                time.sleep(0.2 * (attempt + 1))
     for attempt in range(retries + 1):
         try:
-            con = open_immutable(path, allowed)
-            try:
-                return reader(con), "read-only, immutable (no lock)"
-            finally:
-                con.close()
-        except sqlite3.DatabaseError as exc:
-            last = str(exc)
+            with open_copy(path, allowed, tree) as (con, how, problem):
+                return reader(con), how, problem
+        except (sqlite3.DatabaseError, OSError) as exc:  # a torn copy while the browser wrote: copy again
+            last = str(exc) or type(exc).__name__
             if attempt < retries:
                 time.sleep(0.2 * (attempt + 1))
-    try:
-        con = open_memory_copy(path, allowed)
-        try:
-            return reader(con), "in-memory copy (immutable read failed: " + last + ")"
-        finally:
-            con.close()
-    except (sqlite3.DatabaseError, OSError, Unreadable) as exc:
-        raise Unreadable(f"corrupt or unreadable database ({last or exc})") from None
+    raise Unreadable(f"corrupt or unreadable database ({last})")

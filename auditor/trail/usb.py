@@ -8,6 +8,7 @@ LnkParse3; Jump Lists (OLE compound files of LNK streams) are opened with olefil
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import io
 import re
 import warnings
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import safeio
 from ..adapters.registry import RegistryView
 from .profiles import ci_path
 
@@ -199,10 +201,10 @@ RECENT_DIRS = (("recent_lnk", "AppData/Roaming/Microsoft/Windows/Recent"),
 JUMPLIST_DIR = "AppData/Roaming/Microsoft/Windows/Recent/AutomaticDestinations"
 
 
-def _mtime(path: Path) -> dt.datetime | None:
+def _mtime(path: Path, tree: safeio.Tree = safeio.LIVE) -> dt.datetime | None:
     try:
-        return dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.timezone.utc)
-    except OSError:
+        return dt.datetime.fromtimestamp(tree.stat(path).st_mtime, tz=dt.timezone.utc)
+    except (OSError, OverflowError, ValueError):
         return None
 
 
@@ -214,60 +216,69 @@ def _target(parsed: dict[str, Any], source: str, kind: str, os_user: str, when: 
                           parsed["volume_label"], utc(parsed["modified"]), utc(parsed["accessed"]), when)
 
 
-def recent_shortcuts(home: Path, problems: list[tuple[str, str]]) -> tuple[list[ShortcutTarget], int]:
-    """Targets of the user's recent-file shortcuts and Jump List entries; (targets, files examined)."""
+def _small_file(path: Path, limit: int, what: str, tree: safeio.Tree, problems: list[tuple[str, str]]) -> bytes | None:
+    """The bytes of a shortcut or Jump List, read through ``tree``; None (with the problem noted) when it is
+    not a regular file, is too large or cannot be read."""
+    try:
+        return tree.read_bytes(path, max_size=limit)
+    except safeio.Refused as exc:
+        problems.append((str(path), f"too large for {what}" if exc.errno == errno.EFBIG else exc.reason))
+    except OSError as exc:
+        problems.append((str(path), safeio.reason_of(exc)))
+    return None
+
+
+def recent_shortcuts(home: Path, problems: list[tuple[str, str]],
+                     tree: safeio.Tree = safeio.LIVE) -> tuple[list[ShortcutTarget], int]:
+    """Targets of the user's recent-file shortcuts and Jump List entries; (targets, files examined). Every
+    file is opened through ``tree`` (auditor.safeio)."""
     out: list[ShortcutTarget] = []
     examined = 0
     os_user = home.name
     for kind, rel in RECENT_DIRS:
-        folder = ci_path(home, rel)
-        if folder is None or not folder.is_dir():
+        folder = ci_path(home, rel, tree)
+        if folder is None or not tree.is_dir(folder):
             continue
         try:
-            entries = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".lnk" and p.is_file())
+            entries = [e.path for e in tree.files(folder) if e.path.suffix.lower() == ".lnk"]
         except OSError as exc:
-            problems.append((str(folder), exc.strerror or "unreadable"))
+            problems.append((str(folder), safeio.reason_of(exc)))
             continue
         for lnk in entries:
             examined += 1
-            try:
-                if lnk.stat().st_size > MAX_LNK_BYTES:
-                    problems.append((str(lnk), "too large for a shortcut"))
-                    continue
-                data = lnk.read_bytes()
-            except OSError as exc:
-                problems.append((str(lnk), exc.strerror or "unreadable"))
+            data = _small_file(lnk, MAX_LNK_BYTES, "a shortcut", tree, problems)
+            if data is None:
                 continue
             parsed = parse_lnk_bytes(data)
             if parsed is None or not parsed["target_path"]:
                 problems.append((str(lnk), "not a readable shortcut"))
                 continue
-            out.append(_target(parsed, str(lnk), kind, os_user, _mtime(lnk)))
-    folder = ci_path(home, JUMPLIST_DIR)
-    if folder is not None and folder.is_dir():
+            out.append(_target(parsed, str(lnk), kind, os_user, _mtime(lnk, tree)))
+    folder = ci_path(home, JUMPLIST_DIR, tree)
+    if folder is not None and tree.is_dir(folder):
         try:
-            lists = sorted(p for p in folder.iterdir() if p.name.lower().endswith(".automaticdestinations-ms"))
+            lists = [e.path for e in tree.files(folder) if e.name.lower().endswith(".automaticdestinations-ms")]
         except OSError as exc:
-            problems.append((str(folder), exc.strerror or "unreadable"))
+            problems.append((str(folder), safeio.reason_of(exc)))
             lists = []
         for jl in lists:
             examined += 1
-            out.extend(jump_list_targets(jl, os_user, problems))
+            out.extend(jump_list_targets(jl, os_user, problems, tree))
     return out, examined
 
 
-def jump_list_targets(path: Path, os_user: str, problems: list[tuple[str, str]]) -> list[ShortcutTarget]:
+def jump_list_targets(path: Path, os_user: str, problems: list[tuple[str, str]],
+                      tree: safeio.Tree = safeio.LIVE) -> list[ShortcutTarget]:
     """LNK streams of an AutomaticDestinations Jump List (every stream but ``DestList``)."""
     try:
         import olefile
     except ModuleNotFoundError:
         problems.append((str(path), "olefile not installed: Jump Lists not read"))
         return []
-    try:
-        if path.stat().st_size > MAX_JUMPLIST_BYTES:
-            problems.append((str(path), "too large for a Jump List"))
-            return []
-        data = path.read_bytes()  # read once into memory: the file itself is never opened for writing
+    data = _small_file(path, MAX_JUMPLIST_BYTES, "a Jump List", tree, problems)
+    if data is None:
+        return []
+    try:  # read once into memory: the file itself is never opened again
         if data[:8] != olefile.MAGIC:
             problems.append((str(path), "not an OLE compound file"))
             return []
@@ -276,7 +287,7 @@ def jump_list_targets(path: Path, os_user: str, problems: list[tuple[str, str]])
         problems.append((str(path), f"unreadable Jump List ({type(exc).__name__})"))
         return []
     out: list[ShortcutTarget] = []
-    when = _mtime(path)
+    when = _mtime(path, tree)
     try:
         for entry in ole.listdir(streams=True, storages=False):
             name = "/".join(entry)

@@ -1,6 +1,10 @@
 """Watching the export folders: watchdog reports file events; a file is scanned once it has stopped changing
 (size and mtime unchanged for the debounce interval), with the files area's scanner and rule; a file holding
-people's records becomes a `file_finding` alert with the same masked evidence as a scan finding."""
+people's records becomes a `file_finding` alert with the same masked evidence as a scan finding.
+
+Files are opened as the files area opens them (auditor.safeio): a FIFO, a device or a user's link named like an
+export is a `file_skipped` line with the reason and never stalls the watch, so later exports in the same folder
+still alert. The agent's own places (quarantine, state, fleet store) are never judged, wherever they lie."""
 
 from __future__ import annotations
 
@@ -32,6 +36,17 @@ def candidate(path: str) -> bool:
         return False  # Office lock files and LibreOffice locks
     dot = name.rfind(".")
     return dot > 0 and name[dot:].lower() in CANDIDATE_EXT
+
+
+class _Found:
+    """Coverage stand-in for a walk of a folder moved into a watched root: what it could not open is judged
+    (and reported as skipped) like any other file."""
+
+    def __init__(self) -> None:
+        self.note, self.status, self.skipped = "", "ok", []
+
+    def skip(self, item: str, reason: str) -> None:
+        self.skipped.append(item)
 
 
 def _stat(path: str) -> tuple[int, int] | None:
@@ -81,17 +96,24 @@ class Debouncer(FileSystemEventHandler):
             self.cond.notify()
 
     def add_tree(self, folder: str) -> None:
+        """Every candidate below a folder that appeared (walked by descriptor: no link followed, never the
+        agent's own places)."""
+        from ..files.walk import walk
+
+        found = _Found()
         n = 0
-        for base, _dirs, names in os.walk(os.fsdecode(folder)):
-            if self.ignored(os.path.join(base, "_")):  # a file name below this folder
-                continue
-            for name in names:
-                path = os.path.join(base, name)
-                if candidate(path) and not self.ignored(path):
-                    self.touch(path)
-                    n += 1
-                    if n >= MAX_DIR_WALK:
-                        return
+        names = getattr(self.ignored, "skip_names", set())
+        for cand in walk(Path(os.fsdecode(folder)), set(), names, found):
+            path = os.fspath(cand.path)
+            if not self.ignored(path):
+                self.touch(path)
+                n += 1
+                if n >= MAX_DIR_WALK:
+                    return
+        for item in found.skipped:
+            if candidate(item) and not self.ignored(item) and n < MAX_DIR_WALK:
+                self.touch(item)  # a FIFO or link named like an export: judged, hence reported as skipped
+                n += 1
 
     # debounce thread
     def _run(self) -> None:
@@ -137,8 +159,11 @@ class Debouncer(FileSystemEventHandler):
 
 
 class SkipRules:
-    """The files area's folders never walked (checks/file-roots.toml: caches, browser profiles, the quarantine…),
-    applied to file events below each watched root."""
+    """The files area's folders never walked (checks/file-roots.toml: caches, browser profiles…) and the agent's
+    own places (quarantine, state, fleet store: compared by device and inode, wherever they lie), applied to
+    file events below each watched root."""
+
+    OWN_TTL = 2.0  # seconds: the quarantine may be created while the watch runs
 
     def __init__(self, roots: list[Path]) -> None:
         import socket
@@ -148,8 +173,21 @@ class SkipRules:
 
         self.skip_rel, self.skip_names = skip_set(ScanContext(hostname=socket.gethostname()))
         self.roots = sorted((os.path.abspath(str(r)) for r in roots), key=len, reverse=True)
+        from ..ownplaces import own_ids
+
+        self._own, self._own_at = own_ids(), time.monotonic()  # at start: no first alert waits for it
+
+    def own(self, path: str) -> bool:
+        from ..ownplaces import is_own, own_ids
+
+        now = time.monotonic()
+        if now - self._own_at > self.OWN_TTL:
+            self._own, self._own_at = own_ids(), now
+        return is_own(path, self._own)
 
     def __call__(self, path: str) -> bool:
+        if self.own(path):
+            return True
         path = os.path.abspath(path)
         root = next((r for r in self.roots if path.startswith(r.rstrip(os.sep) + os.sep)), None)
         if root is None:
