@@ -6,8 +6,10 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from .i18n import t
+from .render.view import assessment_text, no_findings_text
 from .severity import SEVERITIES
 
 STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
@@ -25,6 +27,9 @@ def print_summary(report: dict[str, Any], lang: str, console: Console | None = N
     if isinstance(score, dict) and "value" in score:
         console.print(f"{t(lang, 'r.score')}: [bold]{score['value']} / 100[/bold]  "
                       f"{t(lang, 'r.grade')}: [bold]{score.get('grade', '')}[/bold]")
+        if assessment_text(score, lang):  # how much the score rests on: never a bare A for a partial scan
+            console.print(Text(f"{t(lang, 'r.assessment')}: {assessment_text(score, lang)}",
+                               style="" if (score.get("assessment") or {}).get("complete") else "yellow"))
 
     counts = Table(show_header=True, header_style="bold")
     counts.add_column(t(lang, "severity"))
@@ -35,7 +40,7 @@ def print_summary(report: dict[str, Any], lang: str, console: Console | None = N
 
     findings = report["findings"]
     if not findings:
-        console.print(t(lang, "no_findings"))
+        console.print(Text(no_findings_text(report, lang)))
     else:
         table = Table(show_header=True, header_style="bold", expand=False)
         table.add_column(t(lang, "severity"))
