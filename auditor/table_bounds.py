@@ -227,8 +227,7 @@ def text_rows(head: str, rest: IO[str], delimiter: str) -> BoundedRows:
                 size = feeder.size
                 # the rest of the row too, up to the line that closes its quoted cell (quotes come in pairs)
                 open_quote = sum(line.count('"') for line in feeder.since) % 2 == 1
-                for line in feeder.since:
-                    out.overflow(Overflow(line, end=False))
+                pending, held = list(feeder.since), feeder.size
                 feeder.mark()
                 while open_quote:
                     item = next(feeder.lines, None)
@@ -236,9 +235,13 @@ def text_rows(head: str, rest: IO[str], delimiter: str) -> BoundedRows:
                         break
                     text = item.text if isinstance(item, Overflow) else item
                     size += len(text)
-                    out.overflow(Overflow(text, end=False))
+                    pending.append(text)
+                    held += len(text)
+                    if held >= MAX_LINE:  # handed on in pieces of about MAX_LINE, not line by line
+                        out.overflow(Overflow("".join(pending), end=False))
+                        pending, held = [], 0
                     open_quote = text.count('"') % 2 == 0
-                out.overflow(Overflow("", end=True))
+                out.overflow(Overflow("".join(pending), end=True))
                 out.chars += size
                 cuts.longest_line = max(cuts.longest_line, size)
                 continue

@@ -68,8 +68,8 @@ class Outcome:
             "total_rows": sum(t.total_rows for t in self.tables),
             "masked_share": round(masked / pi_rows, 4) if pi_rows else 0.0,
             "kinds": kinds,
-            "sheets": [{"name": t.sheet, "rows": t.total_rows, "records": t.records,
-                        "columns": [c.to_dict() for c in t.columns if c.kind]} for t in self.tables],
+            "sheets": [{"name": t.sheet, "rows": t.total_rows, "records": t.records, **t.column_evidence()}
+                       for t in self.tables],
             "samples": [x for t in self.tables for x in t.samples][:3],
             "skipped": self.skipped, "sha256": self.sha256, "encoding": self.encoding,
             "truncated": [f"sheet {t.sheet!r}: {n}" if t.sheet else n for t in self.tables for n in t.notes],

@@ -26,6 +26,8 @@ TOTAL_PREFIXES = frozenset({"合计", "总计", "小计", "to", "To", "TO", "su"
 BATCH_ROWS = 8192
 BATCH_CHARS = 16 << 20  # rows held at once after the sample: at most BATCH_ROWS, at most this much text
 OVERLAP = 40  # characters kept back at the end of an overflow piece: no number is cut in two
+EVIDENCE_COLUMNS = 50  # columns recorded per sheet (evidence, incremental state); the rest counted
+HEADER_TEXT = 200  # characters of a column's header recorded
 ID_WORDS = ("身份证", "证件", "身份號", "ID")
 KIND_ORDER = ("sender", "not_personal", "id_number", "mobile", "landline", "tracking", "address", "name")
 
@@ -39,7 +41,9 @@ class Column:
     excluded: str | None = None  # why a phone-like column does not count
 
     def to_dict(self) -> dict:
-        out = {"index": self.index, "header": self.header, "kind": self.kind, "by": self.by}
+        header = self.header if self.header is None or len(self.header) <= HEADER_TEXT else \
+            self.header[:HEADER_TEXT] + "…"
+        out = {"index": self.index, "header": header, "kind": self.kind, "by": self.by}
         if self.excluded:
             out["excluded"] = self.excluded
         return out
@@ -57,6 +61,15 @@ class TableResult:
     kinds: dict[str, str] = field(default_factory=dict)  # kind -> "unmasked" | "masked" | "present"
     samples: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the reading bounds cut (auditor.table_bounds.Cuts)
+
+    def column_evidence(self) -> dict:
+        """The columns recognised, as evidence and incremental state keep them: at most EVIDENCE_COLUMNS,
+        the rest counted."""
+        cols = [c.to_dict() for c in self.columns if c.kind]
+        out: dict = {"columns": cols[:EVIDENCE_COLUMNS]}
+        if len(cols) > EVIDENCE_COLUMNS:
+            out["columns_omitted"] = len(cols) - EVIDENCE_COLUMNS
+        return out
 
     @property
     def masked_share(self) -> float:
