@@ -16,6 +16,7 @@ would ask for 550 GB.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import zipfile
@@ -134,79 +135,53 @@ def sheet_rows(rows: Iterator[list[str]], cuts: Cuts) -> BoundedRows:
 
 # --------------------------------------------------------------------------- text tables
 
-class _Joined:
-    """The sample already read for sniffing, then the rest of the stream, read a bounded line at a time."""
+class _Reader:
+    """Physical lines of a text table, at most MAX_LINE characters each: first those of the sample already
+    read for sniffing (``head``), then the rest of the stream. ``read()`` gives the next one ("" at the end)."""
 
     def __init__(self, head: str, rest: IO[str]) -> None:
-        self.head: io.StringIO | None = io.StringIO(head, newline="")
         self.rest = rest
+        self._head = io.StringIO(head, newline="")
+        self.read: Callable[[], str] = self._from_head
 
-    def readline(self, limit: int) -> str:
-        if self.head is not None:
-            part = self.head.readline(limit)
-            if len(part) == limit or part.endswith(("\n", "\r")):
-                return part
-            self.head = None
-            return part + self.rest.readline(limit - len(part))
-        return self.rest.readline(limit)
-
-
-def _lines(src: _Joined, cuts: Cuts) -> Iterator[str | Overflow]:
-    """Physical lines; a line over MAX_LINE characters comes as Overflow pieces of at most MAX_LINE."""
-    while True:
-        line = src.readline(MAX_LINE)
-        if not line:
-            return
-        if len(line) < MAX_LINE or line.endswith(("\n", "\r")):
-            yield line
-            continue
-        cuts.long_lines += 1
-        total, piece = 0, line
-        while True:
-            total += len(piece)
-            end = piece.endswith(("\n", "\r"))
-            nxt = "" if end else src.readline(MAX_LINE)
-            yield Overflow(piece, end=end or not nxt)
-            if end or not nxt:
-                break
-            piece = nxt
-        cuts.longest_line = max(cuts.longest_line, total)
+    def _from_head(self) -> str:
+        part = self._head.readline(MAX_LINE)
+        if len(part) == MAX_LINE or part.endswith(("\n", "\r")):
+            return part
+        self.read = functools.partial(self.rest.readline, MAX_LINE)  # the sample is used up: from the stream
+        return part + self.rest.readline(MAX_LINE - len(part))
 
 
 class _RowTooLong(Exception):
     pass
 
 
-class _Feeder:
-    """Feeds physical lines to csv.reader; stops it at an Overflow piece (held for the caller) and raises
-    _RowTooLong once the logical row being read passes MAX_LINE characters. Keeps the lines of the row being
-    read, so that a row cut short is still searched."""
+class _State:
+    """What the line feeder shares with the row loop: the lines of the logical row being read (so that a
+    row cut short is still searched), their size, and an over-long line held back from the csv reader."""
 
-    def __init__(self, lines: Iterator[str | Overflow]) -> None:
-        self.lines = lines
-        self.held: Overflow | None = None
+    def __init__(self, head: str, rest: IO[str]) -> None:
+        self.reader = _Reader(head, rest)
         self.since: list[str] = []
         self.size = 0
+        self.held = ""
 
-    def __iter__(self) -> "_Feeder":
-        return self
-
-    def __next__(self) -> str:
-        if self.held is not None:
-            raise StopIteration
-        item = next(self.lines)
-        if isinstance(item, Overflow):
-            self.held = item
-            raise StopIteration
-        self.since.append(item)
-        self.size += len(item)
-        if self.size > MAX_LINE:
-            raise _RowTooLong
-        return item
-
-    def mark(self) -> None:
-        self.since.clear()
-        self.size = 0
+    def lines(self) -> Iterator[str]:
+        """Lines for one csv.reader: it ends at the end of the text, or before a line longer than MAX_LINE
+        (held back), and raises _RowTooLong once a logical row passes MAX_LINE characters."""
+        reader, since, limit = self.reader, self.since, MAX_LINE
+        while True:
+            line = reader.read()  # (reader.read changes once the sample is used up)
+            if not line:
+                return
+            if len(line) == limit and not line.endswith(("\n", "\r")):
+                self.held = line
+                return
+            since.append(line)
+            self.size += len(line)
+            if self.size > limit:
+                raise _RowTooLong
+            yield line
 
 
 def text_rows(head: str, rest: IO[str], delimiter: str) -> BoundedRows:
@@ -214,26 +189,27 @@ def text_rows(head: str, rest: IO[str], delimiter: str) -> BoundedRows:
     cuts = Cuts()
 
     def produce(out: BoundedRows) -> Iterator[list[str]]:
-        feeder = _Feeder(_lines(_Joined(head, rest), cuts))
+        st = _State(head, rest)
+        read = lambda: st.reader.read()  # noqa: E731 - the reader switches from the sample to the stream
         while True:
-            reader = csv.reader(feeder, delimiter=delimiter)
             try:
-                for row in reader:
-                    out.chars += feeder.size
-                    feeder.mark()
+                for row in csv.reader(st.lines(), delimiter=delimiter):
+                    out.chars += st.size
+                    st.since.clear()
+                    st.size = 0
                     yield bound_row(row, cuts) if len(row) > MAX_COLUMNS else row
             except (_RowTooLong, csv.Error):  # a logical row (a quoted cell over many lines) too long
                 cuts.long_lines += 1
-                size = feeder.size
+                size = st.size
                 # the rest of the row too, up to the line that closes its quoted cell (quotes come in pairs)
-                open_quote = sum(line.count('"') for line in feeder.since) % 2 == 1
-                pending, held = list(feeder.since), feeder.size
-                feeder.mark()
+                open_quote = sum(line.count('"') for line in st.since) % 2 == 1
+                pending, held = list(st.since), st.size
+                st.since.clear()
+                st.size = 0
                 while open_quote:
-                    item = next(feeder.lines, None)
-                    if item is None:
+                    text = read()
+                    if not text:
                         break
-                    text = item.text if isinstance(item, Overflow) else item
                     size += len(text)
                     pending.append(text)
                     held += len(text)
@@ -245,11 +221,22 @@ def text_rows(head: str, rest: IO[str], delimiter: str) -> BoundedRows:
                 out.chars += size
                 cuts.longest_line = max(cuts.longest_line, size)
                 continue
-            if feeder.held is None:
+            if not st.held:
                 return
-            out.chars += len(feeder.held.text)
-            out.overflow(feeder.held)
-            feeder.held = None
+            # a physical line longer than MAX_LINE: not a row; its pieces go to the overflow
+            piece, st.held = st.held, ""
+            cuts.long_lines += 1
+            total = 0
+            while True:
+                total += len(piece)
+                end = piece.endswith(("\n", "\r"))
+                nxt = "" if end else read()
+                out.overflow(Overflow(piece, end=end or not nxt))
+                if end or not nxt:
+                    break
+                piece = nxt
+            out.chars += total
+            cuts.longest_line = max(cuts.longest_line, total)
 
     return BoundedRows(cuts, produce)
 

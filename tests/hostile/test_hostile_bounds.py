@@ -281,3 +281,39 @@ def test_coverage_lists_at_most_1000_skipped_items_and_counts_the_rest(tmp_path)
     res = auditor("report", str(out), "-o", str(md), "--lang", "en", env=state_env(tmp_path))
     assert res.code == 0, res.output
     assert "10 more not listed" in md.read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- the text reader, as a property
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_pieces = st.one_of(st.sampled_from(['"', '""', ",", "\n", "\r\n", "\r", ";", "\t", " ", "x", "张三", "\x00"]),
+                    st.text(alphabet='ab,"\n 1', max_size=40), st.integers(0, 300).map(lambda n: "y" * n))
+
+
+@settings(max_examples=400, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])  # the bounds stay set
+@given(parts=st.lists(st.tuples(_pieces, st.booleans()), max_size=40), delimiter=st.sampled_from([",", "\t", ";"]))
+def test_text_reader_never_fails_and_never_loses_a_number(monkeypatch, parts, delimiter):
+    """Any text (quotes unbalanced, NULs, lines longer than the bound, rows wider than the bound) is read without
+    an error, no row is wider than MAX_COLUMNS, and every planted number is in a cell or in the overflow."""
+    import io as _io
+
+    from auditor import table_bounds
+
+    monkeypatch.setattr(table_bounds, "MAX_LINE", 64)  # small bounds, so that short inputs reach them
+    monkeypatch.setattr(table_bounds, "MAX_COLUMNS", 4)
+    numbers = [f"1{n:010d}" for n in range(len(parts))]
+    text = "".join(p + (f" {numbers[i]} " if plant else "") for i, (p, plant) in enumerate(parts))
+    planted = [numbers[i] for i, (_, plant) in enumerate(parts) if plant]
+    rows = table_bounds.text_rows(text[:50], _io.StringIO(text[50:], newline=""), delimiter)
+    spilled: list[str] = []
+    rows.on_overflow = lambda piece: spilled.append(piece.text)
+    cells = []
+    for row in rows:
+        assert len(row) <= 4
+        cells.extend(row)
+    seen = "\n".join(cells) + "\n" + "".join(spilled)
+    assert all(n in seen for n in planted)
+    assert rows.chars <= len(text)
