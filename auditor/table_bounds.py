@@ -29,7 +29,7 @@ MAX_SHEETS = 256  # sheets examined per workbook
 MAX_SHEET_CELLS = 8_000_000  # rows x columns of one sheet: the workbook reader holds 32 bytes for each
 JOIN = " | "  # between cells joined beyond MAX_COLUMNS: no digit, space or dash, so numbers never merge
 
-csv.field_size_limit(2 * MAX_LINE)  # a logical row is cut at MAX_LINE first (_Feeder); this is a backstop
+csv.field_size_limit(2 * MAX_LINE)  # a logical row is cut at MAX_LINE first (_State.lines); this is a backstop
 
 
 class Overflow:
@@ -245,7 +245,7 @@ def text_rows(head: str, rest: IO[str], delimiter: str) -> BoundedRows:
 
 # r="XFD1048576" in a cell that is not self-closing (a styled empty cell holds no value: the reader skips it)
 _REF = re.compile(rb"""\sr\s*=\s*["']\s*([A-Za-z]{1,4})0*(\d{0,10})\s*["'](?=[^<>]*(?<!/)>)""")
-_ODD_CELL = re.compile(rb"<c[>\t\n\r/]")  # a cell tag not written <c r="...
+_ODD_CELL = re.compile(rb'<c(?:[>\t\n\r/]| (?!r="))')  # a cell tag not written <c r="...
 _PREFIXED_CELL = re.compile(rb":c[\s>/]")  # <x:c ...>
 _CELL = re.compile(rb"<(?:[\w.-]+:)?c[\s>/]")
 _ROW = re.compile(rb"<(?:[\w.-]+:)?row(?=[\s>/])([^>]*)>")
@@ -326,22 +326,22 @@ class _Extent:
         self.row_no = 0  # rows seen, for rows without r
         self.run = 0  # cells without r in the current row
 
-    @staticmethod
-    def standard(buf: bytes) -> bool:
-        """Every cell written as Excel writes it: <c r="A1" ...>: its place is its reference."""
-        return (buf.count(b"<c ") == buf.count(b'<c r="') and not _ODD_CELL.search(buf)
-                and not _PREFIXED_CELL.search(buf))
-
     def feed(self, buf: bytes) -> None:
-        if self.standard(buf):
-            # sheets are written in order: the largest cell is at the end; make sure nothing lies beyond it
+        if not _PREFIXED_CELL.search(buf):
+            # Excel writes every cell <c r="A1" ...> and in order: the largest one is at the end. One pass makes
+            # sure of it: no cell written otherwise (then the long way below), none beyond the last one.
             row, col = map(max, zip(_refs_max(buf[:65536]), _refs_max(buf[-65536:])))
-            beyond = re.compile(rb'<c r="(?:' + _letters_above(col).encode() + rb"\d|[A-Za-z]{1,4}"
-                                + _int_above(row).encode() + rb')"[^<>]*(?<!/)>')
-            if beyond.search(buf):
+            other = re.compile(rb'<c(?:[>\t\n\r/]| (?!r=")| r="(?:' + _letters_above(col).encode()
+                               + rb"\d|[A-Za-z]{1,4}" + _int_above(row).encode() + rb')"[^<>]*(?<!/)>)')
+            m = other.search(buf)
+            if m is None:
+                self.rows, self.cols = max(self.rows, row), max(self.cols, col)
+                return
+            if m.group(0).startswith(b'<c r="'):  # a cell beyond the last one: every reference counts
                 row, col = _refs_max(buf)
-            self.rows, self.cols = max(self.rows, row), max(self.cols, col)
-            return
+                if not _ODD_CELL.search(buf):
+                    self.rows, self.cols = max(self.rows, row), max(self.cols, col)
+                    return
         # any other writing: every reference, and rows and cells without one numbered on as the reader does
         row, col = _refs_max(buf)
         self.rows, self.cols = max(self.rows, row), max(self.cols, col)
@@ -410,7 +410,7 @@ def workbook_extent(fh: IO[bytes]) -> str | None:
                 name = info.filename.lower()
                 if name.endswith("content.xml"):
                     extents = list(_ods_extents(zf, info))
-                elif name.endswith(".xml") and not name.endswith(("sharedstrings.xml", "styles.xml")):
+                elif name.endswith(".xml"):  # every part: a sheet may be stored under any name
                     extents = [_ooxml_extent(zf, info)]
                 else:
                     continue

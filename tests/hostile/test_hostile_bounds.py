@@ -131,18 +131,19 @@ def _col(n: int) -> str:
     return s
 
 
-def _xlsx(path: Path, sheets: dict[str, list[str]]) -> None:
-    """A workbook written by hand: each sheet its <sheetData> rows as XML (what no library writes)."""
+def _xlsx(path: Path, sheets: dict[str, list[str]], part: str = "worksheets/sheet{i}.xml") -> None:
+    """A workbook written by hand: each sheet its <sheetData> rows as XML (what no library writes), stored
+    as ``xl/<part>``."""
     ct = ['<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
           'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
           'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/'
           'workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>']
     rels, entries = [], []
     for i, name in enumerate(sheets, 1):
-        ct.append(f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/vnd.openxmlformats-'
+        ct.append(f'<Override PartName="/xl/{part.format(i=i)}" ContentType="application/vnd.openxmlformats-'
                   f'officedocument.spreadsheetml.worksheet+xml"/>')
         rels.append(f'<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-                    f'relationships/worksheet" Target="worksheets/sheet{i}.xml"/>')
+                    f'relationships/worksheet" Target="{part.format(i=i)}"/>')
         entries.append(f'<sheet name="{name}" sheetId="{i}" r:id="rId{i}"/>')
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("[Content_Types].xml", "".join(ct) + "</Types>")
@@ -157,7 +158,7 @@ def _xlsx(path: Path, sheets: dict[str, list[str]]) -> None:
                    '"http://schemas.openxmlformats.org/package/2006/relationships">' + "".join(rels) +
                    "</Relationships>")
         for i, rows in enumerate(sheets.values(), 1):
-            with z.open(f"xl/worksheets/sheet{i}.xml", "w") as fh:
+            with z.open(f"xl/{part.format(i=i)}", "w") as fh:
                 fh.write(b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.'
                          b'org/spreadsheetml/2006/main"><sheetData>')
                 for row in rows:
@@ -210,11 +211,12 @@ BOMBS = {
 }
 
 
-@pytest.mark.parametrize("kind", sorted(BOMBS))
-def test_workbook_whose_extent_is_a_bomb_is_refused_and_the_scan_goes_on(tmp_path, kind):
+@pytest.mark.parametrize("kind, part", [*((k, "worksheets/sheet{i}.xml") for k in sorted(BOMBS)),
+                                        ("corners", "sharedStrings.xml")])  # a sheet stored under another part's name
+def test_workbook_whose_extent_is_a_bomb_is_refused_and_the_scan_goes_on(tmp_path, kind, part):
     folder = tmp_path / "Desktop"
     folder.mkdir()
-    _xlsx(folder / "炸弹.xlsx", {"S1": BOMBS[kind]})
+    _xlsx(folder / "炸弹.xlsx", {"S1": BOMBS[kind]}, part)
     pool = _mobiles(30, seed=9)
     (folder / "订单.csv").write_text("收件人手机,收货地址\n" + "".join(f"{m},浙江省金华市义乌市{i}号{i}室\n" for i, m in enumerate(pool)),
                                    encoding="utf-8")
