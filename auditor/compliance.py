@@ -6,6 +6,11 @@ the accepted risks and the change since a previous report.
 scan (before the report is sealed) and again by ``auditor report`` (re-reading the packs), so a JSON report
 written by an older version renders with the current duties and clauses. Renderers print these keys; they
 never judge.
+
+Honest verdicts: an area is *assessed* only when its sources ran (``failed`` when every source that ran failed);
+a duty is *met* only when every area and every check it depends on was assessed; the score says how much was
+assessed (``score.assessment``: duties assessed of all, checks not assessed), and only a complete assessment
+can earn grade A.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ GRADES = ((90, "A"), (80, "B"), (70, "C"), (60, "D"), (0, "F"))
 #: worst grade a report with a finding of this severity can get
 GRADE_CAPS = {"critical": "D", "high": "C"}
 SCORE_FORMULA = "v1"
+#: best grade of an incomplete assessment (a duty or a check not assessed): A means "assessed and clean"
+INCOMPLETE_GRADE = "B"
 
 DUTY_AREAS = ("remote", "files", "accounts", "trail", "organisation")
 ASSESSED_STATUSES = ("ok", "partial", "no_data")  # a source with one of these ran
@@ -140,7 +147,11 @@ def area_status(report: dict[str, Any], duties: list[dict[str, Any]]) -> list[di
         ran = [c for c in entries if c["status"] in ASSESSED_STATUSES]
         incomplete = [c for c in entries if c["status"] in INCOMPLETE_STATUSES]
         reason: dict[str, str] | None = None
-        if area == "organisation" and not ran:
+        if not ran and any(c["status"] == "failed" for c in entries):
+            state = "failed"  # it ran and could read nothing: never assessed, never clean
+            srcs = ", ".join(c["source"] for c in entries if c["status"] == "failed")
+            reason = _both("reason.failed", sources=srcs)
+        elif area == "organisation" and not ran:
             state, reason = "not_assessed", _both("reason.organisation")
         elif not entries and area not in scope:
             state, reason = "not_assessed", _both("reason.not_selected")
@@ -158,14 +169,37 @@ def area_status(report: dict[str, Any], duties: list[dict[str, Any]]) -> list[di
             state = "assessed"
         out.append({"area": area, "state": state, "sources": len(entries),
                     "examined": sum(c.get("examined", 0) for c in entries),
-                    "skipped": sum(len(c.get("skipped", [])) for c in entries), "reason": reason})
+                    "skipped": sum(len(c.get("skipped", [])) + _count(c.get("skipped_more")) for c in entries),
+                    "reason": reason})
     return out
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def checks_not_assessed(report: dict[str, Any], areas: list[dict[str, Any]],
+                        checks: dict[str, Any]) -> dict[str, str]:
+    """Check id -> why it was not assessed: its area was not (fully) run, or the area said so for the check
+    (coverage source ``check <ID>`` with status not_assessed, e.g. AC-001 without a roster)."""
+    states = {a["area"]: a["state"] for a in areas}
+    out: dict[str, str] = {}
+    for cid, chk in sorted(checks.items()):
+        if states.get(chk.area) not in ("assessed", "partial"):
+            out[cid] = f"area {chk.area}: {states.get(chk.area, 'not_assessed')}"
+    for c in report.get("coverage", []):
+        src = str(c.get("source", ""))
+        if src.startswith("check ") and c.get("status") == "not_assessed":
+            out.setdefault(src[6:].strip(), str(c.get("note") or "not assessed"))
+    return dict(sorted(out.items()))
 
 
 # --------------------------------------------------------------------------- duties
 
-def judge_duties(report: dict[str, Any], duties: list[dict[str, Any]],
-                 areas: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def judge_duties(report: dict[str, Any], duties: list[dict[str, Any]], areas: list[dict[str, Any]],
+                 missing: dict[str, str] | None = None, checks: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """One verdict per duty. ``missing`` (checks_not_assessed) and ``checks`` (the pack): a duty with a check
+    that was not assessed is not met, but never *met* either."""
     states = {a["area"]: a["state"] for a in areas}
     out = []
     for duty in duties:
@@ -174,9 +208,15 @@ def judge_duties(report: dict[str, Any], duties: list[dict[str, Any]],
         lower = [f for f in counted if not at_least(f["severity"], FAILING_AT)]
         done = [a for a in duty["areas"] if states.get(a) in ("assessed", "partial")]
         todo = [a for a in duty["areas"] if a not in done]
+        unchecked = [cid for cid in (missing or {}) if checks and cid in checks and counts_for(duty, {
+            "check_id": cid, "area": checks[cid].area, "legal_basis": list(checks[cid].legal_basis)})]
         if failing:
             verdict = "not_met"
             why = {lang: t(lang, "why.not_met", n=len(failing), sev=t(lang, _worst(failing))) for lang in LANGS}
+        elif not todo and unchecked:
+            verdict = "not_assessed"
+            why = {lang: t(lang, "why.checks_missing", areas=_area_names(lang, done), checks=_join(lang, unchecked))
+                   for lang in LANGS}
         elif not todo:
             verdict = "met"
             key = "why.met_partial" if any(states.get(a) == "partial" for a in done) else "why.met"
@@ -194,7 +234,7 @@ def judge_duties(report: dict[str, Any], duties: list[dict[str, Any]],
         out.append({
             "id": duty["id"], "title": duty["title"], "description": duty["description"],
             "verdict": verdict, "reason": why, "areas": duty["areas"],
-            "assessed_areas": done, "unassessed_areas": todo,
+            "assessed_areas": done, "unassessed_areas": todo, **({"checks_not_assessed": unchecked} if unchecked else {}),
             "findings": [f["id"] for f in counted], "failing": [f["id"] for f in failing],
             "worst_severity": _worst(counted), "clauses": duty["clauses"],
         })
@@ -203,9 +243,27 @@ def judge_duties(report: dict[str, Any], duties: list[dict[str, Any]],
 
 # --------------------------------------------------------------------------- score
 
-def score(findings: list[dict[str, Any]], areas: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def assessment(duties: list[dict[str, Any]], areas: list[dict[str, Any]], missing: dict[str, str],
+               checks: dict[str, Any]) -> dict[str, Any]:
+    """How much of what the score is about was assessed: duties with a verdict (met or not met) of all duties,
+    checks not assessed of all checks, and the areas not fully assessed (partial, failed, not assessed).
+    Complete only when nothing is left out."""
+    judged = [d for d in duties if d["verdict"] != "not_assessed"]
+    incomplete = [a["area"] for a in areas if a["state"] != "assessed"]
+    return {
+        "complete": len(judged) == len(duties) and not missing and not incomplete,
+        "duties_assessed": len(judged), "duties_total": len(duties),
+        "checks_assessed": len([c for c in checks if c not in missing]), "checks_total": len(checks),
+        "checks_not_assessed": sorted(missing),
+        "areas_incomplete": incomplete,
+        "grade_limit": None,
+    }
+
+
+def score(findings: list[dict[str, Any]], areas: list[dict[str, Any]] | None = None,
+          assessed: dict[str, Any] | None = None) -> dict[str, Any]:
     """round(100 x DECAY^points), points summed per check (WEIGHTS, CHECK_CAP); graded by GRADES, capped by
-    GRADE_CAPS."""
+    GRADE_CAPS; with ``assessed`` (``assessment``) that is not complete, graded INCOMPLETE_GRADE at best."""
     by_check: dict[str, list[dict[str, Any]]] = {}
     for f in findings:
         by_check.setdefault(f["check_id"], []).append(f)
@@ -227,10 +285,16 @@ def score(findings: list[dict[str, Any]], areas: list[dict[str, Any]] | None = N
         grade = cap["grade"]
     else:
         cap = None  # recorded only when it lowered the grade
+    if assessed is not None:
+        assessed = dict(assessed)
+        if not assessed["complete"] and grade < INCOMPLETE_GRADE:  # letters sort best first: "A" < "B"
+            grade, assessed["grade_limit"] = INCOMPLETE_GRADE, INCOMPLETE_GRADE
     out: dict[str, Any] = {"value": value, "grade": grade, "formula": SCORE_FORMULA, "deductions": deductions,
                            "grade_cap": cap}
     if areas is not None:
         out["assessed_areas"] = [a["area"] for a in areas if a["state"] in ("assessed", "partial")]
+    if assessed is not None:
+        out["assessment"] = assessed
     return out
 
 
@@ -363,10 +427,12 @@ def finish_report(report: dict[str, Any], baseline: Path | str | dict | None = N
     """Add areas, duties, score, accepted_risks, clauses (and changes with a baseline) to ``report``."""
     clauses = packs.legal_clauses(checks_root)
     duties = load_duties(checks_root, clauses)
+    checks = packs.checks(checks_root)
     areas = area_status(report, duties)
+    missing = checks_not_assessed(report, areas, checks)
     report["areas"] = areas
-    report["duties"] = judge_duties(report, duties, areas)
-    report["score"] = score(report.get("findings", []), areas)
+    report["duties"] = judge_duties(report, duties, areas, missing, checks)
+    report["score"] = score(report.get("findings", []), areas, assessment(report["duties"], areas, missing, checks))
     report["accepted_risks"] = accepted_risks(report)
     if baseline is not None:
         old = baseline if isinstance(baseline, dict) else load_baseline(Path(baseline))

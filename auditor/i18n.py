@@ -12,8 +12,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "severity": "严重程度", "count": "数量", "check": "检查项", "finding": "发现", "target": "对象",
         "critical": "严重", "high": "高", "medium": "中", "low": "低", "info": "提示",
         "no_findings": "未发现问题。",
+        "no_findings_incomplete": "已评估的范围内没有发现；但 {duties} 项义务、{checks} 个检查项未评估，不能视为没有问题。",
         "coverage": "覆盖情况", "source": "来源", "status": "状态", "examined": "已检查", "skipped": "跳过",
         "ok": "完成", "partial": "部分", "no_data": "无数据", "failed": "失败", "not_assessed": "未评估",
+        "skipped_more": "另有 {n} 项未列出",
         "more": "另有 {n} 项，见报告文件",
         "written": "报告已写入",
         "exit_hint": "存在 {sev} 及以上级别的发现（退出码 1）",
@@ -25,8 +27,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "severity": "Severity", "count": "Count", "check": "Check", "finding": "Finding", "target": "Target",
         "critical": "critical", "high": "high", "medium": "medium", "low": "low", "info": "info",
         "no_findings": "No findings.",
+        "no_findings_incomplete": "No findings in what was assessed; {duties} duties and {checks} checks were not "
+                                  "assessed, so this is not a clean result.",
         "coverage": "Coverage", "source": "Source", "status": "Status", "examined": "Examined", "skipped": "Skipped",
         "ok": "ok", "partial": "partial", "no_data": "no data", "failed": "failed", "not_assessed": "not assessed",
+        "skipped_more": "{n} more not listed",
         "more": "{n} more in the report file",
         "written": "Report written",
         "exit_hint": "Findings at or above {sev} (exit code 1)",
@@ -49,7 +54,8 @@ STRINGS["zh"].update({
     "r.score_formula": "计分方法：每项发现按严重程度计扣分点（严重 30、高 15、中 5、低 1、提示 0），同一检查项最多计其"
                        "最高严重程度点数的 2 倍；得分 = 100 × 0.99^扣分点总数（四舍五入，每个扣分点使得分减少 1%）；"
                        "90 分以上 A，80 分以上 B，70 分以上 C，60 分以上 D，其余 F；存在严重级发现时最高 D，"
-                       "存在高级发现时最高 C。",
+                       "存在高级发现时最高 C。得分只针对已评估的部分；有义务或检查项未评估时评估不完整，等级最高 B"
+                       "（A 只给完整且无问题的评估），并注明已评估的义务数和未评估的检查项数。",
     "r.grade_cap": "等级上限", "r.deductions": "扣分明细", "r.points": "扣分点",
     "r.duties": "法定义务履行情况", "r.duty": "义务", "r.verdict": "结论", "r.why": "依据与说明",
     "r.findings_behind": "相关发现", "r.clauses": "法律依据", "r.duty_areas": "涉及领域",
@@ -59,10 +65,17 @@ STRINGS["zh"].update({
     "r.target_ref": "对象标识", "r.evidence": "证据", "r.basis": "法律依据", "r.basis_text": "条款内容",
     "r.remediation": "整改建议", "r.note": "备注", "r.change": "变化", "r.duties_col": "相关义务",
     "r.no_findings": "本次检查未发现问题。",
+    "r.no_findings_incomplete": "已评估的范围内没有发现；但 {duties} 项义务、{checks} 个检查项未评估，不能视为没有问题。",
+    "r.assessment": "评估完整性",
+    "r.complete": "完整：{total} 项义务均已评估，{checks} 个检查项均已评估",
+    "r.incomplete": "不完整：{done}/{total} 项义务已评估，{missing}/{checks} 个检查项未评估",
+    "r.grade_limit": "评估不完整，等级最高 {grade}",
+    "r.checks_not_assessed": "未评估的检查项",
     "r.coverage": "检查覆盖情况", "r.area_state": "领域状态", "r.source": "来源", "r.status": "状态",
     "r.examined": "已检查", "r.skipped": "跳过", "r.skip_reasons": "跳过的项目及原因", "r.reason": "原因",
     "r.not_assessed_areas": "未评估的领域", "r.sources": "来源数",
     "state.assessed": "已检查", "state.partial": "部分检查", "state.not_assessed": "未评估",
+    "state.failed": "读取失败",
     "r.accepted_risks": "已接受的风险（白名单）", "r.tool": "软件", "r.hosts": "适用主机", "r.approver": "批准人",
     "r.approval_reason": "理由", "r.expires": "有效期至", "r.ticket": "工单", "r.days_left": "剩余天数",
     "r.approval_status": "状态", "approval.active": "有效", "approval.expired": "已过期",
@@ -97,12 +110,14 @@ STRINGS["zh"].update({
     "reason.no_source": "所有来源均未完成检查",
     "reason.partial": "部分来源未完成：{sources}",
     "reason.not_available": "本版本尚未提供该领域的检查",
+    "reason.failed": "无法读取，未检查任何内容：{sources}",
     "why.not_met": "{n} 项发现（最高：{sev}）表明该义务未履行。",
     "why.met": "已检查{areas}，未发现中级及以上问题。",
     "why.met_partial": "已检查{areas}（部分来源未完成，见覆盖情况），未发现中级及以上问题。",
     "why.observations": "另有 {n} 项低/提示级事项需确认。",
     "why.none_assessed": "涉及的领域均未评估：{areas}。",
     "why.some_assessed": "已检查{done}且未发现问题，但{todo}未评估，不能判定为已履行。",
+    "why.checks_missing": "已检查{areas}，但检查项 {checks} 未评估（见覆盖情况），不能判定为已履行。",
 })
 
 STRINGS["en"].update({
@@ -112,7 +127,9 @@ STRINGS["en"].update({
     "r.score_formula": "Scoring: each finding adds points by severity (critical 30, high 15, medium 5, low 1, info 0), "
                        "at most twice the points of its worst severity per check; score = 100 x 0.99^points, rounded "
                        "(each point takes 1% off); A from 90, B from 80, C from 70, D from 60, else F; any critical "
-                       "finding caps the grade at D, any high finding at C.",
+                       "finding caps the grade at D, any high finding at C. The score covers what was assessed; when a "
+                       "duty or a check was not assessed the assessment is incomplete and graded B at best (A only for "
+                       "a complete, clean assessment), shown with the duties assessed and the checks not assessed.",
     "r.grade_cap": "Grade cap", "r.deductions": "Deductions", "r.points": "Points",
     "r.duties": "Legal duties", "r.duty": "Duty", "r.verdict": "Verdict", "r.why": "Basis and reasoning",
     "r.findings_behind": "Findings", "r.clauses": "Legal basis", "r.duty_areas": "Areas",
@@ -122,10 +139,18 @@ STRINGS["en"].update({
     "r.target_ref": "Target reference", "r.evidence": "Evidence", "r.basis": "Legal basis", "r.basis_text": "Clauses",
     "r.remediation": "Remediation", "r.note": "Note", "r.change": "Change", "r.duties_col": "Duties",
     "r.no_findings": "No findings in this scan.",
+    "r.no_findings_incomplete": "No findings in what was assessed; {duties} duties and {checks} checks were not "
+                                "assessed, so this is not a clean result.",
+    "r.assessment": "Assessment",
+    "r.complete": "complete: all {total} duties and all {checks} checks assessed",
+    "r.incomplete": "incomplete: {done} of {total} duties assessed, {missing} of {checks} checks not assessed",
+    "r.grade_limit": "assessment incomplete: grade {grade} at best",
+    "r.checks_not_assessed": "Checks not assessed",
     "r.coverage": "Coverage", "r.area_state": "Area status", "r.source": "Source", "r.status": "Status",
     "r.examined": "Examined", "r.skipped": "Skipped", "r.skip_reasons": "Skipped items and reasons", "r.reason": "Reason",
     "r.not_assessed_areas": "Areas not assessed", "r.sources": "Sources",
     "state.assessed": "assessed", "state.partial": "partly assessed", "state.not_assessed": "not assessed",
+    "state.failed": "failed",
     "r.accepted_risks": "Accepted risks (allowlist)", "r.tool": "Tool", "r.hosts": "Hosts", "r.approver": "Approver",
     "r.approval_reason": "Reason", "r.expires": "Expires", "r.ticket": "Ticket", "r.days_left": "Days left",
     "r.approval_status": "Status", "approval.active": "active", "approval.expired": "expired",
@@ -163,10 +188,13 @@ STRINGS["en"].update({
     "reason.no_source": "no source of this area completed",
     "reason.partial": "some sources did not complete: {sources}",
     "reason.not_available": "this version does not check this area yet",
+    "reason.failed": "could not be read, nothing examined: {sources}",
     "why.not_met": "{n} finding(s) (worst: {sev}) show that this duty is not met.",
     "why.met": "{areas} examined; nothing at medium severity or above.",
     "why.met_partial": "{areas} examined (some sources incomplete, see coverage); nothing at medium severity or above.",
     "why.observations": "{n} low/info item(s) to confirm.",
     "why.none_assessed": "None of its areas was assessed: {areas}.",
     "why.some_assessed": "{done} examined with no problem, but {todo} not assessed, so the duty cannot be called met.",
+    "why.checks_missing": "{areas} examined, but checks {checks} were not assessed (see coverage), so the duty cannot "
+                          "be called met.",
 })

@@ -10,6 +10,11 @@ from .leakguard import mask_pi, scrub
 
 SCHEMA_VERSION = "1.1"
 
+# Bounds on what one report entry holds (README: Bounds). A list or text cut by them says so in the entry.
+MAX_EVIDENCE_ITEMS = 50  # items of any list in a finding's evidence; the rest counted under "omitted"
+MAX_EVIDENCE_TEXT = 32768  # characters of any text in a finding's evidence (a Windows path fits)
+MAX_SKIPPED_LISTED = 1000  # skipped items listed per coverage source; the rest counted in "skipped_more"
+
 
 @dataclass
 class Target:
@@ -54,7 +59,7 @@ class Finding:
             "severity": self.severity,
             "title": self.title,
             "target": self.target.to_dict(),
-            "evidence": self.evidence,
+            "evidence": bound_evidence(self.evidence),
             "legal_basis": self.legal_basis,
             "remediation": self.remediation,
         }
@@ -63,9 +68,39 @@ class Finding:
         return scrub(out)
 
 
+def bound_evidence(evidence: dict[str, Any]) -> dict[str, Any]:
+    """The evidence within MAX_EVIDENCE_ITEMS / MAX_EVIDENCE_TEXT: a longer list keeps its first items and a
+    longer text its beginning; what was left out is counted under ``omitted`` (dotted key -> items or
+    characters left out), so the report says so."""
+    omitted: dict[str, int] = {}
+
+    def cut(value: Any, where: str) -> Any:
+        if isinstance(value, str):
+            if len(value) > MAX_EVIDENCE_TEXT:
+                omitted[where] = omitted.get(where, 0) + len(value) - MAX_EVIDENCE_TEXT
+                return value[:MAX_EVIDENCE_TEXT] + "…"
+            return value
+        if isinstance(value, dict):
+            return {k: cut(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            if len(value) > MAX_EVIDENCE_ITEMS:
+                omitted[where] = omitted.get(where, 0) + len(value) - MAX_EVIDENCE_ITEMS
+                value = value[:MAX_EVIDENCE_ITEMS]
+            return [cut(v, where) for v in value]
+        return value
+
+    if not isinstance(evidence, dict):
+        return evidence
+    out = cut(evidence, "")
+    if omitted:
+        out["omitted"] = {**(out.get("omitted") if isinstance(out.get("omitted"), dict) else {}), **omitted}
+    return out
+
+
 @dataclass
 class SourceCoverage:
-    """What one collector examined, and every item it skipped with the reason."""
+    """What one collector examined, and every item it skipped with the reason (the first MAX_SKIPPED_LISTED
+    listed, the rest counted in ``skipped_more``)."""
 
     area: str
     source: str
@@ -73,14 +108,28 @@ class SourceCoverage:
     examined: int = 0
     skipped: list[dict[str, str]] = field(default_factory=list)
     note: str = ""
+    skipped_more: int = 0
 
     def skip(self, item: str, reason: str) -> None:
-        self.skipped.append({"item": item, "reason": reason})
+        """An item not examined: listed with the reason; the source becomes partial."""
+        if len(self.skipped) < MAX_SKIPPED_LISTED:
+            self.skipped.append({"item": item, "reason": reason})
+        else:
+            self.skipped_more += 1
         if self.status == "ok":
             self.status = "partial"
 
+    def partly(self, item: str, reason: str) -> None:
+        """An item examined only in part (a bound cut it): listed like a skipped one; the source is partial."""
+        self.skip(item, f"partly examined: {reason}")
+
+    def fail(self, item: str, reason: str) -> None:
+        """Nothing of this source could be read (its folder, file or database): it failed, never ok."""
+        self.skip(item, reason)
+        self.status = "failed"
+
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "area": self.area,
             "source": self.source,
             "status": self.status,
@@ -88,6 +137,9 @@ class SourceCoverage:
             "skipped": self.skipped,
             "note": self.note,
         }
+        if self.skipped_more:
+            out["skipped_more"] = self.skipped_more
+        return out
 
 
 class Coverage:

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .i18n import t
+from .render.view import assessment_text, no_findings_text
 from .severity import SEVERITIES
 from .terminal import text
 
@@ -33,6 +34,9 @@ def print_summary(report: dict[str, Any], lang: str, console: Console | None = N
     if isinstance(score, dict) and "value" in score:
         console.print(Text.assemble(f"{t(lang, 'r.score')}: ", text(f"{score['value']} / 100", "bold"), "  ",
                                     f"{t(lang, 'r.grade')}: ", text(score.get("grade", ""), "bold")))
+        if assessment_text(score, lang):  # how much the score rests on: never a bare A for a partial scan
+            console.print(text(f"{t(lang, 'r.assessment')}: {assessment_text(score, lang)}",
+                               "" if (score.get("assessment") or {}).get("complete") else "yellow"))
 
     counts = Table(show_header=True, header_style="bold")
     counts.add_column(t(lang, "severity"))
@@ -43,7 +47,7 @@ def print_summary(report: dict[str, Any], lang: str, console: Console | None = N
 
     findings = report["findings"]
     if not findings:
-        console.print(text(t(lang, "no_findings")))
+        console.print(text(no_findings_text(report, lang)))
     else:
         table = Table(show_header=True, header_style="bold", expand=False)
         table.add_column(t(lang, "severity"))

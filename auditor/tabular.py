@@ -1,11 +1,11 @@
 """Reading tables as office PCs hold them: CSV/TSV/TXT in any Chinese or Unicode encoding, and
 XLSX/XLSM/XLS/XLSB/ODS workbooks (every sheet, via python-calamine). Rows are streamed, never loaded whole
-for text files; cells come back as strings (numbers without a spurious ".0")."""
+for text files; cells come back as strings (numbers without a spurious ".0"). Lines, rows and sheets are read
+within the bounds of auditor.table_bounds: what is beyond them comes as Overflow pieces, counted in Cuts."""
 
 from __future__ import annotations
 
 import codecs
-import csv
 import datetime as dt
 import io
 from dataclasses import dataclass
@@ -14,12 +14,13 @@ from typing import IO, Iterator
 
 from charset_normalizer import from_bytes
 
+from .table_bounds import MAX_SHEETS, BoundedRows, Cuts, sheet_rows, text_rows
+
 TEXT_EXT = {".csv", ".tsv", ".txt", ".tab"}
 SHEET_EXT = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 SAMPLE = 64 << 10
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
-csv.field_size_limit(1 << 24)
 
 
 class UnreadableTable(Exception):
@@ -127,28 +128,14 @@ def cell_text(value: object) -> str:
 @dataclass
 class Sheet:
     name: str  # "" for text files
-    rows: Iterator[list[str]]
+    rows: BoundedRows  # lists of cells within the bounds; rows.cuts says what was cut
 
 
-def iter_text_rows(fh: IO[bytes]) -> tuple[str, Iterator[list[str]]]:
+def iter_text_rows(fh: IO[bytes]) -> tuple[str, BoundedRows]:
+    """(encoding, rows): the rows within the bounds of auditor.table_bounds."""
     text, enc = open_text(fh)
     head = text.read(SAMPLE)
-    delim = sniff_delimiter(head)
-
-    def chain() -> Iterator[str]:
-        # the sample may end inside a line: join that piece to the rest of its line
-        lines = head.splitlines(keepends=True)
-        tail = lines.pop() if lines and not lines[-1].endswith(("\n", "\r")) else ""
-        yield from lines
-        for line in text:
-            if tail:
-                line, tail = tail + line, ""
-            yield line
-        if tail:
-            yield tail
-
-    reader = csv.reader(chain(), delimiter=delim)
-    return enc, reader
+    return enc, text_rows(head, text, sniff_delimiter(head))
 
 
 def iter_sheets(path: Path | str, fh: IO[bytes] | None = None, ext: str | None = None) -> Iterator[Sheet]:
@@ -183,11 +170,8 @@ def iter_sheets(path: Path | str, fh: IO[bytes] | None = None, ext: str | None =
     yield from _workbook_sheets(_workbook(fh))
 
 
-def _then_close(rows: Iterator[list[str]], stream: IO[bytes]) -> Iterator[list[str]]:
-    try:
-        yield from rows
-    finally:
-        stream.close()
+def _then_close(rows: BoundedRows, stream: IO[bytes]) -> BoundedRows:
+    return rows.closing(stream)
 
 
 def _workbook(fh: IO[bytes]):
@@ -204,13 +188,15 @@ def _workbook(fh: IO[bytes]):
 
 
 def _workbook_sheets(wb) -> Iterator[Sheet]:
-    for name in wb.sheet_names:
+    names = list(wb.sheet_names)
+    for i, name in enumerate(names[:MAX_SHEETS]):
         try:
             sheet = wb.get_sheet_by_name(name)
             rows = sheet.iter_rows()
         except Exception as exc:  # noqa: BLE001
             raise UnreadableTable(f"sheet {name!r} unreadable ({type(exc).__name__})") from None
-        yield Sheet(name, ([cell_text(c) for c in row] for row in rows))
+        cuts = Cuts(sheets_left_out=len(names) - MAX_SHEETS if i == MAX_SHEETS - 1 else 0)
+        yield Sheet(name, sheet_rows(([cell_text(c) for c in row] for row in rows), cuts))
 
 
 def read_table(path: Path | str) -> list[list[str]]:

@@ -85,8 +85,15 @@ def test_clean_remote_scan_is_met(tmp_path):
     report = scan(tmp_path / "out", "--only", "remote", "--root", str(root))
     d = _duties(report)["D-REMOTE"]
     assert d["verdict"] == "met" and d["findings"] == []
-    assert report["score"] == {"value": 100, "grade": "A", "formula": "v1", "deductions": [], "grade_cap": None,
-                               "assessed_areas": ["remote"]}
+    score = dict(report["score"])
+    assessment = score.pop("assessment")
+    # clean where it looked, but only the remote area was looked at: never a bare A (README: Score)
+    assert score == {"value": 100, "grade": "B", "formula": "v1", "deductions": [], "grade_cap": None,
+                     "assessed_areas": ["remote"]}
+    assert assessment["complete"] is False and assessment["grade_limit"] == "B"
+    assert assessment["duties_assessed"] == 1 and assessment["duties_total"] == len(report["duties"])
+    assert {c for c in assessment["checks_not_assessed"]} >= {"PI-001", "AC-001", "TR-001"}
+    assert not any(c.startswith("RC-") for c in assessment["checks_not_assessed"])
 
 
 def _f(check: str, sev: str, n: int = 0) -> dict:

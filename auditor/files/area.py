@@ -76,9 +76,11 @@ class FilesArea:
         state = FileState()
         skip_rel, skip_names = skip_set(ctx)
         progress = _Progress(self.run.opts.progress)
+        root_covs = []
         try:
             for root in unique:
                 root_cov = ctx.coverage.source(AREA, f"root:{display_path(root)}")
+                root_covs.append(root_cov)
                 root_cov.note = why.get(root, "")
                 for cand in walk(root, skip_rel, skip_names, root_cov, ctx.tree):
                     root_cov.examined += 1
@@ -100,6 +102,8 @@ class FilesArea:
                     for s in summaries:
                         self._judge(cand, s, fresh, scan_cov)
                     progress.advance(cand.size, len(self.findings))
+                if not root_cov.examined and any(x["item"] == display_path(root) for x in root_cov.skipped):
+                    root_cov.status = "failed"  # the root itself could not be listed: nothing under it was read
             state.drop_missing(unique)
         finally:
             state.close()
@@ -107,6 +111,9 @@ class FilesArea:
         scan_cov.examined = self.scanned + self.reused
         scan_cov.note = (f"{self.scanned} files read, {self.reused} unchanged since the last scan "
                          f"(incremental state{'; ignored with --full' if self.run.opts.full else ''})")
+        if root_covs and all(c.status == "failed" for c in root_covs):
+            scan_cov.status = "failed"  # no folder could be read: nothing was assessed, whatever it holds
+            scan_cov.note = "no export folder could be read (see the roots); " + scan_cov.note
         self.run.shared["files.verdicts"] = self.verdicts
         self.run.shared.setdefault("report_sections", {})["files_summary"] = {
             "unmasked_records": self.total_records,
@@ -124,6 +131,8 @@ class FilesArea:
         if s.get("skipped"):
             cov.skip(target, s["skipped"])
             return
+        if s.get("truncated"):
+            cov.partly(target, "; ".join(s["truncated"]))
         finding = is_finding(s, self.rules)
         verdict = {"finding_id": None, "check_id": None, "records": s["records"], "masked_share": s["masked_share"],
                    "id_rows": s["id_rows"]}
@@ -145,6 +154,8 @@ class FilesArea:
             "mtime": dt.datetime.fromtimestamp(cand.mtime_ns / 1e9).astimezone().isoformat(timespec="seconds"),
             "owner": _owner(cand.uid, cand.path),
         }
+        if s.get("truncated"):
+            evidence["truncated"] = s["truncated"]  # what the reading bounds cut (README: Bounds)
         if not fresh:
             evidence["from_incremental_state"] = True
         if not evidence["sha256"] and not member:

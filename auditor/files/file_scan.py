@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, Callable
 
 from .. import safeio
+from ..table_bounds import workbook_extent
 from ..tabular import SHEET_EXT, TEXT_EXT, UnreadableTable, iter_sheets
 from .rules import PiiRules
 from .textpath import display_path
@@ -68,10 +69,11 @@ class Outcome:
             "total_rows": sum(t.total_rows for t in self.tables),
             "masked_share": round(masked / pi_rows, 4) if pi_rows else 0.0,
             "kinds": kinds,
-            "sheets": [{"name": t.sheet, "rows": t.total_rows, "records": t.records,
-                        "columns": [c.to_dict() for c in t.columns if c.kind]} for t in self.tables],
+            "sheets": [{"name": t.sheet, "rows": t.total_rows, "records": t.records, **t.column_evidence()}
+                       for t in self.tables],
             "samples": [x for t in self.tables for x in t.samples][:3],
             "skipped": self.skipped, "sha256": self.sha256, "encoding": self.encoding,
+            "truncated": [f"sheet {t.sheet!r}: {n}" if t.sheet else n for t in self.tables for n in t.notes],
         }
 
 
@@ -193,6 +195,10 @@ class FileScanner:
             if sheet_bytes > self.limits.max_sheet_xml:
                 out.skipped = (f"workbook too large to open safely ({sheet_bytes >> 20} MiB of sheet data; "
                                f"limit {self.limits.max_sheet_xml >> 20} MiB)")
+                return out
+            extent = workbook_extent(fh) if head.startswith(ZIP_MAGIC) else None
+            if extent:
+                out.skipped = extent
                 return out
             fh.seek(0)
         reader: IO[bytes] = fh

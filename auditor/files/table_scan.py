@@ -6,7 +6,7 @@ shop's own); columns without a known header are judged from the statistics of th
 
 from __future__ import annotations
 
-import itertools
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
@@ -15,13 +15,19 @@ from . import cells
 from .cells import MASKED, UNMASKED
 from .masking import mask_address, mask_id, mask_mobile, mask_name
 from .rules import PiiRules, norm_header
+from ..table_bounds import BoundedRows, Overflow
 
 SAMPLE_ROWS = 300
+SAMPLE_CHARS = 8 << 20  # the rows held for judging columns: at most SAMPLE_ROWS + HEADER_SCAN, at most this much text
 HEADER_SCAN = 10
 PERSON_KINDS = ("mobile", "id_number", "name", "address")
 TOTAL_MARKERS = ("合计", "总计", "小计", "total", "sum")
 TOTAL_PREFIXES = frozenset({"合计", "总计", "小计", "to", "To", "TO", "su", "Su", "SU", " 合", " 总", " 小"})
 BATCH_ROWS = 8192
+BATCH_CHARS = 16 << 20  # rows held at once after the sample: at most BATCH_ROWS, at most this much text
+OVERLAP = 40  # characters kept back at the end of an overflow piece: no number is cut in two
+EVIDENCE_COLUMNS = 50  # columns recorded per sheet (evidence, incremental state); the rest counted
+HEADER_TEXT = 200  # characters of a column's header recorded
 ID_WORDS = ("身份证", "证件", "身份號", "ID")
 KIND_ORDER = ("sender", "not_personal", "id_number", "mobile", "landline", "tracking", "address", "name")
 
@@ -35,7 +41,9 @@ class Column:
     excluded: str | None = None  # why a phone-like column does not count
 
     def to_dict(self) -> dict:
-        out = {"index": self.index, "header": self.header, "kind": self.kind, "by": self.by}
+        header = self.header if self.header is None or len(self.header) <= HEADER_TEXT else \
+            self.header[:HEADER_TEXT] + "…"
+        out = {"index": self.index, "header": header, "kind": self.kind, "by": self.by}
         if self.excluded:
             out["excluded"] = self.excluded
         return out
@@ -52,6 +60,16 @@ class TableResult:
     columns: list[Column] = field(default_factory=list)
     kinds: dict[str, str] = field(default_factory=dict)  # kind -> "unmasked" | "masked" | "present"
     samples: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the reading bounds cut (auditor.table_bounds.Cuts)
+
+    def column_evidence(self) -> dict:
+        """The columns recognised, as evidence and incremental state keep them: at most EVIDENCE_COLUMNS,
+        the rest counted."""
+        cols = [c.to_dict() for c in self.columns if c.kind]
+        out: dict = {"columns": cols[:EVIDENCE_COLUMNS]}
+        if len(cols) > EVIDENCE_COLUMNS:
+            out["columns_omitted"] = len(cols) - EVIDENCE_COLUMNS
+        return out
 
     @property
     def masked_share(self) -> float:
@@ -117,6 +135,85 @@ def _is_total(row: list[str]) -> bool:
     return row[0][:2] in TOTAL_PREFIXES and row[0].strip().casefold().startswith(TOTAL_MARKERS)
 
 
+def _take(it: Iterator[list[str]], rows: int, chars: int, src: BoundedRows | None) -> list[list[str]]:
+    """The next rows, at most ``rows`` of them and at most about ``chars`` characters of text (as counted by
+    the reader, ``src.chars``; by the cells of plain lists)."""
+    out: list[list[str]] = []
+    if src is not None:
+        stop = src.chars + chars
+        for row in it:
+            out.append(row)
+            if len(out) >= rows or src.chars >= stop:
+                break
+        return out
+    size = 0
+    for row in it:
+        out.append(row)
+        size += sum(map(len, row))
+        if len(out) >= rows or size >= chars:
+            break
+    return out
+
+
+class _OverflowCounter:
+    """The people's numbers in text beyond the reading bounds (an over-long line, piece by piece): every
+    unmasked mobile, and every valid ID number next to an ID word, is one record; a masked mobile one masked
+    row. A line counts as one row. Pieces overlap by OVERLAP characters so that no number is cut or counted
+    twice. Numbers written without separators are counted by the regex engine alone (millions in seconds)."""
+
+    def __init__(self, analyzer: "TableAnalyzer", res: "TableResult", cuts) -> None:
+        self.analyzer, self.res, self.cuts = analyzer, res, cuts
+        self.carry, self.start = "", 0
+
+    def _count(self, pattern, text: str, stop: int) -> int:
+        """Matches of ``pattern`` that start in [self.start, stop)."""
+        return len(pattern.findall(text, self.start)) - (len(pattern.findall(text, stop)) if stop < len(text) else 0)
+
+    def feed(self, piece: Overflow) -> None:
+        an, res = self.analyzer, self.res
+        rules = an.rules
+        text = self.carry + piece.text
+        stop = len(text) if piece.end else max(len(text) - OVERLAP, self.start)
+        mobiles = self._count(an.plain_mobile, text, stop)
+        if mobiles and len(res.samples) < 3:
+            m = an.plain_mobile.search(text, self.start)
+            an._sample(res, mask_mobile(re.sub(r"\D", "", m.group(0))[-11:]))
+        for m in an.spaced_mobile.finditer(text, self.start):  # 138 1234 5678, 138-1234-5678: rare, checked one by one
+            if m.start() >= stop:
+                break
+            digits = re.sub(r"\D", "", m.group(0))[-11:]
+            if rules.mobile_full.fullmatch(digits) and not rules.virtual.match(text, m.start()):  # noqa: E501
+                mobiles += 1
+        ids = 0
+        if any(k in text for k in ID_WORDS):
+            for m in rules.id18.finditer(text, self.start):
+                if m.start() >= stop:
+                    break
+                if cells.id_valid(m.group(1), rules, allow15=False):
+                    ids += 1
+                    if len(res.samples) < 3:
+                        an._sample(res, mask_id(m.group(1)))
+        masked = self._count(rules.masked_mobile, text, stop) if any(c in text for c in rules.mask_chars) else 0
+        res.records += mobiles + ids
+        res.id_rows += ids
+        res.masked_rows += masked
+        if mobiles:
+            res.kinds["mobile"] = UNMASKED
+        elif masked:
+            res.kinds.setdefault("mobile", MASKED)
+        if ids:
+            res.kinds["id_number"] = UNMASKED
+        if self.cuts is not None:
+            self.cuts.overflow_mobiles += mobiles
+            self.cuts.overflow_ids += ids
+        if piece.end:
+            res.total_rows += 1
+            self.carry, self.start = "", 0
+        else:
+            keep = max(stop - 8, 0)  # a little context before ``stop`` for the look-behind of the patterns
+            self.carry, self.start = text[keep:], stop - keep
+
+
 def _line_hits(pattern, text: str):
     """(line number, match) for every match of a pattern in newline-joined cells."""
     line = pos = 0
@@ -129,12 +226,22 @@ def _line_hits(pattern, text: str):
 class TableAnalyzer:
     def __init__(self, rules: PiiRules) -> None:
         self.rules = rules
+        # for text beyond the reading bounds (_OverflowCounter): a real mobile written as 11 digits (not a
+        # platform privacy number with an extension), and one written with spaces or dashes inside
+        self.plain_mobile = re.compile(r"(?<!\d)(?:(?:\+|00)?86)?" + rules.mobile_full.pattern + r"(?!\d)(?![-_转]\d)")
+        self.spaced_mobile = re.compile(r"1(?<!\d1)[3-9]\d(?:[\s\-]\d{4}[\s\-]?|\d{4}[\s\-])\d{4}(?!\d)")
 
     def analyze(self, rows: Iterable[list[str]], sheet: str = "") -> TableResult:
+        """Judge one table. ``rows`` from auditor.tabular (BoundedRows) also hands over the text beyond the
+        reading bounds, whose numbers are counted; what was cut ends up in ``notes``."""
         rules = self.rules
-        it: Iterator[list[str]] = iter(rows)
-        head = [r for r in itertools.islice(it, SAMPLE_ROWS + HEADER_SCAN)]
         res = TableResult(sheet)
+        bounded = rows if isinstance(rows, BoundedRows) else None
+        cuts = bounded.cuts if bounded is not None else None
+        if bounded is not None:
+            bounded.on_overflow = _OverflowCounter(self, res, cuts).feed
+        it: Iterator[list[str]] = iter(rows)
+        head = _take(it, SAMPLE_ROWS + HEADER_SCAN, SAMPLE_CHARS, bounded)
         hdr_i = _find_header(head, rules)
         width = max((len(r) for r in head), default=0)
         columns = [Column(i) for i in range(width)]
@@ -162,12 +269,14 @@ class TableAnalyzer:
         for row in sample:
             self._row(row, res, plan)
         while True:  # the rest in batches, column-wise, with one regex pass per column
-            batch = list(itertools.islice(it, BATCH_ROWS))
+            batch = _take(it, BATCH_ROWS, BATCH_CHARS, bounded)
             if not batch:
                 break
             if not self._batch(batch, res, plan):
                 for row in batch:
                     self._row(row, res, plan)
+        if cuts is not None:
+            res.notes = cuts.notes()
         return res
 
     # ------------------------------------------------------------------ rows

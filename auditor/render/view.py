@@ -168,17 +168,24 @@ def build(report: dict[str, Any], lang: str) -> dict[str, Any]:
 
     coverage = []
     for c in report.get("coverage", []):
+        skipped = list(c["skipped"])
+        if c.get("skipped_more"):
+            skipped.append({"item": "…", "reason": L("skipped_more", n=c["skipped_more"])})
         coverage.append({"area": c["area"], "area_label": area_label(lang, c["area"]), "source": c["source"],
                          "status": c["status"], "status_label": L(c["status"]), "examined": c["examined"],
-                         "skipped": c["skipped"], "note": c.get("note", "")})
+                         "skipped": skipped, "note": c.get("note", "")})
 
     score = report.get("score") or {}
     cap = score.get("grade_cap")
+    assessed = score.get("assessment") if isinstance(score.get("assessment"), dict) else {}
     score_view = {
         "value": score.get("value"), "grade": score.get("grade", ""), "formula": L("r.score_formula"),
         "deductions": score.get("deductions", []),
         "cap": (f"{cap['grade']} ({L(cap['severity'])})" if cap else ""),
         "basis": ", ".join(area_label(lang, a) for a in score.get("assessed_areas", [])) or EMPTY,
+        "complete": assessed.get("complete"), "assessment": assessment_text(score, lang),
+        "limit": L("r.grade_limit", grade=assessed["grade_limit"]) if assessed.get("grade_limit") else "",
+        "checks_not_assessed": ", ".join(str(c) for c in assessed.get("checks_not_assessed", [])),
     }
 
     risks = []
@@ -246,10 +253,38 @@ def build(report: dict[str, Any], lang: str) -> dict[str, Any]:
         "risks": risks,
         "changes": change_view,
         "clauses": cited,
+        "no_findings": no_findings_text(report, lang, "r."),
         "digest": integ.get("digest", ""), "signed": bool(integ.get("hmac_sha256")),
         "rendered_from": report.get("rendered_from"),
         "schema_version": report.get("schema_version", ""),
     }
+
+
+def assessment_text(score: Any, lang: str) -> str:
+    """How much the score and grade rest on: "complete: …" or "incomplete: 5 of 8 duties assessed, …"; "" for
+    a report judged before this was recorded."""
+    a = score.get("assessment") if isinstance(score, dict) else None
+    if not isinstance(a, dict):
+        return ""
+    params = {"done": a.get("duties_assessed"), "total": a.get("duties_total"), "checks": a.get("checks_total"),
+              "missing": len(a.get("checks_not_assessed") or [])}
+    return t(lang, "r.complete" if a.get("complete") else "r.incomplete", **params)
+
+
+def no_findings_text(report: dict[str, Any], lang: str, prefix: str = "") -> str:
+    """What a report without findings says: never "no problems" when duties or checks were not assessed.
+    ``prefix`` "r." for the reports' wording, "" for the terminal's."""
+    score = report.get("score")
+    a = score.get("assessment") if isinstance(score, dict) else None
+    if isinstance(a, dict) and not a.get("complete"):
+        return t(lang, f"{prefix}no_findings_incomplete",
+                 duties=_count(a.get("duties_total")) - _count(a.get("duties_assessed")),
+                 checks=len(a.get("checks_not_assessed") or []))
+    return t(lang, f"{prefix}no_findings")
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def area_label(lang: str, area: str) -> str:

@@ -143,6 +143,14 @@ def _summary(b: _Book, report: dict[str, Any], v: dict[str, Any], L) -> None:
         ws.write_string(row, 0, L("r.grade_cap"), b.f_label)
         b.text(ws, row, 1, v["score"]["cap"])
         row += 1
+    if v["score"]["assessment"]:
+        ws.write_string(row, 0, L("r.assessment"), b.f_label)
+        b.text(ws, row, 1, "; ".join(x for x in (v["score"]["assessment"], v["score"]["limit"]) if x))
+        row += 1
+        if v["score"]["checks_not_assessed"]:
+            ws.write_string(row, 0, L("r.checks_not_assessed"), b.f_label)
+            b.text(ws, row, 1, v["score"]["checks_not_assessed"])
+            row += 1
     ws.write_string(row, 0, L("r.total"), b.f_label)
     ws.write_number(row, 1, v["total"], b.f_big)
     row += 1
@@ -249,7 +257,7 @@ def _area_sheet(b: _Book, area: str, findings: list[dict[str, Any]], L, v: dict[
     b.header(ws, 0, cols, [6, 9, 9, 36, 9, 26, 30, 60, 40, 22, 14, 48, 30, 10, 18])
     ws.freeze_panes(1, 0)
     if not findings:
-        ws.write_string(1, 0, L("r.no_findings"), b.f_plain)
+        ws.write_string(1, 0, v["no_findings"], b.f_plain)
         return
     sep = "；" if v["lang"] == "zh" else "; "
     for r, f in enumerate(findings, 1):
