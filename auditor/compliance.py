@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-import json
 from pathlib import Path
 from typing import Any
 
@@ -259,14 +258,9 @@ def accepted_risks(report: dict[str, Any]) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- change since a baseline
 
 def load_baseline(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise UsageError(f"--baseline {path}: cannot read ({exc.strerror or exc})") from None
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise UsageError(f"--baseline {path}: not a JSON report ({exc})") from None
-    check_report_shape(data, f"--baseline {path}")
-    return data
+    from .report_input import load  # bounded, schema-checked: the baseline is a file from outside
+
+    return load(path, f"--baseline {path}")
 
 
 def check_report_shape(data: Any, where: str) -> None:
