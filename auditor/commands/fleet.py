@@ -85,7 +85,7 @@ def report(args: argparse.Namespace) -> int:
 def export(args: argparse.Namespace) -> int:
     from .. import safeio
     from ..fleet import siem
-    from ..fleet.push import PushError, bulk_url, check_credentials, push
+    from ..fleet.push import PushError, bulk_url, check_api_key, check_credentials, push
     from ..fleet.store import Store
 
     if not args.output and not args.push:
@@ -94,8 +94,11 @@ def export(args: argparse.Namespace) -> int:
     if args.api_key_file:
         try:
             api_key = safeio.read_text(args.api_key_file, max_size=64 << 10).strip()
+            check_api_key(api_key)
         except OSError as exc:
             raise UsageError(f"--api-key-file {args.api_key_file}: cannot read ({safeio.reason_of(exc)})") from None
+        except ValueError as exc:
+            raise UsageError(f"--api-key-file {args.api_key_file}: {exc}") from None
     if args.push:
         try:
             bulk_url(args.push)

@@ -61,7 +61,7 @@ def bulk_url(url: str) -> tuple[str, dict[str, str]]:
     part asks for (the credentials are taken out of the URL)."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{url}: not an http(s) URL")
+        raise ValueError(f"{shown(without_credentials(url), 300)}: not an http(s) URL")
     headers = {}
     netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
     if parts.port:
@@ -74,6 +74,21 @@ def bulk_url(url: str) -> tuple[str, dict[str, str]]:
     if not path.endswith("/_bulk"):
         path += "/_bulk"
     return urllib.parse.urlunsplit((parts.scheme, netloc, path, parts.query, "")), headers
+
+
+def without_credentials(url: str) -> str:
+    """The URL as it may be shown: any user:password@ part replaced by ***@."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
+
+
+def check_api_key(key: str) -> None:
+    """ValueError for a key that cannot be a header value (a line break would end the header: refused before
+    anything is sent, and never quoted)."""
+    if not key or any(not 0x21 <= ord(c) <= 0x7E for c in key):
+        raise ValueError("the API key is empty or holds spaces, line breaks or non-ASCII characters")
 
 
 def is_loopback(host: str | None) -> bool:

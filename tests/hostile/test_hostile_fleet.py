@@ -438,6 +438,13 @@ def test_credentials_over_plain_http_to_another_machine_are_refused(store, tmp_p
         assert_clean_exit(res, 2)
         assert "credentials would be sent in clear over http" in res.stderr and "siem.invalid" in res.stderr
         assert "PASS-9x" not in res.output and "SECRET-API-KEY-42" not in res.output
+    res = _push(store, "ftp://elastic:PASS-9x@siem.invalid/")  # not http(s): the message shows no credentials
+    assert_clean_exit(res, 2)
+    assert "not an http(s) URL" in res.stderr and "PASS-9x" not in res.output
+    key.write_text("SECRET-API\r\nX-Injected: 1\n")  # a line break would end the header
+    res = _push(store, "https://siem.invalid:9200", "--api-key-file", str(key))
+    assert_clean_exit(res, 2)
+    assert "line breaks" in res.stderr and "SECRET-API" not in res.output
     # allowed explicitly: it tries (and finds nobody there)
     res = _push(store, "http://elastic:PASS-9x@siem.invalid:9200", "--allow-http-credentials", "--timeout", "3",
                 "--retries", "0")
