@@ -546,6 +546,8 @@ def ingest(store: Store, paths: Iterable[Path], key: bytes | None = None, progre
             return
         from concurrent.futures import ProcessPoolExecutor
 
+        import numpy  # noqa: F401 - used by boundedjson.structure: imported once here, inherited by forked workers
+
         with ProcessPoolExecutor(workers, initializer=_init, initargs=(known, known_bad, key)) as pool:
             yield from pool.map(examine, files, chunksize=max(1, min(32, len(files) // (workers * 8) or 1)))
 
