@@ -245,3 +245,36 @@ def _json_clean(value) -> bool:
         return True
     except (ValueError, UnicodeEncodeError):
         return False
+
+
+# --------------------------------------------------------------------------- the structure pass
+
+TRICKY_TEXT = st.text(alphabet=st.sampled_from('[]{},"\\:ab\u00e9\u4e2d\n/'), max_size=12)
+TREES = st.recursive(st.none() | st.booleans() | st.integers() | TRICKY_TEXT,
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TRICKY_TEXT, inner, max_size=4),
+                     max_leaves=30)
+
+
+def _depth_and_values(value) -> tuple[int, int]:
+    deepest, values, stack = 0, 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        values += 1
+        if isinstance(v, (dict, list)):
+            deepest = max(deepest, d)
+            stack += [(x, d + 1) for x in (v.values() if isinstance(v, dict) else v)]
+    return deepest, values
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(tree=TREES, ascii_only=st.booleans(), indent=st.sampled_from([None, 1]))
+def test_the_structure_pass_sees_what_the_parser_sees(tree, ascii_only, indent):
+    """Brackets, quotes, commas and backslashes inside strings never fool the pass that bounds nesting and size
+    before parsing: its depth is the parsed depth, its value count never below the parsed one."""
+    from auditor.boundedjson import structure
+
+    data = json.dumps(tree, ensure_ascii=ascii_only, indent=indent).encode("utf-8")
+    depth, values = structure(data)
+    true_depth, true_values = _depth_and_values(tree)
+    assert depth == true_depth
+    assert values >= true_values
