@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-import json
 from pathlib import Path
 from typing import Any
 
@@ -324,29 +323,9 @@ def accepted_risks(report: dict[str, Any]) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- change since a baseline
 
 def load_baseline(path: Path) -> dict[str, Any]:
-    try:
-        from .safeio import read_input
+    from .report_input import load  # bounded, schema-checked: the baseline is a file from outside
 
-        data = json.loads(read_input(path, "--baseline", max_size=1 << 30).decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise UsageError(f"--baseline {path}: not a JSON report ({exc})") from None
-    check_report_shape(data, f"--baseline {path}")
-    return data
-
-
-def check_report_shape(data: Any, where: str) -> None:
-    """A JSON report of a schema major version we understand, with findings we can read."""
-    if not isinstance(data, dict) or "findings" not in data or "schema_version" not in data:
-        raise UsageError(f"{where}: not an auditor JSON report (no schema_version/findings)")
-    major = str(data["schema_version"]).split(".")[0]
-    if major != SCHEMA_VERSION.split(".")[0]:
-        raise UsageError(f"{where}: unsupported report schema version {data['schema_version']!r} "
-                         f"(this version reads {SCHEMA_VERSION.split('.')[0]}.x)")
-    findings = data["findings"]
-    if not isinstance(findings, list) or not all(
-            isinstance(f, dict) and {"id", "check_id", "area", "severity"} <= set(f) and f["severity"] in SEVERITIES
-            for f in findings):
-        raise UsageError(f"{where}: malformed findings")
+    return load(path, f"--baseline {path}")
 
 
 def _brief(f: dict[str, Any]) -> dict[str, Any]:

@@ -23,12 +23,14 @@ def seal(report: dict[str, Any], key: bytes | None = None) -> dict[str, Any]:
     return report
 
 
-def check(report: dict[str, Any], key: bytes | None = None) -> list[str]:
-    """Problems found; [] when the report is intact (and correctly signed when a key is given)."""
+def check(report: dict[str, Any], key: bytes | None = None, data: bytes | None = None) -> list[str]:
+    """Problems found; [] when the report is intact (and correctly signed when a key is given). ``data``: the
+    canonical bytes when the caller computed them already. The report may come from anyone: whatever the
+    integrity block holds (a number, a non-ASCII text) is compared, never trusted to be a hex string."""
     integ = report.get("integrity")
     if not isinstance(integ, dict) or "digest" not in integ:
         return ["the report carries no integrity digest"]
-    data = canonical(report)
+    data = canonical(report) if data is None else data
     problems = []
     if hashlib.sha256(data).hexdigest() != integ["digest"]:
         problems.append("SHA-256 digest does not match the content: the report was altered")
@@ -36,6 +38,7 @@ def check(report: dict[str, Any], key: bytes | None = None) -> list[str]:
         mac = integ.get("hmac_sha256")
         if not mac:
             problems.append("the report is not signed (no hmac_sha256)")
-        elif not hmac.compare_digest(mac, hmac.new(key, data, hashlib.sha256).hexdigest()):
+        elif not hmac.compare_digest(str(mac).encode("utf-8", "replace"),
+                                     hmac.new(key, data, hashlib.sha256).hexdigest().encode()):
             problems.append("HMAC signature does not match: altered, or signed with another key")
     return problems

@@ -6,8 +6,10 @@ ingest PATH... [--db FILE] [--sign-key FILE]
 report -o FILE.html|.xlsx|.md [--since DATE] [--as-of DATE] [--silent-days N] [--lang zh|en] [--db FILE]
     the fleet report; exit 0.
 export --format ecs|ocsf [-o FILE.ndjson] [--push URL] [--db FILE] ...
-    one document per finding in the `_bulk` NDJSON format; with --push, POSTed with bounded retries. Exit 0
-    when every document was written (and accepted), 1 when the server refused documents or the push failed.
+    one document per finding in the `_bulk` NDJSON format; with --push, POSTed with bounded retries (no
+    redirect followed; no credentials over plain http to another machine unless --allow-http-credentials).
+    Exit 0 when every document was written (and accepted), 1 when the server refused documents or the push
+    failed. A stored document that is not a valid finding is skipped and counted, never a reason to stop.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..fleet import DEFAULT_SILENT_DAYS
-from ..fleet.texts import t
+from ..fleet.texts import shown, t
 from ..terminal import echo
 
 
@@ -53,7 +55,7 @@ def ingest(args: argparse.Namespace) -> int:
     if res.rejected:
         print(t(lang, "ingest.rejected"), file=sys.stderr)
         for source, reason in res.rejected:
-            echo(f"  {source}: {reason}", err=True)  # names from the share: shown, never obeyed
+            echo(f"  {shown(source)}: {shown(reason)}", err=True)  # names from the share: shown, never obeyed
     return 1 if res.rejected else 0
 
 
@@ -82,29 +84,36 @@ def report(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
+    from .. import safeio
     from ..fleet import siem
-    from ..fleet.push import PushError, bulk_url, push
+    from ..fleet.push import PushError, bulk_url, check_api_key, check_credentials, push
     from ..fleet.store import Store
 
     if not args.output and not args.push:
         raise UsageError("auditor fleet export: give -o FILE.ndjson, --push URL, or both")
-    if args.push:
-        try:
-            bulk_url(args.push)
-        except ValueError as exc:
-            raise UsageError(f"--push {exc}") from None
     api_key = None
     if args.api_key_file:
         try:
-            api_key = args.api_key_file.read_text(encoding="utf-8").strip()
+            api_key = safeio.read_text(args.api_key_file, max_size=64 << 10).strip()
+            check_api_key(api_key)
         except OSError as exc:
-            raise UsageError(f"--api-key-file {args.api_key_file}: cannot read ({exc.strerror or exc})") from None
+            raise UsageError(f"--api-key-file {args.api_key_file}: cannot read ({safeio.reason_of(exc)})") from None
+        except ValueError as exc:
+            raise UsageError(f"--api-key-file {args.api_key_file}: {exc}") from None
+    if args.push:
+        try:
+            bulk_url(args.push)
+            check_credentials(args.push, bool(api_key), args.allow_http_credentials)
+        except ValueError as exc:
+            raise UsageError(f"--push {exc}") from None
+    skipped: list[str] = []
     with Store.open(args.db) as store:
         silent = [] if args.no_silent else _tables(args, store).silent_findings
 
         def pairs():
+            skipped.clear()  # counted afresh by each pass over the store
             return siem.store_pairs(store, args.format, args.index, since=args.since, as_of=args.as_of,
-                                    latest_only=args.latest, silent=silent)
+                                    latest_only=args.latest, silent=silent, skipped=skipped)
 
         if args.output:
             count = 0
@@ -121,7 +130,9 @@ def export(args: argparse.Namespace) -> int:
                 raise UsageError(f"--output {args.output}: cannot write ({exc.strerror or exc})") from None
             if not args.quiet:
                 echo(f"{t(args.lang, 'written')}: {args.output} "
-                      f"({t(args.lang, 'export.summary', docs=count, fmt=args.format)})")
+                     f"({t(args.lang, 'export.summary', docs=count, fmt=args.format)}"
+                     + (f"; {t(args.lang, 'export.skipped', n=len(skipped))}" if skipped else "") + ")")
+            _note_skipped(args, skipped)
         if not args.push:
             return 0
         try:
@@ -130,14 +141,24 @@ def export(args: argparse.Namespace) -> int:
         except PushError as exc:
             echo(f"auditor fleet export: {t(args.lang, 'push.failed')}: {exc}", err=True)
             return 1
+        if not args.output:
+            _note_skipped(args, skipped)
     if not args.quiet:
-        echo(t(args.lang, "push.ok", ok=res.sent, url=res.url) + f" ({res.batches} batches, {res.retries} retries)")
+        echo(t(args.lang, "push.ok", ok=res.sent, url=res.url) + f" ({res.batches} batches, {res.retries} retries)"
+             + (f"; {t(args.lang, 'export.skipped', n=len(skipped))}" if skipped and not args.output else ""))
     if res.failed:
         print(f"auditor fleet export: {len(res.failed)} documents refused by the server:", file=sys.stderr)
         for doc_id, status, reason in res.failed[:50]:
             echo(f"  {doc_id}: HTTP {status}: {reason}", err=True)  # the server's words: shown, never obeyed
         return 1
     return 0
+
+
+def _note_skipped(args: argparse.Namespace, skipped: list[str]) -> None:
+    """Skipped stored documents: the count (and the first ids) on stderr, whatever --quiet says."""
+    if skipped:
+        print(f"auditor fleet export: {t(args.lang, 'export.skipped', n=len(skipped))}: "
+              f"{', '.join(skipped[:10])}{' …' if len(skipped) > 10 else ''}", file=sys.stderr)
 
 
 def _pairs_from_file(path: Path):
@@ -148,6 +169,19 @@ def _pairs_from_file(path: Path):
                 return
             doc = fh.readline()
             yield action, doc
+
+
+def positive_float(value: str) -> float:
+    """Seconds: a finite number above 0 (at most an hour)."""
+    import math
+
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+    if not math.isfinite(seconds) or not 0 < seconds <= 3600:
+        raise argparse.ArgumentTypeError(f"seconds must be above 0 and at most 3600, not {value!r}")
+    return seconds
 
 
 def add_parser(sub: argparse._SubParsersAction, parser_class, date_type, positive_type, file_type) -> None:
@@ -191,8 +225,12 @@ def add_parser(sub: argparse._SubParsersAction, parser_class, date_type, positiv
     exp.add_argument("--no-silent", action="store_true", help="leave out the silent-PC findings (FL-001)")
     exp.add_argument("--push", metavar="URL", help="also POST to this Elasticsearch/OpenSearch URL (…/_bulk)")
     exp.add_argument("--api-key-file", type=file_type, metavar="FILE", help="API key for --push (ApiKey header)")
+    exp.add_argument("--allow-http-credentials", action="store_true",
+                     help="send --push credentials over plain http to another machine (refused by default; "
+                          "loopback is always allowed)")
     exp.add_argument("--retries", type=int, default=3, metavar="N", help="retries per batch (default 3)")
     exp.add_argument("--batch", type=positive_type, default=500, metavar="N", help="documents per request (500)")
-    exp.add_argument("--timeout", type=float, default=30.0, metavar="S", help="seconds per request (30)")
+    exp.add_argument("--timeout", type=positive_float, default=30.0, metavar="S",
+                     help="seconds per request in all: connecting, sending, the whole answer (30)")
     window(exp)
     common(exp)

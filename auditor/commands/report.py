@@ -1,36 +1,28 @@
 """`auditor report REPORT.json -o FILE...`: render a JSON report again, in any format, in Chinese or English.
 
 The input must be an intact auditor JSON report (its digest, and its signature when --sign-key is given, are
-checked: an altered report is never re-rendered and re-sealed). The duties, score and clauses are judged again
-with the current packs, so a report written by an older version renders fully; a .json output is re-sealed and
-records the digest of the report it was rendered from."""
+checked: an altered report is never re-rendered and re-sealed), read within the bounds and against the schema of
+auditor.report_input (as is --baseline): a crafted report is refused with exit 2 and one line saying why. The
+duties, score and clauses are judged again with the current packs, so a report written by an older version
+renders fully; a .json output is re-sealed and records the digest of the report it was rendered from."""
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 from .. import render
-from ..compliance import check_report_shape, finish_report
+from ..compliance import finish_report
 from ..errors import UsageError
 from ..i18n import t
 from ..integrity import check, seal
 from ..terminal import echo
+from ..report_input import load
 
 
 def load_json_report(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(Path(path).read_bytes().decode("utf-8-sig"))
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: not a JSON report (not UTF-8 text)") from None
-    except ValueError as exc:
-        raise UsageError(f"{path}: malformed JSON ({exc})") from None
-    check_report_shape(data, str(path))
-    return data
+    return load(path, str(path))
 
 
 def main(args: argparse.Namespace) -> int:
@@ -47,7 +39,8 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.report}: {'; '.join(problems)}; refusing to render it "
                          f"(check it with: auditor verify {args.report})")
     source = {"digest": integ["digest"], "signed": signed}
-    finish_report(report, baseline=args.baseline)
+    baseline = load(args.baseline, f"--baseline {args.baseline}") if args.baseline else None
+    finish_report(report, baseline=baseline)
     report["rendered_from"] = source
     seal(report, key)
     for out in args.output:

@@ -9,14 +9,16 @@ auditor.inspector.bundle (manifest, signature, report digest, container bytes)."
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import re
 from pathlib import Path
 
+from .. import boundedjson, safeio
 from ..errors import UsageError
 from ..integrity import check, seal
 from ..render.json_report import render as render_json
 from ..terminal import echo
+from ..report_input import MAX_BYTES, sealed_shape_problem
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _INTEGRITY_KEYS = {"algorithm", "digest", "canonicalization", "hmac_sha256"}
@@ -28,30 +30,37 @@ def _canonicalization() -> str:
 
 def main(args: argparse.Namespace) -> int:
     from ..cli import _read_key
+    from ..inspector.bundle import MAX_BUNDLE_BYTES, verify_bundle
 
     path = Path(args.file)
     key = _read_key(args.sign_key) if args.sign_key else None
     try:
-        data = path.read_bytes()
+        fh = safeio.open_regular(path, max_size=max(MAX_BUNDLE_BYTES, MAX_BYTES))
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if path.suffix.lower() == ".zip" or data[:2] == b"PK":  # an inspector's bundle (issue #7)
-        from ..inspector.bundle import verify_bundle
-
-        return verify_bundle(path, data, key)
+        raise UsageError(f"{path}: cannot read ({safeio.reason_of(exc)})") from None
+    with fh:
+        head = fh.read(4)
+        if path.suffix.lower() == ".zip" or head[:2] == b"PK":  # an inspector's bundle (issue #7)
+            fh.seek(0)
+            return verify_bundle(path, fh, key)
+        size = os.fstat(fh.fileno()).st_size
+        if size > MAX_BYTES:
+            raise UsageError(f"{path}: too large to verify as a JSON report ({size} bytes; limit {MAX_BYTES})")
+        data = head + fh.read()
     body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    if data[:4] == b"PK\x03\x04":
-        raise UsageError(f"{path}: a ZIP file; verifying report bundles is not available in this version "
-                         "(verify the JSON report instead)")
     looks_json = (path.suffix.lower() == ".json" or body.lstrip()[:1] == b"{"
                   or b'"schema_version"' in body[:256])  # a report whose first byte was changed
     if not looks_json:
         raise UsageError(f"{path}: not a JSON report; HTML, Markdown, XLSX and CSV reports show the SHA-256 digest "
                          "of the JSON report they were rendered from: verify that JSON report")
     try:
-        report = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        return _altered(path, f"the file is no longer valid UTF-8 JSON ({exc})")
+        report = boundedjson.loads(data)
+    except boundedjson.OutOfBounds as exc:
+        if exc.too_large:
+            raise UsageError(f"{path}: too large to verify ({exc.reason})") from None
+        if exc.reason.startswith(("not valid JSON", "not UTF-8")):
+            return _altered(path, f"the file is no longer valid UTF-8 JSON ({exc.reason})")
+        return _altered(path, f"not a report as auditor writes it: {exc.reason}")
     if not isinstance(report, dict) or "schema_version" not in report or "findings" not in report:
         raise UsageError(f"{path}: not an auditor JSON report (no schema_version/findings)")
 
@@ -68,12 +77,21 @@ def main(args: argparse.Namespace) -> int:
     if not problems and render_json(report) != data:
         problems.append("the report's content matches its digest, but the file's bytes differ from what auditor "
                         "wrote (whitespace or formatting was changed)")
+    if not problems:
+        problems += _shape_problems(path, report)
     if problems:
         return _altered(path, "; ".join(problems))
     signed = "hmac_sha256" in integ
     how = ("signature valid" if key else "signed, signature not checked (no --sign-key)") if signed else "not signed"
     echo(f"OK: {path} is intact (SHA-256 {integ['digest']}; {how})")
     return 0
+
+
+def _shape_problems(path: Path, report: dict) -> list[str]:
+    why = sealed_shape_problem(report)
+    if why and why.startswith("too many"):
+        raise UsageError(f"{path}: too large to verify ({why})")
+    return [f"sealed, but not a report as auditor writes it ({why})"] if why else []
 
 
 def _altered(path: Path, why: str) -> int:

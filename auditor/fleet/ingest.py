@@ -1,10 +1,14 @@
 """`auditor fleet ingest PATH...`: load JSON reports (files, or folders searched for *.json) into the store.
 
-Every file is read, parsed and verified on its own: a malformed, truncated, altered, unsigned (when a key is
-given) or unknown-schema-version file is *rejected* with its reason and the run goes on. A report's SHA-256
-digest is its key, so loading a report twice changes nothing; a file whose bytes were loaded before is
-recognised by their SHA-256 without being parsed again. Large folders are parsed and verified by a pool of
-worker processes (one per CPU), while this process writes to the store.
+The share is written by others: every file is read, parsed and verified on its own, and nothing of it is stored
+before it passed every check. A file that is not a regular file (a FIFO, a link), too large, nested too deeply,
+out of the JSON bounds (auditor.boundedjson), not valid against the published schema (auditor.reportschema),
+truncated, altered, unsigned (when a key is given) or of an unknown schema version is *rejected* with its
+reason and the run goes on. Folders are walked by descriptor (auditor.safeio): no link is followed, and a folder
+swapped for a link during the walk is refused. A report's SHA-256 digest is its key, so loading a report twice
+changes nothing; a file whose bytes were loaded before is recognised by their SHA-256 without being parsed
+again. Large folders are parsed and verified by a pool of worker processes (one per CPU), while this process
+writes to the store.
 """
 
 from __future__ import annotations
@@ -14,18 +18,21 @@ import hashlib
 import json
 import os
 import re
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from ..errors import UsageError
-from ..model import SCHEMA_VERSION
+from .. import boundedjson, safeio
+from ..report_input import MAX_BYTES, BadReport, as_report, finding_problem, problem as report_problem
 from .store import Store
 
 BATCH = 400  # reports per transaction
 PARALLEL_FROM = 48  # files; fewer are read in this process
 SEVERITIES = ("critical", "high", "medium", "low", "info")
+MAX_FILES = 1_000_000  # report files found under one PATH; the rest are listed as not read
+MAX_FOLDER_DEPTH = 64  # folders below a PATH
 
 
 @dataclass
@@ -69,6 +76,11 @@ def location_of(path: Any) -> str | None:
     return "other"
 
 
+def _text(value: Any, limit: int = 200) -> str | None:
+    """A short text fact for the store (evidence is free-form: anything else is no fact)."""
+    return value[:limit] if isinstance(value, str) and value else None
+
+
 def facets(f: dict[str, Any]) -> tuple[Any, ...]:
     """(tool, tool_category, location, platform, platform_en, records) of one finding."""
     ev = f.get("evidence") if isinstance(f.get("evidence"), dict) else {}
@@ -78,10 +90,10 @@ def facets(f: dict[str, Any]) -> tuple[Any, ...]:
         t = ev.get("tool")
         if not isinstance(t, dict) and isinstance(ev.get("port_of"), list) and ev["port_of"]:
             t = ev["port_of"][0]
-        if isinstance(t, dict) and t.get("name"):
-            tool, category = str(t["name"]), str(t.get("category") or "")
+        if isinstance(t, dict) and _text(t.get("name")):
+            tool, category = _text(t["name"]), _text(t.get("category")) or ""
         else:
-            tool, category = str((f.get("target") or {}).get("label") or cid), "os_feature"
+            tool, category = _text((f.get("target") or {}).get("label")) or cid, "os_feature"
     elif cid.startswith("PI-"):
         location = location_of(ev.get("path"))
         records = ev.get("records")
@@ -90,11 +102,11 @@ def facets(f: dict[str, Any]) -> tuple[Any, ...]:
             ev.get("target_path"))
         names = ev.get("platform_name")
         if isinstance(names, dict):
-            platform, platform_en = names.get("zh"), names.get("en")
+            platform, platform_en = _text(names.get("zh")), _text(names.get("en"))
         verdict = ev.get("file_verdict")
         if isinstance(verdict, dict):
             records = verdict.get("records")
-    if not isinstance(records, int) or isinstance(records, bool):
+    if not isinstance(records, int) or isinstance(records, bool) or records < 0:
         records = None
     return tool, category, location, platform, platform_en, records
 
@@ -109,20 +121,24 @@ _KNOWN: dict[str, str] = {}
 _KNOWN_BAD: dict[tuple[str, str], str] = {}
 _KEY: bytes | None = None
 _SENT: set[str] = set()  # docs, duty definitions and clauses this process already handed over
+_VALID_FINDINGS: set[str] = set()  # hashes of finding JSON already found valid in this process
+_VALID_CAP = 100_000
 
 
 def _init(known: dict[str, str], known_bad: dict[tuple[str, str], str], key: bytes | None) -> None:
     global _KNOWN, _KNOWN_BAD, _KEY, _SENT
     _KNOWN, _KNOWN_BAD, _KEY, _SENT = known, known_bad, key, set()
     _SPANS.clear()
+    _VALID_FINDINGS.clear()
 
 
-def examine(source: str) -> dict[str, Any]:
+def examine(task: tuple[str, tuple[int, int] | None]) -> dict[str, Any]:
     """Read, verify and flatten one report file. Never raises: a bad file comes back as status 'rejected'."""
+    source, ident = task
     try:
-        data = Path(source).read_bytes()
+        data = _read(source, ident)
     except OSError as exc:
-        return {"status": "rejected", "source": source, "sha": "", "reason": f"cannot read ({exc.strerror or exc})"}
+        return {"status": "rejected", "source": source, "sha": "", "reason": _unreadable(exc)}
     sha = hashlib.sha256(data).hexdigest()
     if sha in _KNOWN:
         return {"status": "known", "source": source, "sha": sha, "digest": _KNOWN[sha]}
@@ -130,105 +146,155 @@ def examine(source: str) -> dict[str, Any]:
         return {"status": "rejected", "source": source, "sha": sha, "reason": _KNOWN_BAD[(source, sha)]}
     try:
         report, parts = _verified(data)
-        return {"status": "ok", "source": source, "sha": sha, **_flatten(report, parts["findings"], source, sha)}
+        return {"status": "ok", "source": source, "sha": sha, **_flatten(report, parts, source, sha)}
     except Rejected as exc:
         return {"status": "rejected", "source": source, "sha": sha, "reason": str(exc)}
-    except Exception as exc:  # noqa: BLE001 - one odd file must not stop the run
+    except Exception as exc:  # noqa: BLE001 - one odd file must not stop the run (a bug: the type says where)
         return {"status": "rejected", "source": source, "sha": sha,
-                "reason": f"malformed: cannot be read as a report ({type(exc).__name__}: {exc})"}
+                "reason": f"malformed: cannot be read as a report ({type(exc).__name__})"}
+
+
+def _read(source: str, ident: tuple[int, int] | None) -> bytes:
+    """The file's bytes: a regular file reached without a user's link, at most MAX_BYTES (refused unread when
+    larger), and the very file that was listed (same device and inode)."""
+    with safeio.open_regular(source, max_size=MAX_BYTES, buffered=False) as fh:
+        if ident is not None and ident[1]:
+            st = os.fstat(fh.fileno())
+            if (st.st_dev, st.st_ino) != ident:
+                raise safeio.Refused(source, "replaced while the folder was read")
+        return fh.read()
+
+
+def _unreadable(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "cannot read (no such file or folder)"
+    reason = safeio.reason_of(exc)
+    if reason.startswith("too large ("):
+        return f"too large: {reason[len('too large ('):].rstrip(')')}"
+    return f"cannot read ({reason})"
 
 
 def _verified(data: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
-    from ..compliance import check_report_shape
-
-    if not data.strip():
+    if not data or data.isspace():
         raise Rejected("malformed: empty file")
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise Rejected("malformed: not UTF-8 text (not a JSON report)") from None
-    try:
-        report, known = _parse(text)
+        text = boundedjson.precheck(data)
+        report, hits, fresh = _parse(text)
+        surrogates = boundedjson.may_hold_surrogates(data)
+        if not isinstance(report, dict):
+            boundedjson.check_values(report, surrogates=surrogates)
+        for key, value in report.items() if isinstance(report, dict) else ():
+            if not (key in hits and hits[key][3]):
+                boundedjson.check_values(value, surrogates=surrogates)
+    except boundedjson.OutOfBounds as exc:
+        raise Rejected(f"{'too large' if exc.too_large else 'malformed'}: {exc.reason.removeprefix('too large ')}") \
+            from None
     except ValueError as exc:
-        hint = " (truncated?)" if "Expecting" in str(exc) or "Unterminated" in str(exc) else ""
-        raise Rejected(f"malformed: not valid JSON{hint}: {exc}") from None
-    if not isinstance(report, dict) or "schema_version" not in report or "findings" not in report:
-        raise Rejected("malformed: not an auditor JSON report (no schema_version/findings)")
-    version = str(report["schema_version"])
-    if version.split(".")[0] != SCHEMA_VERSION.split(".")[0] or not re.fullmatch(r"\d+\.\d+", version):
-        raise Rejected(f"unknown schema version {version!r} (this version reads "
-                       f"{SCHEMA_VERSION.split('.')[0]}.x)")
-    parts = _canonical_parts(report, known)
+        raise Rejected(f"malformed: {boundedjson.not_json(exc)}") from None
+    try:
+        as_report(report)
+    except BadReport as exc:
+        raise Rejected({"version": "unknown ", "too_large": "too large: "}.get(exc.kind, "malformed: ") + exc.reason) \
+            from None
+    parts = _canonical_parts(report, {k: e[2] for k, e in {**hits, **fresh}.items()})
     problems = _check(report, parts)
     if problems:
         kind = ("altered" if problems[0].startswith("SHA-256") else
                 "signature" if "sign" in problems[0] else "integrity")
         raise Rejected(f"{kind}: {'; '.join(problems)}")
-    try:
-        check_report_shape(report, "report")
-    except UsageError as exc:
-        raise Rejected(f"malformed: {str(exc).removeprefix('report: ')}") from None
-    host = report.get("host")
-    if not isinstance(host, dict) or not isinstance(host.get("hostname"), str) or not host["hostname"].strip():
+    _validate(report, parts, {k for k, e in hits.items() if e[3]})
+    host = report["host"]
+    if not host["hostname"].strip():
         raise Rejected("malformed: no host.hostname")
-    if _when(report.get("finished_at")) is None:
-        raise Rejected(f"malformed: finished_at {report.get('finished_at')!r} is not an ISO 8601 time")
+    if _when(report["finished_at"]) is None:
+        raise Rejected("malformed: finished_at is not an ISO 8601 time")
+    for entry in fresh.values():  # the next report holding the very same text need not check it again
+        entry[3] = True
+    for entry in hits.values():
+        entry[3] = True
     return report, parts
 
 
+def _validate(report: dict[str, Any], parts: dict[str, Any], valid_members: set[str]) -> None:
+    """The report against the published schema. Members whose exact text was validated in an earlier report and
+    findings whose canonical JSON was are not walked again."""
+    findings = report["findings"]
+    if not isinstance(findings, list):
+        raise Rejected("malformed: findings: expected array")
+    why = report_problem(report, skip=valid_members | {"findings"})
+    if why:
+        raise Rejected(f"malformed: {why}")
+    hashes = parts["hashes"]
+    for i, (f, h) in enumerate(zip(findings, hashes)):
+        if h in _VALID_FINDINGS:
+            continue
+        why = finding_problem(f, i)
+        if why:
+            raise Rejected(f"malformed: {why}")
+        if len(_VALID_FINDINGS) >= _VALID_CAP:
+            _VALID_FINDINGS.clear()
+        _VALID_FINDINGS.add(h)
+
+
 _ENC = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))  # as integrity.canonical
-_DEC = json.JSONDecoder()
+_DEC = boundedjson.decoder()
 _WS = re.compile(r"[ \t\n\r]*")
 _SPAN_MIN = 1024  # members at least this long are remembered...
 _SPAN_VARIANTS = 8  # ...in up to this many variants per key
-_SPANS: dict[str, list[tuple[str, Any, str]]] = {}  # key -> [(exact JSON text, value, canonical JSON)]
+# key -> [[exact JSON text, value, canonical JSON, validated in an accepted report]]
+_SPANS: dict[str, list[list[Any]]] = {}
 
 
-def _parse(text: str) -> tuple[Any, dict[str, str]]:
-    """json.loads(text), member by member for a top-level object, and the canonical JSON of members already met.
+def _parse(text: str) -> tuple[Any, dict[str, list[Any]], dict[str, list[Any]]]:
+    """json.loads(text) (within the bounds of auditor.boundedjson, whose precheck the text passed), member by
+    member for a top-level object; and the remembered members it holds (met before; met for the first time).
 
     Reports of one fleet repeat large members word for word (the legal clauses appendix, the duties, the areas):
     when a member's exact text was parsed before, its value and canonical JSON are reused instead of being parsed
-    and serialised again. Only objects, arrays and strings are remembered: they end at their own closing
-    delimiter, so the same text at the same place is the same value. Anything unusual goes to json.loads."""
+    and serialised again (and, once a report holding it was accepted, validated again). Only objects, arrays and
+    strings are remembered: they end at their own closing delimiter, so the same text at the same place is the
+    same value. Anything unusual goes to the whole-text decoder."""
     end = len(text)
     idx = _WS.match(text, 0).end()
     if text[idx:idx + 1] != "{":
-        return json.loads(text), {}
+        return _DEC.decode(text), {}, {}
     out: dict[str, Any] = {}
-    known: dict[str, str] = {}
+    hits: dict[str, list[Any]] = {}
+    fresh: dict[str, list[Any]] = {}
     idx = _WS.match(text, idx + 1).end()
     if text[idx:idx + 1] == "}":
         idx += 1
     else:
         while True:
             if text[idx:idx + 1] != '"':
-                return json.loads(text), {}  # let json.loads say what is wrong
+                return _DEC.decode(text), {}, {}  # let the decoder say what is wrong
             key, idx = json.decoder.scanstring(text, idx + 1)
             idx = _WS.match(text, idx).end()
             if text[idx:idx + 1] != ":":
-                return json.loads(text), {}
+                return _DEC.decode(text), {}, {}
             idx = _WS.match(text, idx + 1).end()
             hit = None
-            for span, value, canon in _SPANS.get(key, ()):
-                if text.startswith(span, idx):
-                    hit = (value, canon)
-                    idx += len(span)
+            for entry in _SPANS.get(key, ()):
+                if text.startswith(entry[0], idx):
+                    hit = entry
+                    idx += len(entry[0])
                     break
+            hits.pop(key, None)
+            fresh.pop(key, None)
             if hit is None:
                 start = idx
                 value, idx = _DEC.raw_decode(text, idx)
-                known.pop(key, None)
                 if idx - start >= _SPAN_MIN and text[start] in '{["':
-                    canon = _ENC.encode(value)
+                    entry = [text[start:idx], value, _ENC.encode(value), False]
                     variants = _SPANS.setdefault(key, [])
                     if len(variants) >= _SPAN_VARIANTS:
                         variants.pop(0)
-                    variants.append((text[start:idx], value, canon))
-                    known[key] = canon
+                    variants.append(entry)
+                    fresh[key] = entry
                 out[key] = value
             else:
-                out[key], known[key] = hit
+                out[key] = hit[1]
+                hits[key] = hit
             idx = _WS.match(text, idx).end()
             sep = text[idx:idx + 1]
             if sep == ",":
@@ -237,10 +303,10 @@ def _parse(text: str) -> tuple[Any, dict[str, str]]:
             if sep == "}":
                 idx += 1
                 break
-            return json.loads(text), {}
+            return _DEC.decode(text), {}, {}
     if _WS.match(text, idx).end() != end:
-        return json.loads(text), {}  # "Extra data"
-    return out, known
+        return _DEC.decode(text), {}, {}  # "Extra data"
+    return out, hits, fresh
 
 
 def _canonical_parts(report: dict[str, Any], known: dict[str, str] | None = None) -> dict[str, Any]:
@@ -256,27 +322,15 @@ def _canonical_parts(report: dict[str, Any], known: dict[str, str] | None = None
             members.append(f'"findings":[{",".join(items)}]')
         else:
             members.append(f"{_ENC.encode(key)}:{known.get(key) or _ENC.encode(report[key])}")
-    return {"canonical": ("{" + ",".join(members) + "}").encode("utf-8"), "findings": items}
+    hashes = [hashlib.sha256(b.encode("utf-8")).hexdigest()[:32] for b in items] if items is not None else []
+    return {"canonical": ("{" + ",".join(members) + "}").encode("utf-8"), "findings": items, "hashes": hashes}
 
 
 def _check(report: dict[str, Any], parts: dict[str, Any]) -> list[str]:
     """auditor.integrity.check on the canonical bytes computed above."""
-    import hmac
+    from ..integrity import check
 
-    integ = report.get("integrity")
-    if not isinstance(integ, dict) or "digest" not in integ:
-        return ["the report carries no integrity digest"]
-    data = parts["canonical"]
-    problems = []
-    if hashlib.sha256(data).hexdigest() != integ["digest"]:
-        problems.append("SHA-256 digest does not match the content: the report was altered")
-    if _KEY is not None:
-        mac = integ.get("hmac_sha256")
-        if not mac:
-            problems.append("the report is not signed (no hmac_sha256)")
-        elif not hmac.compare_digest(str(mac), hmac.new(_KEY, data, hashlib.sha256).hexdigest()):
-            problems.append("HMAC signature does not match: altered, or signed with another key")
-    return problems
+    return check(report, _KEY, parts["canonical"])
 
 
 def _when(value: Any) -> dt.datetime | None:
@@ -289,7 +343,7 @@ def _when(value: Any) -> dt.datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 
 
-def _flatten(report: dict[str, Any], bodies: list[str], source: str, sha: str) -> dict[str, Any]:
+def _flatten(report: dict[str, Any], parts: dict[str, Any], source: str, sha: str) -> dict[str, Any]:
     integ = report["integrity"]
     version = str(report["schema_version"])
     judged = "duties" not in report or "score" not in report
@@ -303,9 +357,8 @@ def _flatten(report: dict[str, Any], bodies: list[str], source: str, sha: str) -
     hostname = host["hostname"].strip()
     counts = {s: 0 for s in SEVERITIES}
     findings, docs = [], []
-    for f, body in zip(report["findings"], bodies):
+    for f, body, h in zip(report["findings"], parts["findings"], parts["hashes"]):
         counts[f["severity"]] += 1
-        h = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         if h not in _SENT:
             _SENT.add(h)
             docs.append((h, body))
@@ -353,21 +406,86 @@ def _not_reports() -> set[str]:
     return {LAST_RUN}
 
 
-def discover(paths: Iterable[Path]) -> Iterator[tuple[str, str | None]]:
-    """(file, None) for every report file to read; (path, reason) for a PATH that is neither file nor folder.
-    Folders are searched recursively for *.json (HTML/XLSX renderings beside them, hidden files and the
-    scheduler's own last-run.json are left alone); a file named on the command line is always read."""
+Found = tuple[str, "tuple[int, int] | None", "str | None"]  # (path, (device, inode) as listed, problem)
+
+
+def discover(paths: Iterable[Path]) -> Iterator[Found]:
+    """(file, identity, None) for every report file to read; (path, None, reason) for what cannot be read.
+
+    Folders are walked by descriptor (auditor.safeio.OpenDir), in sorted order, for *.json files; HTML/XLSX
+    renderings beside them, hidden files and the scheduler's own last-run.json are left alone. Nothing found in
+    a folder is followed: a link (to a file or a folder) and a *.json that is not a regular file (a FIFO, a
+    device) are listed with their reason. A file named on the command line is always read (through a link only
+    when root or this account owns it, as everywhere)."""
     skip = _not_reports()
     for path in paths:
         p = Path(path)
-        if p.is_dir():
-            for f in sorted(p.rglob("*.json")):
-                if f.is_file() and not f.name.startswith(".") and f.name not in skip:
-                    yield str(f), None
-        elif p.is_file():
-            yield str(p), None
+        try:
+            st = safeio.LIVE.stat(p)
+        except OSError as exc:
+            yield str(p), None, _unreadable(exc)
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            yield from _walk(p, skip)
+        elif stat.S_ISREG(st.st_mode):
+            yield str(p), (st.st_dev, st.st_ino), None
         else:
-            yield str(p), "cannot read (no such file or folder)"
+            yield str(p), None, f"cannot read ({safeio.kind_of(st.st_mode)}, not a regular file)"
+
+
+def _walk(top: Path, skip: set[str]) -> Iterator[Found]:
+    """Depth first with one open folder per level (never more descriptors than MAX_FOLDER_DEPTH)."""
+    files: list[tuple[str, tuple[int, int]]] = []
+    problems: list[Found] = []
+    try:
+        first = safeio.OpenDir.open(top)
+    except OSError as exc:
+        yield str(top), None, _unreadable(exc)
+        return
+    stack = [(first, iter(_listing(first, problems)))]
+    try:
+        while stack:
+            folder, entries = stack[-1]
+            entry = next(entries, None)
+            if entry is None:
+                stack.pop()[0].close()
+                continue
+            shown = str(entry.path)
+            if entry.kind == "dir":
+                if len(stack) > MAX_FOLDER_DEPTH:
+                    problems.append((shown, None, f"not read (folders nested more than {MAX_FOLDER_DEPTH} deep)"))
+                    continue
+                try:
+                    child = folder.child(entry)
+                except OSError as exc:
+                    problems.append((shown, None, _unreadable(exc)))
+                    continue
+                stack.append((child, iter(_listing(child, problems))))
+            elif entry.kind == "link":
+                problems.append((shown, None, "cannot read (a symbolic link or junction in the folder, not followed)"))
+            elif not entry.name.lower().endswith(".json") or entry.name.startswith(".") or entry.name in skip:
+                continue
+            elif entry.kind != "file":
+                problems.append((shown, None, f"cannot read ({safeio.kind_of(entry.mode)}, not a regular file)"))
+            elif len(files) >= MAX_FILES:
+                problems.append((str(top), None, f"not read beyond {MAX_FILES} report files"))
+                break
+            else:
+                files.append((shown, (entry.dev, entry.ino)))
+    finally:
+        for folder, _ in stack:
+            folder.close()
+    yield from problems
+    for shown, ident in sorted(files):
+        yield shown, ident, None
+
+
+def _listing(folder: "safeio.OpenDir", problems: list[Found]) -> list["safeio.Entry"]:
+    try:
+        return folder.entries()
+    except OSError as exc:
+        problems.append((str(folder.path), None, _unreadable(exc)))
+        return []
 
 
 def _workers(n_files: int) -> int:
@@ -380,14 +498,17 @@ def _workers(n_files: int) -> int:
 
 
 def ingest(store: Store, paths: Iterable[Path], key: bytes | None = None, progress=None) -> IngestResult:
+    from ..reportschema import report_validator
+
+    report_validator()  # a schema that cannot be applied is a configuration error (exit 2), not 1000 rejections
     result = IngestResult(store.path)
-    files: list[str] = []
-    for source, problem in discover(paths):
+    files: list[tuple[str, tuple[int, int] | None]] = []
+    for source, ident, problem in discover(paths):
         if problem:
             result.files += 1
             result.rejected.append((source, problem))
         else:
-            files.append(source)
+            files.append((source, ident))
     result.files += len(files)
     known, known_bad = store.known_files()
     now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
@@ -424,6 +545,8 @@ def ingest(store: Store, paths: Iterable[Path], key: bytes | None = None, progre
             yield from map(examine, files)
             return
         from concurrent.futures import ProcessPoolExecutor
+
+        import numpy  # noqa: F401 - used by boundedjson.structure: imported once here, inherited by forked workers
 
         with ProcessPoolExecutor(workers, initializer=_init, initargs=(known, known_bad, key)) as pool:
             yield from pool.map(examine, files, chunksize=max(1, min(32, len(files) // (workers * 8) or 1)))

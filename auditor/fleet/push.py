@@ -5,12 +5,26 @@ server cannot be reached, times out, or answers 429 or 5xx. In a 200 answer with
 documents refused with 429/5xx are sent again within the same budget; documents refused for good (a mapping
 error, 4xx) are reported with the server's reason. When a batch still fails after its retries the push stops:
 nothing is retried forever.
+
+The network between the agent and the SIEM is not trusted:
+
+* **No redirect is followed.** A 3xx answer ends the push with an error naming the status and the host of its
+  Location: the documents and the credentials (Basic or ApiKey) are never sent on, to that host or any other.
+  (An ``https`` URL redirected to ``http`` is named as a downgrade.)
+* **No credentials in clear.** Credentials are refused over plain ``http`` unless the host is this machine
+  (127.0.0.0/8, ::1, localhost) or the caller allows it explicitly (``--allow-http-credentials``).
+* **Bounded answers.** Each request has a total deadline (``timeout``: connecting, sending and the whole answer),
+  an answer is read up to ``MAX_ANSWER`` bytes and parsed within the JSON bounds of auditor.boundedjson, and
+  every text the server sends back is shown escaped and cut short.
 """
 
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
+import math
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -18,8 +32,14 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
+from .. import boundedjson
+from .texts import shown
+
 RETRYABLE = {429, 502, 503, 504, 500}
 MAX_BACKOFF = 8.0
+MAX_ANSWER = 16 << 20  # bytes of one answer (a bulk answer for 500 documents is about 100 kB)
+ANSWER_LIMITS = boundedjson.Limits(max_bytes=MAX_ANSWER, max_string=64 << 10)
+REFUSED = -1  # status of an answer that ends the push (a redirect, an oversized answer)
 
 
 class PushError(Exception):
@@ -41,7 +61,7 @@ def bulk_url(url: str) -> tuple[str, dict[str, str]]:
     part asks for (the credentials are taken out of the URL)."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{url}: not an http(s) URL")
+        raise ValueError(f"{shown(without_credentials(url), 300)}: not an http(s) URL")
     headers = {}
     netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
     if parts.port:
@@ -54,6 +74,41 @@ def bulk_url(url: str) -> tuple[str, dict[str, str]]:
     if not path.endswith("/_bulk"):
         path += "/_bulk"
     return urllib.parse.urlunsplit((parts.scheme, netloc, path, parts.query, "")), headers
+
+
+def without_credentials(url: str) -> str:
+    """The URL as it may be shown: any user:password@ part replaced by ***@."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
+
+
+def check_api_key(key: str) -> None:
+    """ValueError for a key that cannot be a header value (a line break would end the header: refused before
+    anything is sent, and never quoted)."""
+    if not key or any(not 0x21 <= ord(c) <= 0x7E for c in key):
+        raise ValueError("the API key is empty or holds spaces, line breaks or non-ASCII characters")
+
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_credentials(url: str, api_key: bool, allow_http: bool = False) -> None:
+    """ValueError when credentials (user:password@ in URL, or an API key) would cross the network in clear."""
+    parts = urllib.parse.urlsplit(url)
+    has = api_key or parts.username is not None
+    if has and parts.scheme == "http" and not allow_http and not is_loopback(parts.hostname):
+        raise ValueError(f"{shown(parts.hostname or '')}: credentials would be sent in clear over http; use an "
+                         "https URL (or --allow-http-credentials on a network you trust)")
 
 
 def batches(pairs: Iterable[tuple[bytes, bytes]], max_docs: int, max_bytes: int) -> Iterator[list[tuple[bytes, bytes]]]:
@@ -101,19 +156,22 @@ def push(url: str, pairs: Iterable[tuple[bytes, bytes]], retries: int = 3, max_d
                     raise PushError(f"{endpoint}: unexpected answer to a bulk request ({len(todo)} documents sent, "
                                     f"{len(items) if isinstance(items, list) else 'no'} items back)")
                 for pair, item in zip(todo, items):
-                    res = next(iter(item.values())) if isinstance(item, dict) and item else {}
-                    code = int(res.get("status", 0)) if isinstance(res, dict) else 0
+                    res = next(iter(item.values()), None) if isinstance(item, dict) else None
+                    res = res if isinstance(res, dict) else {}
+                    code = _code(res.get("status"))
                     if 200 <= code < 300:
                         result.sent += 1
                     elif code in RETRYABLE:
                         again.append(pair)
                     else:
-                        err = res.get("error") if isinstance(res, dict) else None
+                        err = res.get("error")
                         reason = (f"{err.get('type')}: {err.get('reason')}" if isinstance(err, dict)
                                   else str(err or "refused"))
-                        result.failed.append((_doc_id(pair[0]), code, reason))
+                        result.failed.append((_doc_id(pair[0]), code, shown(reason, 300)))
             elif status in RETRYABLE or status == 0:
                 again = todo
+            elif status == REFUSED:
+                raise PushError(f"{endpoint}: {problem}")
             else:
                 raise PushError(f"{endpoint}: HTTP {status}: {problem}")
             if not again:
@@ -131,31 +189,79 @@ def push(url: str, pairs: Iterable[tuple[bytes, bytes]], retries: int = 3, max_d
     return result
 
 
+def _code(value: object) -> int:
+    """An item's HTTP status as the server sent it; 0 for anything that is not one."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value if 0 <= value < 1000 else 0
+    if isinstance(value, str) and value.isdigit() and len(value) <= 3:
+        return int(value)
+    return 0
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Never follow: the 3xx answer comes back as an HTTPError (credentials are never sent on)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: D102
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def _post(url: str, data: bytes, headers: dict[str, str], timeout: float):
-    """(status, parsed JSON body or None, Retry-After seconds or None, problem text); status 0 = no answer."""
+    """(status, parsed JSON body or None, Retry-After seconds or None, problem text); status 0 = no answer,
+    REFUSED = an answer that must end the push. At most ``timeout`` seconds in all, whatever the server does."""
+    box: list[tuple] = []
+    worker = threading.Thread(target=lambda: box.append(_post_once(url, data, headers, timeout)), daemon=True,
+                              name="bulk-push")
+    worker.start()
+    worker.join(timeout)
+    if not box:  # a server that answers byte by byte: the thread is left to its socket timeout
+        return 0, None, None, f"no answer within {timeout:g} s"
+    return box[0]
+
+
+def _post_once(url: str, data: bytes, headers: dict[str, str], timeout: float):
     req = urllib.request.Request(url, data=data, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            raw = resp.read()
+        with _OPENER.open(req, timeout=timeout) as resp:
+            raw = resp.read(MAX_ANSWER + 1)
             status = resp.status
     except urllib.error.HTTPError as exc:
+        if 300 <= exc.code < 400:
+            return REFUSED, None, None, _redirect_problem(url, exc)
         retry_after = exc.headers.get("Retry-After") if exc.headers else None
         try:
-            detail = exc.read()[:300].decode("utf-8", "replace")
-        except OSError:
+            detail = exc.read(300).decode("utf-8", "replace")
+        except (OSError, ValueError):
             detail = ""
-        return exc.code, None, _seconds(retry_after), f"{exc.reason} {detail}".strip()
-    except (urllib.error.URLError, OSError) as exc:
+        return exc.code, None, _seconds(retry_after), shown(f"{exc.reason} {detail}".strip(), 300)
+    except (urllib.error.URLError, OSError, ValueError) as exc:  # ValueError: a malformed answer (http.client)
         reason = getattr(exc, "reason", exc)
-        return 0, None, None, f"no answer ({reason})"
+        return 0, None, None, f"no answer ({shown(str(reason), 200)})"
+    if len(raw) > MAX_ANSWER:
+        return REFUSED, None, None, f"HTTP {status}: answer larger than {MAX_ANSWER} bytes, not read"
     try:
-        return status, json.loads(raw), None, ""
+        return status, boundedjson.loads(raw, ANSWER_LIMITS), None, ""
     except ValueError:
         return 0 if status >= 500 else status, None, None, "the answer is not JSON"
 
 
+def _redirect_problem(url: str, exc: urllib.error.HTTPError) -> str:
+    location = (exc.headers.get("Location") if exc.headers else None) or ""
+    target = urllib.parse.urlsplit(urllib.parse.urljoin(url, location.strip()))
+    host = shown(target.hostname or "?", 100)
+    downgrade = urllib.parse.urlsplit(url).scheme == "https" and target.scheme == "http"
+    return (f"HTTP {exc.code} redirect to {host}{' over plain http (a downgrade from https)' if downgrade else ''}: "
+            "not followed (the documents and credentials are never sent to another address; "
+            "push to the final URL itself)")
+
+
 def _seconds(value: str | None) -> float | None:
     try:
-        return float(value) if value is not None else None
+        seconds = float(value) if value is not None else None
     except ValueError:
         return None
+    return seconds if seconds is not None and math.isfinite(seconds) and seconds >= 0 else None

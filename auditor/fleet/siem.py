@@ -374,11 +374,21 @@ def render_ocsf(report: dict[str, Any], lang: str = "zh") -> bytes:
 
 def store_pairs(store, fmt: str, index: str | None = None, since: dt.date | None = None,
                 as_of: dt.date | None = None, latest_only: bool = False,
-                silent: Iterable[dict[str, Any]] = ()) -> Iterator[tuple[bytes, bytes]]:
+                silent: Iterable[dict[str, Any]] = (), skipped: list[str] | None = None
+                ) -> Iterator[tuple[bytes, bytes]]:
     """Every finding of every stored report (of each PC's latest report with latest_only), oldest report first,
-    then the fleet's own findings (PCs that stopped reporting)."""
+    then the fleet's own findings (PCs that stopped reporting).
+
+    A stored document that is not a valid finding (a store filled by an earlier version that did not validate
+    reports, or edited by hand) is skipped, never a reason to stop: the id of each skipped document is appended
+    to ``skipped``."""
     index = index or DEFAULT_INDEX[fmt]
-    clauses = {cid: json.loads(js) for cid, js in store.query("SELECT id, json FROM clauses")}
+    skipped = skipped if skipped is not None else []
+    clauses = {}
+    for cid, js in store.query("SELECT id, json FROM clauses"):
+        rec = _stored_json(js)
+        if isinstance(rec, dict):
+            clauses[cid] = rec
     where, params = ["1=1"], []
     if since:
         where.append("r.local_date >= ?")
@@ -391,21 +401,24 @@ def store_pairs(store, fmt: str, index: str | None = None, since: dt.date | None
         base = (f"SELECT * FROM (SELECT r.*, ROW_NUMBER() OVER (PARTITION BY r.pc ORDER BY r.finished_utc DESC, "
                 f"r.digest DESC) AS rn FROM reports r WHERE {' AND '.join(where)}) WHERE rn = 1")
     sql = (f"SELECT rr.digest, rr.hostname, rr.site, rr.role, rr.os, rr.os_version, rr.kernel, rr.tool_version, "
-           f"rr.schema_version, rr.started_at, rr.finished_at, rr.signed, f.doc FROM ({base}) rr "
+           f"rr.schema_version, rr.started_at, rr.finished_at, rr.signed, f.doc, f.fid FROM ({base}) rr "
            f"JOIN findings f ON f.digest = rr.digest ORDER BY rr.finished_utc, rr.digest, f.rowid")
-    docs: dict[str, tuple[dict[str, Any], str]] = {}  # a finding repeated scan after scan is parsed once
+    docs: dict[str, tuple[dict[str, Any], str] | None] = {}  # a finding repeated scan after scan is parsed once
     for row in store.db.execute(sql, params).fetchall():
         ctx = {"digest": row[0], "hostname": row[1], "site": row[2], "role": row[3], "os": row[4] or "",
                "os_version": row[5] or "", "kernel": row[6] or "", "platform": "", "tool_version": row[7] or "",
                "schema_version": row[8], "started_at": row[9], "finished_at": row[10], "signed": bool(row[11]),
                "clauses": clauses}
-        doc = docs.get(row[12])
-        if doc is None:
+        if row[12] not in docs:
             if len(docs) > 20000:
                 docs.clear()
-            f = json.loads(store.query("SELECT json FROM docs WHERE hash = ?", (row[12],))[0][0])
-            doc = docs[row[12]] = (f, _evidence_json(f))
-        yield bulk_pair(fmt, doc[0], ctx, index, doc[1])
+            docs[row[12]] = _stored_finding(store, row[12])
+        doc = docs[row[12]]
+        pair = _pair_or_none(fmt, doc, ctx, index)
+        if pair is None:
+            skipped.append(f"{str(row[0])[:24]}-{row[13]}")
+            continue
+        yield pair
     for f in silent:
         ev = f["evidence"]
         last = store.query("SELECT os, os_version, kernel FROM reports WHERE digest = ?",
@@ -417,6 +430,38 @@ def store_pairs(store, fmt: str, index: str | None = None, since: dt.date | None
                "started_at": None, "finished_at": f"{ev['as_of']}T00:00:00+00:00", "signed": False,
                "clauses": clauses}
         yield bulk_pair(fmt, f, ctx, index)
+
+
+def _stored_json(text: Any) -> Any:
+    from ..boundedjson import loads
+
+    if not isinstance(text, str):
+        return None
+    try:
+        return loads(text.encode("utf-8", "surrogatepass"))
+    except ValueError:
+        return None
+
+
+def _stored_finding(store, key: str) -> tuple[dict[str, Any], str] | None:
+    """A stored finding document and its evidence JSON, or None when it is missing or not a valid finding."""
+    from ..report_input import finding_problem
+
+    rows = store.query("SELECT json FROM docs WHERE hash = ?", (key,))
+    f = _stored_json(rows[0][0]) if rows else None
+    if f is None or finding_problem(f, 0) is not None:
+        return None
+    return f, _evidence_json(f)
+
+
+def _pair_or_none(fmt: str, doc: tuple[dict[str, Any], str] | None, ctx: dict[str, Any],
+                  index: str) -> tuple[bytes, bytes] | None:
+    if doc is None:
+        return None
+    try:
+        return bulk_pair(fmt, doc[0], ctx, index, doc[1])
+    except (TypeError, ValueError, KeyError, AttributeError):  # valid, yet a mapping cannot use it: skipped too
+        return None
 
 
 def _version() -> str:

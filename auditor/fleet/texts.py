@@ -58,6 +58,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "ingest.store": "数据库",
         "written": "已写入",
         "export.summary": "{docs} 条文档（{fmt}）",
+        "export.skipped": "跳过 {n} 条库中文档：不是有效的检查发现（可能由旧版本载入）",
         "push.ok": "已推送 {ok} 条文档到 {url}",
         "push.failed": "推送失败",
     },
@@ -121,6 +122,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "ingest.store": "Store",
         "written": "Written",
         "export.summary": "{docs} documents ({fmt})",
+        "export.skipped": "{n} stored documents skipped: not valid findings (stored by an earlier version?)",
         "push.ok": "Pushed {ok} documents to {url}",
         "push.failed": "Push failed",
     },
@@ -133,3 +135,17 @@ def t(lang: str, key: str, **params: object) -> str:
         text = table[key]
         return text.format(**params) if params else text
     return base_t(lang, key, **params)
+
+
+# --------------------------------------------------------------------------- outside text on the console
+
+_UNSEEN = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+_UNSEEN.update({c: f"\\u{c:04x}" for c in (0x061C, 0x200E, 0x200F, 0x2028, 0x2029, *range(0x202A, 0x202F),
+                                            *range(0x2066, 0x206A), 0xFEFF)})
+
+
+def shown(text: str, limit: int = 1000) -> str:
+    """Text from outside (a file name in the share, a server's answer) for one console line: control characters,
+    line breaks and bidi overrides written as escapes (shown, not obeyed), cut at ``limit`` characters."""
+    text = str(text).translate(_UNSEEN)
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -2,8 +2,15 @@
 manifest with each file's SHA-256, signed with HMAC-SHA256 when a key is given; and its verification.
 
 The ZIP is written by hand, deterministically (stored members, fixed timestamps and attributes, UTF-8 names),
-so that `auditor verify` can rebuild the container from its members and compare it byte for byte: a change of
-any single byte, in a member or in the ZIP structure, is caught. Members are extracted owner-only (0600)."""
+so that `auditor verify` can rebuild the container's structure from its members and compare it byte for byte: a
+change of any single byte, in a member or in the ZIP structure, is caught. Members are extracted owner-only
+(0600).
+
+A bundle to verify may come from anyone, so it is read within bounds and never inflated: the end record and the
+central directory are parsed here (no ZIP64, at most ``MAX_MEMBERS`` members), the manifest is read first and
+checked, every member's declared size is bounded before a byte of it is read, a compressed member is a change
+(auditor stores members: nothing is ever decompressed, so no ratio can explode), and members are hashed as
+they stream by, in 1 MiB pieces. Only report.json (at most auditor.report_input.MAX_BYTES) is held in memory."""
 
 from __future__ import annotations
 
@@ -14,22 +21,47 @@ import json
 import struct
 import zipfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+
+from .. import boundedjson
+from ..fleet.texts import shown
+from ..report_input import MAX_BYTES as MAX_REPORT_BYTES
 
 from ..terminal import echo
 
 FORMAT = "yuncang-auditor-inspection-bundle"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+MAX_BUNDLE_BYTES = 160 << 20  # the whole ZIP
+MAX_MEMBERS = 16  # an auditor bundle has 5
+MAX_MEMBER_BYTES = 96 << 20  # one member (report.html of the largest report)
+MAX_MANIFEST_BYTES = 1 << 20
+_LIMITS = {MANIFEST: MAX_MANIFEST_BYTES, "report.json": MAX_REPORT_BYTES}
 _DOS_TIME, _DOS_DATE = 0, (0 << 9) | (1 << 5) | 1  # 1980-01-01 00:00:00, the ZIP epoch
 _FLAGS = 0x800  # names are UTF-8
 _MADE_BY = (3 << 8) | 20  # Unix, ZIP 2.0
 _EXTERNAL = (0o100600 << 16)  # regular file, owner read/write only
+_LOCAL, _CENTRAL, _END = 0x04034B50, 0x02014B50, 0x06054B50
+_PIECE = 1 << 20
 
 
 def json_bytes(data: Any) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def _local_header(raw: bytes, crc: int, size: int) -> bytes:
+    return struct.pack("<IHHHHHIIIHH", _LOCAL, 20, _FLAGS, 0, _DOS_TIME, _DOS_DATE, crc, size, size, len(raw), 0) + raw
+
+
+def _central_entry(raw: bytes, crc: int, size: int, offset: int) -> bytes:
+    return struct.pack("<IHHHHHHIIIHHHHHII", _CENTRAL, _MADE_BY, 20, _FLAGS, 0, _DOS_TIME, _DOS_DATE, crc, size, size,
+                       len(raw), 0, 0, 0, 0, _EXTERNAL, offset) + raw
+
+
+def _end_record(count: int, central_size: int, central_offset: int) -> bytes:
+    return struct.pack("<IHHHHIIH", _END, 0, 0, count, count, central_size, central_offset, 0)
 
 
 def build_zip(members: list[tuple[str, bytes]]) -> bytes:
@@ -39,12 +71,9 @@ def build_zip(members: list[tuple[str, bytes]]) -> bytes:
         raw = name.encode("utf-8")
         crc = zlib.crc32(data) & 0xFFFFFFFF
         offset = len(out)
-        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, _FLAGS, 0, _DOS_TIME, _DOS_DATE, crc, len(data), len(data),
-                           len(raw), 0) + raw + data
-        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, _MADE_BY, 20, _FLAGS, 0, _DOS_TIME, _DOS_DATE, crc,
-                               len(data), len(data), len(raw), 0, 0, 0, 0, _EXTERNAL, offset) + raw
-    eocd = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(central), len(out), 0)
-    return bytes(out + central + eocd)
+        out += _local_header(raw, crc, len(data)) + data
+        central += _central_entry(raw, crc, len(data), offset)
+    return bytes(out + central + _end_record(len(members), len(central), len(out)))
 
 
 def _canonical(manifest: dict[str, Any]) -> bytes:
@@ -64,32 +93,139 @@ def make_bundle(files: list[tuple[str, bytes]], meta: dict[str, Any], key: bytes
     return build_zip([*files, (MANIFEST, json_bytes(manifest))])
 
 
+class _Unreadable(Exception):
+    pass
+
+
+@dataclass
+class _Member:
+    name: str
+    raw: bytes
+    method: int
+    crc: int
+    size: int  # compressed size (what is stored)
+    usize: int
+    offset: int
+
+
+def _read_at(fh: BinaryIO, offset: int, n: int) -> bytes:
+    fh.seek(offset)
+    return fh.read(n)
+
+
+def _directory(fh: BinaryIO, size: int) -> tuple[list[_Member], tuple[int, int, int]]:
+    """The members listed in the central directory, and (count, central size, central offset); _Unreadable when
+    the end record or the directory is missing, damaged, ZIP64 or larger than a bundle's."""
+    tail_len = min(size, 22 + 0xFFFF)
+    tail = _read_at(fh, size - tail_len, tail_len)
+    at = tail.rfind(struct.pack("<I", _END))
+    if at < 0 or len(tail) - at < 22:
+        raise _Unreadable("no end of central directory: not a ZIP file, or cut short")
+    _sig, disk, cd_disk, n_disk, count, cd_size, cd_offset, comment = struct.unpack("<IHHHHIIH", tail[at:at + 22])
+    if disk or cd_disk or n_disk != count or 0xFFFF in (count, n_disk) or 0xFFFFFFFF in (cd_size, cd_offset):
+        raise _Unreadable("a multi-part or ZIP64 archive")
+    end_pos = size - tail_len + at
+    if cd_offset + cd_size != end_pos or at + 22 + comment != len(tail):
+        raise _Unreadable("the central directory is not where the end record says")
+    if cd_size > 4096 * (46 + 1024):
+        raise _Unreadable(f"a central directory of {cd_size} bytes")
+    cd = _read_at(fh, cd_offset, cd_size)
+    members, pos = [], 0
+    for _ in range(count):
+        if len(cd) - pos < 46:
+            raise _Unreadable("the central directory is cut short")
+        (sig, _made, _need, _flags, method, _t, _d, crc, csize, usize, n_name, n_extra, n_comment, _dn, _ia, _ea,
+         offset) = struct.unpack("<IHHHHHHIIIHHHHHII", cd[pos:pos + 46])
+        if sig != _CENTRAL or len(cd) - pos < 46 + n_name + n_extra + n_comment:
+            raise _Unreadable("a damaged central directory entry")
+        raw = cd[pos + 46:pos + 46 + n_name]
+        members.append(_Member(raw.decode("utf-8", "backslashreplace"), raw, method, crc, csize, usize, offset))
+        pos += 46 + n_name + n_extra + n_comment
+    if pos != len(cd):
+        raise _Unreadable("the central directory holds more than its entries")
+    return members, (count, cd_size, cd_offset)
+
+
+def _data_start(fh: BinaryIO, m: _Member, size: int) -> int:
+    head = _read_at(fh, m.offset, 30)
+    if len(head) < 30 or struct.unpack("<I", head[:4])[0] != _LOCAL:
+        raise _Unreadable(f"{m.name}: no local header where the directory says")
+    n_name, n_extra = struct.unpack("<HH", head[26:30])
+    start = m.offset + 30 + n_name + n_extra
+    if start + m.size > size:
+        raise _Unreadable(f"{m.name}: declared larger than the bundle")
+    return start
+
+
+def _stream(fh: BinaryIO, start: int, length: int, keep: bool) -> tuple[str, int, bytes | None]:
+    """(SHA-256, CRC-32, the bytes when ``keep``) of ``length`` stored bytes, read in pieces."""
+    sha, crc, kept = hashlib.sha256(), 0, bytearray() if keep else None
+    fh.seek(start)
+    left = length
+    while left:
+        piece = fh.read(min(_PIECE, left))
+        if not piece:
+            raise _Unreadable("a member is cut short")
+        sha.update(piece)
+        crc = zlib.crc32(piece, crc)
+        if kept is not None:
+            kept += piece
+        left -= len(piece)
+    return sha.hexdigest(), crc & 0xFFFFFFFF, bytes(kept) if kept is not None else None
+
+
+def _listed(manifest: Any) -> list[tuple[str, int, str]]:
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, list) or len(files) > MAX_MEMBERS:
+        raise ValueError("files")
+    out = []
+    for f in files:
+        name, size, digest = f["name"], f["size"], f["sha256"]
+        if not isinstance(name, str) or type(size) is not int or not isinstance(digest, str) or size < 0:
+            raise TypeError("entry")
+        out.append((name, size, digest))
+    return out
+
+
 def check_bundle(data: bytes, key: bytes | None) -> tuple[list[str], dict[str, Any]]:
+    """:func:`check_bundle_file` on bytes in memory."""
+    return check_bundle_file(io.BytesIO(data), len(data), key)
+
+
+def check_bundle_file(fh: BinaryIO, size: int, key: bytes | None) -> tuple[list[str], dict[str, Any]]:
     """(problems, facts). No problems: every member is listed in the manifest with its SHA-256, the report's
-    own digest holds, the signature matches (with a key), and the container is byte for byte what auditor
-    writes for these members."""
+    own digest holds (and it is a valid report), the signature matches (with a key), and the container is byte
+    for byte what auditor writes for these members."""
     facts: dict[str, Any] = {}
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        names = [i.filename for i in zf.infolist()]
-        contents = {n: zf.read(n) for n in names}
-    except Exception as exc:  # noqa: BLE001 - any damage to the container shows up as some exception
-        return [f"not a readable ZIP bundle ({type(exc).__name__}: {exc})"], facts
-    if MANIFEST not in contents and "report.json" not in contents:
+        members, _end = _directory(fh, size)
+    except _Unreadable as exc:
+        return [f"not a readable ZIP bundle ({exc})"], facts
+    names = [m.name for m in members]
+    by_name = {m.name: m for m in members}
+    if MANIFEST not in by_name and "report.json" not in by_name:
         from ..errors import UsageError
 
         raise UsageError("a ZIP file that is not an auditor bundle (no manifest.json, no report.json); verify a JSON "
                          "report or an inspector's bundle")
-    if MANIFEST not in contents:
+    if len(members) > MAX_MEMBERS:
+        return [f"holds {len(members)} members; an auditor bundle holds at most {MAX_MEMBERS}: not read"], facts
+    if len(by_name) != len(members):
+        return ["a member name appears twice"], facts
+    if MANIFEST not in by_name:
         return ["no manifest.json: the bundle's manifest was removed"], facts
     try:
-        manifest = json.loads(contents[MANIFEST].decode("utf-8"))
-        listed = [(f["name"], int(f["size"]), str(f["sha256"])) for f in manifest["files"]]
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        contents = _contents(fh, size, members)
+    except _Unreadable as exc:
+        return [f"not a readable ZIP bundle ({exc})"], facts
+    try:
+        manifest = boundedjson.loads(contents[MANIFEST].body, boundedjson.Limits(max_bytes=MAX_MANIFEST_BYTES))
+        listed = _listed(manifest)
+    except (ValueError, KeyError, TypeError) as exc:
         return [f"manifest.json is malformed ({type(exc).__name__})"], facts
-    problems: list[str] = []
+    problems: list[str] = [p for c in contents.values() for p in c.problems]
     if manifest.get("format") != FORMAT:
-        problems.append(f"manifest format is {manifest.get('format')!r}, not {FORMAT!r}")
+        problems.append("manifest format is not " + FORMAT)
     facts.update(manifest=manifest, files=len(listed))
     expected = [n for n, _, _ in listed] + [MANIFEST]
     if names != expected:
@@ -99,49 +235,110 @@ def check_bundle(data: bytes, key: bytes | None) -> tuple[list[str], dict[str, A
                         + (f"; not listed: {', '.join(extra)}" if extra else "")
                         + (f"; missing: {', '.join(missing)}" if missing else "")
                         + ("; order changed" if not extra and not missing else ""))
-    for name, size, digest in listed:
-        body = contents.get(name)
-        if body is None:
+    for name, size_, digest in listed:
+        c = contents.get(name)
+        if c is None or c.problems:
             continue
-        if len(body) != size or hashlib.sha256(body).hexdigest() != digest:
+        if c.length != size_ or c.sha256 != digest:
             problems.append(f"{name}: SHA-256 does not match the manifest (altered)")
-    if json_bytes(manifest) != contents[MANIFEST]:
+    if json_bytes(manifest) != contents[MANIFEST].body:
         problems.append("manifest.json is not in the form auditor writes (edited)")
     sig = manifest.get("signature")
     facts["signed"] = isinstance(sig, dict)
     if key is not None:
         if not isinstance(sig, dict) or "value" not in sig:
             problems.append("the bundle is not signed (no HMAC signature in the manifest)")
-        elif not hmac.compare_digest(str(sig["value"]),
-                                     hmac.new(key, _canonical(manifest), hashlib.sha256).hexdigest()):
+        elif not hmac.compare_digest(str(sig["value"]).encode("utf-8", "replace"),
+                                     hmac.new(key, _canonical(manifest), hashlib.sha256).hexdigest().encode()):
             problems.append("HMAC signature does not match: altered, or signed with another key")
-    if "report.json" in contents:
-        from ..integrity import check
-
-        try:
-            report = json.loads(contents["report.json"].decode("utf-8"))
-            signed = isinstance(report.get("integrity"), dict) and "hmac_sha256" in report["integrity"]
-            problems += [f"report.json: {p}" for p in check(report, key if (key and signed) else None)]
-            facts["report_digest"] = (report.get("integrity") or {}).get("digest")
-        except (ValueError, AttributeError) as exc:
-            problems.append(f"report.json is not valid JSON ({exc})")
-    else:
-        problems.append("report.json is missing")
-    if not problems and build_zip([(n, contents[n]) for n in names]) != data:
+    problems += _report_problems(contents.get("report.json"), key, facts)
+    if not problems and not _same_container(fh, size, members):
         problems.append("the ZIP container's bytes differ from what auditor writes (headers, padding or a comment "
                         "were changed)")
     return problems, facts
 
 
-def verify_bundle(path: Path, data: bytes, key: bytes | None) -> int:
+@dataclass
+class _Content:
+    length: int = 0
+    sha256: str = ""
+    body: bytes | None = None
+    problems: tuple[str, ...] = ()
+
+
+def _contents(fh: BinaryIO, size: int, members: list[_Member]) -> dict[str, _Content]:
+    """Each member hashed as it streams by (the manifest and report.json kept); a member that is compressed,
+    declared larger than its bound or than the bundle, or whose CRC does not match is not read further and
+    carries its problem."""
+    out: dict[str, _Content] = {}
+    for m in sorted(members, key=lambda m: m.name != MANIFEST):  # the manifest first
+        limit = _LIMITS.get(m.name, MAX_MEMBER_BYTES)
+        if m.method != 0:
+            out[m.name] = _Content(problems=(f"{m.name}: compressed (auditor stores members): altered, not inflated",))
+            continue
+        if m.size != m.usize or m.size > limit:
+            out[m.name] = _Content(problems=(f"{m.name}: declared {m.usize} bytes (limit {limit}): not read",))
+            continue
+        start = _data_start(fh, m, size)
+        digest, crc, body = _stream(fh, start, m.size, keep=m.name in _LIMITS)
+        problems = () if crc == m.crc else (f"{m.name}: CRC-32 does not match its header (altered)",)
+        out[m.name] = _Content(m.size, digest, body, problems)
+    if out[MANIFEST].problems:
+        raise _Unreadable(out[MANIFEST].problems[0])
+    return out
+
+
+def _report_problems(content: _Content | None, key: bytes | None, facts: dict[str, Any]) -> list[str]:
+    from ..integrity import check
+    from ..report_input import sealed_shape_problem
+
+    if content is None:
+        return ["report.json is missing"]
+    if content.problems or content.body is None:
+        return []
+    try:
+        report = boundedjson.loads(content.body)
+    except boundedjson.OutOfBounds as exc:
+        return [f"report.json is not valid JSON ({exc.reason})"]
+    if not isinstance(report, dict):
+        return ["report.json is not a report"]
+    integ = report.get("integrity")
+    signed = isinstance(integ, dict) and "hmac_sha256" in integ
+    problems = [f"report.json: {p}" for p in check(report, key if (key and signed) else None)]
+    facts["report_digest"] = integ.get("digest") if isinstance(integ, dict) else None
+    if not problems:
+        why = sealed_shape_problem(report)
+        if why:
+            problems.append(f"report.json: sealed, but not a report as auditor writes it ({why})")
+    return problems
+
+
+def _same_container(fh: BinaryIO, size: int, members: list[_Member]) -> bool:
+    """The headers, central directory and end record are exactly those auditor writes for these members (their
+    data was hashed against the manifest already): compared piece by piece, nothing rebuilt in memory."""
+    pos, central = 0, bytearray()
+    for m in members:
+        head = _local_header(m.raw, m.crc, m.size)
+        if m.offset != pos or _read_at(fh, pos, len(head)) != head:
+            return False
+        central += _central_entry(m.raw, m.crc, m.size, pos)
+        pos += len(head) + m.size
+    expected = bytes(central) + _end_record(len(members), len(central), pos)
+    return pos + len(expected) == size and _read_at(fh, pos, len(expected)) == expected
+
+
+def verify_bundle(path: Path, fh: BinaryIO, key: bytes | None) -> int:
     """`auditor verify BUNDLE.zip`: 0 with one OK line, 1 with the problems on stderr."""
-    problems, facts = check_bundle(data, key)
+    import os
+
+    problems, facts = check_bundle_file(fh, os.fstat(fh.fileno()).st_size, key)
     if problems:
         echo(f"auditor verify: ALTERED: {path}: " + "; ".join(problems), err=True)  # member names: shown, not obeyed
         return 1
     how = ("signature valid" if key else "signed, signature not checked (no --sign-key)") if facts.get("signed") \
         else "not signed"
     m = facts["manifest"]
-    echo(f"OK: {path} is intact ({facts['files']} files as listed in its manifest, created {m.get('created_at')} "
-         f"on {m.get('host')}; report SHA-256 {facts.get('report_digest')}; {how})")
+    echo(f"OK: {path} is intact ({facts['files']} files as listed in its manifest, created "
+         f"{shown(str(m.get('created_at')), 40)} on {shown(str(m.get('host')), 100)}; report SHA-256 "
+         f"{facts.get('report_digest')}; {how})")
     return 0
