@@ -147,7 +147,7 @@ def test_unreadable_subfolder_leaves_the_area_partial(tmp_path):
     assert res.returncode == 1, res.stderr
     report = _json(out)
     root_cov = next(c for c in report["coverage"] if c["source"] == f"root:{root}")
-    assert root_cov["status"] == "partial" and root_cov["skipped"][0]["reason"] == "permission denied"
+    assert root_cov["status"] == "partial" and "permission denied" in root_cov["skipped"][0]["reason"]
     assert next(a for a in report["areas"] if a["area"] == "files")["state"] == "partial"
     assert [f["target"]["ref"].rsplit("/", 1)[-1] for f in report["findings"]] == ["订单.csv"]
 
