@@ -35,6 +35,10 @@ MAX_SKIPS = 200  # per file; the rest is counted
 MAX_HEADER_CHARS = 200  # a cell longer than this is never a header (see norm)
 MAX_LAYOUT_COLUMNS = 1024  # columns of a top row looked at for the header; a roster has a few dozen
 SHOWN_COLUMNS = 30  # columns named in an "unknown layout" message
+# who a row is about: a longer cell is no name, id or account, and matching it would take the joiner's
+# patterns time in the square of its length; such a row is ignored with a coverage note
+IDENTITY = ("employee_id", "name", "account", "holder")
+MAX_IDENTITY_CHARS = 256
 KINDS = ("roster", "subaccounts", "logins", "account_map")
 _BRACKETS = re.compile(r"[(\[（【<《].*?[)\]）】>》]")
 _PUNCT = re.compile(r"[\s_\-*:：.·/\\#'\"`]+")
@@ -171,14 +175,14 @@ class ColumnMap:
             if kind is not None:
                 kind = kind.strip().lower().replace("-", "_")
                 if kind not in voc.specs:
-                    raise UsageError(f"--map {key}={column}: unknown input kind {kind!r} "
+                    raise UsageError(f"--map {_option(key, column)}: unknown input kind {quote(kind)} "
                                      f"(one of {', '.join(voc.specs)})")
                 ok = fname in voc.specs[kind].fields
             else:
                 ok = any(fname in fields for fields in known.values())
             if not ok:
                 listing = "; ".join(f"{k}: {', '.join(v)}" for k, v in known.items())
-                raise UsageError(f"--map {key}={column}: unknown field {fname!r} (fields are {listing})")
+                raise UsageError(f"--map {_option(key, column)}: unknown field {quote(fname)} (fields are {listing})")
             entries[(kind, fname)] = column
         return cls(entries)
 
@@ -190,9 +194,16 @@ class ColumnMap:
         for key, column in self.entries.items():
             if key not in self.used:
                 label = f"{key[0]}.{key[1]}" if key[0] else key[1]
-                cols = "; ".join(f"{name}: {', '.join(c for c in cols if c)}" for name, cols in found.items())
-                raise UsageError(f"--map {label}={column}: no input file has a column {column!r} "
+                cols = "; ".join(f"{name}: {', '.join(quote(c) for c in cols[:SHOWN_COLUMNS] if c)}"
+                                 for name, cols in found.items())
+                raise UsageError(f"--map {_option(label, column)}: no input file has a column {quote(column)} "
                                  f"(columns found: {cols or 'no input files'})")
+
+
+def _option(key: str, column: str) -> str:
+    """``FIELD=COLUMN`` as given, or quoted when it holds a line break or other control character."""
+    text = f"{key}={column}"
+    return text if text.isprintable() and len(text) <= 80 else quote(text, 80)
 
 
 # --------------------------------------------------------------------------- layout detection
@@ -400,6 +411,11 @@ def _read_once(kind: str, path: Path, voc: Vocab, cmap: ColumnMap, encoding: str
                     continue  # the header repeated (concatenated exports)
                 cov.examined += 1
                 cell = {f: (row[i].strip() if i < len(row) else "") for f, i in layout.columns.items()}
+                too_long = next((f for f in IDENTITY if len(cell.get(f, "")) > MAX_IDENTITY_CHARS), None)
+                if too_long:
+                    skips.add(f"{where_sheet}row {rowno}", f"{layout.header[layout.columns[too_long]]} longer than "
+                                                           f"{MAX_IDENTITY_CHARS} characters: row ignored")
+                    continue
                 rec = parse(cell, voc, lambda reason, r=rowno, w=where_sheet: skips.add(f"{w}row {r}", reason),
                             layout, spec)
                 if rec is None:

@@ -744,6 +744,24 @@ def test_account_inputs_big_hostile_cells_stay_fast(tmp_path):
     assert took < 15, f"{took:.1f} s for {path.stat().st_size >> 20} MiB"
 
 
+map_key = st.one_of(hostile_text, st.sampled_from(["name", "roster.name", "logins.time", "departure", "x.y.z",
+                                                  "ROSTER.EMPLOYEE_ID", "account_map.account", ".", ""]))
+
+
+@budget(60)
+@given(st.dictionaries(map_key, st.one_of(hostile_text, st.sampled_from(["姓名", "工号", "(", ""])), max_size=4))
+def test_column_map_any_options_give_a_map_or_one_usage_line(raw):
+    """``--map FIELD=COLUMN`` options, whatever they say, with a roster beside them."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "roster.csv"
+        path.write_bytes(_csv_bytes([list(ah.ROSTER_HEADER)] + [[str(c) for c in r] for r in ah.ROSTER], "utf-8"))
+        out = call(load_inputs, path, [], [], None, raw, Coverage(), allowed=(UsageError,))
+    if isinstance(out, UsageError):
+        assert one_line(str(out)) and "--map" in str(out)
+    else:
+        assert isinstance(out, Inputs)
+
+
 # --------------------------------------------------------------------------- at the CLI (in process, then real runs)
 
 @contextlib.contextmanager
@@ -940,3 +958,29 @@ def test_messages_about_a_hostile_file_hold_no_planted_person(tmp_path):
                         "--fail-on", "none", "-o", str(report))
     assert code2 == 0, err2[-300:]
     hostilekit.assert_no_leak([person.mobile, person.id_number], report, text=err + err2)
+
+
+@pytest.mark.parametrize("kind, cells", [
+    ("roster", ["E1", "(" * 30_000, "客服部", "在职", "2024-01-01", ""]),
+    ("roster", ["1" * 30_000 + "x", "张伟", "客服部", "在职", "2024-01-01", ""]),
+    ("subaccounts", ["店铺:" + "1" * 30_000 + "x", "（" * 30_000, "启用", "客服", "", ""]),
+    ("logins", ["a" + " " * 30_000 + "b", "2025-06-29 09:01:00", "1.2.3.4", "登录", ""]),
+], ids=["name-brackets", "id-digits", "account-digits", "account-spaces"])
+def test_cli_identity_cells_of_any_length_are_judged_quickly(tmp_path, kind, cells):
+    """A name, id or account cell of 30,000 characters (the joiner's name patterns took seconds per cell) is
+    a row ignored with its reason, and the scan goes on."""
+    header, rows = ACCOUNT_INPUTS[kind]
+    path = tmp_path / f"{kind}.csv"
+    path.write_bytes(_csv_bytes([list(header), [str(c) for c in rows[0]], cells], "utf-8"))
+    (tmp_path / "root").mkdir()
+    report = tmp_path / "r.json"
+    option = {"roster": "--roster", "subaccounts": "--subaccounts", "logins": "--logins"}[kind]
+    start = time.monotonic()
+    code, err = _main("scan", "--only", "accounts", "--root", str(tmp_path / "root"), option, str(path), "-q",
+                      "--fail-on", "none", "-o", str(report))
+    took = time.monotonic() - start
+    assert code == 0, err[-300:]
+    assert took < 5, f"{took:.1f} s"
+    cov = {c["source"]: c for c in json.loads(report.read_text(encoding="utf-8"))["coverage"]}
+    skipped = cov[f"{kind}:{path.name}"]["skipped"]
+    assert any("longer than 256 characters" in s["reason"] for s in skipped)
