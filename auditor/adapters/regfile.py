@@ -9,6 +9,7 @@ Parsing takes time and memory in proportion to the export, whatever its lines ho
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -62,23 +63,28 @@ def _lines(text: str, start: int = 0) -> Iterator[str]:
 
 def _join_continued(first: str, rest: Iterator[str]) -> str:
     """``first`` (which ends with a backslash) joined to the lines that continue it, as regedit wraps hex data:
-    each backslash at the end is dropped and the next line, stripped, is appended. Pieces are cut by index,
-    never copied again, so the time is in proportion to the text however it is wrapped."""
-    pieces: list[list] = [[first, len(first)]]  # [text, end]: text[:end] counts; only the first may be empty
-    while True:
-        text, end = pieces[-1]
-        if not (end and text[end - 1] == "\\"):
-            break
+    each backslash at the end is dropped and the next line, stripped, is appended. The text grows and is cut
+    at its end in one buffer, so time and memory are in proportion to it however it is wrapped."""
+    buf = io.StringIO()
+    buf.write(first)
+    size, last = len(first), first[-1:]
+    while last == "\\":
         more = next(rest, None)
         if more is None:
             break
-        pieces[-1][1] = end - 1
-        if end == 1 and len(pieces) > 1:
-            pieces.pop()
+        size -= 1
+        buf.seek(size)
+        buf.truncate()
         more = more.strip()
         if more:
-            pieces.append([more, len(more)])
-    return "".join(text[:end] for text, end in pieces)
+            buf.write(more)
+            size, last = size + len(more), more[-1]
+        elif size:
+            buf.seek(size - 1)
+            last = buf.read(1)
+        else:
+            last = ""
+    return buf.getvalue()
 
 
 def _new_node(name: str) -> dict:
