@@ -11,8 +11,11 @@ from pathlib import Path
 from . import safeio
 from .errors import UsageError
 from .packs import Tool, tomllib
+from .textsafe import quote
 
 _HEADER = re.compile(r"^\s*\[\[\s*approved\s*\]\]\s*(#.*)?$")
+MAX_HOST_PATTERN = 255  # a host name is at most 255 characters; a longer pattern only costs time to match
+MAX_TEXT = 1000  # approver, reason, ticket: shown in every report
 
 
 @dataclass(frozen=True)
@@ -48,15 +51,20 @@ def load_allowlist(path: Path, tools: dict[str, Tool]) -> list[Approval]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"allowlist {path}: {exc}") from None
+        raise UsageError(f"allowlist {path}: {_one_line(exc)}") from None
+    except RecursionError:
+        raise UsageError(f"allowlist {path}: arrays or tables nested too deep") from None
     lines = text.splitlines()
     header_lines = [i + 1 for i, line in enumerate(lines) if _HEADER.match(line)]
     unknown = set(data) - {"approved"}
     if unknown:
-        raise UsageError(f"allowlist {path}: unknown top-level key(s) {', '.join(sorted(unknown))}; "
-                         "entries are [[approved]] tables")
+        shown = ", ".join(quote(k) for k in sorted(unknown)[:5]) + (", …" if len(unknown) > 5 else "")
+        raise UsageError(f"allowlist {path}: unknown top-level key(s) {shown}; entries are [[approved]] tables")
+    entries = data.get("approved", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise UsageError(f"allowlist {path}: 'approved' must be [[approved]] tables, one per approval")
     out = []
-    for n, raw in enumerate(data.get("approved", [])):
+    for n, raw in enumerate(entries):
         line = header_lines[n] if n < len(header_lines) else 0
         end = header_lines[n + 1] if n + 1 < len(header_lines) else len(lines) + 1
 
@@ -71,8 +79,8 @@ def load_allowlist(path: Path, tools: dict[str, Tool]) -> list[Approval]:
         for key in ("tool", "approver", "reason", "expires"):
             if key not in raw:
                 raise UsageError(f"{where}: entry lacks '{key}'")
-        if raw["tool"] not in tools:
-            raise UsageError(f"{at('tool')}: unknown tool id {raw['tool']!r} (ids are the file names in "
+        if not isinstance(raw["tool"], str) or raw["tool"] not in tools:
+            raise UsageError(f"{at('tool')}: unknown tool id {quote(raw['tool'])} (ids are the file names in "
                              "checks/remote-tools/, e.g. 'todesk')")
         expires = raw["expires"]
         if isinstance(expires, str):
@@ -86,14 +94,26 @@ def load_allowlist(path: Path, tools: dict[str, Tool]) -> list[Approval]:
             raise UsageError(f"{at('expires')}: expires must be a date like 2026-12-31")
         hosts = raw.get("hosts", raw.get("host", "*"))
         hosts = [hosts] if isinstance(hosts, str) else hosts
-        if not isinstance(hosts, list) or not hosts or not all(isinstance(h, str) and h for h in hosts):
-            raise UsageError(f"{at('hosts')}: hosts must be a host-name pattern or a list of them")
+        if not isinstance(hosts, list) or not hosts or \
+                not all(isinstance(h, str) and 0 < len(h) <= MAX_HOST_PATTERN for h in hosts):
+            raise UsageError(f"{at('hosts')}: hosts must be a host-name pattern or a list of them "
+                             f"(at most {MAX_HOST_PATTERN} characters each)")
         for key in ("approver", "reason"):
-            if not isinstance(raw[key], str) or not raw[key].strip():
-                raise UsageError(f"{at(key)}: '{key}' must be a non-empty text")
+            if not isinstance(raw[key], str) or not raw[key].strip() or len(raw[key]) > MAX_TEXT:
+                raise UsageError(f"{at(key)}: '{key}' must be a non-empty text (at most {MAX_TEXT} characters)")
+        ticket = raw.get("ticket")
+        if isinstance(ticket, int) and not isinstance(ticket, bool):
+            ticket = str(ticket)
+        if ticket is not None and (not isinstance(ticket, str) or len(ticket) > MAX_TEXT):
+            raise UsageError(f"{at('ticket')}: 'ticket' must be a text such as \"IT-2026-118\"")
         out.append(Approval(raw["tool"], tuple(hosts), raw["approver"].strip(), raw["reason"].strip(), expires,
-                            raw.get("ticket"), line))
+                            ticket.strip() or None if ticket else None, line))
     return out
+
+
+def _one_line(exc: Exception) -> str:
+    """A parser's message on one line, bounded (a TOML error may quote the offending text)."""
+    return " ".join(str(exc).split())[:300]
 
 
 def find_approval(approvals: list[Approval], tool_id: str, hostname: str) -> Approval | None:

@@ -19,3 +19,11 @@ def clean_text(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [clean_text(v) for v in value]
     return value
+
+
+def quote(value: Any, limit: int = 40) -> str:
+    """``repr`` of a piece of outside input (a cell, a key, a value) for a coverage note or an error message:
+    control characters and bidi overrides escaped, cut to ``limit`` characters, so a hostile file's huge cell
+    is never copied into every message about it."""
+    text = "" if value is None else str(value).strip()
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"… ({len(text)} characters)"

@@ -3,13 +3,19 @@
 ``parse_when`` accepts ISO (`2024-03-05 09:12:33`, `2024-03-05T09:12:33+08:00`), slashes and dots
 (`2024/3/5 9:12`, `2024.3.5`), Chinese (`2024年3月5日 9时12分`), US (`3/5/2024 9:12:33 AM`), AM/PM written
 as 上午/下午, compact (`20240305`, `20240305091233`), Unix seconds or milliseconds, and Excel day serials.
-Times are wall-clock times: an offset is dropped, not converted."""
+Times are wall-clock times: an offset is dropped, not converted.
+
+A cell longer than ``MAX_DATE_CHARS`` is not a date (refused before any pattern runs), and runs of white space
+count as one space: the patterns then take time in proportion to the cell, whatever a hostile file holds.
+Error messages quote a bounded excerpt of the cell (``textsafe.quote``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 import unicodedata
+
+from ..textsafe import quote
 
 
 class BadDate(ValueError):
@@ -30,10 +36,12 @@ _COMPACT = re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:[ T]?(?P<h>\d{2}
 _SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
 _EPOCH = re.compile(r"^\d{10}(?:\d{3})?(?:\.\d+)?$")
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+_SPACES = re.compile(r"\s+")
+MAX_DATE_CHARS = 64  # the longest form above is about 40 characters
 
 
 def _norm(text: str) -> str:
-    return unicodedata.normalize("NFKC", str(text)).strip().casefold()
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", str(text))).strip().casefold()
 
 
 def is_empty(text: object) -> bool:
@@ -53,7 +61,11 @@ def parse_when(text: object) -> dt.datetime | None:
     if isinstance(text, dt.date):
         return dt.datetime(text.year, text.month, text.day)
     raw = "" if text is None else str(text)
+    if len(raw) > 4 * MAX_DATE_CHARS and len(raw.strip()) > MAX_DATE_CHARS:
+        raise BadDate(f"{quote(raw)} is not a date")  # before NFKC, which may copy a huge cell
     s = _norm(raw)
+    if len(s) > MAX_DATE_CHARS:
+        raise BadDate(f"{quote(raw)} is not a date")
     if s in EMPTY or s in NEVER:
         return None
     try:
@@ -78,7 +90,7 @@ def parse_when(text: object) -> dt.datetime | None:
                 return _EXCEL_EPOCH + dt.timedelta(days=days)
     except (ValueError, OverflowError, OSError):
         pass
-    raise BadDate(f"{raw.strip()!r} is not a date")
+    raise BadDate(f"{quote(raw)} is not a date")
 
 
 def _build(y: int, mo: int, d: int, h: str | None, mi: str | None, s: str | None, frac: str | None,

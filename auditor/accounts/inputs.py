@@ -25,6 +25,7 @@ from ..model import Coverage, SourceCoverage
 from ..packs import load_toml
 from ..resources import pack_dir
 from ..tabular import SAMPLE, TEXT_EXT, Sheet, UnreadableTable, iter_sheets, sniff_delimiter
+from ..textsafe import quote
 from .dates import BadDate, is_never, parse_when
 
 if TYPE_CHECKING:
@@ -33,6 +34,13 @@ if TYPE_CHECKING:
 AREA = "accounts"
 HEAD_ROWS = 15  # a title or note rows above the header are tolerated
 MAX_SKIPS = 200  # per file; the rest is counted
+MAX_HEADER_CHARS = 200  # a cell longer than this is never a header (see norm)
+MAX_LAYOUT_COLUMNS = 1024  # columns of a top row looked at for the header; a roster has a few dozen
+SHOWN_COLUMNS = 30  # columns named in an "unknown layout" message
+# who a row is about: a longer cell is no name, id or account, and matching it would take the joiner's
+# patterns time in the square of its length; such a row is ignored with a coverage note
+IDENTITY = ("employee_id", "name", "account", "holder")
+MAX_IDENTITY_CHARS = 256
 KINDS = ("roster", "subaccounts", "logins", "account_map")
 _BRACKETS = re.compile(r"[(\[（【<《].*?[)\]）】>》]")
 _PUNCT = re.compile(r"[\s_\-*:：.·/\\#'\"`]+")
@@ -64,9 +72,12 @@ class Vocab:
 
 
 def norm(text: object) -> str:
-    """Header/value normal form: NFKC, case-folded, bracketed suffix and punctuation removed."""
+    """Header/value normal form: NFKC, case-folded, bracketed suffix and punctuation removed.
+
+    Brackets are removed only from texts of at most ``MAX_HEADER_CHARS`` characters (no header variant is
+    longer): the pattern would take time in the square of a long cell's length."""
     s = unicodedata.normalize("NFKC", "" if text is None else str(text)).replace("\ufeff", "").strip().casefold()
-    stripped = _BRACKETS.sub("", s)
+    stripped = _BRACKETS.sub("", s) if len(s) <= MAX_HEADER_CHARS else s
     s = stripped if stripped.strip() else s
     return _PUNCT.sub("", s)
 
@@ -129,10 +140,11 @@ def classify(value: object, table: dict[str, tuple[str, ...]]) -> str | None:
     return None
 
 
-def _contains_variant(header: str, raw_header: str, variant: str) -> bool:
+def _contains_variant(header: str, words: list[str], variant: str) -> bool:
+    """Whether a header (``norm`` form, and its ASCII words) contains a variant: a Chinese one of three or
+    more characters as a substring, an English one as whole words."""
     if _CJK.search(variant):
         return len(variant) >= 3 and variant in header
-    words = _WORDS.findall(unicodedata.normalize("NFKC", raw_header).casefold())
     want = _WORDS.findall(variant) if " " in variant else [variant]
     if len(want) == 1 and len(want[0]) < 5:
         return False
@@ -165,14 +177,14 @@ class ColumnMap:
             if kind is not None:
                 kind = kind.strip().lower().replace("-", "_")
                 if kind not in voc.specs:
-                    raise UsageError(f"--map {key}={column}: unknown input kind {kind!r} "
+                    raise UsageError(f"--map {_option(key, column)}: unknown input kind {quote(kind)} "
                                      f"(one of {', '.join(voc.specs)})")
                 ok = fname in voc.specs[kind].fields
             else:
                 ok = any(fname in fields for fields in known.values())
             if not ok:
                 listing = "; ".join(f"{k}: {', '.join(v)}" for k, v in known.items())
-                raise UsageError(f"--map {key}={column}: unknown field {fname!r} (fields are {listing})")
+                raise UsageError(f"--map {_option(key, column)}: unknown field {quote(fname)} (fields are {listing})")
             entries[(kind, fname)] = column
         return cls(entries)
 
@@ -184,9 +196,16 @@ class ColumnMap:
         for key, column in self.entries.items():
             if key not in self.used:
                 label = f"{key[0]}.{key[1]}" if key[0] else key[1]
-                cols = "; ".join(f"{name}: {', '.join(c for c in cols if c)}" for name, cols in found.items())
-                raise UsageError(f"--map {label}={column}: no input file has a column {column!r} "
+                cols = "; ".join(f"{name}: {', '.join(quote(c) for c in cols[:SHOWN_COLUMNS] if c)}"
+                                 for name, cols in found.items())
+                raise UsageError(f"--map {_option(label, column)}: no input file has a column {quote(column)} "
                                  f"(columns found: {cols or 'no input files'})")
+
+
+def _option(key: str, column: str) -> str:
+    """``FIELD=COLUMN`` as given, or quoted when it holds a line break or other control character."""
+    text = f"{key}={column}"
+    return text if text.isprintable() and len(text) <= 80 else quote(text, 80)
 
 
 # --------------------------------------------------------------------------- layout detection
@@ -199,7 +218,10 @@ class Layout:
 
 
 def _auto_columns(header: list[str], spec: Spec, fixed: dict[str, int]) -> dict[str, int]:
+    header = header[:MAX_LAYOUT_COLUMNS]
     normed = [norm(h) for h in header]
+    words = [_WORDS.findall(unicodedata.normalize("NFKC", h).casefold()) if len(h) <= MAX_HEADER_CHARS else []
+             for h in header]
     taken = set(fixed.values())
     cols = dict(fixed)
     # exact matches, each field taking its most preferred variant
@@ -223,7 +245,7 @@ def _auto_columns(header: list[str], spec: Spec, fixed: dict[str, int]) -> dict[
             continue
         for v in variants:
             for i, h in enumerate(normed):
-                if i not in taken and h and _contains_variant(h, header[i], v):
+                if i not in taken and h and len(h) <= MAX_HEADER_CHARS and _contains_variant(h, words[i], v):
                     pairs.append((-len(v), i, fname))
     for _, i, fname in sorted(pairs):
         if fname not in cols and i not in taken:
@@ -246,7 +268,7 @@ def find_layout(head: list[list[str]], spec: Spec, cmap: ColumnMap) -> tuple[Lay
         used = []
         for key, fname, column in cmap.for_kind(spec.kind, spec):
             want = norm(column)
-            for i, cell in enumerate(row):
+            for i, cell in enumerate(row[:MAX_LAYOUT_COLUMNS]):
                 if cell.strip() == column.strip() or (want and norm(cell) == want):
                     fixed[fname] = i
                     used.append(key)
@@ -318,7 +340,8 @@ def read_input(kind: str, path: Path, voc: Vocab, cmap: ColumnMap, coverage: Cov
     again in the other encodings Chinese PCs write (a short GBK file can pass for Big5)."""
     result = _read_once(kind, path, voc, cmap, None)  # tabular's encoding detection
     if result.layout is None and result.sheets_seen and path.suffix.lower() in TEXT_EXT:
-        for enc in ("gb18030", "utf-8-sig", "big5", "utf-16"):
+        utf8 = False
+        for enc in ("utf-8-sig", "gb18030", "big5", "utf-16"):
             try:
                 again = _read_once(kind, path, voc, cmap, enc)
             except UsageError:
@@ -326,7 +349,8 @@ def read_input(kind: str, path: Path, voc: Vocab, cmap: ColumnMap, coverage: Cov
             if again.layout is not None:
                 result = again
                 break
-            if enc == "gb18030" and again.best_header:
+            utf8 = utf8 or enc == "utf-8-sig"
+            if enc == "gb18030" and again.best_header and not utf8:
                 result.best_header = again.best_header  # name the columns as a mainland PC wrote them
     return _finish(kind, path, voc, result, coverage, found, cmap)
 
@@ -389,6 +413,11 @@ def _read_once(kind: str, path: Path, voc: Vocab, cmap: ColumnMap, encoding: str
                     continue  # the header repeated (concatenated exports)
                 cov.examined += 1
                 cell = {f: (row[i].strip() if i < len(row) else "") for f, i in layout.columns.items()}
+                too_long = next((f for f in IDENTITY if len(cell.get(f, "")) > MAX_IDENTITY_CHARS), None)
+                if too_long:
+                    skips.add(f"{where_sheet}row {rowno}", f"{layout.header[layout.columns[too_long]]} longer than "
+                                                           f"{MAX_IDENTITY_CHARS} characters: row ignored")
+                    continue
                 rec = parse(cell, voc, lambda reason, r=rowno, w=where_sheet: skips.add(f"{w}row {r}", reason),
                             layout, spec)
                 if rec is None:
@@ -422,7 +451,10 @@ def _finish(kind: str, path: Path, voc: Vocab, res: _Read, coverage: Coverage, f
         cov.status, cov.note = "no_data", "empty file: no header row and no records"
         return InputFile(kind, path, [], cov, {}, file_platform, [])
     if first is None:
-        shown = ", ".join(repr(c) for c in res.best_header if c.strip()) or "none"
+        named = [c for c in res.best_header if c.strip()]
+        shown = ", ".join(quote(c) for c in named[:SHOWN_COLUMNS]) or "none"
+        if len(named) > SHOWN_COLUMNS:
+            shown += f" and {len(named) - SHOWN_COLUMNS} more"
         raise UsageError(f"{spec.label} {path}: unknown layout: needs a column for {_needs_text(spec)}; "
                          f"columns found: {shown}. Name the columns with --map FIELD=COLUMN "
                          f"(e.g. --map {spec.needs[0][0]}=<column>)")
@@ -430,8 +462,9 @@ def _finish(kind: str, path: Path, voc: Vocab, res: _Read, coverage: Coverage, f
     records = res.records
     if not records:
         if kind == "roster":
+            named = [c for c in first.header if c]
             raise UsageError(f"{spec.label} {path}: no employees below the header row "
-                             f"(columns: {', '.join(c for c in first.header if c)})")
+                             f"(columns: {', '.join(quote(c) for c in named[:SHOWN_COLUMNS])})")
         cov.status = "no_data"
         cov.note = "header only, no records"
     else:
@@ -455,7 +488,7 @@ def _date(cell: dict[str, str], fname: str, layout: Layout, spec: Spec, bad) -> 
         return parse_when(value)
     except BadDate:
         header = layout.header[layout.columns[fname]]
-        bad(f"{header} {value!r} is not a date (left empty)")
+        bad(f"{header} {quote(value)} is not a date (left empty)")
         return None
 
 
@@ -467,7 +500,7 @@ def _roster_row(cell, voc: Vocab, bad, layout, spec):
     status = clean_text(cell.get("status"))
     state = classify(status, voc.values["roster_status"]) if status else None
     if status and state is None:
-        bad(f"status {status!r} not recognised (see checks/account-headers.toml); judged by the leave date")
+        bad(f"status {quote(status)} not recognised (see checks/account-headers.toml); judged by the leave date")
     hire = _date(cell, "hire_date", layout, spec, bad) if "hire_date" in cell else None
     leave = _date(cell, "leave_date", layout, spec, bad) if "leave_date" in cell else None
     return {"employee_id": emp, "name": name, "account": clean_text(cell.get("account")),
@@ -494,7 +527,7 @@ def _subaccount_row(cell, voc: Vocab, bad, layout, spec):
         elif yn == "no" and enabled is None:
             enabled = True
     if enabled is None:
-        bad(f"account {account}: status {status or flag!r} not recognised; enabled state unknown")
+        bad(f"account {quote(account)}: status {quote(status or flag)} not recognised; enabled state unknown")
     last_raw = cell.get("last_login", "")
     last = _date(cell, "last_login", layout, spec, bad) if "last_login" in cell else None
     created = _date(cell, "created", layout, spec, bad) if "created" in cell else None
@@ -535,7 +568,7 @@ def _login_row(cell, voc: Vocab, bad, layout, spec):
     try:
         when = parse_when(raw_time)
     except BadDate:
-        bad(f"{layout.header[layout.columns['time']]} {raw_time!r} is not a date: row ignored")
+        bad(f"{layout.header[layout.columns['time']]} {quote(raw_time)} is not a date: row ignored")
         return None
     if when is None:
         bad("no time: row ignored")
@@ -545,7 +578,7 @@ def _login_row(cell, voc: Vocab, bad, layout, spec):
     count_raw = cell.get("count", "")
     count = _count(count_raw) if count_raw else None
     if count_raw and count is None:
-        bad(f"count {count_raw!r} is not a number (left empty)")
+        bad(f"count {quote(count_raw)} is not a number (left empty)")
     platform = platform_of(cell.get("platform", ""), voc) or norm_value(cell.get("platform")) or None
     return {"platform": platform, "shop": clean_text(cell.get("shop")), "account": account,
             "account_from_holder": not clean_text(cell.get("account")),
@@ -647,6 +680,7 @@ def _dedupe_roster(records: list[dict[str, Any]], files: list[InputFile]) -> lis
     """One row per employee id. Identical repeats are dropped; conflicting ones keep the latest hire (a
     re-hire), else the last row, and are reported with their row numbers."""
     cov = next((f.coverage for f in files if f.kind == "roster"), None)
+    skips = _Skips(cov, next((f.name for f in files if f.kind == "roster"), "")) if cov is not None else None
     by_id: dict[str, list[dict[str, Any]]] = {}
     out: list[dict[str, Any]] = []
     seen_no_id: set[tuple[Any, ...]] = set()
@@ -656,8 +690,8 @@ def _dedupe_roster(records: list[dict[str, Any]], files: list[InputFile]) -> lis
             continue
         ident = (rec["name"], rec["state"], rec["hire_date"], rec["leave_date"])
         if ident in seen_no_id:  # the same person listed twice (a roster without employee ids)
-            if cov is not None:
-                cov.skip(f"{rec['source']} row {rec['row']}", f"{rec['name']} repeats an earlier row: ignored")
+            if skips is not None:
+                skips.add(f"row {rec['row']}", f"{quote(rec['name'])} repeats an earlier row: ignored")
             continue
         seen_no_id.add(ident)
         out.append(rec)
@@ -667,19 +701,26 @@ def _dedupe_roster(records: list[dict[str, Any]], files: list[InputFile]) -> lis
             continue
         keep = max(recs, key=lambda r: (r["hire_date"] or _MIN_DAY, r["row"]))
         facts = {tuple(r[k] for k in ("name", "state", "hire_date", "leave_date")) for r in recs}
-        rows = ", ".join(str(r["row"]) for r in recs)
-        if cov is not None:
-            reason = (f"employee id {recs[0]['employee_id']} appears {len(recs)} times (rows {rows})"
+        if skips is not None:
+            reason = (f"employee id {quote(recs[0]['employee_id'])} appears {len(recs)} times (rows {_rows(recs)})"
                       + ("" if len(facts) == 1 else f" with different data; row {keep['row']} is used "
                                                     f"(the latest hire date, else the last row)"))
-            cov.skip(f"{keep['source']} rows {rows}", reason)
+            skips.add(f"rows {_rows(recs)}", reason)
         keep = dict(keep)
         keep["duplicate_rows"] = [r["row"] for r in recs]
         out.append(keep)
+    if skips is not None:
+        skips.close()
     return out
 
 
 _MIN_DAY = dt.date(1, 1, 1)
+
+
+def _rows(recs: list[dict[str, Any]], most: int = 20) -> str:
+    """Row numbers of the records, the first ``most`` of them (a duplicate repeated 100,000 times is one note)."""
+    shown = ", ".join(str(r["row"]) for r in recs[:most])
+    return shown + (f" and {len(recs) - most} more" if len(recs) > most else "")
 
 
 def split_names(text: str) -> list[str]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from .. import runcmd
 from ..adapters.schtasks import decode_console
+from ..textsafe import quote
 from .dates import BadDate, parse_when
 from .records import OsAccount
 
@@ -68,6 +69,7 @@ def parse_list(text: str) -> list[str]:
 
 def parse_detail(text: str) -> NetUser:
     out = NetUser()
+    pieces: dict[str, list[str]] = {}  # joined once at the end: many continuation lines cost no more than one
     last: str | None = None
     for line in text.splitlines():
         if not line.strip() or line.strip().startswith(DONE):
@@ -75,13 +77,14 @@ def parse_detail(text: str) -> NetUser:
             continue
         if line[:1].isspace():  # continuation of a group list
             if last:
-                out.raw[last] = (out.raw.get(last, "") + " " + line.strip()).strip()
+                pieces[last].append(line.strip())
             continue
         parts = _SPLIT.split(line.strip(), maxsplit=1)
         label = parts[0].strip()
         key = _BY_LABEL.get(label.casefold(), label)
-        out.raw[key] = parts[1].strip() if len(parts) > 1 else ""
+        pieces[key] = [parts[1].strip() if len(parts) > 1 else ""]
         last = key
+    out.raw = {key: " ".join(p for p in parts if p) for key, parts in pieces.items()}
     return out
 
 
@@ -102,7 +105,7 @@ def _when(user: NetUser, key: str) -> tuple[dt.datetime | None, bool]:
     try:
         return parse_when(value), False
     except BadDate:
-        user.problems.append(f"{key}: {value!r} is not a date")
+        user.problems.append(f"{key}: {quote(value)} is not a date")
         return None, False
 
 

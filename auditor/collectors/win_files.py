@@ -82,9 +82,22 @@ def _startup_folders(ctx: ScanContext, facts: Facts, cov) -> None:
                                                  str(entry), user))
 
 
+class _NoDoctype(ET.TreeBuilder):
+    """Task files have no DTD; one in a planted file could only expand entities (billion laughs)."""
+
+    def doctype(self, name, pubid, system):  # noqa: ARG002 - the TreeBuilder hook's signature
+        raise ET.ParseError("a DTD in a task file")
+
+
 def parse_task_xml(data: bytes) -> tuple[list[str], bool]:
-    """Commands run by a task (Exec actions) and whether the task is enabled."""
-    root = ET.fromstring(data)
+    """Commands run by a task (Exec actions) and whether the task is enabled. ``ET.ParseError`` for anything
+    else: bad XML, a DTD, an encoding the XML parser cannot read."""
+    parser = ET.XMLParser(target=_NoDoctype())
+    try:
+        parser.feed(data)
+        root = parser.close()
+    except (LookupError, ValueError) as exc:  # an unknown or multi-byte encoding named in the declaration
+        raise ET.ParseError(f"unreadable encoding ({type(exc).__name__})") from None
     ns = TASK_NS if root.tag.startswith(TASK_NS) else ""
     commands = []
     for exec_ in root.iter(f"{ns}Exec"):
