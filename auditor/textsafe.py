@@ -25,5 +25,10 @@ def quote(value: Any, limit: int = 40) -> str:
     """``repr`` of a piece of outside input (a cell, a key, a value) for a coverage note or an error message:
     control characters and bidi overrides escaped, cut to ``limit`` characters, so a hostile file's huge cell
     is never copied into every message about it."""
+    from .leakguard import mask_pi  # a cell quoted in a message is outside text like any other: no person in it
+
     text = "" if value is None else str(value).strip()
-    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"… ({len(text)} characters)"
+    if len(text) <= limit:
+        return repr(mask_pi(text))
+    # masked over a longer window before the cut, so a number across the cut is never left half visible
+    return repr(mask_pi(text[:limit + 24])[:limit]) + f"… ({len(text)} characters)"

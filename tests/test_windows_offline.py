@@ -130,3 +130,16 @@ def test_schtasks_gbk_bytes_decode():
 
     raw = (FIX / "schtasks_zh.csv").read_text(encoding="utf-8").encode("gbk")
     assert parse_schtasks_csv(decode_console(raw))[0]["name"] == "\\RustDesk"
+
+
+def test_unreadable_lines_of_a_registry_export_are_in_the_coverage(win_tree, tmp_path):
+    """A broken export must not look clean: the lines that could not be read are listed with their reasons."""
+    broken = tmp_path / "broken.reg"
+    text = (FIX / "run_keys.reg").read_bytes().decode("utf-16")
+    broken.write_bytes(("\ufeff" + text + "\r\n[HKEY_NOWHERE\\Software]\r\n\"x\"=dword:zzzz\r\n").encode("utf-16-le"))
+    args = ["scan", "--only", "remote", "--root", str(win_tree), "-q", "-o", str(tmp_path / "r.json"),
+            "--registry-export", str(broken)]
+    res = run_cli(*args)
+    assert res.returncode in (0, 1), res.stderr
+    cov = next(c for c in load_report(tmp_path / "r.json")["coverage"] if c["source"] == "registry-export")
+    assert cov["status"] == "partial" and cov["skipped"] and all(s["item"].startswith("line ") for s in cov["skipped"])

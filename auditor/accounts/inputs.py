@@ -24,6 +24,7 @@ from ..errors import PackError, UsageError
 from ..model import Coverage, SourceCoverage
 from ..packs import load_toml
 from ..resources import pack_dir
+from ..table_bounds import text_rows
 from ..tabular import SAMPLE, TEXT_EXT, Sheet, UnreadableTable, iter_sheets, sniff_delimiter
 from ..textsafe import quote
 from .dates import BadDate, is_never, parse_when
@@ -369,9 +370,9 @@ class _Read:
 def _text_sheet(path: Path, encoding: str):
     fh = io.TextIOWrapper(safeio.open_regular(path), encoding=encoding, errors="strict", newline="")
     try:
-        delimiter = sniff_delimiter(fh.read(SAMPLE))
-        fh.seek(0)
-        yield Sheet("", ([c.strip() for c in row] for row in csv.reader(fh, delimiter=delimiter)))
+        head = fh.read(SAMPLE)
+        rows = text_rows(head, fh, sniff_delimiter(head))  # the same bounds as every text table
+        yield Sheet("", ([c.strip() for c in row] for row in rows))
     finally:
         fh.close()
 

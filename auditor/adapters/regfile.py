@@ -104,6 +104,9 @@ def _ansi(raw: bytes) -> str:
     return raw.decode("latin-1")
 
 
+MAX_EXPORT = 128 << 20
+
+
 class RegFile:
     """RegistryView over one or more regedit exports. Look-ups are case-insensitive; names keep their case.
 
@@ -122,7 +125,8 @@ class RegFile:
 
         reg = cls()
         for path in [paths] if isinstance(paths, (str, Path)) else paths:
-            reg._feed(decode_reg_bytes(read_input(path, "--registry-export", max_size=1 << 30)), f"{Path(path).name}: ")
+            # parsing takes about 3x the file: 128 MiB holds the largest full-machine exports seen
+            reg._feed(decode_reg_bytes(read_input(path, "--registry-export", max_size=MAX_EXPORT)), f"{Path(path).name}: ")
         return reg
 
     @classmethod

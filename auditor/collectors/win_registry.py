@@ -128,6 +128,12 @@ def _settings(reg: RegistryView, facts: Facts, cov) -> None:
 
 def collect(ctx: ScanContext, facts: Facts) -> None:
     reg = ctx.registry
+    problems = getattr(reg, "problems", None)  # regedit exports: lines that could not be read
+    if problems:
+        cov = ctx.coverage.source(AREA, "registry-export")
+        for line_no, reason in problems:
+            cov.skip(f"line {line_no}", reason)
+        cov.note = "lines of the --registry-export files that could not be read: what they held was not examined"
     steps = (("installed:uninstall-keys", _installed), ("services:registry", _services),
              ("autostart:run-keys", _run_keys), ("settings:rdp+remote-assistance", _settings))
     for source, step in steps:
