@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from .allowlist import Approval
-from .context import ScanContext
-from .detect.factory import FindingFactory
-from .model import Finding
+from .core.context import ScanContext
+from .core.factory import FindingFactory
+from .core.model import Finding
 
 if TYPE_CHECKING:
     from .engine import ScanOptions

@@ -10,7 +10,7 @@ from pathlib import Path
 from . import __version__
 from .errors import UsageError
 from .i18n import LANGS, t
-from .severity import SEVERITIES, at_least
+from .core.severity import NAMES as SEVERITIES, at_least
 from .terminal import echo
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -81,7 +81,7 @@ def _mapping(value: str) -> tuple[str, str]:
 
 def build_parser() -> argparse.ArgumentParser:
     from .areas import AREAS
-    from .context import ROLES
+    from .core.context import ROLES
 
     parser = _Parser(prog="auditor", description="Personal-information leak auditor for cloud-warehouse office PCs "
                                                  "(云仓个人信息泄露隐患检查).")

@@ -10,17 +10,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .core.checks import checks as load_checks
 from . import packs
 from .adapters.registry import RegistryView
 from .allowlist import load_allowlist
 from .areas import AREAS, AreaRun, default_areas, load_runner
-from .context import ScanContext
-from .detect.factory import FindingFactory
+from .core.context import ScanContext
+from .core.factory import FindingFactory
 from .hostinfo import host_facts, now_iso, tool_facts
 from .leakguard import guard_report
-from .model import SCHEMA_VERSION
+from .core.model import SCHEMA_VERSION
 from .textsafe import clean_text
-from .severity import rank
+from .core.severity import NAMES, rank
 
 
 @dataclass
@@ -80,7 +81,7 @@ def _live_registry(opts: ScanOptions) -> RegistryView | None:
 def run_scan(opts: ScanOptions) -> dict[str, Any]:
     started = now_iso()
     catalog = packs.catalog()
-    checks = packs.checks()
+    checks = load_checks()
     approvals = load_allowlist(opts.allowlist, catalog) if opts.allowlist else []
     ctx = ScanContext(root=opts.root, role=opts.role, site=opts.site, registry=_live_registry(opts),
                       hostname=socket.gethostname())
@@ -117,7 +118,7 @@ def run_scan(opts: ScanOptions) -> dict[str, Any]:
 
 
 def summarize(findings) -> dict[str, Any]:
-    by_sev: dict[str, int] = {s: 0 for s in ("critical", "high", "medium", "low", "info")}
+    by_sev: dict[str, int] = {s: 0 for s in NAMES}
     by_area: dict[str, int] = {}
     for f in findings:
         by_sev[f.severity] += 1

@@ -9,9 +9,10 @@ from pathlib import Path
 import pip
 import pytest
 
+from auditor.core import checks as core_checks
 from auditor import packs
 from auditor.collectors.pe_info import version_info
-from auditor.detect.factory import FindingFactory
+from auditor.core.factory import FindingFactory
 from auditor.detect.remote import RemoteChecks
 from auditor.detect.tool_index import ToolIndex
 from auditor.facts import Facts, ProcessFact
@@ -21,7 +22,7 @@ LAUNCHER = Path(pip.__file__).parent / "_vendor" / "distlib" / "t64.exe"
 
 
 def _checks(tools) -> RemoteChecks:
-    return RemoteChecks(ToolIndex(tools), FindingFactory(packs.checks(), None), [], "PC-01", dt.date.today())
+    return RemoteChecks(ToolIndex(tools), FindingFactory(core_checks.checks(), None), [], "PC-01", dt.date.today())
 
 
 def _proc(exe: Path | str, name: str | None = None) -> ProcessFact:

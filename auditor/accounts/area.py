@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 
 from ..areas import AreaRun
-from ..context import ScanContext
-from ..model import Finding
+from ..core.context import ScanContext
+from ..core.model import Finding
 from . import net_user, os_linux
 from .checks import AccountChecks, shared_pc
 from .records import OsAccount

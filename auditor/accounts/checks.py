@@ -11,8 +11,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from ..detect.factory import FindingFactory
-from ..model import Coverage, Finding, Target
+from ..core.factory import FindingFactory
+from ..core.model import Coverage, Finding, Target
 from .dates import iso
 from .join import AccountView, Person
 from .records import LoginEvent, OsAccount
@@ -91,10 +91,11 @@ class AccountChecks:
         return (self.as_of - day).days
 
     def _add(self, check: str, view: AccountView, evidence: dict[str, Any], params: dict[str, Any],
-             severity: str | None = None, note: dict[str, str] | None = None, ref: str | None = None) -> None:
+             conditions: dict[str, bool] | None = None, note: dict[str, str] | None = None,
+             ref: str | None = None) -> None:
         params = {"account": view.account, "platform": view.platform_label, **params}
         target = Target("account", ref or view.ref, view.label)
-        self.findings.append(self.factory.make(check, target, evidence, params, severity=severity, note=note))
+        self.findings.append(self.factory.make(check, target, evidence, params, conditions=conditions, note=note))
 
     def evidence(self, view: AccountView, person: Person | None = None, logins: list[LoginEvent] | None = None,
                  **extra: Any) -> dict[str, Any]:
@@ -179,7 +180,6 @@ class AccountChecks:
             if not after and not export_after:
                 continue
             active_sharers = [p for p in view.people if not p.departed(self.as_of)]
-            severity = "high" if active_sharers else None
             note = None
             if active_sharers:
                 names = "、".join(_who(p) for p in active_sharers)
@@ -197,7 +197,7 @@ class AccountChecks:
                 extra["records_exported_after_departure"] = exported or None
             self._add("AC-002", view, self.evidence(view, person, after, **extra),
                       {"holder": _who(person), "leave_date": leave.isoformat(), "n": len(after) or 1},
-                      severity=severity, note=note)
+                      conditions={"only_departed_holders": not active_sharers}, note=note)
         return fired
 
     def _stale_or_never(self, view: AccountView) -> None:
@@ -263,7 +263,7 @@ class AccountChecks:
                 "export actions in the login log"
         logins = [e for pair in pairs[:5] for s in pair for e in s.events]
         self._add("AC-005", view, self.evidence(view, None, sorted(logins, key=lambda e: e.time), **extra), {},
-                  severity="high" if view.can_export else None)
+                  conditions={"can_export": view.can_export})
 
     # ------------------------------------------------------------------ OS account hygiene
     def _os(self, views: list[AccountView], guest_session: dict[str, str] | None,

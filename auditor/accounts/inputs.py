@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from .. import safeio
 from ..errors import PackError, UsageError
-from ..model import Coverage, SourceCoverage
+from ..core.model import Coverage, SourceCoverage
 from ..packs import load_toml
 from ..resources import pack_dir
 from ..table_bounds import text_rows

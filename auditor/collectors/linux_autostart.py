@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import safeio
-from ..context import ScanContext
+from ..core.context import ScanContext
 from ..facts import AutostartFact, Facts
 from .desktop_entry import iter_desktop_entries
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 from .. import runcmd, safeio
-from ..context import ScanContext
+from ..core.context import ScanContext
 from ..facts import Facts, InstalledFact
 from .desktop_entry import iter_desktop_entries
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from .. import safeio
-from ..context import ScanContext
+from ..core.context import ScanContext
 from ..facts import Facts, ServiceFact
 
 AREA = "remote"

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import psutil
 
-from ..context import ScanContext
+from ..core.context import ScanContext
 from ..facts import Facts, ProcessFact, SocketFact
 
 AREA = "remote"

@@ -5,7 +5,7 @@ RDP port read from the registry."""
 
 from __future__ import annotations
 
-from ..context import ScanContext
+from ..core.context import ScanContext
 from ..facts import Facts, SettingFact
 
 AREA = "remote"

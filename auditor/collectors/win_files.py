@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .. import runcmd, safeio
 from ..adapters.schtasks import decode_console, parse_schtasks_csv
-from ..context import ScanContext
+from ..core.context import ScanContext
 from ..facts import AutostartFact, Facts, InstalledFact
 
 AREA = "remote"

@@ -6,7 +6,7 @@ recorded regedit exports the tests use."""
 from __future__ import annotations
 
 from ..adapters.registry import RegistryView
-from ..context import ScanContext
+from ..core.context import ScanContext
 from ..facts import AutostartFact, Facts, InstalledFact, ServiceFact, SettingFact
 
 AREA = "remote"

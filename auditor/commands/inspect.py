@@ -20,7 +20,7 @@ from .. import __version__, render
 from ..errors import UsageError
 from ..fsutil import write_private
 from ..hostinfo import now_iso, tool_facts
-from ..severity import at_least
+from ..core.severity import at_least
 from ..terminal import echo
 
 QUICK_AREAS = ["remote", "files", "accounts"]
@@ -29,7 +29,7 @@ QUICK_AREAS = ["remote", "files", "accounts"]
 def hot_folders(profile: dict[str, Any]) -> list[Path]:
     """The profile's hot folders under every home, looked up through auditor.safeio (a user's link is not
     followed, so a Desktop replaced by a link to another folder is not searched)."""
-    from ..context import ScanContext
+    from ..core.context import ScanContext
     from ..files.roots import expand
     from ..files.walk import dedupe_roots
 

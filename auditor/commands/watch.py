@@ -34,7 +34,7 @@ def main(args: argparse.Namespace) -> int:
 def _default_roots() -> list[Path]:
     import socket
 
-    from ..context import ScanContext
+    from ..core.context import ScanContext
     from ..files.roots import default_roots
     from ..files.walk import dedupe_roots
 

@@ -10,10 +10,10 @@ from typing import Any
 
 from ..allowlist import Approval, find_approval
 from ..facts import Facts, ProcessFact, SocketFact
-from ..model import Finding, Target
+from ..core.model import Finding, Target
 from ..redact import redact_cmdline, redact_command, rules as secret_rules
 from ..collectors.pe_info import sha256_file, version_info
-from .factory import FindingFactory
+from ..core.factory import FindingFactory
 from .tool_index import Match, ToolIndex, basename
 
 # Processes that legitimately own remote-access ports (RDP, SSH) and are judged as OS features instead.
@@ -256,12 +256,10 @@ class RemoteChecks:
             listening = s.details.get("listening") or []
             exposed = [a for a in listening if not a.split(":")[0].startswith("127.") and not a.startswith("[::1]")
                        and not a.startswith("::1")]
-            severity = None
-            if exposed:
-                severity = "high"
             ev = {"feature": s.feature, "source": s.source, **s.details, "exposed_addresses": exposed}
             out.append(self.factory.make(checks[s.feature], Target("setting", s.feature, names.get(s.feature, s.feature)),
-                                         ev, {"feature": names.get(s.feature, s.feature)}, severity=severity))
+                                         ev, {"feature": names.get(s.feature, s.feature)},
+                                         conditions={"exposed": bool(exposed)}))
         return out
 
 

@@ -8,7 +8,7 @@ from ..areas import AreaRun
 from ..collectors import (linux_autostart, linux_packages, linux_units, processes, remote_services, win_files,
                           win_registry)
 from ..facts import Facts
-from ..model import Finding
+from ..core.model import Finding
 from .remote import RemoteChecks
 from .tool_index import ToolIndex
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..areas import AreaRun
-from ..model import Finding, Target
+from ..core.model import Finding, Target
 from .file_scan import FileScanner, Limits
 from .roots import default_roots, skip_set
 from .rules import PiiRules, load_rules
@@ -168,8 +168,8 @@ class FilesArea:
         t = Target("file", target, name)
         if s["id_rows"] > 0:
             return self.run.factory.make("PI-002", t, evidence, params)
-        severity = "critical" if s["records"] >= self.rules.critical_records else None
-        return self.run.factory.make("PI-001", t, evidence, params, severity=severity)
+        return self.run.factory.make("PI-001", t, evidence, params,
+                                     conditions={"many_records": s["records"] >= self.rules.critical_records})
 
 
 def member_of(path: Path, target: str) -> str:

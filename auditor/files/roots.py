@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path, PureWindowsPath
 
 from .. import safeio
-from ..context import ScanContext, ci_child
+from ..core.context import ScanContext, ci_child
 from ..packs import load_toml
 from ..resources import pack_dir
 

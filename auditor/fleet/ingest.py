@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .. import boundedjson, safeio
+from ..core.severity import NAMES as SEVERITIES
 from ..report_input import MAX_BYTES, BadReport, as_report, finding_problem, problem as report_problem
 from .store import Store
 
 BATCH = 400  # reports per transaction
 PARALLEL_FROM = 48  # files; fewer are read in this process
-SEVERITIES = ("critical", "high", "medium", "low", "info")
 MAX_FILES = 1_000_000  # report files found under one PATH; the rest are listed as not read
 MAX_FOLDER_DEPTH = 64  # folders below a PATH
 

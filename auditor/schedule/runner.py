@@ -135,7 +135,7 @@ def run_scheduled(output_dir: Path, keep: int, scan_args: list[str], now: dt.dat
 def _changes(report: dict[str, Any], baseline: Path | None) -> dict[str, Any]:
     """The counts of ``changes`` in the report just written (read back from a folder others can write: every
     field checked, nothing trusted to have the right type)."""
-    from ..severity import SEVERITIES, at_least
+    from ..core.severity import NAMES as SEVERITIES, at_least
 
     findings = report.get("findings") if isinstance(report.get("findings"), list) else []
     sev = {f.get("id"): f.get("severity") for f in findings if isinstance(f, dict) and isinstance(f.get("id"), str)}

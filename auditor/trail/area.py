@@ -19,8 +19,7 @@ from typing import Any
 
 from ..areas import AreaRun
 from ..leakguard import mask_pi
-from ..model import Finding, Target
-from ..packs import fill
+from ..core.model import Finding, Target
 from ..resources import pack_dir
 from . import backoffice, profiles, usb
 from .chromium_downloads import read_downloads as read_chromium
@@ -54,6 +53,11 @@ class Export:
 
     def local_date(self) -> dt.date | None:
         return self.download.start.astimezone().date() if self.download.start else None
+
+
+def _platform(exp: Export) -> dict[str, str]:
+    """The platform's name in each language (a title parameter)."""
+    return {"zh": exp.match.platform.name_zh, "en": exp.match.platform.name_en}
 
 
 def normalized_name(name: str) -> str:
@@ -96,12 +100,8 @@ class TrailScan:
         return profiles.home_tree(self.ctx, home, self.homes_given)
 
     def _make(self, check_id: str, target: Target, evidence: dict[str, Any], params: dict[str, Any],
-              severity: str | None = None, exp: Export | None = None) -> Finding:
-        """A finding; with ``exp`` the English title names the platform in English."""
-        finding = self.run_.factory.make(check_id, target, evidence, params, severity=severity)
-        if exp is not None and "platform" in params:
-            en = self.run_.factory.checks[check_id].title["en"]
-            finding.title["en"] = fill(en, {**params, "platform": exp.match.platform.name_en})
+              conditions: dict[str, bool] | None = None) -> Finding:
+        finding = self.run_.factory.make(check_id, target, evidence, params, conditions=conditions)
         self.findings.append(finding)
         return finding
 
@@ -243,8 +243,8 @@ class TrailScan:
         for exp in exports:
             d = exp.download
             ev = self._export_evidence(exp)
-            params = {"platform": exp.match.platform.name_zh, "file": mask_pi(d.file_name)}
-            severity = None
+            params = {"platform": _platform(exp), "file": mask_pi(d.file_name)}
+            kept_unjudged = False
             if d.state == "complete" and exp.file_state == ABSENT and not exp.on_usb:
                 check = "TR-001"
             elif exp.file_state == PRESENT and is_unmasked(exp.verdict):
@@ -253,9 +253,8 @@ class TrailScan:
             else:
                 check = "TR-005"
                 judged_clean = exp.file_state == PRESENT and ev["file_verdict"].get("unmasked") is False
-                if d.state != "complete" or judged_clean:
-                    severity = "info"
-            finding = self._make(check, self._target(exp), ev, params, severity, exp)
+                kept_unjudged = d.state == "complete" and not judged_clean
+            finding = self._make(check, self._target(exp), ev, params, conditions={"kept_unjudged": kept_unjudged})
             exp.finding_id = finding.fingerprint
 
     @staticmethod
@@ -313,7 +312,7 @@ class TrailScan:
                        "export_finding": exp.finding_id})
             self._make("TR-003", Target("download", exp.ref, self._target(exp).label), ev,
                        {"user": exp.download.os_user, "departure": dep.date.isoformat(), "date": day.isoformat(),
-                        "platform": exp.match.platform.name_zh, "file": mask_pi(exp.download.file_name)}, exp=exp)
+                        "platform": _platform(exp), "file": mask_pi(exp.download.file_name)})
         unmatched = sorted(u for u in users if u.casefold() not in departures)
         if unmatched and departures:
             cov.note += f"; OS users not in the roster: {', '.join(unmatched)}"

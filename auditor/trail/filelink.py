@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from .. import safeio
-from ..context import ScanContext
+from ..core.context import ScanContext
 from .profiles import ci_path, home_tree
 
 _WIN_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")

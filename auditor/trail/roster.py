@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..model import Coverage
+from ..core.model import Coverage
 
 
 @dataclass(frozen=True)

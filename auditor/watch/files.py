@@ -18,12 +18,12 @@ from typing import Any, Callable
 from watchdog.events import (DirCreatedEvent, DirDeletedEvent, DirMovedEvent, FileClosedEvent, FileCreatedEvent,
                              FileDeletedEvent, FileModifiedEvent, FileMovedEvent, FileSystemEventHandler)
 
-from ..detect.factory import FindingFactory
+from ..core.factory import FindingFactory
 from ..files.area import _owner, is_finding
 from ..files.file_scan import CANDIDATE_EXT, FileScanner
 from ..files.rules import PiiRules
 from ..files.textpath import display_path, label_name
-from ..model import Target
+from ..core.model import Target
 
 EVENT_FILTER = [FileCreatedEvent, FileModifiedEvent, FileMovedEvent, FileClosedEvent, FileDeletedEvent,
                 DirCreatedEvent, DirMovedEvent, DirDeletedEvent]
@@ -168,7 +168,7 @@ class SkipRules:
     def __init__(self, roots: list[Path]) -> None:
         import socket
 
-        from ..context import ScanContext
+        from ..core.context import ScanContext
         from ..files.roots import skip_set
 
         self.skip_rel, self.skip_names = skip_set(ScanContext(hostname=socket.gethostname()))
@@ -252,5 +252,5 @@ class FileJudge:
         t = Target("file", target, name)
         if s["id_rows"] > 0:
             return self.factory.make("PI-002", t, evidence, params)
-        severity = "critical" if s["records"] >= self.rules.critical_records else None
-        return self.factory.make("PI-001", t, evidence, params, severity=severity)
+        return self.factory.make("PI-001", t, evidence, params,
+                                 conditions={"many_records": s["records"] >= self.rules.critical_records})

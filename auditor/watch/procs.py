@@ -13,7 +13,7 @@ import psutil
 from .. import packs
 from ..allowlist import Approval
 from ..collectors.processes import _read_process
-from ..detect.factory import FindingFactory
+from ..core.factory import FindingFactory
 from ..detect.remote import RemoteChecks
 from ..detect.tool_index import ToolIndex
 from ..facts import Facts, ProcessFact, SocketFact

@@ -13,9 +13,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.checks import checks as load_checks
 from .. import packs
 from ..allowlist import load_allowlist
-from ..detect.factory import FindingFactory
+from ..core.factory import FindingFactory
 from ..files.rules import load_rules
 from ..files.textpath import display_path
 from .alerts import Sink
@@ -43,7 +44,7 @@ class Watch:
         self.opts = opts
         self.stop_event = threading.Event()
         self.sink = Sink(opts.events, console=opts.console, webhook=opts.webhook)
-        factory = FindingFactory(packs.checks(), opts.role)
+        factory = FindingFactory(load_checks(), opts.role)
         catalog = packs.catalog()
         approvals = load_allowlist(opts.allowlist, catalog) if opts.allowlist else []
         self.judge = FileJudge(load_rules(), factory)

@@ -60,7 +60,7 @@ from auditor.collectors.win_files import parse_task_xml  # noqa: E402
 from auditor.errors import UsageError  # noqa: E402
 from auditor.files.rules import load_rules  # noqa: E402
 from auditor.files.table_scan import TableAnalyzer, TableResult  # noqa: E402
-from auditor.model import Coverage  # noqa: E402
+from auditor.core.model import Coverage  # noqa: E402
 from auditor.tabular import UnreadableTable, iter_sheets  # noqa: E402
 
 # --------------------------------------------------------------------------- budget

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from auditor.core import checks as core_checks
 from auditor import compliance, packs
 from hostilekit import HANG, auditor, state_env
 
@@ -182,7 +183,7 @@ def test_missing_path_is_a_usage_error(tmp_path):
 
 AREAS = ("remote", "files", "accounts", "trail", "organisation")
 STATUSES = ("ok", "partial", "no_data", "skipped", "failed", "not_assessed")
-CHECKS = packs.checks()
+CHECKS = core_checks.checks()
 DUTIES = compliance.load_duties()
 
 

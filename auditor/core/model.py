@@ -1,14 +1,16 @@
-"""The finding and coverage model that every area writes and every renderer reads."""
+"""The finding and coverage model that every area writes and every renderer reads: a finding is about a
+``Target`` (what the fingerprint and the reader's label are made of) and a typed ``Subject`` (the same thing as
+facts with one set of names across areas, for the fleet view and the SIEM mappings)."""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .leakguard import mask_pi, scrub
+from ..leakguard import mask_pi, scrub
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"  # 1.2: finding.subject
 
 # Bounds on what one report entry holds (README: Bounds). A list or text cut by them says so in the entry.
 MAX_EVIDENCE_ITEMS = 50  # items of any list in a finding's evidence; the rest counted under "omitted"
@@ -31,6 +33,67 @@ class Target:
         return {"kind": self.kind, "ref": mask_pi(self.ref), "label": mask_pi(self.label)}
 
 
+SUBJECT_KINDS = ("file", "process", "account", "download", "tool", "setting", "socket", "device")
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The thing a finding is about, as typed facts. Each fact has one name whatever area states it; a fact that
+    does not apply is None and left out of the report. Texts that may hold names from the PC (paths, command
+    lines) are given as shown (masked), like the evidence."""
+
+    kind: str  # one of SUBJECT_KINDS
+    # a file on disk, or a downloaded one
+    path: str | None = None
+    name: str | None = None  # the file's (or member's) shown name
+    size: int | None = None
+    sha256: str | None = None  # of the file, or of a process's executable
+    mtime: str | None = None
+    owner: str | None = None
+    mime_type: str | None = None
+    location: str | None = None  # desktop | downloads | documents | wechat | qq | dingtalk | temp | removable | …
+    records: int | None = None  # rows holding an unmasked mobile or ID number
+    id_rows: int | None = None
+    kinds: tuple[str, ...] | None = None  # kinds of personal data present unmasked (phone, id, name, address…)
+    # a process
+    pid: int | None = None
+    process: str | None = None  # process name
+    exe: str | None = None
+    cmdline: tuple[str, ...] | None = None  # secrets masked
+    started: str | None = None
+    ppid: int | None = None
+    # people and accounts
+    user: str | None = None  # OS user
+    account: str | None = None  # platform, WMS or PC account
+    employee_id: str | None = None
+    platform: str | None = None  # platform id (shop back office, WMS, ERP)
+    # remote-control tools, OS settings, sockets
+    tool: str | None = None  # catalog id (checks/remote-tools)
+    tool_name: str | None = None
+    tool_category: str | None = None  # catalog category, or os_feature
+    setting: str | None = None  # OS remote feature (rdp, winrm, sshd, xrdp…)
+    port: int | None = None
+    address: str | None = None  # listening address
+    # downloads and devices
+    url_host: str | None = None
+    url_path: str | None = None
+    time: str | None = None  # when the download (or event) happened
+    device: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in SUBJECT_KINDS:
+            raise ValueError(f"unknown subject kind {self.kind!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {}
+        for key, value in asdict(self).items():
+            if value is None:
+                continue
+            out[key] = mask_pi(value) if isinstance(value, str) and key != "sha256" else \
+                [mask_pi(v) for v in value] if isinstance(value, tuple) else value
+        return out
+
+
 @dataclass
 class Finding:
     check_id: str
@@ -42,6 +105,7 @@ class Finding:
     legal_basis: list[str]
     remediation: dict[str, str]
     note: dict[str, str] | None = None
+    subject: Subject | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -65,6 +129,8 @@ class Finding:
         }
         if self.note:
             out["note"] = self.note
+        if self.subject is not None:
+            out["subject"] = bound_evidence(self.subject.to_dict())
         return scrub(out)
 
 

@@ -10,8 +10,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 
-from . import safeio
-from .adapters.registry import RegistryView
+from .. import safeio
+from ..adapters.registry import RegistryView
 from .model import Coverage
 
 ROLES = ("waybill-printing", "office", "warehouse", "server")
