@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from auditor import packs
-from auditor.detect.tool_index import ToolIndex
+from auditor.remote.tool_index import ToolIndex
 from auditor.errors import PackError
 from auditor.resources import pack_dir
 from auditor.core.severity import at_least

@@ -72,10 +72,7 @@ def test_the_scan_has_findings_in_every_available_area(scanned):
     report = scanned["report"]
     areas = {f["area"] for f in report["findings"]}
     assert {"remote", "files"} <= areas
-    from auditor.areas import load_runner
-
-    if load_runner("accounts") is not None:
-        assert "accounts" in areas
+    assert "accounts" in areas
     checks = {f["check_id"] for f in report["findings"]}
     assert {"RC-003", "RC-005", "RC-007", "PI-001", "PI-002"} <= checks
 

@@ -1,4 +1,4 @@
-"""The account judgements (AC-001 … AC-010). Collectors and the joiner gather facts; this module decides
+"""The account judgements (AC-001 … AC-010). The collector and the joiner gather facts; this module decides
 which facts are findings, and which checks could not be assessed for lack of input.
 
 Staff account names and staff names appear in full (they are the firm's own staff, and the officer must
@@ -11,8 +11,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.checks import roles
 from ..core.factory import FindingFactory
-from ..core.model import Coverage, Finding, Target
+from ..core.model import Coverage, Finding, Subject, Target
 from .dates import iso
 from .join import AccountView, Person
 from .records import LoginEvent, OsAccount
@@ -21,7 +22,6 @@ AREA = "accounts"
 MAX_LOGINS = 20  # log lines listed per finding (the total is given too)
 SESSION_GAP = dt.timedelta(minutes=30)  # events from one IP closer than this form one session
 SESSION_MIN = dt.timedelta(minutes=10)  # a lone login counts as a session this long
-SHARED_ROLES = ("waybill-printing", "warehouse")
 
 
 @dataclass
@@ -95,7 +95,8 @@ class AccountChecks:
              ref: str | None = None) -> None:
         params = {"account": view.account, "platform": view.platform_label, **params}
         target = Target("account", ref or view.ref, view.label)
-        self.findings.append(self.factory.make(check, target, evidence, params, conditions=conditions, note=note))
+        self.findings.append(self.factory.make(check, target, evidence, params, subject=account_subject(view),
+                                               conditions=conditions, note=note))
 
     def evidence(self, view: AccountView, person: Person | None = None, logins: list[LoginEvent] | None = None,
                  **extra: Any) -> dict[str, Any]:
@@ -355,6 +356,15 @@ class AccountChecks:
             entry.note = "; ".join(parts) or "some accounts could not be judged (see skipped)"
 
 
+def account_subject(view: AccountView) -> Subject:
+    """A PC account is an OS user; a platform or WMS account carries its platform and the employee ids it is
+    registered to."""
+    if view.kind == "os":
+        return Subject("account", account=view.account or None, user=view.account or None)
+    return Subject("account", account=view.account or None, platform=view.platform or None,
+                   employee_id=", ".join(view.employee_ids) or None)
+
+
 def os_facts(acc: OsAccount) -> dict[str, Any]:
     return {
         "system": acc.system, "account": acc.name, "full_name": acc.full_name or None, "uid": acc.uid,
@@ -378,7 +388,8 @@ def _same_name(a: str, b: str) -> bool:
 
 
 def shared_pc(role: str | None, os_accounts: list[OsAccount], as_of: dt.date, days: int) -> tuple[bool, str]:
-    if role in SHARED_ROLES:
+    shared_role = roles().get(role or "")
+    if shared_role is not None and shared_role.shared_pc:  # checks/roles.toml
         return True, f"role {role}"
     recent = sorted(a.name for a in os_accounts if a.enabled and a.human and a.interactive and a.last_login
                     and (as_of - a.last_login.date()).days <= days)

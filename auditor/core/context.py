@@ -5,6 +5,7 @@ link is never followed; in an offline tree every link is resolved inside it, as 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 from dataclasses import dataclass, field
@@ -14,9 +15,6 @@ from .. import safeio
 from ..adapters.registry import RegistryView
 from .model import Coverage
 
-ROLES = ("waybill-printing", "office", "warehouse", "server")
-
-
 @dataclass
 class ScanContext:
     root: Path | None = None
@@ -25,6 +23,7 @@ class ScanContext:
     registry: RegistryView | None = None
     coverage: Coverage = field(default_factory=Coverage)
     hostname: str = ""
+    today: dt.date = field(default_factory=dt.date.today)
 
     @property
     def live(self) -> bool:

@@ -15,7 +15,7 @@ from typing import IO, Any, Callable
 from .. import safeio
 from ..table_bounds import workbook_extent
 from ..tabular import SHEET_EXT, TEXT_EXT, UnreadableTable, iter_sheets
-from .rules import PiiRules
+from ..pii.rules import PiiRules
 from .textpath import display_path
 from .table_scan import TableAnalyzer, TableResult
 

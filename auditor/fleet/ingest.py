@@ -26,6 +26,7 @@ from typing import Any, Iterable, Iterator
 
 from .. import boundedjson, safeio
 from ..core.severity import NAMES as SEVERITIES
+from ..paths import LAST_RUN, location_of
 from ..report_input import MAX_BYTES, BadReport, as_report, finding_problem, problem as report_problem
 from .store import Store
 
@@ -45,35 +46,6 @@ class IngestResult:
 
 
 # --------------------------------------------------------------------------- finding facets
-
-_DRIVE = re.compile(r"^([A-Za-z]):[\\/]")
-_LOCATION_WORDS = (  # (folder names, casefolded) -> location key; first match wins, innermost folder first
-    ({"wechat files", "xwechat_files", "msgattach"}, "wechat"),
-    ({"tencent files", "filerecv"}, "qq"),
-    ({"dingtalk", "钉钉"}, "dingtalk"),
-    ({"desktop", "桌面"}, "desktop"),
-    ({"downloads", "下载", "download"}, "downloads"),
-    ({"documents", "my documents", "文档", "我的文档"}, "documents"),
-    ({"temp", "tmp", "cache"}, "temp"),
-)
-
-
-def location_of(path: Any) -> str | None:
-    """Where an export lay, as a key the fleet report can count: desktop, downloads, documents, wechat, qq,
-    dingtalk, temp, removable (/media, /run/media, /mnt), other_drive (a Windows drive other than C:), other."""
-    if not isinstance(path, str) or not path:
-        return None
-    parts = [p.casefold() for p in re.split(r"[\\/]+", path) if p]
-    for part in reversed(parts[:-1]):
-        for names, key in _LOCATION_WORDS:
-            if part in names:
-                return key
-    if path.startswith(("/media/", "/run/media/", "/mnt/")):
-        return "removable"
-    drive = _DRIVE.match(path)
-    if drive and drive.group(1).upper() != "C":
-        return "other_drive"
-    return "other"
 
 
 def _text(value: Any, limit: int = 200) -> str | None:
@@ -398,11 +370,7 @@ def _flatten(report: dict[str, Any], parts: dict[str, Any], source: str, sha: st
 # --------------------------------------------------------------------------- many files
 
 def _not_reports() -> set[str]:
-    """Names of the JSON files a scheduled run keeps beside its reports (auditor.schedule.runner)."""
-    try:
-        from ..schedule.runner import LAST_RUN
-    except ImportError:  # pragma: no cover - a build without the schedule command
-        LAST_RUN = "last-run.json"
+    """Names of the JSON files a scheduled run keeps beside its reports."""
     return {LAST_RUN}
 
 

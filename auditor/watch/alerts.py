@@ -26,6 +26,7 @@ from typing import Any
 
 from .. import safeio
 from ..errors import UsageError
+from ..fsutil import restrict_to_owner
 from ..leakguard import scrub  # every event checked for personal data before it is written
 from ..terminal import echo, json_line
 
@@ -143,8 +144,6 @@ def open_events(events: Path):
         os.close(fd)
         raise
     if sys.platform == "win32":
-        from ..fsutil import restrict_to_owner
-
         try:
             restrict_to_owner(events)
         except OSError:

@@ -13,14 +13,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.checks import checks as load_checks
+from watchdog.observers import Observer
+
 from .. import packs
 from ..allowlist import load_allowlist
+from ..core.checks import checks as load_checks
 from ..core.factory import FindingFactory
-from ..files.rules import load_rules
+from ..pii.rules import load_rules
 from ..files.textpath import display_path
 from .alerts import Sink
 from .files import EVENT_FILTER, Debouncer, FileJudge, SkipRules
+from .procs import ProcessWatcher
 
 
 @dataclass
@@ -39,8 +42,6 @@ class WatchOptions:
 
 class Watch:
     def __init__(self, opts: WatchOptions) -> None:
-        from watchdog.observers import Observer
-
         self.opts = opts
         self.stop_event = threading.Event()
         self.sink = Sink(opts.events, console=opts.console, webhook=opts.webhook)
@@ -56,8 +57,6 @@ class Watch:
         self.lost: set[Path] = set()
         self.procs = None
         if opts.processes:
-            from .procs import ProcessWatcher
-
             self.procs = ProcessWatcher(factory, approvals)
 
     # ------------------------------------------------------------------ files

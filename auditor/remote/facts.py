@@ -1,4 +1,6 @@
-"""Facts gathered by the collectors. Collectors only state what is there; checks judge it."""
+"""What the remote-control collectors found: processes (with their executables' version information and SHA-256),
+sockets, installed programs, services, autostart entries and OS remote settings. Collectors only state what is
+there; the judge (``auditor.remote.judge``) decides what is a finding."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ class ProcessFact:
     ppid: int | None
     parent: str | None = None
     name_source: str = "psutil"  # psutil | cmdline (when name()/exe() raised)
+    version_info: dict[str, str] = field(default_factory=dict)  # PE version strings of the executable
+    exe_sha256: str | None = None  # of the executable, for processes the judge may report
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,7 +95,7 @@ class SettingFact:
 
 
 @dataclass
-class Facts:
+class RemoteFacts:
     processes: list[ProcessFact] = field(default_factory=list)
     sockets: list[SocketFact] = field(default_factory=list)
     installed: list[InstalledFact] = field(default_factory=list)

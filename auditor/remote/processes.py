@@ -9,7 +9,7 @@ from datetime import datetime
 import psutil
 
 from ..core.context import ScanContext
-from ..facts import Facts, ProcessFact, SocketFact
+from .facts import RemoteFacts, ProcessFact, SocketFact
 
 AREA = "remote"
 
@@ -18,7 +18,7 @@ def _basename(path: str) -> str:
     return ntpath.basename(path) if "\\" in path else os.path.basename(path)
 
 
-def _read_process(proc: psutil.Process) -> ProcessFact:
+def read_process(proc: psutil.Process) -> ProcessFact:
     """Read one process. name()/exe() raise on Windows for protected processes and always under Wine
     (a plain OSError from NtQuerySystemInformation), so fall back to the command line."""
     cmdline: list[str] = []
@@ -60,7 +60,7 @@ def _read_process(proc: psutil.Process) -> ProcessFact:
                        ppid=ppid, name_source=name_source)
 
 
-def collect_processes(ctx: ScanContext, facts: Facts) -> None:
+def collect_processes(ctx: ScanContext, facts: RemoteFacts) -> None:
     cov = ctx.coverage.source(AREA, "processes")
     if not ctx.live:
         cov.status, cov.note = "skipped", "live source: not read when auditing an offline tree (--root)"
@@ -73,7 +73,7 @@ def collect_processes(ctx: ScanContext, facts: Facts) -> None:
     by_pid: dict[int, ProcessFact] = {}
     for pid in pids:
         try:
-            fact = _read_process(psutil.Process(pid))
+            fact = read_process(psutil.Process(pid))
         except psutil.NoSuchProcess:
             continue  # exited while we looked: not a gap in coverage
         except psutil.AccessDenied:
@@ -92,7 +92,7 @@ def collect_processes(ctx: ScanContext, facts: Facts) -> None:
     facts.processes.extend(by_pid.values())
 
 
-def collect_sockets(ctx: ScanContext, facts: Facts) -> None:
+def collect_sockets(ctx: ScanContext, facts: RemoteFacts) -> None:
     cov = ctx.coverage.source(AREA, "sockets")
     if not ctx.live:
         cov.status, cov.note = "skipped", "live source: not read when auditing an offline tree (--root)"

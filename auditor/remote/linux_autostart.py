@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .. import safeio
 from ..core.context import ScanContext
-from ..facts import AutostartFact, Facts
+from .facts import AutostartFact, RemoteFacts
 from .desktop_entry import iter_desktop_entries
 
 AREA = "remote"
@@ -15,7 +15,7 @@ CRON_DIRS = ("/etc/cron.d", "/var/spool/cron/crontabs", "/var/spool/cron")
 MAX_TABLE_BYTES = 4 << 20
 
 
-def _xdg(ctx: ScanContext, facts: Facts, cov) -> None:
+def _xdg(ctx: ScanContext, facts: RemoteFacts, cov) -> None:
     folders = [(ctx.path("/etc/xdg/autostart"), None)]
     folders += [(h / ".config/autostart", h.name) for h in ctx.home_dirs()]
     for folder, user in folders:
@@ -44,7 +44,7 @@ def _cron_lines(path: Path, system_format: bool, tree: safeio.Tree = safeio.LIVE
     return out
 
 
-def _cron(ctx: ScanContext, facts: Facts, cov) -> None:
+def _cron(ctx: ScanContext, facts: RemoteFacts, cov) -> None:
     files: list[tuple[Path, bool, str | None]] = [(ctx.path(f), True, None) for f in CRON_FILES]
     tree = ctx.tree
     for d in CRON_DIRS:
@@ -70,7 +70,7 @@ def _cron(ctx: ScanContext, facts: Facts, cov) -> None:
             facts.autostart.append(AutostartFact("cron", schedule, command, str(path), user))
 
 
-def _rc_local(ctx: ScanContext, facts: Facts, cov) -> None:
+def _rc_local(ctx: ScanContext, facts: RemoteFacts, cov) -> None:
     path = ctx.path("/etc/rc.local")
     try:
         lines = ctx.tree.read_text(path, max_size=MAX_TABLE_BYTES).splitlines() if ctx.tree.exists(path) else []
@@ -83,7 +83,7 @@ def _rc_local(ctx: ScanContext, facts: Facts, cov) -> None:
             facts.autostart.append(AutostartFact("rc_local", "rc.local", line, str(path)))
 
 
-def collect(ctx: ScanContext, facts: Facts) -> None:
+def collect(ctx: ScanContext, facts: RemoteFacts) -> None:
     cov = ctx.coverage.source(AREA, "autostart:xdg+cron")
     _xdg(ctx, facts, cov)
     _cron(ctx, facts, cov)

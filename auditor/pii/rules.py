@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 from functools import lru_cache
 
 from ..packs import load_toml
@@ -45,6 +46,12 @@ class PiiRules:
     critical_records: int
     spc_sensitive: int
     spc_other: int
+
+
+def is_finding(counts: dict[str, Any], rules: PiiRules) -> bool:
+    """Whether a table's counts make a file finding: any unmasked ID number, or at least ``min_records`` rows
+    with an unmasked mobile or ID number."""
+    return counts["id_rows"] > 0 or counts["records"] >= rules.min_records
 
 
 @lru_cache(maxsize=None)

@@ -1,6 +1,7 @@
-"""Remote-control checks: catalog tools running, renamed, listening, auto-starting or installed; tunnels;
-OS remote features. One finding per running process (the thing to stop) and one per tool for its
-autostart entries or installation (the things to remove)."""
+"""The remote-control judge: catalog tools running, renamed, listening, auto-starting or installed; tunnels;
+OS remote features. One finding per running process (the thing to stop) and one per tool for its autostart
+entries or installation (the things to remove). No I/O: executables' version information and hashes are facts
+the collector gathered."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
+from .. import packs
 from ..allowlist import Approval, find_approval
-from ..facts import Facts, ProcessFact, SocketFact
-from ..core.model import Finding, Target
-from ..redact import redact_cmdline, redact_command, rules as secret_rules
-from ..collectors.pe_info import sha256_file, version_info
+from ..core.area import JudgeContext
 from ..core.factory import FindingFactory
-from .tool_index import Match, ToolIndex, basename
+from ..core.model import Finding, Subject, Target
+from ..redact import redact_cmdline, redact_command
+from .facts import ProcessFact, RemoteFacts, SocketFact
+from .tool_index import Match, ToolIndex
 
 # Processes that legitimately own remote-access ports (RDP, SSH) and are judged as OS features instead.
 OS_PORT_OWNERS = {"svchost.exe", "system", "sshd", "sshd.exe", "xrdp", "xrdp-sesman", "gnome-remote-desktop-daemon",
@@ -39,7 +41,20 @@ def _approval_note(approval: Approval | None, today: dt.date) -> tuple[dict | No
     return info, None
 
 
-class RemoteChecks:
+def judge(facts: RemoteFacts, jc: JudgeContext) -> list[Finding]:
+    return RemoteJudge(ToolIndex(packs.catalog()), jc.factory, jc.approvals, jc.hostname, jc.today).run(facts)
+
+
+def _tool_subject(kind: str, tool, **facts: Any) -> Subject:
+    return Subject(kind, tool=tool.id, tool_name=tool.name, tool_category=tool.category, **facts)
+
+
+def _process_subject(p: ProcessFact, tool, kind: str = "process", **facts: Any) -> Subject:
+    return _tool_subject(kind, tool, pid=p.pid, process=p.name, exe=p.exe, cmdline=tuple(redact_cmdline(p.cmdline)),
+                         user=p.user, started=p.started, ppid=p.ppid, sha256=p.exe_sha256, **facts)
+
+
+class RemoteJudge:
     def __init__(self, index: ToolIndex, factory: FindingFactory, approvals: list[Approval], hostname: str,
                  today: dt.date) -> None:
         self.index = index
@@ -47,27 +62,13 @@ class RemoteChecks:
         self.approvals = approvals
         self.hostname = hostname
         self.today = today
-        secret_rules()  # checks/secrets.toml checked before anything is judged: a malformed pack is exit 2, up front
-
-    # ------------------------------------------------------------------ matching facts to tools
-    def match_process(self, p: ProcessFact) -> tuple[Match | None, bool]:
-        """(match, renamed). Renamed = recognised only by PE metadata or install folder."""
-        for candidate in (p.name, p.exe or "", p.cmdline[0] if p.cmdline else ""):
-            tool = self.index.by_name(candidate)
-            if tool:
-                return Match(tool, "process_name", basename(candidate)), False
-        info = version_info(p.exe)
-        m = self.index.by_pe(info) if info else None
-        if m is None:
-            m = self.index.by_path(p.exe)
-        return (m, True) if m else (None, False)
 
     def _active_approval(self, tool_id: str) -> tuple[Approval | None, bool]:
         approval = find_approval(self.approvals, tool_id, self.hostname)
         return approval, bool(approval and not approval.expired(self.today))
 
     # ------------------------------------------------------------------ the checks
-    def run(self, facts: Facts) -> list[Finding]:
+    def run(self, facts: RemoteFacts) -> list[Finding]:
         findings: list[Finding] = []
         sockets_by_pid: dict[int, list[SocketFact]] = defaultdict(list)
         for s in facts.sockets:
@@ -78,7 +79,7 @@ class RemoteChecks:
         matched_pids: set[int] = set()
 
         for p in facts.processes:
-            m, renamed = self.match_process(p)
+            m, renamed = self.index.match_process(p)
             if m is None:
                 continue
             matched_pids.add(p.pid)
@@ -99,7 +100,7 @@ class RemoteChecks:
             findings.append(self.factory.make(
                 "RC-007", Target("tool", tool.id, tool.name), {"tool": _tool_dict(tool), **ev,
                                                                "approval": approval.to_dict(self.today)},
-                {"tool": tool.name}))
+                {"tool": tool.name}, subject=_tool_subject("tool", tool)))
         findings += self._os_features(facts)
         return findings
 
@@ -114,12 +115,10 @@ class RemoteChecks:
         }
         if p.name_source != "psutil":
             ev["name_source"] = p.name_source
-        info = version_info(p.exe)
-        if info:
-            ev["pe_version_info"] = info
-        digest = sha256_file(p.exe)
-        if digest:
-            ev["exe_sha256"] = digest
+        if p.version_info:
+            ev["pe_version_info"] = dict(p.version_info)
+        if p.exe_sha256:
+            ev["exe_sha256"] = p.exe_sha256
         if renamed:
             ev["renamed"] = True
         return ev
@@ -131,16 +130,17 @@ class RemoteChecks:
         info, note = _approval_note(approval, self.today)
         if info:
             ev["approval"] = info
+        subject = _process_subject(p, tool)
         if tool.exposure == "outbound":
-            return self.factory.make("RC-009", target, ev, params, note=note)
+            return self.factory.make("RC-009", target, ev, params, subject=subject, note=note)
         if tool.category == "im_assist":
-            return self.factory.make("RC-008", target, ev, params, note=note)
+            return self.factory.make("RC-008", target, ev, params, subject=subject, note=note)
         if renamed:
-            return self.factory.make("RC-002", target, ev, params, note=note)
+            return self.factory.make("RC-002", target, ev, params, subject=subject, note=note)
         check = "RC-005" if tool.is_tunnel else "RC-001"
-        return self.factory.make(check, target, ev, params, note=note)
+        return self.factory.make(check, target, ev, params, subject=subject, note=note)
 
-    def _unknown_listeners(self, facts: Facts, matched_pids: set[int], running: dict[str, list[dict]]) -> list[Finding]:
+    def _unknown_listeners(self, facts: RemoteFacts, matched_pids: set[int], running: dict[str, list[dict]]) -> list[Finding]:
         out: list[Finding] = []
         procs = {p.pid: p for p in facts.processes}
         seen: set[tuple[int | None, int]] = set()
@@ -169,16 +169,18 @@ class RemoteChecks:
             if p:
                 ev.update({"name": p.name, "exe": p.exe, "cmdline": redact_cmdline(p.cmdline), "user": p.user,
                            "started": p.started, "parent": p.parent})
-                digest = sha256_file(p.exe)
-                if digest:
-                    ev["exe_sha256"] = digest
+                if p.exe_sha256:
+                    ev["exe_sha256"] = p.exe_sha256
+                subject = _process_subject(p, tools[0], kind="socket", port=s.port, address=s.ip)
+            else:
+                subject = _tool_subject("socket", tools[0], port=s.port, address=s.ip, pid=s.pid)
             ref = f"{p.exe or p.name}:{s.port}" if p else f"port:{s.proto}/{s.port}"
             label = f"{name} (pid {s.pid}) :{s.port}" if p else f"{s.proto}/{s.ip}:{s.port}"
             out.append(self.factory.make("RC-006", Target("socket", ref, label), ev,
-                                         {"port": s.port, "name": name}))
+                                         {"port": s.port, "name": name}, subject=subject))
         return out
 
-    def _persistence(self, facts: Facts, running: dict[str, list[dict]],
+    def _persistence(self, facts: RemoteFacts, running: dict[str, list[dict]],
                      approved_evidence: dict[str, dict[str, list]]) -> list[Finding]:
         autostart: dict[str, list[dict]] = defaultdict(list)
         installed: dict[str, list[dict]] = defaultdict(list)
@@ -218,16 +220,18 @@ class RemoteChecks:
                 ev["approval"] = info
             params = {"tool": tool.name}
             target = Target("tool", tool.id, tool.name)
+            subject = _tool_subject("tool", tool)
             if tool.exposure == "outbound" or tool.category == "im_assist":
                 if tool_id in running:
                     continue  # already listed with its process
                 check = "RC-009" if tool.exposure == "outbound" else "RC-008"
-                out.append(self.factory.make(check, target, ev, params, note=note))
+                out.append(self.factory.make(check, target, ev, params, subject=subject, note=note))
             elif autostart.get(tool_id):
                 check = "RC-005" if tool.is_tunnel else "RC-003"
-                out.append(self.factory.make(check, Target("autostart", tool.id, tool.name), ev, params, note=note))
+                out.append(self.factory.make(check, Target("autostart", tool.id, tool.name), ev, params,
+                                             subject=subject, note=note))
             elif tool_id not in running:
-                out.append(self.factory.make("RC-004", target, ev, params, note=note))
+                out.append(self.factory.make("RC-004", target, ev, params, subject=subject, note=note))
             elif ev["installed"]:
                 # running and installed: the process finding also names where it is installed (what to remove)
                 for proc_ev in running[tool_id]:
@@ -245,7 +249,7 @@ class RemoteChecks:
             return Match(tool, "display_name", inst.name)
         return self.index.by_path(inst.location) if inst.location else None
 
-    def _os_features(self, facts: Facts) -> list[Finding]:
+    def _os_features(self, facts: RemoteFacts) -> list[Finding]:
         out: list[Finding] = []
         checks = {"rdp": "RC-010", "remote_assistance": "RC-011", "winrm": "RC-012", "sshd": "RC-013",
                   "xrdp": "RC-014", "gnome_remote_desktop": "RC-014", "vino": "RC-014"}
@@ -257,9 +261,12 @@ class RemoteChecks:
             exposed = [a for a in listening if not a.split(":")[0].startswith("127.") and not a.startswith("[::1]")
                        and not a.startswith("::1")]
             ev = {"feature": s.feature, "source": s.source, **s.details, "exposed_addresses": exposed}
-            out.append(self.factory.make(checks[s.feature], Target("setting", s.feature, names.get(s.feature, s.feature)),
-                                         ev, {"feature": names.get(s.feature, s.feature)},
-                                         conditions={"exposed": bool(exposed)}))
+            shown = names.get(s.feature, s.feature)
+            port = s.details.get("port")
+            subject = Subject("setting", setting=s.feature, tool_name=shown, tool_category="os_feature",
+                              port=port if isinstance(port, int) else None)
+            out.append(self.factory.make(checks[s.feature], Target("setting", s.feature, shown), ev,
+                                         {"feature": shown}, subject=subject, conditions={"exposed": bool(exposed)}))
         return out
 
 

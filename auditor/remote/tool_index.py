@@ -100,6 +100,19 @@ class ToolIndex:
                            if len({t.id for t in ts}) == 1 and c not in BROAD_COMPANIES}
         self.paths.sort(key=lambda pt: -len(pt[0]))  # most specific folder first
 
+    # ----------------------------------------------------------------- processes
+    def match_process(self, p) -> tuple[Match | None, bool]:
+        """(match, renamed) of a ProcessFact. Renamed = recognised only by the PE version information the
+        collector read, or by the executable's install folder."""
+        for candidate in (p.name, p.exe or "", p.cmdline[0] if p.cmdline else ""):
+            tool = self.by_name(candidate)
+            if tool:
+                return Match(tool, "process_name", basename(candidate)), False
+        m = self.by_pe(p.version_info) if p.version_info else None
+        if m is None:
+            m = self.by_path(p.exe)
+        return (m, True) if m else (None, False)
+
     # ----------------------------------------------------------------- names
     def by_name(self, name: str) -> Tool | None:
         if not name:

@@ -6,7 +6,7 @@ import shutil
 
 from .. import runcmd, safeio
 from ..core.context import ScanContext
-from ..facts import Facts, InstalledFact
+from .facts import RemoteFacts, InstalledFact
 from .desktop_entry import iter_desktop_entries
 
 AREA = "remote"
@@ -15,7 +15,7 @@ DESKTOP_DIRS = ("/usr/share/applications", "/usr/local/share/applications",
                 "/var/lib/snapd/desktop/applications", "/var/lib/flatpak/exports/share/applications")
 
 
-def _dpkg(ctx: ScanContext, facts: Facts) -> bool:
+def _dpkg(ctx: ScanContext, facts: RemoteFacts) -> bool:
     status = ctx.path("/var/lib/dpkg/status")
     if not ctx.tree.exists(status):
         return False
@@ -38,7 +38,7 @@ def _dpkg(ctx: ScanContext, facts: Facts) -> bool:
     return True
 
 
-def _rpm(ctx: ScanContext, facts: Facts) -> None:
+def _rpm(ctx: ScanContext, facts: RemoteFacts) -> None:
     if not ctx.live or shutil.which("rpm") is None:
         return
     cov = ctx.coverage.source(AREA, "installed:rpm")
@@ -55,7 +55,7 @@ def _rpm(ctx: ScanContext, facts: Facts) -> None:
             cov.examined += 1
 
 
-def _opt(ctx: ScanContext, facts: Facts) -> None:
+def _opt(ctx: ScanContext, facts: RemoteFacts) -> None:
     cov = ctx.coverage.source(AREA, "installed:/opt")
     base = ctx.path("/opt")
     try:
@@ -69,7 +69,7 @@ def _opt(ctx: ScanContext, facts: Facts) -> None:
             cov.examined += 1
 
 
-def _desktop_files(ctx: ScanContext, facts: Facts) -> None:
+def _desktop_files(ctx: ScanContext, facts: RemoteFacts) -> None:
     cov = ctx.coverage.source(AREA, "installed:desktop-files")
     dirs = [ctx.path(d) for d in DESKTOP_DIRS] + [h / ".local/share/applications" for h in ctx.home_dirs()]
     for path, entry in iter_desktop_entries(dirs, cov, ctx.tree):
@@ -77,7 +77,7 @@ def _desktop_files(ctx: ScanContext, facts: Facts) -> None:
                                              location=str(path), command=entry.get("Exec")))
 
 
-def collect(ctx: ScanContext, facts: Facts) -> None:
+def collect(ctx: ScanContext, facts: RemoteFacts) -> None:
     if not _dpkg(ctx, facts):
         _rpm(ctx, facts)
     _opt(ctx, facts)

@@ -11,7 +11,7 @@ from pathlib import Path
 from .. import runcmd, safeio
 from ..adapters.schtasks import decode_console, parse_schtasks_csv
 from ..core.context import ScanContext
-from ..facts import AutostartFact, Facts, InstalledFact
+from .facts import AutostartFact, RemoteFacts, InstalledFact
 
 AREA = "remote"
 PROGRAM_DIRS = (r"C:\Program Files", r"C:\Program Files (x86)", r"C:\ProgramData")
@@ -23,7 +23,7 @@ MAX_TASK_BYTES = 1 << 20
 MAX_LNK_BYTES = 1 << 20
 
 
-def _program_folders(ctx: ScanContext, facts: Facts, cov) -> None:
+def _program_folders(ctx: ScanContext, facts: RemoteFacts, cov) -> None:
     tree = ctx.tree
     for base in PROGRAM_DIRS:
         folder = ctx.win_path(base)
@@ -60,7 +60,7 @@ def lnk_command(path: Path, tree: safeio.Tree = safeio.LIVE) -> str:
     return f"{target} {args}".strip()
 
 
-def _startup_folders(ctx: ScanContext, facts: Facts, cov) -> None:
+def _startup_folders(ctx: ScanContext, facts: RemoteFacts, cov) -> None:
     folders: list[tuple[Path | None, str | None]] = [(ctx.win_path(COMMON_STARTUP), None)]
     for home in ctx.home_dirs():
         folders.append((home / Path(*USER_STARTUP.split("\\")), home.name))
@@ -110,7 +110,7 @@ def parse_task_xml(data: bytes) -> tuple[list[str], bool]:
     return commands, enabled
 
 
-def _schtasks(ctx: ScanContext, facts: Facts, cov, why: str) -> None:
+def _schtasks(ctx: ScanContext, facts: RemoteFacts, cov, why: str) -> None:
     """Without rights on the Tasks folder: ask schtasks.exe (it lists what this user may see)."""
     res = runcmd.run(["schtasks", "/query", "/fo", "csv", "/v"], timeout=60)
     if res.returncode != 0:
@@ -128,7 +128,7 @@ def _schtasks(ctx: ScanContext, facts: Facts, cov, why: str) -> None:
                                                  task.get("run_as") or None))
 
 
-def _tasks(ctx: ScanContext, facts: Facts, cov) -> None:
+def _tasks(ctx: ScanContext, facts: RemoteFacts, cov) -> None:
     tree = ctx.tree
     folder = ctx.win_path(TASKS_DIR)
     readable, why = False, "Task Scheduler folder not found"
@@ -185,7 +185,7 @@ def _tasks(ctx: ScanContext, facts: Facts, cov) -> None:
             cov.status, cov.note = "no_data", "Task Scheduler folder is empty"
 
 
-def collect(ctx: ScanContext, facts: Facts) -> None:
+def collect(ctx: ScanContext, facts: RemoteFacts) -> None:
     for source, step in (("installed:program-folders", _program_folders),
                          ("autostart:startup-folders", _startup_folders),
                          ("autostart:scheduled-tasks", _tasks)):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .. import safeio
 from ..core.context import ScanContext
-from ..facts import Facts, ServiceFact
+from .facts import RemoteFacts, ServiceFact
 
 AREA = "remote"
 SYSTEM_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
@@ -56,7 +56,7 @@ def _link_target(path: Path, tree: safeio.Tree) -> str | None:
         return None
 
 
-def _collect_scope(ctx: ScanContext, facts: Facts, unit_dirs: list[Path], enable_dirs: list[Path],
+def _collect_scope(ctx: ScanContext, facts: RemoteFacts, unit_dirs: list[Path], enable_dirs: list[Path],
                    scope: str, cov) -> None:
     tree = ctx.tree
     enabled, masked = _enabled_units(enable_dirs, tree)
@@ -86,7 +86,7 @@ def _collect_scope(ctx: ScanContext, facts: Facts, unit_dirs: list[Path], enable
             cov.examined += 1
 
 
-def collect(ctx: ScanContext, facts: Facts) -> None:
+def collect(ctx: ScanContext, facts: RemoteFacts) -> None:
     cov = ctx.coverage.source(AREA, "services:systemd")
     _collect_scope(ctx, facts, [ctx.path(d) for d in SYSTEM_DIRS], [ctx.path(d) for d in ENABLE_DIRS_SYSTEM],
                    "system", cov)

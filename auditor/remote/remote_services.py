@@ -6,7 +6,7 @@ RDP port read from the registry."""
 from __future__ import annotations
 
 from ..core.context import ScanContext
-from ..facts import Facts, SettingFact
+from .facts import RemoteFacts, SettingFact
 
 AREA = "remote"
 # feature -> (service/unit names, process names, default ports, windows-only?)
@@ -19,7 +19,7 @@ SERVERS = {
 }
 
 
-def _listeners(facts: Facts, ports: tuple[int, ...], pids: set[int]) -> list[str]:
+def _listeners(facts: RemoteFacts, ports: tuple[int, ...], pids: set[int]) -> list[str]:
     out = []
     for s in facts.sockets:
         if s.status != "LISTEN" or s.port not in ports:
@@ -29,7 +29,7 @@ def _listeners(facts: Facts, ports: tuple[int, ...], pids: set[int]) -> list[str
     return sorted(set(out))
 
 
-def collect(ctx: ScanContext, facts: Facts) -> None:
+def collect(ctx: ScanContext, facts: RemoteFacts) -> None:
     cov = ctx.coverage.source(AREA, "settings:remote-servers")
     windows = ctx.windows
     for feature, (units, procs, ports, win_only) in SERVERS.items():

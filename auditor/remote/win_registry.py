@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..adapters.registry import RegistryView
 from ..core.context import ScanContext
-from ..facts import AutostartFact, Facts, InstalledFact, ServiceFact, SettingFact
+from .facts import AutostartFact, RemoteFacts, InstalledFact, ServiceFact, SettingFact
 
 AREA = "remote"
 UNINSTALL = r"Software\Microsoft\Windows\CurrentVersion\Uninstall"
@@ -49,7 +49,7 @@ def _user_hives(reg: RegistryView) -> list[str]:
     return [f"HKU\\{s}" for s in sids if not s.casefold().endswith("_classes")]
 
 
-def _installed(reg: RegistryView, facts: Facts, cov) -> None:
+def _installed(reg: RegistryView, facts: RemoteFacts, cov) -> None:
     roots = list(UNINSTALL_KEYS) + [f"{u}\\{UNINSTALL}" for u in _user_hives(reg)]
     for root in roots:
         for sub in reg.subkeys(root) or []:
@@ -65,7 +65,7 @@ def _installed(reg: RegistryView, facts: Facts, cov) -> None:
                 command=_str(vals.get("UninstallString"))))
 
 
-def _services(reg: RegistryView, facts: Facts, cov) -> None:
+def _services(reg: RegistryView, facts: RemoteFacts, cov) -> None:
     for name in reg.subkeys(SERVICES) or []:
         key = f"{SERVICES}\\{name}"
         vals = reg.values(key) or {}
@@ -80,7 +80,7 @@ def _services(reg: RegistryView, facts: Facts, cov) -> None:
             account=_str(vals.get("ObjectName"))))
 
 
-def _run_keys(reg: RegistryView, facts: Facts, cov) -> None:
+def _run_keys(reg: RegistryView, facts: RemoteFacts, cov) -> None:
     roots = [("HKLM", None)] + [(u, u.split("\\", 1)[1]) for u in _user_hives(reg)]
     for root, user in roots:
         for suffix in RUN_SUFFIXES:
@@ -100,7 +100,7 @@ def _flag(reg: RegistryView, key: str, value: str) -> int | None:
     return _int(vals.get(value)) if vals else None
 
 
-def _settings(reg: RegistryView, facts: Facts, cov) -> None:
+def _settings(reg: RegistryView, facts: RemoteFacts, cov) -> None:
     deny = _flag(reg, TS, "fDenyTSConnections")
     policy_deny = _flag(reg, TS_POLICY, "fDenyTSConnections")
     if policy_deny is not None:
@@ -126,7 +126,7 @@ def _settings(reg: RegistryView, facts: Facts, cov) -> None:
         details={"fAllowToGetHelp": help_, "fAllowFullControl": full}))
 
 
-def collect(ctx: ScanContext, facts: Facts) -> None:
+def collect(ctx: ScanContext, facts: RemoteFacts) -> None:
     reg = ctx.registry
     problems = getattr(reg, "problems", None)  # regedit exports: lines that could not be read
     if problems:
