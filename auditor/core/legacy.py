@@ -91,7 +91,7 @@ def _download(f: dict[str, Any], ev: dict[str, Any]) -> dict[str, Any]:
 
 def _account(f: dict[str, Any], ev: dict[str, Any]) -> dict[str, Any]:
     account = _text(ev.get("account"))
-    if isinstance(ev.get("os"), dict) or ev.get("system") or not ev.get("platform"):
+    if isinstance(ev.get("os"), dict) or ev.get("system") or ev.get("platform") in (None, "", "os"):
         return {"kind": "account", "account": account, "user": account}
     return {"kind": "account", "account": account, "platform": _text(ev.get("platform")),
             "employee_id": _text(ev.get("employee_id"))}

@@ -92,11 +92,9 @@ class TrailJudge:
                   "by_platform": dict(sorted(Counter(e.match.platform.id for e in items).items())),
                   "first": first, "last": iso_local(max(e.download.start for e in items)),
                   "export_findings": [self.finding_ids[e.ref] for e in items]}
-            platforms = {e.match.platform.id for e in items}
             self._make("TR-002", Target("download-day", f"{user}/{day.isoformat()}", f"{user} {day.isoformat()}"),
                        ev, {"user": user, "date": day.isoformat(), "count": len(items)},
-                       Subject("download", user=user or None, time=first,
-                               platform=next(iter(platforms)) if len(platforms) == 1 else None))
+                       Subject("download", user=user or None, time=first))
 
     def _departure_findings(self, exports: list[Export]) -> None:
         departures = self.facts.departures
