@@ -16,9 +16,9 @@ from auditor import packs
 from auditor.accounts import net_user, os_linux
 from auditor.accounts.checks import AccountChecks, shared_pc
 from auditor.accounts.join import Joiner
-from auditor.adapters.schtasks import decode_console
 from auditor.core.context import ScanContext
 from auditor.core.factory import FindingFactory
+from auditor.textcodec import decode_console
 from conftest import REPO, load_report, run_cli
 
 WIN = REPO / "tests" / "fixtures" / "windows"

@@ -21,8 +21,8 @@ from ..core.context import ScanContext
 from ..core.options import ScanOptions, existing_file
 from ..core.severity import at_least
 from ..errors import UsageError
+from ..durable import write_bytes
 from ..files.roots import hot_folders
-from ..fsutil import write_private
 from ..hostinfo import now_iso, tool_facts
 from ..inspector.bundle import json_bytes, make_bundle
 from ..inspector.checklist import ask, load_checklist, read_answers_file, record
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
             "report_digest": report["integrity"]["digest"]}
     data = make_bundle(files, meta, key)
     try:
-        write_private(out, data)
+        write_bytes(out, data)
     except OSError as exc:
         raise UsageError(f"--output {out}: cannot write ({exc.strerror or exc})") from None
     sev = report["summary"]["by_severity"]

@@ -21,9 +21,8 @@ from typing import Any
 import platformdirs
 
 from ..core.options import ScanOptions, positive
-from ..durable import private_dir
+from ..durable import private_dir, write_bytes
 from ..errors import UsageError
-from ..fsutil import write_private
 from ..paths import state_dir
 from ..schedule import NAME, SCAN_OPTIONS, Job, When, parse_when
 from ..schedule import backends as be
@@ -147,7 +146,7 @@ def _install(args: argparse.Namespace) -> int:
              "output_dir": str(job.output_dir), "keep": job.keep, "options": job.options.to_json(),
              "sign_key": str(job.sign_key) if job.sign_key else None, "command": job.argv(), "files": result.files,
              "installed_at": be.now_iso()}
-    write_private(_state_path(system), (json.dumps(state, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    write_bytes(_state_path(system), (json.dumps(state, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     echo(f"schedule installed: {job.when.describe()}, reports in {job.output_dir} (last {job.keep} kept), "
           f"next run {job.when.next_after(dt.datetime.now()).strftime('%Y-%m-%d %H:%M')}")
     return 0

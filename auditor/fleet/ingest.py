@@ -21,7 +21,6 @@ import re
 import stat
 import sys
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -29,8 +28,8 @@ from .. import boundedjson, safeio
 from ..core.legacy import subject_of
 from ..core.severity import NAMES as SEVERITIES
 from ..paths import LAST_RUN
+from ..platforms import platforms
 from ..report_input import MAX_BYTES, BadReport, as_report, finding_problem, problem as report_problem
-from ..trail import backoffice
 from .store import Store
 
 BATCH = 400  # reports per transaction
@@ -76,10 +75,10 @@ def facets(f: dict[str, Any]) -> tuple[Any, ...]:
     return tool, category, location, platform, platform_en, records
 
 
-@lru_cache(maxsize=256)
 def platform_names(platform: str) -> tuple[str, str]:
-    """(Chinese, English) name of a back-office platform id (checks/backoffices.toml; the id when unknown)."""
-    found = next((p for p in backoffice.catalog().platforms if p.id == platform), None)
+    """(Chinese, English) name of a platform id or alias (checks/platforms.toml; the text itself when unknown)."""
+    pack = platforms()
+    found = pack.by_id.get(pack.resolve(platform) or "")
     return (found.name_zh, found.name_en) if found else (platform, platform)
 
 

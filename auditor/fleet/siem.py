@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from ..fsutil import restrict_to_owner
+from ..durable import write_chunks
 
 ECS_VERSION = "8.11.0"
 OCSF_VERSION = "1.3.0"
@@ -473,6 +473,4 @@ def _version() -> str:
 def write_stream(path: Path, chunks: Iterable[bytes]) -> int:
     """Stream ``chunks`` to ``path`` atomically, owner-only, without holding the whole file in memory.
     Returns the number of bytes written."""
-    from ..fsutil import write_atomic
-
-    return write_atomic(Path(path), chunks)
+    return write_chunks(Path(path), chunks)

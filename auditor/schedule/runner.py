@@ -34,9 +34,8 @@ import psutil
 from .. import safeio
 from ..core.options import ScanOptions
 from ..core.severity import NAMES as SEVERITIES, at_least
-from ..durable import private_dir
+from ..durable import private_dir, write_bytes
 from ..errors import UsageError
-from ..fsutil import write_private
 from ..paths import LAST_RUN
 from ..scan import pipeline
 from ..terminal import echo
@@ -123,7 +122,7 @@ def run_scheduled(output_dir: Path, keep: int, opts: ScanOptions, key: bytes | N
         copy = None
         if previous:
             copy = Path(tmp) / "baseline.json"  # the bytes checked above, not what the name points to now
-            write_private(copy, previous[1])
+            write_bytes(copy, previous[1])
         code = _scan(opts, key, outputs, copy)
         written = Reports.scan(folder, hostname)
         if code == 2 and baseline is not None and stem not in written.jsons:
@@ -185,6 +184,6 @@ def _write_last(folder: Folder, hostname: str, when: dt.datetime, result: RunRes
     body = (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     for name in (last_run_name(hostname), LAST_RUN):
         try:
-            write_private(folder.path / name, body)
+            write_bytes(folder.path / name, body)
         except OSError as exc:  # the report itself is written; only the record of the run is missing
             echo(f"auditor schedule: cannot record the run in {folder.path / name} ({exc.strerror or exc})", err=True)
