@@ -23,8 +23,10 @@ from typing import Any
 from .core.checks import checks as load_checks
 from . import packs
 from .leakguard import guard_report
+from .report_input import load as load_report_input
 from .errors import PackError, UsageError
 from .i18n import LANGS, t
+from .integrity import check as integrity_check
 from .core.model import SCHEMA_VERSION
 from .resources import pack_dir
 from .core.severity import NAMES as SEVERITIES, at_least, rank, severity
@@ -322,9 +324,8 @@ def accepted_risks(report: dict[str, Any]) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- change since a baseline
 
 def load_baseline(path: Path) -> dict[str, Any]:
-    from .report_input import load  # bounded, schema-checked: the baseline is a file from outside
-
-    return load(path, f"--baseline {path}")
+    """The baseline report: bounded and schema-checked (it is a file from outside)."""
+    return load_report_input(path, f"--baseline {path}")
 
 
 def _brief(f: dict[str, Any]) -> dict[str, Any]:
@@ -336,8 +337,6 @@ def _brief(f: dict[str, Any]) -> dict[str, Any]:
 def compare(report: dict[str, Any], old: dict[str, Any], areas: list[dict[str, Any]]) -> dict[str, Any]:
     """new / still_open / resolved by finding id. A finding that disappeared is only *resolved* when its area was
     assessed now and every source of that area that ran in the baseline ran again; otherwise not_rechecked."""
-    from .integrity import check as integrity_check
-
     now = {f["id"]: f for f in report.get("findings", [])}
     before = {f["id"]: f for f in old.get("findings", [])}
     states = {a["area"]: a["state"] for a in areas}

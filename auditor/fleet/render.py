@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
+from .. import __version__
 from ..core.severity import SEVERITIES as SEVERITY_LEVELS
 from ..errors import UsageError
 from ..durable import write_bytes
@@ -136,7 +137,6 @@ def build_view(tb: FleetTables, lang: str) -> dict[str, Any]:
 
 
 def _version() -> str:
-    from .. import __version__
 
     return __version__
 

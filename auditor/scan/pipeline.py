@@ -9,12 +9,12 @@ import os
 import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import psutil
 
-from .. import packs, render
-from ..adapters.regfile import RegFile
+from .. import packs, render, safeio
+from ..adapters.regfile import MAX_EXPORT, RegFile
 from ..adapters.registry import RegistryView
 from ..adapters.winreg_live import LiveRegistry
 from ..allowlist import load_allowlist
@@ -58,10 +58,17 @@ def registry_view(opts: ScanOptions) -> RegistryView | None:
     if opts.registry is not None:
         return opts.registry
     if opts.registry_exports:
-        return RegFile.from_files(opts.registry_exports)
+        return read_registry_exports(opts.registry_exports)
     if opts.root is None and sys.platform == "win32":
         return LiveRegistry()
     return None
+
+
+def read_registry_exports(paths: Iterable[Path]) -> RegFile:
+    """The regedit exports given, each read as a regular file of at most ``MAX_EXPORT`` bytes (a FIFO or a
+    user's link is one clear message), as one view."""
+    return RegFile.from_exports((Path(p).name, safeio.read_input(p, "--registry-export", max_size=MAX_EXPORT))
+                                for p in paths)
 
 
 def selected_areas(opts: ScanOptions) -> list[str]:
