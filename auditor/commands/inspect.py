@@ -20,6 +20,7 @@ from .. import __version__, render
 from ..errors import UsageError
 from ..fsutil import write_private
 from ..hostinfo import now_iso, tool_facts
+from ..i18n import t
 from ..severity import at_least
 from ..terminal import echo
 
@@ -74,8 +75,7 @@ def main(args: argparse.Namespace) -> int:
     scan = _Scan(args, paths, int(profile.get("max_file_size", 256 << 20)))
     scan.start()
     if source == "interactive":
-        print("快速检查已在后台进行；请回答检查表。" if args.lang == "zh" else
-              "The quick check runs in the background; please answer the checklist.", flush=True)
+        print(t(args.lang, "checklist.started"), flush=True)
         answers = ask(questions, args.lang)
     report = scan.result()
     elapsed = round(time.monotonic() - started, 1)

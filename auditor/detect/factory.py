@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..i18n import fill
 from ..model import Finding, Target
-from ..packs import CheckDef, fill
+from ..packs import CheckDef
 
 
 class FindingFactory:
@@ -19,7 +20,7 @@ class FindingFactory:
         params = params or {}
         return Finding(
             check_id=chk.id, area=chk.area, severity=severity or chk.severity_for(self.role),
-            title={lang: fill(text, params) for lang, text in chk.title.items()},
+            title={lang: fill(text, params, lang) for lang, text in chk.title.items()},
             target=target, evidence=evidence, legal_basis=list(chk.legal_basis),
             remediation=dict(chk.remediation), note=note,
         )

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..allowlist import Approval, find_approval
 from ..facts import Facts, ProcessFact, SocketFact
+from ..i18n import both
 from ..model import Finding, Target
 from ..redact import redact_cmdline, redact_command, rules as secret_rules
 from ..collectors.pe_info import sha256_file, version_info
@@ -32,10 +33,7 @@ def _approval_note(approval: Approval | None, today: dt.date) -> tuple[dict | No
         return None, None
     info = approval.to_dict(today)
     if approval.expired(today):
-        note = {"zh": f"白名单批准已于 {approval.expires.isoformat()} 过期（批准人：{approval.approver}），按未批准处理。",
-                "en": f"The allowlist approval expired on {approval.expires.isoformat()} "
-                      f"(approver: {approval.approver}); treated as unapproved."}
-        return info, note
+        return info, both("note.approval_expired", expires=approval.expires.isoformat(), approver=approval.approver)
     return info, None
 
 

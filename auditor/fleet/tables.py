@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from .. import packs
+from ..i18n import fill
 from ..model import Finding, Target
 from ..resources import pack_dir
 from ..severity import rank
@@ -63,7 +64,7 @@ def silent_finding(row: dict[str, Any], as_of: dt.date, silent_days: int) -> dic
     params = {"host": row["hostname"], "site": site or "—", "days": row["days_ago"], "last": row["last_date"]}
     f = Finding(
         check_id=chk.id, area=chk.area, severity=chk.severity_for(row.get("role")),
-        title={k: packs.fill(v, params) for k, v in chk.title.items()},
+        title={k: fill(v, params, k) for k, v in chk.title.items()},
         target=Target("pc", f"{site}/{row['hostname']}", f"{row['hostname']} ({site or '—'})"),
         evidence={"hostname": row["hostname"], "site": site or None, "role": row.get("role"),
                   "last_report_at": row["last_scan"], "last_report_digest": row["digest"],

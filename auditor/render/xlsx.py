@@ -259,7 +259,7 @@ def _area_sheet(b: _Book, area: str, findings: list[dict[str, Any]], L, v: dict[
     if not findings:
         ws.write_string(1, 0, v["no_findings"], b.f_plain)
         return
-    sep = "；" if v["lang"] == "zh" else "; "
+    sep = v["sep"]
     for r, f in enumerate(findings, 1):
         ws.write_number(r, 0, f["no"], b.f_num)
         b.text(ws, r, 1, f["severity_label"], b.f_sev[f["severity"]])
@@ -284,7 +284,7 @@ def _duties(b: _Book, v: dict[str, Any], L) -> None:
     b.header(ws, 0, [L("r.duty"), L("r.id"), L("r.verdict"), L("r.why"), L("r.total"), L("r.findings_behind"),
                      L("r.duty_areas"), L("r.clauses"), L("r.text")], [30, 14, 10, 44, 8, 24, 24, 50, 60])
     ws.freeze_panes(1, 0)
-    sep = "；" if v["lang"] == "zh" else "; "
+    sep = v["sep"]
     for r, d in enumerate(v["duties"], 1):
         b.text(ws, r, 0, d["title"])
         b.text(ws, r, 1, d["id"])
@@ -364,7 +364,7 @@ def _changes(b: _Book, v: dict[str, Any], L) -> None:
 
 def _legal(b: _Book, v: dict[str, Any], L) -> None:
     ws = b.sheet(L("r.sheet_legal"))
-    b.header(ws, 0, ["ID", L("r.law"), L("r.article"), L("r.effective"), L("r.text"), L("r.verified"),
+    b.header(ws, 0, [L("r.clause_id"), L("r.law"), L("r.article"), L("r.effective"), L("r.text"), L("r.verified"),
                      L("r.penalty"), L("r.clause_note")], [18, 34, 18, 12, 70, 8, 30, 40])
     ws.freeze_panes(1, 0)
     for r, c in enumerate(v["clauses"], 1):

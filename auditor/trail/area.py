@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ..areas import AreaRun
+from ..i18n import both
 from ..leakguard import mask_pi
 from ..model import Finding, Target
-from ..packs import fill
 from ..resources import pack_dir
 from . import backoffice, profiles, usb
 from .chromium_downloads import read_downloads as read_chromium
@@ -54,6 +54,11 @@ class Export:
 
     def local_date(self) -> dt.date | None:
         return self.download.start.astimezone().date() if self.download.start else None
+
+
+def _platform_name(exp: Export) -> dict[str, str]:
+    """The export's platform in each language (a per-language title parameter)."""
+    return {"zh": exp.match.platform.name_zh, "en": exp.match.platform.name_en}
 
 
 def normalized_name(name: str) -> str:
@@ -96,12 +101,8 @@ class TrailScan:
         return profiles.home_tree(self.ctx, home, self.homes_given)
 
     def _make(self, check_id: str, target: Target, evidence: dict[str, Any], params: dict[str, Any],
-              severity: str | None = None, exp: Export | None = None) -> Finding:
-        """A finding; with ``exp`` the English title names the platform in English."""
+              severity: str | None = None) -> Finding:
         finding = self.run_.factory.make(check_id, target, evidence, params, severity=severity)
-        if exp is not None and "platform" in params:
-            en = self.run_.factory.checks[check_id].title["en"]
-            finding.title["en"] = fill(en, {**params, "platform": exp.match.platform.name_en})
         self.findings.append(finding)
         return finding
 
@@ -193,7 +194,7 @@ class TrailScan:
         d, m = exp.download, exp.match
         ev: dict[str, Any] = {
             "platform": m.platform.id,
-            "platform_name": {"zh": m.platform.name_zh, "en": m.platform.name_en},
+            "platform_name": _platform_name(exp),
             "host": m.host,
             "page_path": mask_pi(m.path) or None,
             "matched_on": m.field,
@@ -234,16 +235,15 @@ class TrailScan:
                     "records": v.get("records"), "masked_share": v.get("masked_share"), "unmasked": is_unmasked(v)}
         if source == "no-personal-data":
             return {"source": "verdict_for", "records": 0, "unmasked": False,
-                    "note": "the file scan found no personal data in this file"}
+                    "note": both("evidence_text.verdict.clean")}
         return {"source": "unavailable", "unmasked": None,
-                "note": "no file verdict was available (the file scan is not part of this build or could not "
-                        f"judge the file: {source})"}
+                "note": both("evidence_text.verdict.unavailable", reason=source)}
 
     def _status_findings(self, exports: list[Export]) -> None:
         for exp in exports:
             d = exp.download
             ev = self._export_evidence(exp)
-            params = {"platform": exp.match.platform.name_zh, "file": mask_pi(d.file_name)}
+            params = {"platform": _platform_name(exp), "file": mask_pi(d.file_name)}
             severity = None
             if d.state == "complete" and exp.file_state == ABSENT and not exp.on_usb:
                 check = "TR-001"
@@ -255,7 +255,7 @@ class TrailScan:
                 judged_clean = exp.file_state == PRESENT and ev["file_verdict"].get("unmasked") is False
                 if d.state != "complete" or judged_clean:
                     severity = "info"
-            finding = self._make(check, self._target(exp), ev, params, severity, exp)
+            finding = self._make(check, self._target(exp), ev, params, severity)
             exp.finding_id = finding.fingerprint
 
     @staticmethod
@@ -313,7 +313,7 @@ class TrailScan:
                        "export_finding": exp.finding_id})
             self._make("TR-003", Target("download", exp.ref, self._target(exp).label), ev,
                        {"user": exp.download.os_user, "departure": dep.date.isoformat(), "date": day.isoformat(),
-                        "platform": exp.match.platform.name_zh, "file": mask_pi(exp.download.file_name)}, exp=exp)
+                        "platform": _platform_name(exp), "file": mask_pi(exp.download.file_name)})
         unmatched = sorted(u for u in users if u.casefold() not in departures)
         if unmatched and departures:
             cov.note += f"; OS users not in the roster: {', '.join(unmatched)}"
