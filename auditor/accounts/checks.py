@@ -162,8 +162,7 @@ class AccountChecks:
                 self._add("AC-001", view, self.evidence(
                     view, person, [e for e in view.events if leave and e.time.date() > leave],
                     days_since_departure=self._days_since(leave) if leave else None,
-                    note_leave_date=None if leave else "no leave date on the roster: logins after departure "
-                                                       "cannot be checked"),
+                    note_leave_date=None if leave else both("evidence_text.no_leave_date")),
                     {"holder": _who(person), "leave_date": leave.isoformat() if leave else "?"})
                 fired = True
             if leave is None:

@@ -24,7 +24,7 @@ Presentation rules (data-independent):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from ..i18n import fill, has, per_lang, t
 
@@ -43,17 +43,20 @@ class Table:
 
 @dataclass
 class Evidence:
+    pair: str  # between a label and its value ("：" / ": ")
+    sep: str  # between the fields of one line ("；" / "; ")
     rows: list[tuple[str, str]] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
 
     def text(self) -> str:
         """One block of text (a spreadsheet or CSV cell): ``label: value`` lines, a table as its label and one
         line per row."""
-        lines = [f"{k}: {v}" for k, v in self.rows]
+        lines = [f"{k}{self.pair}{v}" for k, v in self.rows]
         for tab in self.tables:
-            lines.append(f"{tab.label}:")
+            lines.append(f"{tab.label}{self.pair}".rstrip())
             for row in tab.rows:
-                lines.append("  " + "; ".join(f"{h}: {c}" for h, c in zip(tab.head, row) if c != EMPTY))
+                lines.append("  " + self.sep.join(f"{h}{self.pair}{c}".replace("\n", self.sep)
+                                                  for h, c in zip(tab.head, row) if c != EMPTY))
         return "\n".join(lines)
 
 
@@ -142,24 +145,22 @@ class _Presenter:
         special = self.maps.get(path[-1]) if path else None
         if special is not None:
             return special(path, value)
+        return self.pairs((self.field_label(path, k), self.value([*path, k], v)) for k, v in self.fields(value))
+
+    def pairs(self, items: Iterable[tuple[str, str]]) -> str:
+        """``label: value; label: value`` in the reader's punctuation."""
         pair = self.L("sep.pair")
-        return self.L("sep.items").join(f"{self.field_label(path, k)}{pair}{self.value([*path, k], v)}"
-                                        for k, v in self.fields(value))
+        return self.L("sep.items").join(f"{label}{pair}{text}" for label, text in items)
 
     # ------------------------------------------------------------------ maps whose keys are data
     def _kinds(self, path: list[str], value: dict[str, Any]) -> str:
-        pair = self.L("sep.pair")
-        return self.L("sep.items").join(f"{self.value(['kind'], k)}{pair}{self.value(path, v)}"
-                                        for k, v in value.items())
+        return self.pairs((self.value(["kind"], k), self.value(path, v)) for k, v in value.items())
 
     def _by_platform(self, path: list[str], value: dict[str, Any]) -> str:
-        pair = self.L("sep.pair")
-        return self.L("sep.items").join(f"{per_lang(self.platforms.get(k), self.lang) or k}{pair}{v}"
-                                        for k, v in value.items())
+        return self.pairs((str(per_lang(self.platforms.get(k), self.lang) or k), str(v)) for k, v in value.items())
 
     def _omitted(self, path: list[str], value: dict[str, Any]) -> str:
-        pair = self.L("sep.pair")
-        return self.L("sep.items").join(f"{self.label(str(k).split('.'))}{pair}{v}" for k, v in value.items())
+        return self.pairs((self.label(str(k).split(".")), str(v)) for k, v in value.items())
 
     # ------------------------------------------------------------------ structure
     def fields(self, value: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -176,7 +177,7 @@ class _Presenter:
         return out
 
     def present(self, evidence: Any) -> Evidence:
-        ev = Evidence()
+        ev = Evidence(self.L("sep.pair"), self.L("sep.items"))
         if not isinstance(evidence, dict):
             ev.rows.append((self.L("evidence.value"), self.value([], evidence)))
             return ev

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ..i18n import t
+from ..i18n import has, t
 from ..severity import SEVERITIES
 from . import evidence as ev_view
 
@@ -247,15 +247,11 @@ def _count(value: Any) -> int:
 
 
 def area_label(lang: str, area: str) -> str:
-    key = f"area.{area}"
-    text = t(lang, key)
-    return area if text == key else text
+    return t(lang, f"area.{area}") if has(f"area.{area}") else area
 
 
 def _kind(lang: str, kind: str) -> str:
-    key = f"kind.{kind}"
-    text = t(lang, key)
-    return kind if text == key else text
+    return t(lang, f"kind.{kind}") if has(f"kind.{kind}") else kind
 
 
 def _brief_view(b: dict[str, Any], lang: str) -> dict[str, Any]:

@@ -253,8 +253,8 @@ def _area_sheet(b: _Book, area: str, findings: list[dict[str, Any]], L, v: dict[
     ws = b.sheet(view.area_label(v["lang"], area))
     cols = [L("r.no"), L("r.severity"), L("r.check"), L("r.title_col"), L("r.target_kind"), L("r.target"),
             L("r.target_ref"), L("r.evidence"), L("r.basis_text"), L("r.basis"), L("r.duties_col"),
-            L("r.remediation"), L("r.note"), L("r.change"), L("r.id")]
-    b.header(ws, 0, cols, [6, 9, 9, 36, 9, 26, 30, 60, 40, 22, 14, 48, 30, 10, 18])
+            L("r.remediation"), L("r.note"), L("r.change"), L("r.id"), L("r.description")]
+    b.header(ws, 0, cols, [6, 9, 9, 36, 9, 26, 30, 60, 40, 22, 14, 48, 30, 10, 18, 48])
     ws.freeze_panes(1, 0)
     if not findings:
         ws.write_string(1, 0, v["no_findings"], b.f_plain)
@@ -276,6 +276,7 @@ def _area_sheet(b: _Book, area: str, findings: list[dict[str, Any]], L, v: dict[
         b.text(ws, r, 12, f["note"])
         b.text(ws, r, 13, f["change_label"])
         b.text(ws, r, 14, f["id"], b.f_mono)
+        b.text(ws, r, 15, f["description"])
     ws.autofilter(0, 0, len(findings), len(cols) - 1)
 
 
