@@ -30,7 +30,7 @@ def render(report: dict[str, Any], lang: str = "zh") -> bytes:
                      L("r.target_kind"), L("r.target"), L("r.target_ref"), L("r.evidence"), L("r.basis"),
                      L("r.basis_text"), L("r.duties_col"), L("r.remediation"), L("r.note"), L("r.change"),
                      L("r.id"), L("r.hostname"), L("r.finished"), L("r.digest"), L("r.score"), L("r.grade"),
-                     L("r.assessment"), L("r.description")])
+                     L("r.assessment")])
     sc = v["score"]
     verdict = [sc["value"] if sc["value"] is not None else "", sc["grade"],
                "; ".join(x for x in (sc["assessment"], sc["limit"]) if x)]
@@ -39,6 +39,6 @@ def render(report: dict[str, Any], lang: str = "zh") -> bytes:
                f["target_kind_label"], f["target"], f["target_ref"], f["evidence_text"],
                ", ".join(c["id"] for c in f["basis"]), sep.join(c["label"] for c in f["basis"]),
                ", ".join(f["duties"]), f["remediation"], f["note"], f["change_label"], f["id"],
-               v["hostname"], v["finished"], v["digest"], *verdict, f["description"]]
+               v["hostname"], v["finished"], v["digest"], *verdict]
         writer.writerow([neutralise(c) for c in row])
     return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
