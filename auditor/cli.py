@@ -11,6 +11,7 @@ from . import __version__
 from .errors import UsageError
 from .i18n import LANGS, t
 from .severity import SEVERITIES, at_least
+from .signing import SigningKey, read_signing_key
 from .terminal import echo
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -102,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="read Windows registry facts from regedit exports (for --root audits)")
     scan.add_argument("--role", choices=ROLES, help="what this PC does; waybill-printing raises severities")
     scan.add_argument("--site", metavar="LABEL", help="site/warehouse label recorded in the report")
-    scan.add_argument("--sign-key", type=_existing_file, metavar="FILE", help="HMAC key file to sign reports with")
+    scan.add_argument("--sign-key", type=_existing_file, metavar="FILE",
+                      help="sign reports: an Ed25519 private key (auditor keygen) or an HMAC key file")
     scan.add_argument("--lang", choices=LANGS, default="zh", help="language of the summary (default: zh)")
     scan.add_argument("--quiet", "-q", action="store_true", help="no terminal summary")
     scan.add_argument("--baseline", type=_existing_file, metavar="OLD.json",
@@ -144,7 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = sub.add_parser("verify", help="check a report's or bundle's digest (and signature)")
     verify.add_argument("file", type=_existing_file, metavar="FILE")
-    verify.add_argument("--sign-key", type=_existing_file, metavar="FILE")
+    verify.add_argument("--pubkey", type=_existing_file, metavar="NAME.pub",
+                        help="Ed25519 public key (auditor keygen): the signature must be this key's")
+    verify.add_argument("--sign-key", type=_existing_file, metavar="FILE",
+                        help="HMAC key file of earlier versions (or the Ed25519 private key)")
 
     # ----------------------------------------------------------------- issue #7: operations
     def scan_options(p: argparse.ArgumentParser) -> None:
@@ -219,8 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
     rem.add_parser("list", help="quarantined originals: ID, original path, time")
 
     from .commands.fleet import add_parser as add_fleet_parser  # issue #8: fleet ingest|report|export
+    from .commands.keygen import add_parser as add_keygen_parser  # issue #19: Ed25519 key pairs
 
     add_fleet_parser(sub, _Parser, _date, _positive, _existing_file)
+    add_keygen_parser(sub)
     return parser
 
 
@@ -282,13 +289,9 @@ def _dispatch(module: str, args: argparse.Namespace) -> int:
     return func(args)
 
 
-def _read_key(path: Path) -> bytes:
-    from .safeio import read_input
-
-    key = read_input(path, "--sign-key", max_size=1 << 20).strip()
-    if len(key) < 16:
-        raise UsageError(f"--sign-key {path}: key too short (at least 16 bytes)")
-    return key
+def _read_key(path: Path) -> SigningKey:
+    """The --sign-key file's key: an Ed25519 private key or an HMAC secret (the rule: auditor.signing)."""
+    return read_signing_key(path)
 
 
 def _output_never_fails() -> None:

@@ -21,6 +21,7 @@ from ..errors import UsageError
 from ..fsutil import write_private
 from ..hostinfo import now_iso, tool_facts
 from ..severity import at_least
+from ..signing import HmacKey
 from ..terminal import echo
 
 QUICK_AREAS = ["remote", "files", "accounts"]
@@ -116,8 +117,15 @@ def main(args: argparse.Namespace) -> int:
     print(f"spot check done in {scan_seconds:.0f} s: {report['summary']['total']} findings"
           f"{' (' + counts + ')' if counts else ''}; checklist {checks['answered']}/{len(questions)} answered")
     echo(f"bundle written: {out} ({len(data)} bytes{', signed' if key else ''}); "
-         f"check it with: auditor verify {out}{' --sign-key KEYFILE' if key else ''}")
+         f"check it with: auditor verify {out}{_key_option(key)}")
     return 1 if any(at_least(f["severity"], "high") for f in report["findings"]) else 0
+
+
+def _key_option(key) -> str:
+    """The option `auditor verify` checks this bundle's signature with."""
+    if key is None:
+        return ""
+    return " --sign-key KEYFILE" if isinstance(key, HmacKey) else " --pubkey PUBLIC-KEY.pub"
 
 
 class _Scan:

@@ -16,7 +16,7 @@ from .. import render
 from ..compliance import finish_report
 from ..errors import UsageError
 from ..i18n import t
-from ..integrity import check, seal
+from ..integrity import check, seal, signature_kind
 from ..terminal import echo
 from ..report_input import load
 
@@ -33,7 +33,7 @@ def main(args: argparse.Namespace) -> int:
     key = _read_key(args.sign_key) if getattr(args, "sign_key", None) else None
     report = load_json_report(args.report)
     integ = report.get("integrity") if isinstance(report.get("integrity"), dict) else {}
-    signed = bool(integ.get("hmac_sha256"))
+    signed = signature_kind(integ) is not None
     problems = check(report, key if signed else None)
     if problems:
         raise UsageError(f"{args.report}: {'; '.join(problems)}; refusing to render it "

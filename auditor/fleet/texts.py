@@ -60,6 +60,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "export.summary": "{docs} 条文档（{fmt}）",
         "export.skipped": "跳过 {n} 条库中文档：不是有效的检查发现（可能由旧版本载入）",
         "push.ok": "已推送 {ok} 条文档到 {url}",
+        "push.existing": "{n} 条此前已推送（未重复写入）",
+        "push.templates": "已安装索引模板",
         "push.failed": "推送失败",
     },
     "en": {
@@ -124,6 +126,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "export.summary": "{docs} documents ({fmt})",
         "export.skipped": "{n} stored documents skipped: not valid findings (stored by an earlier version?)",
         "push.ok": "Pushed {ok} documents to {url}",
+        "push.existing": "{n} were there already (sent before; not stored twice)",
+        "push.templates": "Index templates installed",
         "push.failed": "Push failed",
     },
 }
