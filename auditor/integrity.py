@@ -55,10 +55,14 @@ def signature_kind(integ: Any) -> str | None:
 
 
 def seal(report: dict[str, Any], key: SigningKey | bytes | None = None) -> dict[str, Any]:
-    """Set the report's integrity block (RFC 8785 canonicalization), signed when ``key`` is given."""
-    data = canonical(report, JCS)
+    """Set the report's integrity block (RFC 8785 canonicalization), signed when ``key`` is given. A report holding
+    a value RFC 8785 cannot express (an integer beyond ±(2^53-1)) is sealed the earlier way and says so."""
+    try:
+        name, data = JCS, canonical(report, JCS)
+    except ValueError:
+        name, data = LEGACY, canonical(report, LEGACY)
     integrity: dict[str, Any] = {"algorithm": "sha256", "digest": hashlib.sha256(data).hexdigest(),
-                                 "canonicalization": JCS}
+                                 "canonicalization": name}
     key = signer(key)
     if isinstance(key, HmacKey):
         integrity["hmac_sha256"] = key.mac(data)

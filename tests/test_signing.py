@@ -81,6 +81,16 @@ def test_rfc8785_examples():
             canonical_json.jcs(bad)
 
 
+def test_a_report_rfc8785_cannot_express_is_sealed_the_earlier_way_and_verifies():
+    from auditor.integrity import seal
+
+    report = seal({"schema_version": "1.1", "findings": [], "inode": 2 ** 60})
+    assert report["integrity"]["canonicalization"] == "json-sorted-keys-compact-utf8-without-integrity"
+    assert check(report) == []
+    report["inode"] += 1
+    assert check(report) == ["SHA-256 digest does not match the content: the report was altered"]
+
+
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(-(2 ** 53) + 1, 2 ** 53 - 1)
     | st.floats(allow_nan=False, allow_infinity=False) | st.text(st.characters(exclude_categories=("Cs",))),
