@@ -183,8 +183,26 @@ def _workbook(fh: IO[bytes]):
         raise UnreadableTable("encrypted (password-protected workbook)") from None
     except (pc.CalamineError, pc.ZipError, pc.XmlError, ValueError, OSError) as exc:
         raise UnreadableTable(f"corrupt or unreadable workbook ({type(exc).__name__})") from None
-    except Exception as exc:  # noqa: BLE001 - calamine raises a variety of errors on garbage
+    except _ESCAPES:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - calamine raises a variety of errors on garbage, and a Rust
+        # panic arrives as pyo3's PanicException, a BaseException: a crafted workbook must not end the scan
         raise UnreadableTable(f"corrupt or unreadable workbook ({type(exc).__name__})") from None
+
+
+#: what a reader's failure must never swallow
+_ESCAPES = (KeyboardInterrupt, SystemExit, GeneratorExit, MemoryError)
+
+
+def _sheet_cells(rows, name: str) -> Iterator[list[str]]:
+    """The rows of one sheet as text; a reader failure while iterating (a Rust panic too) is UnreadableTable."""
+    try:
+        for row in rows:
+            yield [cell_text(c) for c in row]
+    except _ESCAPES:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - see _workbook
+        raise UnreadableTable(f"sheet {name!r} unreadable ({type(exc).__name__})") from None
 
 
 def _workbook_sheets(wb) -> Iterator[Sheet]:
@@ -193,10 +211,12 @@ def _workbook_sheets(wb) -> Iterator[Sheet]:
         try:
             sheet = wb.get_sheet_by_name(name)
             rows = sheet.iter_rows()
-        except Exception as exc:  # noqa: BLE001
+        except _ESCAPES:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - see _workbook
             raise UnreadableTable(f"sheet {name!r} unreadable ({type(exc).__name__})") from None
         cuts = Cuts(sheets_left_out=len(names) - MAX_SHEETS if i == MAX_SHEETS - 1 else 0)
-        yield Sheet(name, sheet_rows(([cell_text(c) for c in row] for row in rows), cuts))
+        yield Sheet(name, sheet_rows(_sheet_cells(rows, name), cuts))
 
 
 def read_table(path: Path | str) -> list[list[str]]:

@@ -137,7 +137,7 @@ def open_events(events: Path):
             raise refuse(problem)
         if hasattr(os, "fchmod") and stat.S_IMODE(st.st_mode) & 0o077:
             os.fchmod(fd, 0o600)
-        if hasattr(os, "set_blocking"):
+        if sys.platform != "win32":  # opened O_NONBLOCK (POSIX only); Windows refuses set_blocking on files
             os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)
