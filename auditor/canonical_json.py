@@ -44,6 +44,11 @@ def jcs_text(value: Any) -> str:
     return "".join(out)
 
 
+def string(text: str) -> str:
+    """A string in canonical JSON (the same in both forms)."""
+    return _quoted(text)
+
+
 def _utf16(key: str) -> bytes:
     return key.encode("utf-16-be", "surrogatepass")
 

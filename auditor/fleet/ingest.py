@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .. import boundedjson, isotime, safeio
-from ..canonical_json import member_order
+from ..canonical_json import member_order, string
 from ..integrity import JCS, TEXT_FORMS, canonicalization_of, check, signature_kind
 from ..report_input import MAX_BYTES, BadReport, as_report, finding_problem, problem as report_problem
 from ..signing import VerifyKey
@@ -249,7 +249,8 @@ _DEC = boundedjson.decoder()
 _WS = re.compile(r"[ \t\n\r]*")
 _SPAN_MIN = 1024  # members at least this long are remembered...
 _SPAN_VARIANTS = 8  # ...in up to this many variants per key
-# key -> [[exact JSON text, value, {canonicalization: canonical JSON}, validated in an accepted report]]
+# key -> [[exact JSON text, value, {canonicalization: canonical JSON; ("items", canonicalization): each finding's},
+#          validated in an accepted report]]
 _SPANS: dict[str, list[list[Any]]] = {}
 
 
@@ -326,7 +327,14 @@ def _canonical_parts(report: dict[str, Any], known: dict[str, list[Any]] | None 
     known = known or {}
     encode = TEXT_FORMS[canonicalization]
     findings = report.get("findings")
-    items = [encode(f) for f in findings] if isinstance(findings, list) else None
+    items = None
+    if isinstance(findings, list):
+        entry = known.get("findings")  # the same findings, word for word, as in a report met before
+        items = entry[2].get(("items", canonicalization)) if entry is not None else None
+        if items is None:
+            items = [encode(f) for f in findings]
+            if entry is not None:
+                entry[2][("items", canonicalization)] = items
     keys = [k for k in report if k != "integrity"]
     members = []
     for key in (member_order(keys) if canonicalization == JCS else sorted(keys)):
@@ -340,7 +348,7 @@ def _canonical_parts(report: dict[str, Any], known: dict[str, list[Any]] | None 
             text = entry[2].get(canonicalization)
             if text is None:
                 text = entry[2][canonicalization] = encode(entry[1])
-        members.append(f"{encode(key)}:{text}")
+        members.append(f"{string(key)}:{text}")
     data = ("{" + ",".join(members) + "}").encode("utf-8")
     hashes = [hashlib.sha256(b.encode("utf-8")).hexdigest()[:32] for b in items] if items else []
     return {"canonical": data, "findings": items, "hashes": hashes}
