@@ -44,6 +44,14 @@ def fill(text: str, params: dict[str, Any]) -> str:
     return text.format_map(_Keep({k: v for k, v in params.items() if v is not None}))
 
 
+def string_list(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    """``raw[key]``, a list of strings in a pack (missing: empty), each stripped, blank ones left out."""
+    value = raw.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise PackError(f"{where}: {key!r} must be a list of strings")
+    return tuple(v.strip() for v in value if v.strip())
+
+
 # --------------------------------------------------------------------------- checks and legal clauses
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from .errors import UsageError
-from .fsutil import write_private
+from .durable import write_bytes
 from .safeio import read_input
 
 MAX_KEY_FILE = 1 << 20
@@ -197,6 +197,6 @@ def generate() -> PrivateKey:
 def write_key_pair(key: PrivateKey, base: Path) -> tuple[Path, Path]:
     """BASE.key (private, owner-only) and BASE.pub (public; also written owner-only: hand it out as you like)."""
     private, public = base.with_name(base.name + ".key"), base.with_name(base.name + ".pub")
-    write_private(private, key.pem())
-    write_private(public, key.public.pem())
+    write_bytes(private, key.pem())
+    write_bytes(public, key.public.pem())
     return private, public

@@ -159,9 +159,9 @@ def test_header_variants_english_xlsx_and_pdd_platform(tmp_path):
     res, out = _scan(tmp_path, "--roster", str(roster), "--subaccounts", str(subs))
     assert res.returncode == 1, res.stderr
     got = _by_check(load_report(out))
-    assert set(got["AC-001"]) == {"pdd:云仓拼多多店:王芳"}
-    assert got["AC-001"]["pdd:云仓拼多多店:王芳"]["evidence"]["matched_by"] == "name_in_account"
-    assert set(got["AC-004"]) == {"pdd:云仓拼多多店:客服007"}  # a stale-free orphan
+    assert set(got["AC-001"]) == {"pinduoduo:云仓拼多多店:王芳"}
+    assert got["AC-001"]["pinduoduo:云仓拼多多店:王芳"]["evidence"]["matched_by"] == "name_in_account"
+    assert set(got["AC-004"]) == {"pinduoduo:云仓拼多多店:客服007"}  # a stale-free orphan
     assert "AC-003" not in got  # 刘洋 is disabled
 
 

@@ -69,7 +69,7 @@ def test_header_variants_title_rows_and_sheets(tmp_path):
     inputs = load_inputs(None, [subs], [logs], None, {}, cov)
     row = inputs.subaccounts.iloc[0]
     assert row["account"] == "云仓抖店:张伟" and row["holder"] == "张伟" and row["enabled"] is True
-    assert row["platform"] == "douyin" and row["last_login"] == dt.datetime(2025, 6, 1, 10) and row["row"] == 3
+    assert row["platform"] == "doudian" and row["last_login"] == dt.datetime(2025, 6, 1, 10) and row["row"] == 3
     lg = inputs.logins
     assert list(lg["action"]) == ["login", "export", "login"]
     assert list(lg["count"]) == [None, 1234, None] and list(lg["ok"]) == [True, True, False]

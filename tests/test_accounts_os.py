@@ -15,7 +15,7 @@ from auditor import packs
 from auditor.accounts import net_user, os_linux
 from auditor.accounts.checks import AccountChecks, shared_pc
 from auditor.accounts.join import Joiner
-from auditor.adapters.schtasks import decode_console
+from auditor.textcodec import decode_console
 from auditor.context import ScanContext
 from auditor.detect.factory import FindingFactory
 from conftest import REPO, load_report, run_cli

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.adapters.regfile import RegFile, decode_reg_bytes
+from auditor.adapters.regfile import RegFile
+from auditor.textcodec import decode_text
 
 FIX = Path(__file__).parent / "fixtures" / "windows"
 UNINSTALL = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall"
@@ -170,9 +171,9 @@ def test_encodings(tmp_path, encoded):
 
 
 def test_undecodable_bytes_fall_back_without_raising():
-    text = decode_reg_bytes(b"\x81Windows Registry Editor Version 5.00\r\n\xfd\x00\xfe")
+    text = decode_text(b"\x81Windows Registry Editor Version 5.00\r\n\xfd\x00\xfe")
     assert isinstance(text, str) and "Registry Editor" in text
-    assert isinstance(decode_reg_bytes(b""), str)
+    assert isinstance(decode_text(b""), str)
 
 
 def test_single_path_is_accepted(tmp_path):

@@ -383,7 +383,8 @@ def test_sources_wine_fakes_are_reported_as_no_data(winpc, planted):
 def test_parsers_of_the_faked_sources_on_recorded_windows_outputs(locale):
     """What Wine cannot produce, recorded outputs of real Windows can (tests/fixtures/windows/README.md)."""
     from auditor.accounts.net_user import parse_detail, parse_list
-    from auditor.adapters.schtasks import decode_console, parse_schtasks_csv
+    from auditor.adapters.schtasks import parse_schtasks_csv
+    from auditor.textcodec import decode_console
 
     tasks = parse_schtasks_csv((FIX / f"schtasks_{locale}.csv").read_text(encoding="utf-8"))
     assert any("RustDesk" in t["command"] or "rustdesk" in t["command"].lower() for t in tasks)
@@ -411,8 +412,8 @@ def test_owner_only_acl_call_path_under_wine(winpc):
         (winpc.prefix / "dosdevices" / letter).symlink_to(target)
     try:
         code = ("import sys; sys.path.insert(0, 'Y:\\\\'); from pathlib import Path; "
-                "from auditor.adapters import winacl; from auditor.fsutil import write_private; "
-                "p = Path(r'C:\\work\\acl\\private.json'); write_private(p, b'{}'); "
+                "from auditor.adapters import winacl; from auditor.durable import write_bytes; "
+                "p = Path(r'C:\\work\\acl\\private.json'); write_bytes(p, b'{}'); "
                 "print(winacl._current_user_sid()); print(winacl.file_sddl(p))")
         out = winpc.run([r"X:\py\python.exe", "-c", code])
     finally:
@@ -428,6 +429,8 @@ def test_owner_only_sddl_text():
     from auditor.adapters.winacl import owner_only_sddl
 
     assert owner_only_sddl("S-1-5-21-1-2-3-1001") == "D:P(A;;FA;;;S-1-5-21-1-2-3-1001)(A;;FA;;;SY)(A;;FA;;;BA)"
+    assert owner_only_sddl("S-1-5-21-1-2-3-1001", folder=True) == \
+        "D:P(A;OICI;FA;;;S-1-5-21-1-2-3-1001)(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"  # what it holds inherits them
 
 
 # --------------------------------------------------------------------------- the acceptance scan

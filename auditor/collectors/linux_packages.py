@@ -46,7 +46,7 @@ def _rpm(ctx: ScanContext, facts: Facts) -> None:
     if res.returncode != 0:
         cov.status, cov.note = "failed", res.error or f"rpm exited {res.returncode}"
         return
-    for line in res.stdout.decode("utf-8", "replace").splitlines():
+    for line in res.text.splitlines():
         parts = line.split("\t")
         if parts and parts[0]:
             version = parts[1] if len(parts) > 1 else None

@@ -3,11 +3,11 @@ pefile, so a renamed copy of a remote-control tool is still recognised."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 from functools import lru_cache
 
 from .. import safeio
+from ..durable import sha256_stream
 
 MAX_PE_BYTES = 128 << 20  # read into memory whole (never memory-mapped: a user could truncate it under us)
 KEYS = ("OriginalFilename", "CompanyName", "ProductName", "FileDescription", "InternalName", "FileVersion")
@@ -67,10 +67,7 @@ def sha256_file(path: str | None, limit: int = MAX_PE_BYTES) -> str | None:
     if not path:
         return None
     try:
-        h = hashlib.sha256()
         with safeio.open_regular(path, max_size=limit) as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        return h.hexdigest()
+            return sha256_stream(fh)
     except (OSError, ValueError):
         return None

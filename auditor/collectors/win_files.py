@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from .. import runcmd, safeio
-from ..adapters.schtasks import decode_console, parse_schtasks_csv
+from ..adapters.schtasks import parse_schtasks_csv
 from ..context import ScanContext
 from ..facts import AutostartFact, Facts, InstalledFact
 
@@ -116,7 +116,7 @@ def _schtasks(ctx: ScanContext, facts: Facts, cov, why: str) -> None:
     if res.returncode != 0:
         cov.status, cov.note = "failed", f"{why}; schtasks: {res.error or f'exit code {res.returncode}'}"
         return
-    tasks = parse_schtasks_csv(decode_console(res.stdout))
+    tasks = parse_schtasks_csv(res.text)
     if not tasks:
         cov.status, cov.note = "no_data", f"{why}; schtasks gave no data"
         return

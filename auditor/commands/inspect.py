@@ -18,7 +18,7 @@ from typing import Any
 
 from .. import __version__, render
 from ..errors import UsageError
-from ..fsutil import write_private
+from ..durable import write_bytes
 from ..hostinfo import now_iso, tool_facts
 from ..severity import at_least
 from ..signing import HmacKey
@@ -109,7 +109,7 @@ def main(args: argparse.Namespace) -> int:
             "report_digest": report["integrity"]["digest"]}
     data = make_bundle(files, meta, key)
     try:
-        write_private(out, data)
+        write_bytes(out, data)
     except OSError as exc:
         raise UsageError(f"--output {out}: cannot write ({exc.strerror or exc})") from None
     sev = report["summary"]["by_severity"]

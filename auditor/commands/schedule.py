@@ -22,7 +22,7 @@ import platformdirs
 
 from ..errors import UsageError
 from ..files.state import state_dir
-from ..fsutil import write_private
+from ..durable import private_dir, write_bytes
 from ..schedule import NAME, Job, When, parse_when
 from ..schedule import backends as be
 from ..schedule import texts
@@ -105,8 +105,6 @@ def _install(args: argparse.Namespace) -> int:
     if args.print:
         return _print_texts(job, system, args.backend)
     backend = be.choose(args.backend, system)
-    from ..durable import private_dir
-
     try:
         private_dir(job.output_dir)
     except OSError as exc:
@@ -123,7 +121,7 @@ def _install(args: argparse.Namespace) -> int:
     state = {"backend": backend.name, "scope": "system" if system else "user", "when": job.when.to_dict(),
              "output_dir": str(job.output_dir), "keep": job.keep, "command": job.argv(), "files": result.files,
              "installed_at": be.now_iso()}
-    write_private(_state_path(system), (json.dumps(state, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    write_bytes(_state_path(system), (json.dumps(state, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     echo(f"schedule installed: {job.when.describe()}, reports in {job.output_dir} (last {job.keep} kept), "
           f"next run {job.when.next_after(dt.datetime.now()).strftime('%Y-%m-%d %H:%M')}")
     return 0

@@ -6,14 +6,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..headers import norm_header
 from ..packs import load_toml
 from ..resources import pack_dir
-
-_PUNCT = re.compile(r"[\s()（）\[\]【】{}<>《》:：*＊_\-/\\|.,，。;；'\"`~!！?？#]+")
-
-
-def norm_header(text: str) -> str:
-    return _PUNCT.sub("", text).casefold()
 
 
 @dataclass(frozen=True)

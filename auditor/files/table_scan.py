@@ -14,7 +14,8 @@ from typing import Iterable, Iterator
 from . import cells
 from .cells import MASKED, UNMASKED
 from .masking import mask_address, mask_id, mask_mobile, mask_name
-from .rules import PiiRules, norm_header
+from ..headers import norm_header
+from .rules import PiiRules
 from ..table_bounds import BoundedRows, Overflow
 
 SAMPLE_ROWS = 300

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import UsageError
-from ..fsutil import write_private
+from ..durable import write_bytes
 from ..render import view as pc_view
 from ..render.markdown import cell as md_cell, md as md_inline
 from ..render.templating import render_template
@@ -304,4 +304,4 @@ def renderer_for(path: Path) -> Callable[[FleetTables, str], bytes]:
 
 
 def write(tb: FleetTables, path: Path, lang: str) -> None:
-    write_private(Path(path), renderer_for(path)(tb, lang))
+    write_bytes(Path(path), renderer_for(path)(tb, lang))

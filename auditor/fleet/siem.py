@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .. import __version__, boundedjson
-from ..fsutil import write_atomic
+from ..durable import write_chunks
 from ..report_input import finding_problem
 from ..siem import ecs
 from ..siem.facts import evidence_json
@@ -104,4 +104,4 @@ def _line_or_none(fmt: str, doc: tuple[dict[str, Any], str] | None, ctx: dict[st
 def write_stream(path: Path, chunks: Iterable[bytes]) -> int:
     """Stream ``chunks`` to ``path`` atomically, owner-only, without holding the whole file in memory.
     Returns the number of bytes written."""
-    return write_atomic(Path(path), chunks)
+    return write_chunks(Path(path), chunks)

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import sys
 from pathlib import Path
 from typing import Any, Iterable
 
 import platformdirs
 
 from ..errors import UsageError
-from ..fsutil import restrict_to_owner
+from ..durable import make_dirs, restrict_to_owner
 from . import NAME
 
 STORE_VERSION = 2  # 2: reports.machine_id and reports.signature (issue #19); a version-1 store is upgraded in place
@@ -219,14 +218,7 @@ def _upgrade(db: sqlite3.Connection, version: int) -> None:
 
 def _create_private(path: Path) -> None:
     """An empty file, owner-only from the first moment (SQLite gives its journal the same mode)."""
-    parent = path.parent if str(path.parent) else Path(".")
-    new_dir = not parent.exists()
-    parent.mkdir(parents=True, exist_ok=True)
-    if new_dir and sys.platform != "win32":
-        try:
-            os.chmod(parent, 0o700)
-        except OSError:
-            pass
+    make_dirs(path.parent if str(path.parent) else Path("."))
     try:
         fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

@@ -31,7 +31,8 @@ from ..files.file_scan import FileScanner, _sheet_xml_bytes
 from ..files.masking import mask_address_unit, mask_id, mask_mobile, mask_name
 from ..files.rules import PiiRules
 from ..files.table_scan import HEADER_SCAN, PERSON_KINDS, SAMPLE_ROWS, TableAnalyzer, _find_header, _is_total
-from ..tabular import SAMPLE, UnreadableTable, cell_text, detect_encoding, is_binary, sniff_delimiter
+from ..tabular import cell_text, sniff_delimiter
+from ..textcodec import SAMPLE, is_binary, sniff
 from .formulas import evaluate, formula_of, hidden_values
 
 TEXT_FORMATS = {".csv", ".tsv", ".txt", ".tab"}
@@ -48,8 +49,6 @@ MAX_LINK_CACHE = 8 << 20
 # parts of a workbook openpyxl does not carry over: refuse rather than silently drop them
 XLSX_UNSAFE = ("xl/charts/", "xl/drawings/", "xl/media/", "xl/pivotTables/", "xl/pivotCache/", "xl/embeddings/",
                "xl/chartsheets/")
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
-         (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 
 
 class CannotMask(Exception):
@@ -204,19 +203,10 @@ def _place_names(rows: list[list[str]], index: int) -> bool:
 
 def _decode(raw: bytes) -> tuple[bytes, str, str]:
     """(byte-order mark, codec, text); CannotMask when the bytes would not come back identical."""
-    bom, codec = b"", None
-    for mark, name in _BOMS:
-        if raw.startswith(mark):
-            bom, codec = mark, name
-            break
+    if is_binary(raw[:SAMPLE]):
+        raise CannotMask("binary content, not a text table")
+    bom, codec = sniff(raw[:SAMPLE])
     body = raw[len(bom):]
-    if codec is None:
-        if is_binary(raw[:SAMPLE]):
-            raise CannotMask("binary content, not a text table")
-        try:
-            codec = detect_encoding(raw[:SAMPLE])
-        except UnreadableTable as exc:
-            raise CannotMask(str(exc)) from None
     codec = codecs.lookup(codec).name
     try:
         text = body.decode(codec, "surrogateescape")

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import UsageError
-from ..fsutil import write_private
+from ..durable import write_bytes
 from ..siem import ndjson
 from . import csv_report, html, json_report, markdown, xlsx
 
@@ -33,4 +33,4 @@ def renderer_for(path: Path) -> Callable[[dict[str, Any], str], bytes]:
 
 
 def write(report: dict[str, Any], path: Path, lang: str) -> None:
-    write_private(path, renderer_for(path)(report, lang))
+    write_bytes(path, renderer_for(path)(report, lang))

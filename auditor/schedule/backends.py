@@ -9,7 +9,6 @@ that tests and unusual systems need to move can be overridden by environment var
 from __future__ import annotations
 
 import datetime as dt
-import locale
 import os
 import sys
 import tempfile
@@ -33,18 +32,8 @@ class Result:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
-def _out(res: runcmd.CmdResult) -> str:
-    raw = res.stdout or b""
-    for enc in ("utf-8", locale.getpreferredencoding(False) or "utf-8", "gb18030"):
-        try:
-            return raw.decode(enc)
-        except (UnicodeDecodeError, LookupError):
-            continue
-    return raw.decode("utf-8", "replace")
-
-
 def _fail(res: runcmd.CmdResult) -> str:
-    return res.error or f"exit code {res.returncode}: {_out(res).strip()[:300]}"
+    return res.error or f"exit code {res.returncode}: {res.text.strip()[:300]}"
 
 
 # --------------------------------------------------------------------------- systemd
@@ -118,7 +107,7 @@ class Systemd:
         res = self._ctl("show", f"{UNIT}.timer", "--property=ActiveState,UnitFileState,NextElapseUSecRealtime,"
                                                  "LastTriggerUSec,LoadState", timeout=15)
         if res.returncode == 0:
-            for line in _out(res).splitlines():
+            for line in res.text.splitlines():
                 k, _, v = line.partition("=")
                 if k:
                     facts[k] = v
@@ -164,7 +153,7 @@ class Cron:
                 return ""
         res = runcmd.run(["crontab", "-l"])
         if res.returncode == 0:
-            return _out(res)
+            return res.text
         if res.returncode == 1:
             return ""  # crontab -l exits 1 when the user has none
         raise UsageError(f"cannot read the crontab: {_fail(res)}")
@@ -253,7 +242,7 @@ class Schtasks:
         labels = {"Next Run Time": "next_run", "下次运行时间": "next_run", "Last Run Time": "last_run",
                   "上次运行时间": "last_run", "Last Result": "last_result", "上次结果": "last_result",
                   "Status": "status", "状态": "status", "模式": "status"}
-        for line in _out(res).splitlines():
+        for line in res.text.splitlines():
             k, sep, v = line.partition(":")
             if sep and k.strip() in labels and labels[k.strip()] not in facts:
                 facts[labels[k.strip()]] = v.strip()

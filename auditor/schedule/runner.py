@@ -29,9 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import safeio
-from ..durable import private_dir
+from ..durable import private_dir, write_bytes
 from ..errors import UsageError
-from ..fsutil import write_private
 from ..terminal import echo
 from .folder import LAST_RUN, MAX_REPORT, REPORT_RE, Folder, Reports, host_tag, last_run_name, this_host
 
@@ -101,7 +100,7 @@ def run_scheduled(output_dir: Path, keep: int, scan_args: list[str], now: dt.dat
         argv = ["scan", "-q", "--fail-on", "none", "-o", str(json_path), "-o", str(html_path), *scan_args]
         if previous:
             copy = Path(tmp) / "baseline.json"  # the bytes checked above, not what the name points to now
-            write_private(copy, previous[1])
+            write_bytes(copy, previous[1])
             code = cli_main([*argv, "--baseline", str(copy)])
         else:
             code = cli_main(argv)
@@ -167,6 +166,6 @@ def _write_last(folder: Folder, hostname: str, when: dt.datetime, result: RunRes
     body = (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     for name in (last_run_name(hostname), LAST_RUN):
         try:
-            write_private(folder.path / name, body)
+            write_bytes(folder.path / name, body)
         except OSError as exc:  # the report itself is written; only the record of the run is missing
             echo(f"auditor schedule: cannot record the run in {folder.path / name} ({exc.strerror or exc})", err=True)

@@ -53,8 +53,8 @@ from auditor.accounts import net_user  # noqa: E402
 from auditor.accounts.dates import BadDate, parse_day, parse_when  # noqa: E402
 from auditor.accounts.inputs import Inputs, load_inputs  # noqa: E402
 from auditor.accounts.records import OsAccount  # noqa: E402
-from auditor.adapters.regfile import RegFile, decode_reg_bytes  # noqa: E402
-from auditor.adapters.schtasks import decode_console, parse_schtasks_csv  # noqa: E402
+from auditor.adapters.regfile import RegFile  # noqa: E402
+from auditor.adapters.schtasks import parse_schtasks_csv  # noqa: E402
 from auditor.allowlist import Approval, load_allowlist  # noqa: E402
 from auditor.collectors.win_files import parse_task_xml  # noqa: E402
 from auditor.errors import UsageError  # noqa: E402
@@ -62,6 +62,7 @@ from auditor.files.rules import load_rules  # noqa: E402
 from auditor.files.table_scan import TableAnalyzer, TableResult  # noqa: E402
 from auditor.model import Coverage  # noqa: E402
 from auditor.tabular import UnreadableTable, iter_sheets  # noqa: E402
+from auditor.textcodec import decode_console, decode_text  # noqa: E402
 
 # --------------------------------------------------------------------------- budget
 
@@ -312,7 +313,7 @@ def _check_reg(reg) -> None:
 @budget(60)
 @given(st.one_of(raw_bytes, encoded_text(), mutated(REG_SEEDS, huge=REG_HUGE, nest=(b"[", b"]"))))
 def test_regfile_any_bytes_parse_to_a_registry_view(sample):
-    text = call(decode_reg_bytes, sample.data)
+    text = call(decode_text, sample.data)
     assert isinstance(text, str)
     _check_reg(call(RegFile.from_text, text))
 
