@@ -188,6 +188,16 @@ def read_public_key(path: Path, option: str = "--pubkey") -> PublicKey:
     return parse_public_key(read_input(path, option, max_size=MAX_KEY_FILE), f"{option} {path}")
 
 
+def read_verify_key(pubkey: Path | None, sign_key: Path | None) -> VerifyKey | None:
+    """The key a verifying command was given: ``--pubkey`` (an Ed25519 public key) or ``--sign-key`` (an HMAC
+    secret, or an Ed25519 private key whose public half is used); not both."""
+    if pubkey and sign_key:
+        raise UsageError("give --pubkey or --sign-key, not both")
+    if pubkey:
+        return read_public_key(pubkey)
+    return verifier(read_signing_key(sign_key)) if sign_key else None
+
+
 def generate() -> PrivateKey:
     key = ed25519.Ed25519PrivateKey.generate()
     return PrivateKey(key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,

@@ -33,8 +33,8 @@ from ..fleet.siem import store_lines, write_stream
 from ..fleet.texts import shown, t
 from ..siem import ecs, template
 from ..siem.ndjson import FORMATS, create_action, default_target, file_chunks
+from ..signing import read_verify_key
 from ..terminal import echo
-from .verify import verify_key
 
 
 def main(args: argparse.Namespace) -> int:
@@ -52,7 +52,7 @@ def ingest(args: argparse.Namespace) -> int:
     from ..fleet.ingest import ingest as run
     from ..fleet.store import Store
 
-    key = verify_key(args)
+    key = read_verify_key(args.pubkey, args.sign_key)
     lang = args.lang
     def progress(n: int, total: int) -> None:
         if n % 200 == 0 or n == total:

@@ -21,26 +21,15 @@ from ..inspector.bundle import MAX_BUNDLE_BYTES, verify_bundle
 from ..integrity import CANONICALIZATIONS, KEYS, check, signature_kind, signed_by
 from ..render.json_report import render as render_json
 from ..report_input import MAX_BYTES, sealed_shape_problem
-from ..signing import VerifyKey, read_public_key, read_signing_key, signature_bytes, verifier
+from ..signing import VerifyKey, read_verify_key, signature_bytes
 from ..terminal import echo
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
-def verify_key(args: argparse.Namespace) -> VerifyKey | None:
-    """The key a verifying command was given: --pubkey (Ed25519 public key) or --sign-key (an HMAC secret, or an
-    Ed25519 private key whose public half is used); not both."""
-    pubkey, sign_key = getattr(args, "pubkey", None), getattr(args, "sign_key", None)
-    if pubkey and sign_key:
-        raise UsageError("give --pubkey or --sign-key, not both")
-    if pubkey:
-        return read_public_key(pubkey)
-    return verifier(read_signing_key(sign_key)) if sign_key else None
-
-
 def main(args: argparse.Namespace) -> int:
     path = Path(args.file)
-    key = verify_key(args)
+    key = read_verify_key(args.pubkey, args.sign_key)
     try:
         fh = safeio.open_regular(path, max_size=max(MAX_BUNDLE_BYTES, MAX_BYTES))
     except OSError as exc:
