@@ -11,7 +11,7 @@ import datetime as dt
 import ipaddress
 import json
 import random
-import shutil
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -30,6 +30,7 @@ from fleetkit import FleetSpec, ingest_cli, make_fleet, templates_once
 from reportkit import scan, three_area_tree
 
 STREAM = "logs-yuncang.findings-default"
+HEX_RUN = re.compile(r"[0-9a-f]{16,}")
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +159,10 @@ def test_no_customer_data_in_clear(store, tmp_path):
         text = path.read_text(encoding="utf-8")
         leaked = [s for s in secrets if s in text]
         assert not leaked, f"{fmt}: {leaked[:5]}"
-        shutil.copy(path, folder / f"{fmt}-export.txt")
+        # Digests, ids and a locator's path_hex (the path's bytes, which hold this run's temporary folder) are hex:
+        # an 11-digit run in them reads as a mobile to the detector, differently on every run. They are not
+        # personal data (leakguard leaves them alone for the same reason), so the detector sees them blanked.
+        (folder / f"{fmt}-export.txt").write_text(HEX_RUN.sub("HEX", text), encoding="utf-8")
     # the product's own detector over the documents: nothing personal in them
     out = tmp_path / "check.json"
     res = run_cli("scan", "--only", "files", "--path", str(folder), "-o", str(out), "-q", "--fail-on", "none",
