@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+import siemcheck
+
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA = REPO / "reports" / "schema" / "report.schema.json"
 SLEEP = shutil.which("sleep")
@@ -62,8 +64,6 @@ _SIEM_CHECKED: set[tuple[str, int, int]] = set()
 
 def assert_valid_siem_files(folder: Path) -> None:
     """Every *.ndjson file under ``folder`` (not checked before in this state) holds valid SIEM documents."""
-    import siemcheck
-
     for path in folder.rglob("*.ndjson"):
         try:
             st = path.stat()

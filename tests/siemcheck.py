@@ -26,6 +26,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
+from auditor.siem import template
+
 DATA = Path(__file__).resolve().parent / "data" / "siem"
 REPO = Path(__file__).resolve().parent.parent
 INT64 = (-(2 ** 63), 2 ** 63 - 1)
@@ -283,8 +285,6 @@ def ecs_problems(doc: Any) -> list[str]:
 # --------------------------------------------------------------------------- the shipped template
 
 def template_field_types(flavour: str = "elasticsearch") -> dict[str, str]:
-    from auditor.siem import template
-
     return template.field_types(template.load(flavour))
 
 

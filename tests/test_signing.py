@@ -25,7 +25,7 @@ from hypothesis import given, settings, strategies as st
 
 from auditor import canonical_json
 from auditor.errors import UsageError
-from auditor.integrity import check
+from auditor.integrity import check, seal
 from auditor.signing import HmacKey, PrivateKey, parse_public_key, parse_signing_key
 from conftest import run_cli
 from fleetkit import ingest_cli
@@ -82,8 +82,6 @@ def test_rfc8785_examples():
 
 
 def test_a_report_rfc8785_cannot_express_is_sealed_the_earlier_way_and_verifies():
-    from auditor.integrity import seal
-
     report = seal({"schema_version": "1.1", "findings": [], "inode": 2 ** 60})
     assert report["integrity"]["canonicalization"] == "json-sorted-keys-compact-utf8-without-integrity"
     assert check(report) == []
