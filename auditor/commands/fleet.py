@@ -28,13 +28,12 @@ from typing import Iterator
 from .. import boundedjson, safeio
 from ..core.options import date, existing_file, positive
 from ..errors import UsageError
-from ..fleet import DEFAULT_SILENT_DAYS, render
+from ..fleet import DEFAULT_SILENT_DAYS
 from ..fleet.ingest import ingest as run_ingest
 from ..fleet.push import (Connection, PushError, bulk_url, check_api_key, check_credentials, install_templates, push,
                           tls_context)
 from ..fleet.siem import store_lines, write_stream
 from ..fleet.store import Store
-from ..fleet.tables import build
 from ..fleet.texts import shown, t
 from ..i18n import LANGS
 from ..siem import ecs, template
@@ -76,10 +75,12 @@ def ingest(args: argparse.Namespace) -> int:
 
 
 def _tables(args: argparse.Namespace, store):
+    from ..fleet.tables import build  # deferred: pandas costs half a second at every start of every command
     return build(store, as_of=args.as_of, since=args.since, silent_days=args.silent_days)
 
 
 def report(args: argparse.Namespace) -> int:
+    from ..fleet import render  # deferred: the fleet tables bring pandas (see _tables)
     for out in args.output:
         render.renderer_for(out)  # unknown formats fail before anything is read
     with Store.open(args.db) as store:

@@ -66,7 +66,7 @@ def collect(ctx: ScanContext, opts, handover: Handover) -> FilesFacts:
     skip_rel, skip_names = skip_set(ctx)
     progress = _Progress(opts.progress)
     root_covs = []
-    scanned = reused = 0
+    scanned = reused = with_records = 0
     try:
         for root in unique:
             root_cov = ctx.coverage.source(AREA, f"root:{display_path(root)}")
@@ -87,7 +87,8 @@ def collect(ctx: ScanContext, opts, handover: Handover) -> FilesFacts:
                     reused += 1
                 tables = reader.tables(cand, summaries, fresh, scan_cov)
                 facts.tables += tables
-                progress.advance(cand.size, sum(1 for t in facts.tables if t.summary["records"] or t.summary["id_rows"]))
+                with_records += sum(1 for t in tables if t.summary["records"] or t.summary["id_rows"])
+                progress.advance(cand.size, with_records)
             if not root_cov.examined and any(x["item"] == display_path(root) for x in root_cov.skipped):
                 root_cov.status = "failed"  # the root itself could not be listed: nothing under it was read
         state.drop_missing(unique)
@@ -124,12 +125,11 @@ class TableReader:
         out = []
         for s in summaries:
             member = str(s.get("member") or "")
-            shown = display_path(cand.path) + member
             if s.get("skipped"):
-                cov.skip(shown, s["skipped"])
+                cov.skip(display_path(cand.path) + member, s["skipped"])
                 continue
             if s.get("truncated"):
-                cov.partly(shown, "; ".join(s["truncated"]))
+                cov.partly(display_path(cand.path) + member, "; ".join(s["truncated"]))
             holds_people = bool(s["records"] or s["id_rows"])
             if holds_people and not s.get("sha256") and not member:
                 s = {**s, "sha256": _sha256(cand)}
