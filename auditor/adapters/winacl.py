@@ -200,24 +200,34 @@ def owner_sid(path: str, nofollow: bool = True) -> str | None:
 ADMIN_ONLY_SDDL = "O:BAD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
 TRUSTED_SIDS = frozenset({"SY", "BA", "S-1-5-18", "S-1-5-32-544",
                           "S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464"})  # TrustedInstaller
-_OWNER = re.compile(r"O:([^:()]+?)(?=[GDS]:|$)")
-_DACL = re.compile(r"D:([A-Z]*)((?:\([^)]*\))*)")
+_SID = r"S-1-[0-9-]+|[A-Z]{2}"
+_SDDL = re.compile(rf"O:(?P<owner>{_SID})|G:(?:{_SID})|D:(?P<flags>(?:NO_ACCESS_CONTROL|P|AI|AR)*)"
+                   r"(?P<aces>(?:\([^)]*\))*)|S:.*")
 
 
 def admin_only_problems(sddl: str) -> list[str]:
     """Why a security descriptor (SDDL with owner and DACL) is not SYSTEM-and-Administrators-only: an owner
     other than SYSTEM, Administrators or TrustedInstaller (an owner may always change the DACL), a DACL that
     inherits from above, an entry allowing anyone else. [] when it is as it should be."""
+    owner, flags, aces = None, None, ""
+    pos = 0
+    while pos < len(sddl):
+        part = _SDDL.match(sddl, pos)
+        if part is None or part.end() == pos:
+            break
+        if part.group("owner"):
+            owner = part.group("owner")
+        elif part.group(0).startswith("D:"):
+            flags, aces = part.group("flags"), part.group("aces")
+        pos = part.end()
     problems: list[str] = []
-    owner = _OWNER.search(sddl)
-    if owner is None or owner.group(1).upper() not in TRUSTED_SIDS:
-        problems.append(f"owner {owner.group(1) if owner else '(none)'}")
-    dacl = _DACL.search(sddl)
-    if dacl is None:
+    if owner is None or owner.upper() not in TRUSTED_SIDS:
+        problems.append(f"owner {owner or '(none)'}")
+    if flags is None or "NO_ACCESS_CONTROL" in flags:
         return problems + ["no DACL (everyone has full access)"]
-    if "P" not in dacl.group(1):
+    if "P" not in flags.replace("NO_ACCESS_CONTROL", ""):
         problems.append("entries inherited from the parent folder")
-    for ace in re.findall(r"\(([^)]*)\)", dacl.group(2)):
+    for ace in re.findall(r"\(([^)]*)\)", aces):
         fields = ace.split(";")
         if len(fields) < 6 or fields[0].upper() in ("D", "OD"):
             continue  # a deny entry only takes rights away
