@@ -9,15 +9,18 @@ What is mounted where, as on the running PC:
   the tree), and of each ``Users\\<name>`` folder no profile names (mounted as ``HKU\\<name>``: its SID is not known
   without SOFTWARE).
 
-Every hive file is opened through the tree (``auditor.safeio``: confined to ``--root``, a regular file only), read
-up to its bound (:data:`MAX_HIVE`) and parsed in memory; it is loaded on first use, user hives a few at a time.
+Every hive file is opened through the tree (``auditor.safeio``: confined to ``--root``, a regular file only, read
+only up to the size it had when opened) and parsed where it lies: only the cells a look-up needs are read, so memory
+does not grow with the hive. A hive is opened on first use, user hives a few at a time (:meth:`HiveRegistry.close`
+closes them all).
 A hive that is missing, too large, unreadable or not a hive is recorded in :attr:`HiveRegistry.hives` and its keys
 simply do not exist; a damaged key or value is recorded in :attr:`HiveRegistry.problems` and skipped. A hive whose
 header says it was not closed cleanly (sequence numbers differ: the PC was running, hibernated or crashed) is read
 as it is, and says so: the changes still in its ``.LOG1``/``.LOG2`` files are not applied.
 
-Bounds: hive files as in :data:`MAX_HIVE`; per key 65,536 subkeys and 16,384 values listed; a value's data over
-1 MiB is left out (named in the problems)."""
+Bounds: hive files as in :data:`MAX_HIVE` (the format's own limit is 4 GiB); per key 65,536 subkeys and 16,384
+values listed, a value's data over 1 MiB left out, and at most 16 MiB of one key's values kept (the rest named in
+the problems)."""
 
 from __future__ import annotations
 
@@ -26,15 +29,16 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
-from typing import Callable
+from typing import BinaryIO, Callable
 
 from .. import safeio
 from .registry import decode_value, normalize_key
 
-MAX_HIVE = {"SOFTWARE": 512 << 20, "SYSTEM": 256 << 20, "SAM": 16 << 20, "NTUSER.DAT": 64 << 20}
+MAX_HIVE = {"SOFTWARE": 2 << 30, "SYSTEM": 2 << 30, "SAM": 256 << 20, "NTUSER.DAT": 1 << 30}
 MAX_SUBKEYS = 65_536
 MAX_VALUES = 16_384
 MAX_VALUE_BYTES = 1 << 20
+MAX_KEY_BYTES = 16 << 20
 MAX_PROBLEMS = 1000
 USER_HIVES_HELD = 4
 CONFIG = r"C:\Windows\System32\config"
@@ -60,18 +64,19 @@ class HiveFile:
 class _Hive:
     """One parsed hive: keys found by path (case-insensitive), each key's children listed once."""
 
-    def __init__(self, data: bytes, where: str, problems: Callable[[str, str], None]) -> None:
+    def __init__(self, stream: BinaryIO, where: str, problems: Callable[[str, str], None]) -> None:
         from regipy.registry import Cell, NKRecord  # noqa: PLC0415 - deferred: only offline Windows trees need it
         from regipy.structs import REGF_HEADER
 
         self._nk = NKRecord
         self.where = where
         self._problem = problems
-        self.stream = io.BytesIO(data)
-        self.header = REGF_HEADER.parse_stream(self.stream)
+        self.stream = stream
+        self.header = REGF_HEADER.parse_stream(stream)
         self.dirty = self.header.primary_sequence_num != self.header.secondary_sequence_num
         root_at = REGF_HEADER_SIZE + self.header.root_key_offset
-        if data[root_at + 4:root_at + 6] != b"nk":
+        stream.seek(root_at + 4)
+        if stream.read(2) != b"nk":
             raise ValueError("the root key is not where the header says")
         self.root = NKRecord(Cell(cell_type="nk", offset=root_at + 6, size=0), self.stream)
         self._nodes: dict[tuple[str, ...], object | None] = {(): self.root}
@@ -132,6 +137,7 @@ class _Hive:
             count = MAX_VALUES
         stream = self.stream
         start = REGF_HEADER_SIZE + 4 + nk.header.values_list_offset
+        kept = 0
         for i in range(count):
             try:
                 stream.seek(start + 4 * i)
@@ -156,6 +162,10 @@ class _Hive:
                 if problem:
                     self._problem(f"{where}\\{name or '(default)'}", problem)
                     continue
+                kept += len(raw)
+                if kept > MAX_KEY_BYTES:
+                    self._problem(where, f"values over {MAX_KEY_BYTES >> 20} MiB in all: the rest left out")
+                    break
                 out[name] = value
             except Exception as exc:  # noqa: BLE001 - one damaged value never hides the others
                 self._problem(where, f"value {i + 1} unreadable ({type(exc).__name__})")
@@ -186,6 +196,7 @@ class HiveRegistry:
         self._users: OrderedDict[str, _Hive | None] = OrderedDict()
         self._user_files: dict[str, str] | None = None
         self._control_set: str | None = None
+        self._open: list[BinaryIO] = []
         for name in ("SOFTWARE", "SYSTEM", "SAM"):
             self.hives[f"HKLM\\{name}"] = HiveFile(name, f"HKLM\\{name}", f"{CONFIG}\\{name}")
 
@@ -212,27 +223,31 @@ class HiveRegistry:
             return None
         limit = MAX_HIVE.get(info.name, MAX_HIVE["NTUSER.DAT"])
         try:
-            with self.tree.open(path, buffered=False) as fh:
-                info.size = safeio.opened_size(fh)
-                if info.size > limit:
-                    info.status, info.reason = "too_large", f"{info.size} bytes, over the {limit >> 20} MiB bound"
-                    return None
-                data = fh.read()
+            raw = self.tree.open(path, buffered=False)
         except OSError as exc:
             info.status, info.reason = "unreadable", safeio.reason_of(exc)
             return None
-        if data[:4] != b"regf":
-            info.status, info.reason = "not_a_hive", "no regf header"
-            return None
+        info.size = safeio.opened_size(raw)
+        stream = io.BufferedReader(raw, 1 << 16)  # type: ignore[arg-type]
         try:
-            hive = _Hive(data, info.mounted_at, self._problem)
+            if info.size > limit:
+                info.status, info.reason = "too_large", f"{info.size} bytes, over the {limit >> 20} MiB bound"
+            elif stream.read(4) != b"regf":
+                info.status, info.reason = "not_a_hive", "no regf header"
+            else:
+                stream.seek(0)
+                hive = _Hive(stream, info.mounted_at, self._problem)
+                info.status, info.dirty = "read", hive.dirty
+                if hive.dirty:
+                    info.reason = "not closed cleanly: changes in its .LOG1/.LOG2 files not applied"
+                self._open.append(stream)
+                return hive
+        except OSError as exc:
+            info.status, info.reason = "unreadable", safeio.reason_of(exc)
         except Exception as exc:  # noqa: BLE001 - a damaged header or root: the hive is not read
             info.status, info.reason = "not_a_hive", f"header or root key unreadable ({type(exc).__name__})"
-            return None
-        info.status, info.dirty = "read", hive.dirty
-        if hive.dirty:
-            info.reason = "not closed cleanly: changes in its .LOG1/.LOG2 files not applied"
-        return hive
+        stream.close()
+        return None
 
     def _hklm(self, name: str) -> _Hive | None:
         if name not in self._machine:
@@ -279,8 +294,25 @@ class HiveRegistry:
         hive = self._load(self.hives[f"HKU\\{key}"])
         self._users[key] = hive
         while len(self._users) > USER_HIVES_HELD:
-            self._users.popitem(last=False)
+            _, gone = self._users.popitem(last=False)
+            if gone is not None:
+                gone.stream.close()
+                self._open.remove(gone.stream)
         return hive
+
+    def close(self) -> None:
+        """Close every hive file held open (look-ups after this open them again)."""
+        for stream in self._open:
+            stream.close()
+        self._open.clear()
+        self._machine.clear()
+        self._users.clear()
+
+    def __enter__(self) -> "HiveRegistry":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def control_set(self) -> str:
         """``ControlSet00N`` that CurrentControlSet is on the running PC (SYSTEM\\Select\\Current)."""
