@@ -9,6 +9,7 @@ checked here for the coverage it must produce, and the parsers are checked on re
 
 from __future__ import annotations
 
+import ctypes
 import io
 import json
 import os
@@ -23,6 +24,7 @@ from pathlib import Path
 import pytest
 
 import wine_env
+from auditor.accounts import netapi
 from conftest import findings_of, load_report
 from exportgen import export_rows, write_csv, write_xlsx
 
@@ -536,3 +538,39 @@ def test_links_and_device_names_in_the_desktop_are_not_followed(winpc):
             except OSError:
                 pass
         shutil.rmtree(pc.c_path(desktop + r"\junction"), ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- the Net API structures
+def test_netapi_structures_match_the_windows_headers(tmp_path):
+    """The ctypes USER_INFO structures auditor.accounts.netapi reads have the offsets and sizes the Windows SDK
+    headers give (tests/wine/netapi_layout.c built with mingw-w64 and run under Wine: x64 layout, as on Windows)."""
+    if os.environ.get(wine_env.SKIP_ENV) == "skip":
+        pytest.skip(f"{wine_env.SKIP_ENV}=skip: this machine cannot run Wine")
+    exe = tmp_path / "netapi_layout.exe"
+    subprocess.run(["x86_64-w64-mingw32-gcc", "-O0", "-o", str(exe), str(Path(__file__).parent / "wine" /
+                    "netapi_layout.c"), "-lnetapi32"], check=True, timeout=120)
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.update(WINEPREFIX=str(tmp_path / "prefix"), WINEARCH="win64", WINEDEBUG="-all", HOME=str(tmp_path),
+               WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d")
+    try:
+        res = subprocess.run(["wine", str(exe)], env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                             timeout=300)
+    finally:
+        subprocess.run(["wineserver", "-k"], env=env, timeout=60, capture_output=True)
+    assert res.returncode == 0, res.stderr.decode(errors="replace")
+    sdk = {}
+    for line in res.stdout.decode().split("\n"):
+        if line.strip():
+            struct, member, value = line.split()
+            sdk[(struct, member)] = int(value)
+    structs = {"USER_INFO_1": netapi.USER_INFO_1, "USER_INFO_2": netapi.USER_INFO_2,
+               "USER_INFO_3": netapi.USER_INFO_3, "USER_INFO_10": netapi.USER_INFO_10,
+               "USER_MODALS_INFO_0": netapi.USER_MODALS_INFO_0}
+    assert len(sdk) == 28
+    for (struct, member), value in sdk.items():
+        cls = structs[struct]
+        if member == "size":
+            assert ctypes.sizeof(cls) == value, struct
+        else:
+            field = member.split("_", 1)[1] if member[0].isdigit() else member
+            assert getattr(cls, field).offset == value, (struct, member)

@@ -38,20 +38,23 @@ MAX_ACCOUNTS = 10_000  # local accounts read (a PC has a handful)
 FLAG_NAMES = {UF_ACCOUNTDISABLE: "disabled", UF_LOCKOUT: "locked_out", UF_PASSWD_NOTREQD: "password_not_required",
               UF_DONT_EXPIRE_PASSWD: "password_never_expires"}
 
-_LEVEL1 = [("name", wintypes.LPWSTR), ("password", wintypes.LPWSTR), ("password_age", wintypes.DWORD),
-           ("priv", wintypes.DWORD), ("home_dir", wintypes.LPWSTR), ("comment", wintypes.LPWSTR),
-           ("flags", wintypes.DWORD), ("script_path", wintypes.LPWSTR)]
-_LEVEL2 = _LEVEL1 + [("auth_flags", wintypes.DWORD), ("full_name", wintypes.LPWSTR),
+# struct members: DWORD is 32 bits on Windows; c_uint32 keeps the layout the same wherever the module is read
+# (wintypes.DWORD is c_ulong, 64 bits on Linux), so the tests can check it against the SDK headers
+_DWORD = ctypes.c_uint32
+_LEVEL1 = [("name", wintypes.LPWSTR), ("password", wintypes.LPWSTR), ("password_age", _DWORD),
+           ("priv", _DWORD), ("home_dir", wintypes.LPWSTR), ("comment", wintypes.LPWSTR),
+           ("flags", _DWORD), ("script_path", wintypes.LPWSTR)]
+_LEVEL2 = _LEVEL1 + [("auth_flags", _DWORD), ("full_name", wintypes.LPWSTR),
                      ("usr_comment", wintypes.LPWSTR), ("parms", wintypes.LPWSTR), ("workstations", wintypes.LPWSTR),
-                     ("last_logon", wintypes.DWORD), ("last_logoff", wintypes.DWORD),
-                     ("acct_expires", wintypes.DWORD), ("max_storage", wintypes.DWORD),
-                     ("units_per_week", wintypes.DWORD), ("logon_hours", ctypes.c_void_p),
-                     ("bad_pw_count", wintypes.DWORD), ("num_logons", wintypes.DWORD),
-                     ("logon_server", wintypes.LPWSTR), ("country_code", wintypes.DWORD),
-                     ("code_page", wintypes.DWORD)]
-_LEVEL3 = _LEVEL2 + [("user_id", wintypes.DWORD), ("primary_group_id", wintypes.DWORD),
+                     ("last_logon", _DWORD), ("last_logoff", _DWORD),
+                     ("acct_expires", _DWORD), ("max_storage", _DWORD),
+                     ("units_per_week", _DWORD), ("logon_hours", ctypes.c_void_p),
+                     ("bad_pw_count", _DWORD), ("num_logons", _DWORD),
+                     ("logon_server", wintypes.LPWSTR), ("country_code", _DWORD),
+                     ("code_page", _DWORD)]
+_LEVEL3 = _LEVEL2 + [("user_id", _DWORD), ("primary_group_id", _DWORD),
                      ("profile", wintypes.LPWSTR), ("home_dir_drive", wintypes.LPWSTR),
-                     ("password_expired", wintypes.DWORD)]
+                     ("password_expired", _DWORD)]
 _LEVEL10 = [("name", wintypes.LPWSTR), ("comment", wintypes.LPWSTR), ("usr_comment", wintypes.LPWSTR),
             ("full_name", wintypes.LPWSTR)]
 
@@ -73,9 +76,9 @@ class USER_INFO_10(ctypes.Structure):  # noqa: N801
 
 
 class USER_MODALS_INFO_0(ctypes.Structure):  # noqa: N801
-    _fields_ = [("min_passwd_len", wintypes.DWORD), ("max_passwd_age", wintypes.DWORD),
-                ("min_passwd_age", wintypes.DWORD), ("force_logoff", wintypes.DWORD),
-                ("password_hist_len", wintypes.DWORD)]
+    _fields_ = [("min_passwd_len", _DWORD), ("max_passwd_age", _DWORD),
+                ("min_passwd_age", _DWORD), ("force_logoff", _DWORD),
+                ("password_hist_len", _DWORD)]
 
 
 STRUCTS = {1: USER_INFO_1, 2: USER_INFO_2, 3: USER_INFO_3, 10: USER_INFO_10}
