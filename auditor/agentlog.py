@@ -103,7 +103,7 @@ def start(command: str) -> logging.Logger:
             _quiet_failure("cannot write the log file", exc)
             _logger.addHandler(logging.NullHandler())
     context = "system" if paths.system_context() else "user"
-    _logger.info("%s %s started (%s context, data in %s)", TOOL_NAME, __version__, context, paths.data_root())
+    _logger.info("%s %s started (%s context, data in %s)", TOOL_NAME, __version__, context, paths.data_dir())
     for line in paths.migrate():
         _logger.info("earlier data %s", line)
     for done in paths.protections():

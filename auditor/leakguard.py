@@ -26,9 +26,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .files.cells import UNMASKED, id_check_char, id_valid, name_status
-from .files.masking import mask_id, mask_mobile, mask_name
-from .files.rules import PiiRules, load_rules
+from .pii.cells import UNMASKED, id_check_char, id_valid, name_status
+from .pii.masking import mask_id, mask_mobile, mask_name
+from .pii.rules import PiiRules, load_rules
 
 _HAN_RUN_END = re.compile(r"[\u4e00-\u9fff·]{2,6}$")
 _HAN_RUN_START = re.compile(r"^[\u4e00-\u9fff·]{2,6}")

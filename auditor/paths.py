@@ -1,5 +1,6 @@
-"""Where the agent keeps its own data: the incremental state, the remediation quarantine, the scheduled reports,
-the fleet store and its log files. The one place that decides it.
+"""Places on disk by name. First where the agent keeps its own data: the incremental state, the remediation
+quarantine, the scheduled reports, the fleet store and its log files (the one place that decides it); then where an
+export lies, as a place a reader knows (desktop, downloads, WeChat files…).
 
 * **The machine's agent** (root on Linux, SYSTEM or an elevated administrator on Windows) keeps them in one
   protected folder: ``%ProgramData%\\yuncang-auditor`` on Windows, owned by Administrators with a DACL for SYSTEM
@@ -19,10 +20,12 @@ Layout of the protected folder: ``state\\``, ``quarantine\\``, ``reports\\`` (sc
 from __future__ import annotations
 
 import os
+import re
 import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -39,6 +42,7 @@ ENV_QUARANTINE = "AUDITOR_QUARANTINE_DIR"
 ENV_FLEET_DB = "AUDITOR_FLEET_DB"
 ENV_LOGS = "AUDITOR_LOG_DIR"
 SUBFOLDERS = ("state", "quarantine", "reports", "logs")
+LAST_RUN = "last-run.json"  # a scheduled run's record beside its reports (never a report itself)
 FILE_ATTRIBUTE_REPARSE_POINT = 0x400
 
 
@@ -54,7 +58,7 @@ def _env(name: str) -> Path | None:
     return Path(value) if value else None
 
 
-def data_root(system: bool | None = None) -> Path:
+def data_dir(system: bool | None = None) -> Path:
     """The machine's protected data folder (``system``), or the user's data folder."""
     system = system_context() if system is None else system
     if not system:
@@ -70,7 +74,7 @@ def data_root(system: bool | None = None) -> Path:
 
 def state_dir() -> Path:
     """The incremental state of the files area (and the schedule's own state)."""
-    return _env(ENV_STATE) or (data_root(True) / "state" if system_context() else _user_state())
+    return _env(ENV_STATE) or (data_dir(True) / "state" if system_context() else _user_state())
 
 
 def _user_state() -> Path:
@@ -79,17 +83,17 @@ def _user_state() -> Path:
 
 def quarantine_dir() -> Path:
     """The originals `remediate` took out of the users' folders."""
-    return _env(ENV_QUARANTINE) or data_root() / "quarantine"
+    return _env(ENV_QUARANTINE) or data_dir() / "quarantine"
 
 
 def reports_dir(system: bool | None = None) -> Path:
     """Where scheduled scans put their dated reports: the machine's (``system``) or the user's schedule."""
-    return data_root(system) / "reports"
+    return data_dir(system) / "reports"
 
 
-def fleet_db() -> Path:
+def fleet_db_path() -> Path:
     """The fleet store (`fleet ingest|report|export`)."""
-    return _env(ENV_FLEET_DB) or data_root() / "fleet.sqlite"
+    return _env(ENV_FLEET_DB) or data_dir() / "fleet.sqlite"
 
 
 def log_dir() -> Path:
@@ -100,7 +104,7 @@ def log_dir() -> Path:
     if not system_context():
         return Path(platformdirs.user_log_dir(TOOL_NAME, appauthor=False))
     if WINDOWS or _env(ENV_DATA):
-        return data_root(True) / "logs"
+        return data_dir(True) / "logs"
     if sys.platform == "darwin":
         return Path("/Library/Logs") / TOOL_NAME
     return Path("/var/log") / TOOL_NAME
@@ -122,7 +126,7 @@ def migrate() -> list[str]:
     if not _env(ENV_QUARANTINE):
         pairs.append((user_data / "quarantine", quarantine_dir()))
     if not _env(ENV_FLEET_DB):
-        db = fleet_db()
+        db = fleet_db_path()
         pairs += [(user_data / f"fleet.sqlite{tail}", Path(f"{db}{tail}")) for tail in ("", "-wal", "-shm", "-journal")]
     lines = []
     for old, new in pairs:
@@ -157,7 +161,7 @@ def protected_roots() -> list[Path]:
     """The machine's protected folders in this context ([] for a user's run)."""
     if not system_context():
         return []
-    roots = [data_root(True)]
+    roots = [data_dir(True)]
     logs = log_dir()
     if not _env(ENV_LOGS) and not _inside(logs, roots[0]):
         roots.append(logs)  # /var/log/yuncang-auditor
@@ -290,3 +294,35 @@ def _apply_windows(root: Path, outcome: str, notes: list[str]) -> Protection:
         notes.append(f"ACL set; read back: {', '.join(left)} ({why})")
         return Protection(root, "unconfirmed", "; ".join(notes))
     return Protection(root, outcome, "; ".join(notes))
+
+
+# --------------------------------------------------------------------------- where an export lies
+
+_DRIVE = re.compile(r"^([A-Za-z]):[\\/]")
+_LOCATION_WORDS = (  # (folder names, casefolded) -> location key; first match wins, innermost folder first
+    ({"wechat files", "xwechat_files", "msgattach"}, "wechat"),
+    ({"tencent files", "filerecv"}, "qq"),
+    ({"dingtalk", "钉钉"}, "dingtalk"),
+    ({"desktop", "桌面"}, "desktop"),
+    ({"downloads", "下载", "download"}, "downloads"),
+    ({"documents", "my documents", "文档", "我的文档"}, "documents"),
+    ({"temp", "tmp", "cache"}, "temp"),
+)
+
+
+def location_of(path: Any) -> str | None:
+    """Where an export lay, as a key the fleet report can count: desktop, downloads, documents, wechat, qq,
+    dingtalk, temp, removable (/media, /run/media, /mnt), other_drive (a Windows drive other than C:), other."""
+    if not isinstance(path, str) or not path:
+        return None
+    parts = [p.casefold() for p in re.split(r"[\\/]+", path) if p]
+    for part in reversed(parts[:-1]):
+        for names, key in _LOCATION_WORDS:
+            if part in names:
+                return key
+    if path.startswith(("/media/", "/run/media/", "/mnt/")):
+        return "removable"
+    drive = _DRIVE.match(path)
+    if drive and drive.group(1).upper() != "C":
+        return "other_drive"
+    return "other"

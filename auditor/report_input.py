@@ -23,7 +23,7 @@ from typing import Any, Iterable
 
 from . import boundedjson
 from .errors import UsageError
-from .model import SCHEMA_VERSION
+from .core.model import SCHEMA_VERSION
 
 MAX_BYTES = boundedjson.REPORT.max_bytes
 MAX_FINDINGS = 20_000

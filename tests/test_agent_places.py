@@ -38,10 +38,10 @@ def _mode(path: Path) -> int:
 @needs_root
 def test_root_keeps_its_data_in_var_lib_and_var_log(bare):
     assert paths.system_context()
-    assert paths.data_root() == Path("/var/lib/yuncang-auditor")
+    assert paths.data_dir() == Path("/var/lib/yuncang-auditor")
     assert paths.state_dir() == Path("/var/lib/yuncang-auditor/state")
     assert paths.quarantine_dir() == Path("/var/lib/yuncang-auditor/quarantine")
-    assert paths.fleet_db() == Path("/var/lib/yuncang-auditor/fleet.sqlite")
+    assert paths.fleet_db_path() == Path("/var/lib/yuncang-auditor/fleet.sqlite")
     assert paths.reports_dir() == Path("/var/lib/yuncang-auditor/reports")
     assert paths.log_dir() == Path("/var/log/yuncang-auditor")
     assert paths.protected_roots() == [Path("/var/lib/yuncang-auditor"), Path("/var/log/yuncang-auditor")]
@@ -58,7 +58,7 @@ def test_a_users_run_keeps_the_users_folders(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in OWN_ENV and not k.startswith("XDG_")}
     env["HOME"] = str(home)
     code = ("import json; from auditor import paths; print(json.dumps({'system': paths.system_context(), "
-            "'state': str(paths.state_dir()), 'quarantine': str(paths.quarantine_dir()), 'fleet': str(paths.fleet_db()),"
+            "'state': str(paths.state_dir()), 'quarantine': str(paths.quarantine_dir()), 'fleet': str(paths.fleet_db_path()),"
             " 'logs': str(paths.log_dir()), 'roots': [str(p) for p in paths.protected_roots()]}))")
     res = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", code],
                          env=env, capture_output=True, text=True, timeout=60, cwd=str(home))

@@ -10,7 +10,7 @@ import pytest
 
 from auditor.adapters.regfile import RegFile
 from auditor.files.file_scan import FileScanner
-from auditor.files.rules import load_rules
+from auditor.pii.rules import load_rules
 from auditor.files.table_scan import TableAnalyzer
 from auditor.files.textpath import display_path
 from auditor.tabular import iter_sheets

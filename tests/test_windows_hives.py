@@ -17,7 +17,7 @@ from auditor import safeio
 from auditor.accounts import sam
 from auditor.adapters.hives import HiveRegistry
 from auditor.adapters.regfile import RegFile
-from auditor.context import ci_child
+from auditor.core.context import ci_child
 
 EXPORT_KEYS = (r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion", r"HKLM\SOFTWARE\WOW6432Node",
                r"HKLM\SOFTWARE\Policies", r"HKLM\SYSTEM\CurrentControlSet\Services",

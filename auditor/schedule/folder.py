@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import safeio
+from ..paths import LAST_RUN
 
 #: ``DATE_TIME[_HOST][_N].json|html``; HOST never all digits (see host_tag), so the old ``DATE_TIME_N`` still parses
 REPORT_RE = re.compile(r"^(\d{4}-\d{2}-\d{2}_\d{6})(?:_([^_]*[^_0-9][^_]*))?(?:_([0-9]+))?\.(json|html)$")
-LAST_RUN = "last-run.json"
 MAX_REPORT = 64 << 20  # a report larger than this is not read as a baseline (nor pruned)
 HOST_TAG_MAX = 40
 

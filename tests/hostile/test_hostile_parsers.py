@@ -56,11 +56,11 @@ from auditor.accounts.records import OsAccount  # noqa: E402
 from auditor.adapters.regfile import RegFile  # noqa: E402
 from auditor.adapters.schtasks import parse_schtasks_csv  # noqa: E402
 from auditor.allowlist import Approval, load_allowlist  # noqa: E402
-from auditor.collectors.win_files import parse_task_xml  # noqa: E402
+from auditor.remote.win_files import parse_task_xml  # noqa: E402
 from auditor.errors import UsageError  # noqa: E402
-from auditor.files.rules import load_rules  # noqa: E402
+from auditor.pii.rules import load_rules  # noqa: E402
 from auditor.files.table_scan import TableAnalyzer, TableResult  # noqa: E402
-from auditor.model import Coverage  # noqa: E402
+from auditor.core.model import Coverage  # noqa: E402
 from auditor.tabular import UnreadableTable, iter_sheets  # noqa: E402
 from auditor.textcodec import decode_console, decode_text  # noqa: E402
 
