@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from . import TOOL_NAME, __version__, paths
+from .durable import restrict_to_owner
 from .leakguard import mask_pi
 
 WINDOWS = sys.platform == "win32"
@@ -46,7 +47,7 @@ SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 _logger = logging.getLogger(TOOL_NAME)
 _logger.propagate = False
-_state: dict[str, Any] = {"file": None, "said": False}
+_state: dict[str, Any] = {"file": None, "handler": None, "said": False}
 
 
 class _Masked(logging.Filter):
@@ -65,8 +66,6 @@ class _OwnerOnlyRotating(logging.handlers.RotatingFileHandler):
     """A rotating file created owner-only (0600; the owner-only ACL on Windows) from its first byte."""
 
     def _open(self):  # noqa: D102 - logging's hook
-        from .durable import restrict_to_owner
-
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
         try:
             restrict_to_owner(self.baseFilename)
@@ -89,19 +88,23 @@ def log_file() -> Path | None:
 def start(command: str) -> logging.Logger:
     """Open the log file (once per process) and record the command, the data places' checks and any move of an
     earlier version's data. Returns the logger."""
-    if _state["file"] is None:
+    folder = paths.log_dir()
+    if _state["file"] is None or _state["file"].parent != folder:  # (the places may change between in-process runs)
+        _close()
         try:
-            folder = paths.prepare(paths.log_dir())
+            folder = paths.prepare(folder)
+            for root in paths.protected_roots():  # the data folder too, created or repaired before first use
+                paths.protect(root)
             handler = _OwnerOnlyRotating(folder / LOG_FILE, maxBytes=MAX_BYTES, backupCount=BACKUPS,
                                          encoding="utf-8", delay=False)
             handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(process)d] %(message)s"))
             handler.addFilter(_Masked())
-            _logger.addHandler(handler)
-            _logger.setLevel(logging.INFO)
-            _state["file"] = folder / LOG_FILE
+            _state["handler"], _state["file"] = handler, folder / LOG_FILE
         except OSError as exc:
             _quiet_failure("cannot write the log file", exc)
-            _logger.addHandler(logging.NullHandler())
+            _state["handler"], _state["file"] = logging.NullHandler(), None
+        _logger.addHandler(_state["handler"])
+        _logger.setLevel(logging.INFO)
     context = "system" if paths.system_context() else "user"
     _logger.info("%s %s started (%s context, data in %s)", TOOL_NAME, __version__, context, paths.data_dir())
     for line in paths.migrate():
@@ -115,6 +118,31 @@ def start(command: str) -> logging.Logger:
             _logger.info("protected folder %s created", done.path)
     _logger.info("command: %s", command)
     return _logger
+
+
+def _close() -> None:
+    handler = _state["handler"]
+    if handler is not None:
+        _logger.removeHandler(handler)
+        handler.close()
+        _state["handler"] = None
+
+
+def command_line(argv: list[str]) -> str:
+    """What the log says about a command line: the command words (``schedule install``) and the option names, never
+    a value (paths, names, URLs with tokens): each is shown as "…"."""
+    shown: list[str] = []
+    leading = True
+    for arg in argv:
+        if arg.startswith("-"):
+            leading = False
+            shown.append(arg.split("=", 1)[0])
+        elif leading and len(shown) < 2 and arg.isascii() and arg.isalpha() and arg.islower():
+            shown.append(arg)
+        else:
+            leading = False
+            shown.append("…")
+    return " ".join(shown)
 
 
 # --------------------------------------------------------------------------- the system's log

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from auditor import paths
-from auditor.agentlog import MAX_BYTES
+from auditor.agentlog import MAX_BYTES, alert_line, command_line
+from conftest import run_cli
 
 OWN_ENV = (paths.ENV_DATA, paths.ENV_STATE, paths.ENV_QUARANTINE, paths.ENV_FLEET_DB, paths.ENV_LOGS)
 MOBILE = "13812345678"
@@ -221,8 +222,83 @@ def test_an_unwritable_log_never_fails_the_command(tmp_path):
 
 
 def test_watch_alert_line():
-    from auditor.agentlog import alert_line
-
     line = alert_line({"event": "file_finding", "check_id": "PI-001", "severity": "high", "records": 40,
                        "path": r"C:\Users\a\Desktop\订单导出.csv", "ts": 1.0})
     assert line == r"watch alert file_finding check_id=PI-001 severity=high records=40 path=C:\Users\a\Desktop\订单导出.csv"
+
+
+def test_command_lines_are_logged_without_their_values():
+    assert command_line(["scan", "--only", "remote", "--output", f"/home/张伟/{MOBILE}.json"]) == \
+        "scan --only … --output …"
+    assert command_line(["schedule", "install", "--daily", "09:00", "--system"]) == \
+        "schedule install --daily … --system"
+    assert command_line(["watch", "--webhook=https://hooks.example/abc?token=s3cret"]) == "watch --webhook"
+    assert command_line(["remediate", "mask", "zhangsan", "--apply"]) == "remediate mask … --apply"
+
+
+@pytest.fixture
+def syslog_socket(tmp_path):
+    sock_path = tmp_path / "log.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(str(sock_path))
+    server.settimeout(30)
+    yield sock_path, server
+    server.close()
+
+
+def test_a_scan_run_logs_its_command_and_summary(tmp_path, syslog_socket):
+    """The real `auditor scan`: the log file (in the data location) says the command and the summary, the system
+    log gets the summary line."""
+    sock_path, server = syslog_socket
+    logs = tmp_path / "logs"
+    res = run_cli("scan", "--only", "accounts", "--output", str(tmp_path / "r.json"), "--quiet",
+                  env={paths.ENV_LOGS: str(logs), "AUDITOR_SYSLOG_SOCKET": str(sock_path)})
+    assert res.returncode in (0, 1), res.stderr
+    datagram = server.recv(65536).decode("utf-8")
+    assert " yuncang-auditor[" in datagram and "scan finished on " in datagram and "areas accounts" in datagram
+    text = (logs / "auditor.log").read_text(encoding="utf-8")
+    assert "command: scan --only … --output … --quiet" in text and "scan finished on " in text
+    assert "[system log: syslog]" in text and str(tmp_path / "r.json") in text
+
+
+def test_debug_prints_the_traceback_of_an_internal_error(tmp_path):
+    """Exit 3 stays; `--debug` (before or after the command) adds the traceback, personal data masked; the log
+    file has it either way. (The bug is made by replacing the pipeline's run in the child process: there is no
+    known bug to trigger.)"""
+    logs = tmp_path / "logs"
+    code = ("import sys\nfrom auditor.scan import pipeline\n"
+            f"def run(opts):\n    raise RuntimeError('bug near 订单_{MOBILE}.csv')\n"
+            "pipeline.run = run\nfrom auditor.cli import main\nsys.exit(main(sys.argv[1:]))\n")
+    env = {**os.environ, paths.ENV_LOGS: str(logs)}
+    out = str(tmp_path / "r.json")
+    for argv in (["--debug", "scan", "--only", "remote", "-o", out], ["scan", "--only", "remote", "-o", out,
+                                                                        "--debug"]):
+        res = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env,
+                             timeout=120)
+        assert res.returncode == 3, res.stderr
+        assert "Traceback (most recent call last)" in res.stderr and "RuntimeError: bug near" in res.stderr
+        assert MOBILE not in res.stderr and "138******78" in res.stderr
+        assert "auditor: internal error: RuntimeError" in res.stderr and str(logs / "auditor.log") in res.stderr
+    res = subprocess.run([sys.executable, "-c", code, "scan", "--only", "remote", "-o", out], capture_output=True,
+                         text=True, env=env, timeout=120)
+    assert res.returncode == 3 and "Traceback" not in res.stderr and "internal error: RuntimeError" in res.stderr
+    text = (logs / "auditor.log").read_text(encoding="utf-8")
+    assert text.count("Traceback (most recent call last)") == 3 and MOBILE not in text
+
+
+def test_a_watch_alert_goes_to_the_log_and_the_system_log(tmp_path, syslog_socket):
+    """Each alert the watch sink emits (not its status lines) is one masked line in both logs."""
+    sock_path, server = syslog_socket
+    logs = tmp_path / "logs"
+    code = ("from auditor import agentlog\nfrom auditor.watch.alerts import Sink\nagentlog.start('watch')\n"
+            "sink = Sink(None, console=False)\n"
+            f"sink.emit('file_finding', check_id='PI-001', severity='high', records=40, path='/srv/{MOBILE}.csv')\n"
+            "sink.emit('started', message='watching')\nsink.close()\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, paths.ENV_LOGS: str(logs), "AUDITOR_SYSLOG_SOCKET": str(sock_path)})
+    assert res.returncode == 0, res.stderr
+    datagram = server.recv(65536).decode("utf-8")
+    assert datagram.startswith("<12>") and "watch alert file_finding check_id=PI-001 severity=high" in datagram
+    assert MOBILE not in datagram
+    text = (logs / "auditor.log").read_text(encoding="utf-8")
+    assert text.count("watch alert ") == 1 and "WARNING" in text and MOBILE not in text

@@ -13,6 +13,7 @@ from pathlib import Path, PureWindowsPath
 import pytest
 
 import hivekit
+from conftest import findings_of, load_report, run_cli
 from auditor import safeio
 from auditor.accounts import sam
 from auditor.adapters.hives import HiveRegistry
@@ -60,7 +61,7 @@ def test_committed_hives_hold_what_the_exports_hold(fixture_tree):
     them: REG_EXPAND_SZ unexpanded, REG_MULTI_SZ lists, DEVPROP FILETIMEs as bytes)."""
     reg = open_tree(fixture_tree)
     assert_same_as_exports(reg)
-    assert reg.problems == []
+    assert reg.damaged == []
     files = {h.mounted_at: h for h in reg.read_hives()}
     assert {k: (h.name, h.status) for k, h in files.items()} == {
         r"HKLM\SOFTWARE": ("SOFTWARE", "read"), r"HKLM\SYSTEM": ("SYSTEM", "read"), r"HKLM\SAM": ("SAM", "not_read"),
@@ -98,7 +99,7 @@ def test_mounting_like_the_running_pc(fixture_tree):
 def test_sam_accounts(fixture_tree):
     reg = open_tree(fixture_tree)
     accounts, problems = sam.collect(reg, dt.date(2026, 12, 1))
-    assert problems == [] and reg.problems == []
+    assert problems == [] and reg.damaged == []
     by = {a.name: a for a in accounts}
     assert sorted(by) == ["Administrator", "Guest", "cangku02", "chenmo", "temp01", "zhangwei"]
     chen = by["chenmo"]
@@ -220,4 +221,38 @@ def test_values_claiming_more_than_the_hive_holds(fixture_tree):
     reg = open_tree(fixture_tree)
     values = reg.values(r"HKLM\SYSTEM\CurrentControlSet\Services\AnyDesk")
     assert "DisplayName" not in values and values["ImagePath"]
-    assert any("1 MiB bound" in reason for _, reason in reg.problems)
+    assert any("1 MiB bound" in reason for _, reason in reg.damaged)
+
+
+def test_scan_of_an_offline_tree_reads_its_hives(fixture_tree, tmp_path):
+    """`scan --root` on a Windows tree with hive files and no --registry-export: the Uninstall keys, Run keys
+    (HKLM and the user's NTUSER.DAT), services, RDP settings, USB keys and the SAM's local accounts are read, and
+    the coverage names the hives read."""
+    out = tmp_path / "r.json"
+    res = run_cli("scan", "--root", str(fixture_tree), "--only", "remote", "--only", "accounts", "--only", "trail",
+                  "--as-of", "2026-12-01", "--output", str(out), "--quiet")
+    assert res.returncode == 1, res.stderr
+    report = load_report(out)
+    cov = {(c["area"], c["source"]): c for c in report["coverage"]}
+    hives = cov[("remote", "registry:hives")]
+    assert hives["status"] == "ok" and hives["examined"] == 4
+    for path in (r"C:\Windows\System32\config\SOFTWARE", r"C:\Windows\System32\config\SYSTEM",
+                 r"C:\Windows\System32\config\SAM", r"C:\Users\chenmo\NTUSER.DAT"):
+        assert path in hives["note"]
+    for source, examined in (("installed:uninstall-keys", 13), ("services:registry", 10),
+                             ("autostart:run-keys", 9), ("settings:rdp+remote-assistance", 2)):
+        assert (cov[("remote", source)]["status"], cov[("remote", source)]["examined"]) == ("ok", examined), source
+    assert cov[("accounts", "os-accounts:sam-hive")]["examined"] == 6
+    assert cov[("trail", "removable:usb-registry")]["examined"] == 2
+    found = {(f["check_id"], f["target"]["ref"]) for f in findings_of(report)}
+    for tool in ("anydesk", "sunlogin", "teamviewer", "todesk"):
+        assert ("RC-003", tool) in found  # installed (Uninstall keys) and set to start (services, Run keys)
+    assert ("RC-005", "frp") in found  # the per-user Run value in NTUSER.DAT
+    assert ("RC-010", "rdp") in found and ("RC-011", "remote_assistance") in found
+    assert ("AC-007", "os:zhangwei") in found and ("AC-010", "os:temp01") in found  # from the SAM
+    # with --registry-export the exports are read and the hives are not
+    res = run_cli("scan", "--root", str(fixture_tree), "--only", "accounts", "--registry-export",
+                  str(hivekit.FIX / "run_keys.reg"), "--output", str(out), "--quiet")
+    report = load_report(out)
+    sources = {c["source"]: c for c in report["coverage"]}
+    assert "registry:hives" not in sources and sources["os-accounts:sam-hive"]["status"] == "not_assessed"

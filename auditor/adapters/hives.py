@@ -14,13 +14,13 @@ only up to the size it had when opened) and parsed where it lies: only the cells
 does not grow with the hive. A hive is opened on first use, user hives a few at a time (:meth:`HiveRegistry.close`
 closes them all).
 A hive that is missing, too large, unreadable or not a hive is recorded in :attr:`HiveRegistry.hives` and its keys
-simply do not exist; a damaged key or value is recorded in :attr:`HiveRegistry.problems` and skipped. A hive whose
+simply do not exist; a damaged key or value is recorded in :attr:`HiveRegistry.damaged` and skipped. A hive whose
 header says it was not closed cleanly (sequence numbers differ: the PC was running, hibernated or crashed) is read
 as it is, and says so: the changes still in its ``.LOG1``/``.LOG2`` files are not applied.
 
 Bounds: hive files as in :data:`MAX_HIVE` (the format's own limit is 4 GiB); per key 65,536 subkeys and 16,384
 values listed, a value's data over 1 MiB left out, and at most 16 MiB of one key's values kept (the rest named in
-the problems)."""
+:attr:`HiveRegistry.damaged`)."""
 
 from __future__ import annotations
 
@@ -189,7 +189,7 @@ class HiveRegistry:
     def __init__(self, tree: safeio.Tree, locate: Callable[[str], Path | None]) -> None:
         self.tree = tree
         self.locate = locate
-        self.problems: list[tuple[str, str]] = []
+        self.damaged: list[tuple[str, str]] = []  # (key or value, reason)
         self._dropped = 0
         self.hives: dict[str, HiveFile] = {}
         self._machine: dict[str, _Hive | None] = {}
@@ -202,13 +202,13 @@ class HiveRegistry:
 
     # ------------------------------------------------------------------ what was read
     def _problem(self, where: str, reason: str) -> None:
-        if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append((where, reason))
+        if len(self.damaged) < MAX_PROBLEMS:
+            self.damaged.append((where, reason))
         else:
             self._dropped += 1
 
     @property
-    def problems_not_listed(self) -> int:
+    def damaged_not_listed(self) -> int:
         return self._dropped
 
     def read_hives(self) -> list[HiveFile]:
