@@ -7,6 +7,8 @@ from __future__ import annotations
 import ctypes
 import sys
 
+from .winacl import current_user_sid
+
 SYSTEM_SID = "S-1-5-18"
 
 
@@ -24,8 +26,6 @@ def is_system() -> bool:
     """The process runs as LocalSystem (a Task Scheduler task or a service)."""
     if sys.platform != "win32":
         return False
-    from .winacl import current_user_sid
-
     try:
         return current_user_sid() == SYSTEM_SID
     except OSError:
