@@ -5,7 +5,7 @@ would otherwise travel verbatim into every report, the state database and the co
 function :func:`mask_pi`:
 
 * **at the source**: every path the agent shows goes through ``files.textpath.display_path`` (which masks), and
-  :class:`auditor.model.Target` masks its ref and label, so derived values — the finding's fingerprint, the state
+  :class:`auditor.core.model.Target` masks its ref and label, so derived values — the finding's fingerprint, the state
   keys — are never computed from a raw number (a 16-hex fingerprint of ``…13812345678.csv`` could be reversed
   by trying the 10^8 mobiles of a prefix);
 * **at the boundaries** (:func:`scrub`): a finding as it is serialised, the whole report before it is sealed,

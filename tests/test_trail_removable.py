@@ -8,6 +8,7 @@ import datetime as dt
 from pathlib import Path
 
 from auditor.adapters.regfile import RegFile
+from auditor.scan.pipeline import read_registry_exports
 from auditor.trail import usb
 from auditor.trail.judge import normalized_name
 from conftest import REPO, findings_of, load_report, run_cli
@@ -19,7 +20,7 @@ PDD = "https://mms.pinduoduo.com/orders/exportExcel?exportType=0"
 
 
 def test_usbstor_and_mounted_devices_from_a_regedit_export():
-    reg = RegFile.from_files([USB_REG])
+    reg = read_registry_exports([USB_REG])
     assert reg.problems == []
     devices = usb.usb_devices(reg)
     letters = usb.mounted_usb_letters(reg)

@@ -42,7 +42,7 @@ def walk(view, key: str, out: dict) -> dict:
 
 
 def assert_same_as_exports(reg: HiveRegistry) -> None:
-    exported = RegFile.from_files([hivekit.FIX / name for name in hivekit.REG_SOURCES])
+    exported = RegFile.from_exports((name, (hivekit.FIX / name).read_bytes()) for name in hivekit.REG_SOURCES)
     want, have = {}, {}
     for key in EXPORT_KEYS:
         walk(exported, key, want)

@@ -20,17 +20,20 @@ import os
 import re
 import stat
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .. import boundedjson, safeio
+from ..compliance import finish_report
 from ..core.legacy import subject_of
 from ..core.severity import NAMES as SEVERITIES
+from ..integrity import check
 from ..paths import LAST_RUN
+from ..platforms import platforms
 from ..report_input import MAX_BYTES, BadReport, as_report, finding_problem, problem as report_problem
-from ..trail import backoffice
+from ..reportschema import report_validator
 from .store import Store
 
 BATCH = 400  # reports per transaction
@@ -76,10 +79,10 @@ def facets(f: dict[str, Any]) -> tuple[Any, ...]:
     return tool, category, location, platform, platform_en, records
 
 
-@lru_cache(maxsize=256)
 def platform_names(platform: str) -> tuple[str, str]:
-    """(Chinese, English) name of a back-office platform id (checks/backoffices.toml; the id when unknown)."""
-    found = next((p for p in backoffice.catalog().platforms if p.id == platform), None)
+    """(Chinese, English) name of a platform id or alias (checks/platforms.toml; the text itself when unknown)."""
+    pack = platforms()
+    found = pack.by_id.get(pack.resolve(platform) or "")
     return (found.name_zh, found.name_en) if found else (platform, platform)
 
 
@@ -300,7 +303,6 @@ def _canonical_parts(report: dict[str, Any], known: dict[str, str] | None = None
 
 def _check(report: dict[str, Any], parts: dict[str, Any]) -> list[str]:
     """auditor.integrity.check on the canonical bytes computed above."""
-    from ..integrity import check
 
     return check(report, _KEY, parts["canonical"])
 
@@ -320,7 +322,6 @@ def _flatten(report: dict[str, Any], parts: dict[str, Any], source: str, sha: st
     version = str(report["schema_version"])
     judged = "duties" not in report or "score" not in report
     if judged:  # an older report: judge it now with the current packs (auditor.compliance)
-        from ..compliance import finish_report
 
         finish_report(report)
     host = report["host"]
@@ -466,7 +467,6 @@ def _workers(n_files: int) -> int:
 
 
 def ingest(store: Store, paths: Iterable[Path], key: bytes | None = None, progress=None) -> IngestResult:
-    from ..reportschema import report_validator
 
     report_validator()  # a schema that cannot be applied is a configuration error (exit 2), not 1000 rejections
     result = IngestResult(store.path)
@@ -512,7 +512,6 @@ def ingest(store: Store, paths: Iterable[Path], key: bytes | None = None, progre
             _init(known, known_bad, key)
             yield from map(examine, files)
             return
-        from concurrent.futures import ProcessPoolExecutor
 
         import numpy  # noqa: F401 - used by boundedjson.structure: imported once here, inherited by forked workers
 

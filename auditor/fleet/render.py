@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
+from .. import __version__
 from ..core.severity import SEVERITIES as SEVERITY_LEVELS
 from ..errors import UsageError
 from ..durable import write_bytes
@@ -101,7 +102,7 @@ def build_view(tb: FleetTables, lang: str) -> dict[str, Any]:
     tools = facet_rows(tb.tools, lambda r: r["tool"])
     for x in tools:
         cat = x.get("tool_category") or ""
-        x["category_label"] = L(f"cat.{cat}") if cat else pc_view.EMPTY
+        x["category_label"] = L(f"value.category.{cat}") if cat else pc_view.EMPTY
     locations = facet_rows(tb.locations, lambda r: L(f"loc.{r['location']}"))
     platforms = facet_rows(tb.platforms, lambda r: (r["platform"] if lang == "zh" else r.get("platform_en"))
                            or r["platform"])
@@ -136,7 +137,6 @@ def build_view(tb: FleetTables, lang: str) -> dict[str, Any]:
 
 
 def _version() -> str:
-    from .. import __version__
 
     return __version__
 

@@ -5,6 +5,7 @@ They read files, so they work both live and on an offline copy of a Windows disk
 from __future__ import annotations
 
 import errno
+import io
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -45,9 +46,7 @@ def _program_folders(ctx: ScanContext, facts: RemoteFacts, cov) -> None:
 def lnk_command(path: Path, tree: safeio.Tree = safeio.LIVE) -> str:
     """Target and arguments of a shortcut, or '' when it cannot be parsed (or is not a regular file)."""
     try:
-        import io
-
-        import LnkParse3
+        import LnkParse3  # deferred: read only for shortcuts found on a Windows tree
 
         data = tree.read_bytes(path, max_size=MAX_LNK_BYTES)
         info = LnkParse3.lnk_file(io.BytesIO(data)).get_json()

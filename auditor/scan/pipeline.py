@@ -9,13 +9,13 @@ import os
 import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import psutil
 
-from .. import agentlog, packs, render
+from .. import agentlog, packs, render, safeio
 from ..adapters.hives import HiveRegistry
-from ..adapters.regfile import RegFile
+from ..adapters.regfile import MAX_EXPORT, RegFile
 from ..adapters.registry import RegistryView
 from ..adapters.winreg_live import LiveRegistry
 from ..allowlist import load_allowlist
@@ -59,7 +59,7 @@ def registry_view(opts: ScanOptions, ctx: ScanContext) -> RegistryView | None:
     if opts.registry is not None:
         return opts.registry
     if opts.registry_exports:
-        return RegFile.from_files(opts.registry_exports)
+        return read_registry_exports(opts.registry_exports)
     if opts.root is None:
         return LiveRegistry() if sys.platform == "win32" else None
     return HiveRegistry(ctx.tree, ctx.win_path) if ctx.windows else None
@@ -96,6 +96,13 @@ def record_hives(ctx: ScanContext, selected: list[str]) -> None:
         cov.status = "failed" if any(h.status != "not_read" for h in hives) else "no_data"
     elif cov.skipped or cov.skipped_more:
         cov.status = "partial"
+
+
+def read_registry_exports(paths: Iterable[Path]) -> RegFile:
+    """The regedit exports given, each read as a regular file of at most ``MAX_EXPORT`` bytes (a FIFO or a
+    user's link is one clear message), as one view."""
+    return RegFile.from_exports((Path(p).name, safeio.read_input(p, "--registry-export", max_size=MAX_EXPORT))
+                                for p in paths)
 
 
 def selected_areas(opts: ScanOptions) -> list[str]:

@@ -4,6 +4,7 @@ run itself (``runner``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import sys
 from dataclasses import dataclass
@@ -55,7 +56,6 @@ class When:
 
     def next_after(self, now):
         """The next run time after ``now`` (a naive or aware datetime), in the same timezone."""
-        import datetime as dt
 
         cand = now.replace(hour=self.hour, minute=self.minute, second=0, microsecond=0)
         if self.kind == "daily":

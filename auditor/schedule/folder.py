@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import safeio
+from ..integrity import check
 from ..paths import LAST_RUN
 
 #: ``DATE_TIME[_HOST][_N].json|html``; HOST never all digits (see host_tag), so the old ``DATE_TIME_N`` still parses
@@ -163,8 +164,6 @@ class Reports:
 
     def previous(self) -> tuple[str, bytes] | None:
         """(stem, bytes) of the newest intact report of this host."""
-        from ..integrity import check
-
         for n in reversed(self.names):
             loaded = self.load(n.stem)
             if loaded is None:
