@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 
-from . import __version__
+from . import __version__, agentlog
 from .commands import fleet, inspect, keygen, remediate, report, scan, schedule, verify, watch
 from .commands.options import Parser
 from .errors import UsageError
+from .leakguard import mask_pi
 from .terminal import echo
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -21,10 +23,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="auditor", description="Personal-information leak auditor for cloud-warehouse office PCs "
                                                 "(云仓个人信息泄露隐患检查).")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", parser_class=Parser)
     for command in COMMANDS:
         command.add_parser(sub)
+    _debug_everywhere(parser)
     return parser
+
+
+DEBUG_HELP = "on an internal error (exit 3), print its traceback (personal data masked)"
+
+
+def _debug_everywhere(parser: argparse.ArgumentParser) -> None:
+    """``--debug`` is global: accepted before the command and after any (sub)command's name."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                child.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
+                _debug_everywhere(child)
 
 
 def _output_never_fails() -> None:
@@ -42,12 +58,15 @@ def _output_never_fails() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     _output_never_fails()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv[:argv.index("--")] if "--" in argv else "--debug" in argv
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()
             return EXIT_USAGE
+        agentlog.start(agentlog.command_line(argv))
         return args.run(args)
     except UsageError as exc:  # messages carry paths and values of the command line: shown, never obeyed
         echo(f"auditor: {exc}" if not str(exc).startswith("auditor") else str(exc), err=True)
@@ -55,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         echo("auditor: interrupted", err=True)
         return 130
-    except Exception as exc:  # noqa: BLE001 - last resort: a message, not a traceback
-        echo(f"auditor: internal error: {type(exc).__name__}: {exc} (please report this)", err=True)
+    except Exception as exc:  # noqa: BLE001 - last resort: a message (the traceback with --debug and in the log)
+        agentlog.internal_error(exc)
+        if debug:
+            echo(mask_pi("".join(traceback.format_exception(exc)).rstrip()), err=True)
+        where = agentlog.log_file()
+        echo(f"auditor: internal error: {type(exc).__name__}: {exc} (please report this"
+             f"{f'; details in {where}' if where else ''})", err=True)
         return EXIT_INTERNAL

@@ -8,12 +8,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .paths import data_dir, fleet_db_path, quarantine_dir, state_dir
+from .paths import data_dir, fleet_db_path, log_dir, quarantine_dir, state_dir
 
 
 def own_folders() -> list[Path]:
     """Folders that belong to the agent (some may not exist)."""
-    return [quarantine_dir(), state_dir(), data_dir()]
+    return [quarantine_dir(), state_dir(), data_dir(), log_dir()]
 
 
 def own_files() -> list[Path]:

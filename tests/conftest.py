@@ -34,11 +34,13 @@ def load_report(path: Path) -> dict:
 
 @pytest.fixture(autouse=True)
 def _private_places(tmp_path_factory, monkeypatch):
-    """Every place the agent keeps data (incremental state, quarantine, fleet store, platformdirs' folders) is
-    private to the test, so no test reads or changes the machine's own state or another test's."""
+    """Every place the agent keeps data (incremental state, quarantine, fleet store, the machine's data and log
+    folders used as root, the syslog socket, platformdirs' folders) is private to the test, so no test reads or
+    changes the machine's own state or another test's."""
     base = tmp_path_factory.mktemp("agent-home")
     for var, sub in (("AUDITOR_STATE_DIR", "state"), ("AUDITOR_QUARANTINE_DIR", "quarantine"),
-                     ("AUDITOR_FLEET_DB", "fleet.sqlite"), ("XDG_STATE_HOME", "xdg-state"),
+                     ("AUDITOR_FLEET_DB", "fleet.sqlite"), ("AUDITOR_DATA_DIR", "data"), ("AUDITOR_LOG_DIR", "logs"),
+                     ("AUDITOR_SYSLOG_SOCKET", "no-syslog"), ("XDG_STATE_HOME", "xdg-state"),
                      ("XDG_DATA_HOME", "xdg-data"), ("XDG_CACHE_HOME", "xdg-cache")):
         monkeypatch.setenv(var, str(base / sub))
     yield

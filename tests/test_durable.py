@@ -119,6 +119,7 @@ def test_remediate_apply_creates_the_data_folder_owner_only(tmp_path, monkeypatc
     monkeypatch.delenv("AUDITOR_QUARANTINE_DIR")
     data_home = tmp_path / "home" / ".local" / "share"
     monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
+    monkeypatch.setenv("AUDITOR_DATA_DIR", str(data_home / "yuncang-auditor"))  # the machine's folder, as root
     (tmp_path / "home").mkdir()
     export = write_csv(tmp_path / "exports" / "订单.csv", export_rows(random.Random(7), "pdd", 12)[0])
     with umask(0o022):

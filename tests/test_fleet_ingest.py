@@ -166,7 +166,8 @@ def test_default_store_is_in_the_user_data_directory_owner_only(real, tmp_path, 
     folder = tmp_path / "one"
     write_report(folder / "r.json", real["templates"]["clean"])
     data_home = tmp_path / "xdg"
-    env = {"XDG_DATA_HOME": str(data_home)}
+    env = {"XDG_DATA_HOME": str(data_home),
+           "AUDITOR_DATA_DIR": str(data_home / "yuncang-auditor")}  # the machine's folder when run as root
     monkeypatch.delenv("AUDITOR_FLEET_DB")  # the default location is the point here
     res = run_cli("fleet", "ingest", str(folder), env=env)
     assert res.returncode == 0, res.stderr

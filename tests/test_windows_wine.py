@@ -9,6 +9,7 @@ checked here for the coverage it must produce, and the parsers are checked on re
 
 from __future__ import annotations
 
+import ctypes
 import io
 import json
 import os
@@ -22,7 +23,9 @@ from pathlib import Path
 
 import pytest
 
+import hivekit
 import wine_env
+from auditor.accounts import netapi
 from conftest import findings_of, load_report
 from exportgen import export_rows, write_csv, write_xlsx
 
@@ -371,12 +374,79 @@ def test_exports_in_default_windows_roots(winpc, planted):
 # --------------------------------------------------------------------------- what Wine fakes
 
 def test_sources_wine_fakes_are_reported_as_no_data(winpc, planted):
-    report = _scan(winpc, "fakes", "--only", "remote", "--only", "accounts")
-    cov = _coverage(report)
-    tasks = cov[("remote", "autostart:scheduled-tasks")]  # Wine: empty Tasks folder, `schtasks` prints nothing
+    report = _scan(winpc, "fakes", "--only", "remote")
+    tasks = _coverage(report)[("remote", "autostart:scheduled-tasks")]  # Wine: empty Tasks folder, no `schtasks`
     assert tasks["status"] == "no_data" and "schtasks gave no data" in tasks["note"], tasks
-    users = cov[("accounts", "os-accounts:net user")]  # Wine: `net user` prints its usage text
-    assert users["status"] == "no_data" and "net user" in users["note"], users
+
+
+# --------------------------------------------------------------------------- the Windows-native collectors
+
+def test_local_accounts_through_netuserenum(winpc):
+    """Accounts come from the Net API through the exe, not from `net user` (whose Wine stand-in prints only its
+    usage text). Wine refuses level 3 (ERROR_INVALID_LEVEL): the names come from level 0 and each account from
+    NetUserGetInfo, where Wine gives level 1 only (no last logon: said in the coverage). Wine's NetUserEnum lists one
+    account, the prefix's user (the Unix user's name)."""
+    report = _scan(winpc, "netapi", "--only", "accounts", rc=None)
+    cov = _coverage(report)
+    assert ("accounts", "os-accounts:net user") not in cov
+    users = cov[("accounts", "os-accounts:netapi")]
+    assert users["note"] == "NetUserEnum level 0 + NetUserGetInfo level 1", users
+    assert users["status"] == "partial" and users["examined"] == 1, users
+    assert users["skipped"] == [{"item": f"NetUserEnum {winpc.user}",
+                                 "reason": "last logon not given by this system (USER_INFO level 1 only)"}], users
+
+
+def test_data_only_in_the_protected_folder(winpc):
+    """As an administrator (Wine's user is one), state and log go to %ProgramData%\\yuncang-auditor, nothing to the
+    user's own folders; the folder's ACL is set, and the log says that Wine reports another one back (synthetic
+    ACLs, README)."""
+    _, work = winpc.workdir("places")
+    (work / "订单.csv").write_text("x", encoding="utf-8")
+    res = winpc.auditor("scan", "--only", "files", "--path", ".", "-o", "r.json", "-q", cwd=work)
+    assert res.returncode in (0, 1) and "internal error" not in res.output, res.output
+    data = winpc.c_path(wine_env.DATA_DIR)
+    assert (data / "state").is_dir() and (data / "logs" / "auditor.log").is_file()
+    log = (data / "logs" / "auditor.log").read_text(encoding="utf-8")
+    assert "(system context, data in C:\\ProgramData\\yuncang-auditor)" in log
+    assert "command: scan --only … --path … -o … -q" in log
+    assert "unconfirmed" in log and "Wine accepts the ACL" in log
+    for folder in ("AppData/Local/yuncang-auditor", "AppData/Roaming/yuncang-auditor"):
+        assert not winpc.c_path(winpc.profile(folder.replace("/", "\\"))).exists(), folder
+
+
+def test_scan_summary_reaches_the_event_log_call(winpc):
+    """ReportEventW under the source yuncang-auditor with the scan's summary line: Wine accepts the call and stores
+    nothing, writing the text to its `eventlog` debug channel, which is what is checked (the recorded expectation);
+    the log file says the event log was accepted, not stored."""
+    _, work = winpc.workdir("eventlog")
+    winpc.env["WINEDEBUG"] = "-all,+eventlog"
+    try:
+        res = winpc.auditor("scan", "--only", "remote", "-o", "r.json", "-q", cwd=work)
+    finally:
+        winpc.env["WINEDEBUG"] = "-all"
+    assert res.returncode in (0, 1), res.output
+    lines = [line for line in res.stderr.splitlines() if "eventlog" in line]
+    assert any("scan finished on" in line and "areas remote" in line for line in lines), res.stderr[-3000:]
+    log = winpc.c_path(wine_env.DATA_DIR + r"\logs\auditor.log").read_text(encoding="utf-8")
+    assert "[system log: event log (Wine: accepted, not stored)]" in log
+
+
+def test_offline_tree_hives_through_the_exe(winpc):
+    """`--root` on a copy of a Windows disk (the committed hives, tests/fixtures/windows/hives) read by the frozen
+    exe's regipy: Uninstall keys, Run keys, services and the SAM's accounts, the hives named in the coverage."""
+    tree = hivekit.windows_tree(winpc.c_path(r"D:\offline"))
+    assert tree.is_dir()
+    _, work = winpc.workdir("hives")
+    res = winpc.auditor("scan", "--root", r"D:\offline", "--only", "remote", "--only", "accounts", "--as-of",
+                        "2026-12-01", "-o", "r.json", "-q", cwd=work)
+    assert res.returncode == 1 and "internal error" not in res.output, res.output
+    report = load_report(work / "r.json")
+    cov = _coverage(report)
+    assert cov[("remote", "registry:hives")]["examined"] == 4
+    assert r"C:\Windows\System32\config\SAM" in cov[("remote", "registry:hives")]["note"]
+    assert cov[("accounts", "os-accounts:sam-hive")]["examined"] == 6
+    found = {(f["check_id"], f["target"]["ref"]) for f in report["findings"]}
+    assert {("RC-003", "todesk"), ("RC-003", "anydesk"), ("RC-005", "frp"), ("AC-010", "os:temp01")} <= found
 
 
 @pytest.mark.parametrize("locale", ["en", "zh"])
@@ -558,3 +628,39 @@ def test_links_and_device_names_in_the_desktop_are_not_followed(winpc):
             except OSError:
                 pass
         shutil.rmtree(pc.c_path(desktop + r"\junction"), ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- the Net API structures
+def test_netapi_structures_match_the_windows_headers(tmp_path):
+    """The ctypes USER_INFO structures auditor.accounts.netapi reads have the offsets and sizes the Windows SDK
+    headers give (tests/wine/netapi_layout.c built with mingw-w64 and run under Wine: x64 layout, as on Windows)."""
+    if os.environ.get(wine_env.SKIP_ENV) == "skip":
+        pytest.skip(f"{wine_env.SKIP_ENV}=skip: this machine cannot run Wine")
+    exe = tmp_path / "netapi_layout.exe"
+    subprocess.run(["x86_64-w64-mingw32-gcc", "-O0", "-o", str(exe), str(Path(__file__).parent / "wine" /
+                    "netapi_layout.c"), "-lnetapi32"], check=True, timeout=120)
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.update(WINEPREFIX=str(tmp_path / "prefix"), WINEARCH="win64", WINEDEBUG="-all", HOME=str(tmp_path),
+               WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d")
+    try:
+        res = subprocess.run(["wine", str(exe)], env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                             timeout=300)
+    finally:
+        subprocess.run(["wineserver", "-k"], env=env, timeout=60, capture_output=True)
+    assert res.returncode == 0, res.stderr.decode(errors="replace")
+    sdk = {}
+    for line in res.stdout.decode().split("\n"):
+        if line.strip():
+            struct, member, value = line.split()
+            sdk[(struct, member)] = int(value)
+    structs = {"USER_INFO_1": netapi.USER_INFO_1, "USER_INFO_2": netapi.USER_INFO_2,
+               "USER_INFO_3": netapi.USER_INFO_3, "USER_INFO_10": netapi.USER_INFO_10,
+               "USER_MODALS_INFO_0": netapi.USER_MODALS_INFO_0}
+    assert len(sdk) == 28
+    for (struct, member), value in sdk.items():
+        cls = structs[struct]
+        if member == "size":
+            assert ctypes.sizeof(cls) == value, struct
+        else:
+            field = member.split("_", 1)[1] if member[0].isdigit() else member
+            assert getattr(cls, field).offset == value, (struct, member)

@@ -13,7 +13,7 @@ from typing import Any
 from ..core.context import ScanContext
 from ..core.handover import Handover
 from ..core.model import Coverage
-from . import net_user, os_linux
+from . import net_user, netapi, os_linux, sam
 from .inputs import Inputs, Vocab, load_inputs, vocab
 from .records import OsAccount
 
@@ -54,27 +54,56 @@ def read_inputs(opts, coverage: Coverage, roster_only: bool = False) -> Inputs:
 def collect_os(ctx: ScanContext, today: dt.date) -> tuple[list[OsAccount], dict | None, bool]:
     """(accounts, LightDM guest session, whether this PC's accounts could be read)."""
     if ctx.windows:
-        cov = ctx.coverage.source(AREA, "os-accounts:net user")
         if not ctx.live:
-            cov.status = "not_assessed"
-            cov.note = ("offline Windows tree: local accounts live in the SAM registry hive, which this version "
-                        "does not read; run the agent on the PC itself")
-            return [], None, False
-        accounts, problems = net_user.collect_live(today)
-        for p in problems:
-            cov.skip("net user", p)
-        cov.examined = len(accounts)
-        for acc in accounts:
-            for p in acc.problems:
-                cov.skip(f"net user {acc.name}", p)
-        if not accounts:
-            cov.status = "failed" if problems else "no_data"
-            if not problems:  # e.g. Wine's `net`, which prints only its usage text
-                cov.note = "`net user` gave no data: no account listed"
-        return accounts, None, bool(accounts)
+            return _offline_windows(ctx, today)
+        return _live_windows(ctx, today)
     if ctx.live and sys.platform == "darwin":
         cov = ctx.coverage.source(AREA, "os-accounts")
         cov.status, cov.note = "not_assessed", "macOS accounts (Directory Services) are not read by this version"
         return [], None, False
     facts = os_linux.collect(ctx, today)
     return facts.accounts, facts.guest_session, bool(facts.accounts)
+
+
+def _live_windows(ctx: ScanContext, today: dt.date) -> tuple[list[OsAccount], None, bool]:
+    """Through the Net API (any display language); `net user` only when the API is not there or refuses."""
+    try:
+        got = netapi.collect_live()
+    except OSError as exc:
+        accounts, problems = net_user.collect_live(today)
+        cov = ctx.coverage.source(AREA, "os-accounts:net user")
+        cov.note = f"NetUserEnum failed ({exc.strerror or exc}); read from `net user` instead"
+        _account_coverage(cov, "net user", accounts, problems)
+        if not accounts and not problems:  # e.g. Wine's `net`, which prints only its usage text
+            cov.note += "; `net user` gave no data: no account listed"
+        return accounts, None, bool(accounts)
+    cov = ctx.coverage.source(AREA, "os-accounts:netapi")
+    cov.note = got.method
+    _account_coverage(cov, "NetUserEnum", got.accounts, got.problems)
+    return got.accounts, None, bool(got.accounts)
+
+
+def _offline_windows(ctx: ScanContext, today: dt.date) -> tuple[list[OsAccount], None, bool]:
+    """From the tree's SAM hive, when the scan reads the tree's hives (no --registry-export given)."""
+    cov = ctx.coverage.source(AREA, "os-accounts:sam-hive")
+    got = sam.collect(ctx.registry, today) if ctx.registry is not None else None
+    if got is None:
+        cov.status = "not_assessed"
+        cov.note = ("offline Windows tree: no readable SAM hive (Windows\\System32\\config\\SAM) in this registry "
+                    "view; with --registry-export the hives of the tree are not read")
+        return [], None, False
+    accounts, problems = got
+    cov.note = "HKLM\\SAM of the tree (Windows\\System32\\config\\SAM)"
+    _account_coverage(cov, "SAM", accounts, problems)
+    return accounts, None, bool(accounts)
+
+
+def _account_coverage(cov, what: str, accounts: list[OsAccount], problems: list[str]) -> None:
+    for p in problems:
+        cov.skip(what, p)
+    cov.examined = len(accounts)
+    for acc in accounts:
+        for p in acc.problems:
+            cov.skip(f"{what} {acc.name}", p)
+    if not accounts:
+        cov.status = "failed" if problems else "no_data"

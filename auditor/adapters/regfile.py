@@ -13,7 +13,7 @@ import io
 import re
 from typing import Iterable, Iterator
 
-from auditor.adapters.registry import normalize_key
+from auditor.adapters.registry import decode_value, normalize_key
 from auditor.textcodec import decode_ansi, decode_text
 
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
@@ -249,17 +249,4 @@ class RegFile:
             raw = bytes.fromhex(listed.replace(",", " "))  # regedit writes two digits a byte
         except ValueError:
             raw = bytes(int(t.group(), 16) for t in _BYTE.finditer(listed))
-        if kind in (1, 2, 7):
-            text = decode_ansi(raw) if regedit4 else raw.decode("utf-16-le", errors="replace")
-            if kind == 7:
-                parts = text.split("\x00")
-                while parts and parts[-1] == "":
-                    parts.pop()
-                return parts, None
-            return text.split("\x00", 1)[0], None
-        if kind in (4, 5, 0xB):
-            size = 8 if kind == 0xB else 4
-            if len(raw) != size:
-                return None, f"expected {size} bytes for hex({kind:x}), got {len(raw)}"
-            return int.from_bytes(raw, "big" if kind == 5 else "little"), None
-        return raw, None  # REG_BINARY, REG_NONE and anything else
+        return decode_value(kind, raw, decode_ansi if regedit4 else None)

@@ -11,7 +11,7 @@ name ``""``.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Callable, Protocol
 
 HIVE_ALIASES = {
     "HKEY_LOCAL_MACHINE": "HKLM",
@@ -45,3 +45,23 @@ class RegistryView(Protocol):
 
     def values(self, key: str) -> dict[str, object] | None:
         """Values of ``key`` by name; None when the key does not exist."""
+
+
+def decode_value(kind: int, raw: bytes, decode_ansi: Callable[[bytes], str] | None = None) -> tuple[object, str | None]:
+    """The Python value of registry data ``raw`` of type ``kind`` (as above), and a problem when it cannot be read
+    (a DWORD of the wrong size). Text is UTF-16 LE (``decode_ansi`` for REGEDIT4 exports, which write ANSI); a
+    string ends at its first NUL, a multi-string's empty tail is dropped."""
+    if kind in (1, 2, 7):  # REG_SZ, REG_EXPAND_SZ, REG_MULTI_SZ
+        text = decode_ansi(raw) if decode_ansi else raw[: len(raw) - len(raw) % 2].decode("utf-16-le", "replace")
+        if kind == 7:
+            parts = text.split("\x00")
+            while parts and parts[-1] == "":
+                parts.pop()
+            return parts, None
+        return text.split("\x00", 1)[0], None
+    if kind in (4, 5, 0xB):  # REG_DWORD, REG_DWORD_BIG_ENDIAN, REG_QWORD
+        size = 8 if kind == 0xB else 4
+        if len(raw) != size:
+            return None, f"expected {size} bytes for hex({kind:x}), got {len(raw)}"
+        return int.from_bytes(raw, "big" if kind == 5 else "little"), None
+    return raw, None  # REG_BINARY, REG_NONE and anything else

@@ -1,13 +1,15 @@
-"""Owner-only ACL for our output files and folders on Windows (chmod 0600 means nothing there).
+"""Owner-only ACL for our output files and folders on Windows (chmod 0600 means nothing there), and the
+SYSTEM-and-Administrators-only ACL of the agent's data folder under %ProgramData%.
 
 Grants full control to the current user, SYSTEM and Administrators (inherited by what a folder holds), and
 removes inherited entries, through the Win32 security API via ctypes (no pywin32 needed). Under Wine the ACL is
-synthetic: the call path runs, but Wine does not enforce it.
+synthetic: the call path runs, but Wine does not enforce it, and reads back one derived from the Unix mode.
 """
 
 from __future__ import annotations
 
 import ctypes
+import re
 from ctypes import wintypes
 from pathlib import Path
 
@@ -55,7 +57,7 @@ def _error() -> OSError:
     return ctypes.WinError(ctypes.get_last_error())  # type: ignore[attr-defined]
 
 
-def _current_user_sid() -> str:
+def current_user_sid() -> str:
     advapi32, kernel32 = _api()
     token = wintypes.HANDLE()
     if not advapi32.OpenProcessToken(kernel32.GetCurrentProcess(), TOKEN_QUERY, ctypes.byref(token)):
@@ -78,6 +80,9 @@ def _current_user_sid() -> str:
         kernel32.CloseHandle(token)
 
 
+_current_user_sid = current_user_sid  # the name the Wine tests call
+
+
 def owner_only_sddl(user_sid: str, folder: bool = False) -> str:
     # P = protected (nothing inherited from above); FA = full access; SY = SYSTEM; BA = Administrators;
     # OICI on a folder: files and folders created in it inherit the same entries
@@ -88,7 +93,7 @@ def owner_only_sddl(user_sid: str, folder: bool = False) -> str:
 def restrict_to_owner(path: Path) -> None:
     advapi32, kernel32 = _api()
     sd = ctypes.c_void_p()
-    sddl = owner_only_sddl(_current_user_sid(), folder=Path(path).is_dir())
+    sddl = owner_only_sddl(current_user_sid(), folder=Path(path).is_dir())
     if not advapi32.ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, ctypes.byref(sd),
                                                                          None):
         raise _error()
@@ -187,3 +192,71 @@ def owner_sid(path: str, nofollow: bool = True) -> str | None:
             kernel32.LocalFree(sd)
     finally:
         kernel32.CloseHandle(handle)
+
+
+# ------------------------------------------------------------------ the data folder: SYSTEM and Administrators only
+
+# owner Administrators; protected DACL: full control for SYSTEM and Administrators, inherited by what it holds
+ADMIN_ONLY_SDDL = "O:BAD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
+TRUSTED_SIDS = frozenset({"SY", "BA", "S-1-5-18", "S-1-5-32-544",
+                          "S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464"})  # TrustedInstaller
+_SID = r"S-1-[0-9-]+|[A-Z]{2}"
+_SDDL = re.compile(rf"O:(?P<owner>{_SID})|G:(?:{_SID})|D:(?P<flags>(?:NO_ACCESS_CONTROL|P|AI|AR)*)"
+                   r"(?P<aces>(?:\([^)]*\))*)|S:.*")
+
+
+def admin_only_problems(sddl: str) -> list[str]:
+    """Why a security descriptor (SDDL with owner and DACL) is not SYSTEM-and-Administrators-only: an owner
+    other than SYSTEM, Administrators or TrustedInstaller (an owner may always change the DACL), a DACL that
+    inherits from above, an entry allowing anyone else. [] when it is as it should be."""
+    owner, flags, aces = None, None, ""
+    pos = 0
+    while pos < len(sddl):
+        part = _SDDL.match(sddl, pos)
+        if part is None or part.end() == pos:
+            break
+        if part.group("owner"):
+            owner = part.group("owner")
+        elif part.group(0).startswith("D:"):
+            flags, aces = part.group("flags"), part.group("aces")
+        pos = part.end()
+    problems: list[str] = []
+    if owner is None or owner.upper() not in TRUSTED_SIDS:
+        problems.append(f"owner {owner or '(none)'}")
+    if flags is None or "NO_ACCESS_CONTROL" in flags:
+        return problems + ["no DACL (everyone has full access)"]
+    if "P" not in flags.replace("NO_ACCESS_CONTROL", ""):
+        problems.append("entries inherited from the parent folder")
+    for ace in re.findall(r"\(([^)]*)\)", aces):
+        fields = ace.split(";")
+        if len(fields) < 6 or fields[0].upper() in ("D", "OD"):
+            continue  # a deny entry only takes rights away
+        if fields[5].upper() not in TRUSTED_SIDS:
+            problems.append(f"access for {fields[5]}")
+    return problems
+
+
+def set_admin_only(path: Path | str) -> None:
+    """Make ``path`` owned by Administrators with the protected SYSTEM + Administrators DACL (needs an elevated
+    administrator or SYSTEM). Raises OSError."""
+    advapi32, kernel32 = _api()
+    advapi32.GetSecurityDescriptorOwner.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p),
+                                                    ctypes.POINTER(wintypes.BOOL)]
+    sd = ctypes.c_void_p()
+    if not advapi32.ConvertStringSecurityDescriptorToSecurityDescriptorW(ADMIN_ONLY_SDDL, SDDL_REVISION_1,
+                                                                         ctypes.byref(sd), None):
+        raise _error()
+    try:
+        present, defaulted = wintypes.BOOL(), wintypes.BOOL()
+        dacl, owner = ctypes.c_void_p(), ctypes.c_void_p()
+        if not advapi32.GetSecurityDescriptorDacl(sd, ctypes.byref(present), ctypes.byref(dacl),
+                                                  ctypes.byref(defaulted)):
+            raise _error()
+        if not advapi32.GetSecurityDescriptorOwner(sd, ctypes.byref(owner), ctypes.byref(defaulted)):
+            raise _error()
+        info = OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION
+        rc = advapi32.SetNamedSecurityInfoW(str(path), SE_FILE_OBJECT, info, owner, None, dacl, None)
+        if rc != 0:
+            raise ctypes.WinError(rc)  # type: ignore[attr-defined]
+    finally:
+        kernel32.LocalFree(sd)

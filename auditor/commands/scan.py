@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     pipeline.finish(report, baseline=args.baseline)
     pipeline.seal(report, key)
     pipeline.write(report, args.output, args.lang)
+    pipeline.record(report, args.output)
     if not args.quiet:
         print_summary(report, args.lang)
         for out in args.output:

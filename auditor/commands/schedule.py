@@ -13,18 +13,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from ..core.options import ScanOptions, positive
 from ..durable import private_dir, write_bytes
 from ..errors import UsageError
-from ..paths import state_dir
-from ..schedule import NAME, SCAN_OPTIONS, Job, When, parse_when
+from ..paths import reports_dir, state_dir
+from ..schedule import SCAN_OPTIONS, Job, When, parse_when
 from ..schedule import backends as be
 from ..schedule import texts
 from ..schedule.folder import read_last_run, report_stems
@@ -36,11 +33,8 @@ DEFAULT_KEEP = 30
 
 
 def default_output_dir(system: bool) -> Path:
-    if sys.platform == "win32" and system:
-        return Path(os.environ.get("ProgramData", r"C:\ProgramData")) / NAME / "reports"
-    if system:
-        return Path("/var/lib") / NAME / "reports"
-    return Path(platformdirs.user_data_dir(NAME, appauthor=False)) / "reports"
+    """The scheduled reports' folder: in the machine's protected data folder for the machine's schedule."""
+    return reports_dir(system)
 
 
 def _system_scope(args: argparse.Namespace) -> bool:

@@ -1,6 +1,6 @@
 """The one pipeline under every command that scans: ``run`` (collect and judge the selected areas into a report),
-``finish`` (duties, score, changes since a baseline), ``seal`` (digest and signature) and ``write`` (every output
-format). ``scan``, ``inspect``, ``report`` and the scheduled run call these in process."""
+``finish`` (duties, score, changes since a baseline), ``seal`` (digest and signature), ``write`` (every output
+format) and ``record`` (a line in the agent's log and the system's log: event log or syslog). ``scan``, ``inspect``, ``report`` and the scheduled run call these in process."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from typing import Any, Iterable
 
 import psutil
 
-from .. import packs, render, safeio
+from .. import agentlog, packs, render, safeio
+from ..adapters.hives import HiveRegistry
 from ..adapters.regfile import MAX_EXPORT, RegFile
 from ..adapters.registry import RegistryView
 from ..adapters.winreg_live import LiveRegistry
@@ -52,16 +53,49 @@ def lower_priority() -> None:
         pass
 
 
-def registry_view(opts: ScanOptions) -> RegistryView | None:
-    """The Windows registry the scan reads: given directly, regedit exports (``--registry-export``), or the live
-    registry of a live Windows scan."""
+def registry_view(opts: ScanOptions, ctx: ScanContext) -> RegistryView | None:
+    """The Windows registry the scan reads: given directly, regedit exports (``--registry-export``), the live
+    registry of a live Windows scan, or the hive files of an offline Windows tree (``--root``)."""
     if opts.registry is not None:
         return opts.registry
     if opts.registry_exports:
         return read_registry_exports(opts.registry_exports)
-    if opts.root is None and sys.platform == "win32":
-        return LiveRegistry()
-    return None
+    if opts.root is None:
+        return LiveRegistry() if sys.platform == "win32" else None
+    return HiveRegistry(ctx.tree, ctx.win_path) if ctx.windows else None
+
+
+HIVE_READERS = ("remote", "accounts", "trail")  # the areas that read the registry, in the order they name the hives
+
+
+def record_hives(ctx: ScanContext, selected: list[str]) -> None:
+    """The hive files of an offline tree in the coverage: each one with what became of it (read, missing,
+    unreadable, too large, not a hive, not needed), and the damaged keys and values skipped. Recorded under the
+    first selected area that reads the registry; closes the hive files."""
+    reg = ctx.registry
+    if not isinstance(reg, HiveRegistry):
+        return
+    reg.close()
+    area_name = next((a for a in HIVE_READERS if a in selected), None)
+    if area_name is None:
+        return
+    cov = ctx.coverage.source(area_name, "registry:hives")
+    hives = reg.read_hives()
+    read = [h for h in hives if h.status == "read"]
+    cov.examined = len(read)
+    for h in hives:
+        if h.status not in ("read", "not_read"):
+            cov.skip(h.path, f"{h.status}: {h.reason}" if h.reason else h.status)
+    for where, reason in reg.damaged:
+        cov.skip(where, reason)
+    cov.skipped_more += reg.damaged_not_listed
+    cov.note = "hive files read: " + (", ".join(
+        f"{h.path} ({h.mounted_at}{'; not closed cleanly, logs not applied' if h.dirty else ''})" for h in read)
+        or "none")
+    if not read:
+        cov.status = "failed" if any(h.status != "not_read" for h in hives) else "no_data"
+    elif cov.skipped or cov.skipped_more:
+        cov.status = "partial"
 
 
 def read_registry_exports(paths: Iterable[Path]) -> RegFile:
@@ -86,8 +120,8 @@ def run(opts: ScanOptions) -> dict[str, Any]:
     selected = selected_areas(opts)
     today = opts.today or dt.date.today()
     approvals = load_allowlist(opts.allowlist, catalog) if opts.allowlist else []
-    ctx = ScanContext(root=opts.root, role=opts.role, site=opts.site, registry=registry_view(opts),
-                      hostname=socket.gethostname(), today=today)
+    ctx = ScanContext(root=opts.root, role=opts.role, site=opts.site, hostname=socket.gethostname(), today=today)
+    ctx.registry = registry_view(opts, ctx)
     factory = FindingFactory(checks, opts.role)
     handover = Handover()
     sections: dict[str, Any] = {}
@@ -105,6 +139,7 @@ def run(opts: ScanOptions) -> dict[str, Any]:
         unknown = set(sections) - {s for x in AREAS for s in x.sections}
         if unknown:
             raise RuntimeError(f"area {a.name} wrote report sections it does not declare: {sorted(unknown)}")
+    record_hives(ctx, selected)
     findings.sort(key=lambda f: (-rank(f.severity), f.check_id, f.target.ref))
     report = {
         "schema_version": SCHEMA_VERSION,
@@ -154,3 +189,9 @@ def write(report: dict[str, Any], outputs: list[Path], lang: str) -> None:
             render.write(report, out, lang)
         except OSError as exc:
             raise UsageError(f"--output {out}: cannot write ({exc.strerror or exc})") from None
+
+
+def record(report: dict[str, Any], outputs: list[Path]) -> None:
+    """A finished scan's one-line summary (counts, score, where the reports went; no personal data) in the agent's
+    log file and the system's log."""
+    agentlog.scan_finished(report, outputs)

@@ -31,7 +31,7 @@ from typing import Any
 
 import psutil
 
-from .. import safeio
+from .. import agentlog, safeio
 from ..core.options import ScanOptions
 from ..core.severity import NAMES as SEVERITIES, at_least
 from ..durable import private_dir, write_bytes
@@ -92,10 +92,12 @@ def _scan(opts: ScanOptions, key: bytes | None, outputs: list[Path], baseline: P
         pipeline.finish(report, baseline=baseline)
         pipeline.seal(report, key)
         pipeline.write(report, outputs, LANG)
+        pipeline.record(report, outputs)
     except UsageError as exc:
         echo(f"auditor: {exc}", err=True)
         return 2
     except Exception as exc:  # noqa: BLE001 - one failed run is recorded; the previous reports stay
+        agentlog.internal_error(exc)
         echo(f"auditor: internal error: {type(exc).__name__}: {exc} (please report this)", err=True)
         return 3
     return 0

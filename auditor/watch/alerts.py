@@ -24,7 +24,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from .. import safeio
+from .. import agentlog, safeio
 from ..durable import mkdir_private, restrict_to_owner
 from ..errors import UsageError
 from ..leakguard import scrub  # every event checked for personal data before it is written
@@ -174,8 +174,10 @@ class Sink:
                     echo(f"auditor watch: cannot write the events file: {exc.strerror or exc}", err=True, flush=True)
             if self.console and event in ALERT_EVENTS:
                 print(line, flush=True)
-        if self.webhook is not None and event in ALERT_EVENTS:
-            self.webhook.post(record)
+        if event in ALERT_EVENTS:
+            agentlog.watch_alert(record)  # the log file and the event log / syslog (a masked one-line summary)
+            if self.webhook is not None:
+                self.webhook.post(record)
         return record
 
     def status(self, message: str) -> None:

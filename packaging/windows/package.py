@@ -159,6 +159,15 @@ def sign_folder(folder: Path, signer: Signer) -> dict[str, list[str]]:
 
 # --------------------------------------------------------------------------- MSI
 
+# The agent's event source, so the Event Viewer shows its lines as they are: the .NET Framework 4 message file
+# (present on every Windows 10/11) formats any event id as "%1". Removed with the program.
+EVENT_SOURCE_KEY = r"SYSTEM\CurrentControlSet\Services\EventLog\Application\yuncang-auditor"
+EVENT_MESSAGE_FILE = r"%SystemRoot%\Microsoft.NET\Framework64\v4.0.30319\EventLogMessages.dll"
+EVENT_SOURCE = (f'<RegistryKey Root="HKLM" Key="{EVENT_SOURCE_KEY}">'
+                f'<RegistryValue Name="EventMessageFile" Type="expandable" Value="{EVENT_MESSAGE_FILE}"/>'
+                '<RegistryValue Name="TypesSupported" Type="integer" Value="7"/></RegistryKey>')
+
+
 def _wid(prefix: str, rel: str) -> str:
     """A WiX identifier for a path of the one-folder build: stable from version to version."""
     return prefix + hashlib.sha1(rel.casefold().encode("utf-8")).hexdigest()[:24]
@@ -185,7 +194,7 @@ def wxs(folder: Path, version: str, product_code: str) -> str:
             guid = str(uuid.uuid5(NAMESPACE, "component:" + rel.casefold())).upper()
             lines.append(f"{pad}<Component Id={quoteattr(comp)} Guid={quoteattr(guid)} Win64=\"yes\">"
                          f"<File Id={quoteattr(fid)} Name={quoteattr(entry.name)} Source={quoteattr('auditor/' + rel)}"
-                         f" KeyPath=\"yes\"/></Component>")
+                         f" KeyPath=\"yes\"/>{EVENT_SOURCE if main else ''}</Component>")
             refs.append(comp)
 
     walk(folder, 5)
@@ -282,6 +291,10 @@ def build_msi(folder: Path, version: str, out: Path, product_code: str, work: Pa
          f"UPDATE `Property` SET `Value` = '{secure}' WHERE `Property` = 'SecureCustomProperties'",
          # (Attributes is part of the Upgrade table's key: the row is replaced; 513 = migrate features +
          # maximum included)
+         # the event source's key as Windows names it (wixl ends it with a backslash), its message file as
+         # REG_EXPAND_SZ ("#%" prefix; wixl writes a plain string)
+         f"UPDATE `Registry` SET `Key` = '{EVENT_SOURCE_KEY}' WHERE `Component_` = 'AuditorExe'",
+         f"UPDATE `Registry` SET `Value` = '#%{EVENT_MESSAGE_FILE}' WHERE `Name` = 'EventMessageFile'",
          "DELETE FROM `Upgrade` WHERE `ActionProperty` = 'WIX_UPGRADE_DETECTED'",
          "INSERT INTO `Upgrade` (`UpgradeCode`, `VersionMax`, `Attributes`, `ActionProperty`) "
          f"VALUES ('{{{UPGRADE_CODE}}}', '{product_version(version)}', 513, 'WIX_UPGRADE_DETECTED')")
