@@ -83,6 +83,7 @@ class _Level:
         self.row: list[str] | None = None
         self.cell: list[str] | None = None
         self.cells_seen = 0  # cells of the row, also those joined beyond MAX_COLUMNS
+        self.extra: list[str] = []  # texts of the cells beyond MAX_COLUMNS, joined into the last one at the end
         self.spans: dict[int, int] = {}  # column -> rows below still covered by a cell above
         self.covered: set[int] = set()  # columns covered in the row being built
         self.chars = 0  # characters of the row being built
@@ -137,7 +138,7 @@ class TableStream:
             return
         self.end_row()
         lv = self.levels[-1]
-        lv.row, lv.cells_seen, lv.chars, lv.spill, lv.spill_chars, lv.held = [], 0, 0, None, 0, 0
+        lv.row, lv.cells_seen, lv.chars, lv.spill, lv.spill_chars, lv.held, lv.extra = [], 0, 0, None, 0, 0, []
         lv.covered = set(lv.spans)
 
     def end_row(self) -> None:
@@ -159,8 +160,10 @@ class TableStream:
             self.cuts.long_lines += 1
             self.cuts.longest_line = max(self.cuts.longest_line, lv.spill_chars)
         else:
+            if lv.extra:
+                lv.row[-1] = JOIN.join(([lv.row[-1]] if lv.row[-1] else []) + lv.extra)
             self.events.append(("row", lv.row))
-        lv.row = None
+        lv.row, lv.extra = None, []
 
     def begin_cell(self, colspan: int = 1, rowspan: int = 1, index: int | None = None) -> None:
         """A cell begins; ``index`` (1-based, XML Spreadsheet's ss:Index) places it further right."""
@@ -169,8 +172,10 @@ class TableStream:
         lv = self.levels[-1]
         if lv.row is None:
             self.begin_row()
-        self.end_cell()
-        self._skip_covered(lv)
+        if lv.cell is not None:
+            self.end_cell()
+        if lv.covered:
+            self._skip_covered(lv)
         if index is not None:
             while len(lv.row) < min(index - 1, MAX_COLUMNS - 1) and lv.spill is None:
                 self._put(lv, "")
@@ -228,14 +233,15 @@ class TableStream:
         elif len(lv.row) < MAX_COLUMNS:
             lv.row.append(text)
         elif text:
-            lv.row[-1] = lv.row[-1] + JOIN + text if lv.row[-1] else text
+            lv.extra.append(text)
             lv.chars += len(JOIN)
             if lv.chars > MAX_LINE:
                 self._start_spill(lv)
 
     def _start_spill(self, lv: _Level) -> None:
         """The row passed MAX_LINE characters: its text so far, and all that follows, goes on as Overflow."""
-        cells = [c for c in lv.row if c]
+        cells = [c for c in lv.row if c] + lv.extra
+        lv.extra = []
         if lv.cell:
             cells.append("".join(lv.cell))
             lv.cell = []

@@ -24,6 +24,7 @@ MAX_PAGES = 10_000  # pages examined per document (a day's label batch of a larg
 MAX_PAGE_TEXT = 256 << 10  # characters kept per page
 MAX_TEXT = 64 << 20  # characters kept per document
 MIN_TEXT = 8  # non-blank characters a document needs to have a text layer at all
+MAX_XOBJECTS = 64  # form XObjects of a blank page decoded to tell a bomb from a scan
 
 
 class UnreadablePdf(Exception):
@@ -91,13 +92,34 @@ def _opens_without_password(reader) -> bool:
         return False
 
 
+def _probe_streams(page) -> None:
+    """Decode a page's content streams and (at most MAX_XOBJECTS of) its form XObjects within the limits, so that
+    a page without text because a stream was a bomb raises the limit's error instead of reading as blank."""
+    contents = page.get_contents()
+    if contents is not None:
+        contents.get_data()
+    resources = page.get("/Resources")
+    xobjects = resources.get_object().get("/XObject") if resources is not None else None
+    if xobjects is None:
+        return
+    for k, ref in enumerate(xobjects.get_object().values()):
+        if k >= MAX_XOBJECTS:
+            break
+        obj = ref.get_object()
+        if obj.get("/Subtype") == "/Form":
+            obj.get_data()
+
+
 def _texts(reader, count: int) -> PdfText:
     out = PdfText(count)
     failed: dict[str, int] = {}
     total = cut_pages = 0
     for i in range(min(count, MAX_PAGES)):
         try:
-            text = reader.pages[i].extract_text() or ""
+            page = reader.pages[i]
+            text = page.extract_text() or ""
+            if not text.strip():
+                _probe_streams(page)  # pypdf's text extraction passes over a stream it stopped decoding
         except _ESCAPES:
             raise
         except BaseException as exc:  # noqa: BLE001 - one bad page leaves the others readable
