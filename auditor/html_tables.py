@@ -10,7 +10,8 @@ rows, stray ``<``, unknown tags and broken markup never stop it; character refer
 library's ``html.unescape`` (HTML's fixed set: none can be defined, none expands). The standard ``html.parser``
 does the same at a tenth of the speed (0.4 MB/s on a table of a million cells, past the scan's bounds). The
 text is fed one chunk at a time (auditor.markup_rows); a tag or comment left open at the end of a chunk is held
-for the next one up to HOLD characters, beyond which its ``<`` is text (or the comment is dropped)."""
+for the next one, a tag up to TAG_MAX characters (beyond which its ``<`` is text), a comment up to HOLD (beyond
+which it is passed over to its end)."""
 
 from __future__ import annotations
 
@@ -22,11 +23,15 @@ from typing import IO, Iterator
 from .markup_rows import MAX_SPAN, TableStream, feeder, open_markup, sheets
 from .table_bounds import BoundedRows
 
-HOLD = 1 << 20  # characters of an unfinished tag or comment held for the next chunk
+HOLD = 1 << 20  # characters of an unfinished comment held for the next chunk
+TAG_MAX = 1 << 16  # characters of a tag with its attributes; a longer one is text (its "<" starts no tag)
 # a tag: its attributes may hold quoted values (with ">" inside) of up to 4 KB; an unquoted "<" ends the attempt, so
 # no attempt scans further than the next "<" (no quadratic time on "<a<a<a...")
 _TAG = re.compile(r"""<(/?)([A-Za-z][A-Za-z0-9:_-]{0,40})((?:[^<>"']|"[^"]{0,4096}"|'[^']{0,4096}')*)>""")
 _OTHER = re.compile(r"<[!?][^<>]{0,4096}>")  # doctype, conditional markup <![if ...]>, processing instructions
+# where a tag may begin: a "<" with a name, reaching a ">" or a quote before any other "<" (what lies before it is
+# text, taken in one piece: "<<<<" and "<a<a<a" cost one search, not one step a character)
+_START = re.compile(r"""<[A-Za-z/!?][^<>"']*[>"']""")
 _SHEET_NAME = re.compile(r"<x:Name>([^<]{1,200})</x:Name>", re.I)
 _SPAN = {"colspan": re.compile(r"""colspan\s*=\s*["']?\s*(\d{1,6})""", re.I),
          "rowspan": re.compile(r"""rowspan\s*=\s*["']?\s*(\d{1,6})""", re.I)}
@@ -83,15 +88,20 @@ class _Tokenizer:
                 else:
                     self.raw, pos = "--", lt + 4  # a comment longer than HOLD: passed over to its end
                 continue
-            m = _TAG.match(buf, lt) or _OTHER.match(buf, lt)
+            m = _TAG.match(buf, lt, lt + TAG_MAX) or _OTHER.match(buf, lt)
             if m is None:
                 if gt != -1 and gt < lt:
                     gt = buf.find(">", lt)
-                if not final and n - lt < HOLD and gt < 0:
+                if not final and n - lt < TAG_MAX and gt < 0:
                     pos = lt  # a tag cut at the end of the chunk: wait for the rest
                     break
-                text("<")  # a "<" that starts no tag is text
-                pos = lt + 1
+                nxt = _START.search(buf, lt + 1)  # a "<" that starts no tag is text, up to where one may start
+                if nxt is not None:
+                    stop = nxt.start()
+                else:
+                    stop = n if final else max(lt + 1, buf.rfind("<"))  # the last "<" may begin one in the next chunk
+                text(buf[lt:stop])
+                pos = stop
                 continue
             pos = m.end()
             if m.re is _TAG:

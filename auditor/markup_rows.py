@@ -101,6 +101,7 @@ class TableStream:
         self.events: deque = deque()
         self.tables = 0  # tables begun (top level)
         self.levels: list[_Level] = []
+        self.deeper = 0  # tables open beyond MAX_NESTING (their rows and cells are the deepest level's)
         self.cuts = MarkupCuts()
         self.stopped = ""  # why the document ended early, for the table being read
 
@@ -109,6 +110,8 @@ class TableStream:
         if self.levels:  # a table inside a cell: its rows join the same sheet
             if len(self.levels) < MAX_NESTING:
                 self.levels.append(_Level())
+            else:
+                self.deeper += 1
             return
         self.tables += 1
         self.cuts = MarkupCuts()
@@ -117,6 +120,9 @@ class TableStream:
 
     def end_table(self) -> None:
         if not self.levels:
+            return
+        if self.deeper:
+            self.deeper -= 1
             return
         self.end_row()
         self.levels.pop()
@@ -159,7 +165,7 @@ class TableStream:
             self.events.append(("overflow", Overflow("".join(lv.spill), end=True)))
             self.cuts.long_lines += 1
             self.cuts.longest_line = max(self.cuts.longest_line, lv.spill_chars)
-        else:
+        elif any(lv.row) or lv.extra:  # a row without text is nothing to judge (nor to hold)
             if lv.extra:
                 lv.row[-1] = JOIN.join(([lv.row[-1]] if lv.row[-1] else []) + lv.extra)
             self.events.append(("row", lv.row))

@@ -9,7 +9,9 @@ import struct
 import pefile
 import pytest
 
+from auditor import packs
 from auditor.authenticode import MAX_TABLE, SECURITY_DIRECTORY, certificate_table, norm_signer, signers
+from auditor.detect.tool_index import BROAD_SIGNERS, ToolIndex
 from signkit import need_tools, signed_copy, stripped_pe
 
 VENDORS = [("Hainan YouQu Technology Co., Ltd", None), ("上海贝锐信息科技股份有限公司", None),
@@ -65,3 +67,54 @@ def test_crafted_certificate_tables_are_no_signer(bare, tmp_path):
     assert signers(signed[:-200]) == []  # the signature cut short
     huge = _with_table(data, end, 64 << 20, b"\0" * 16)
     assert len(certificate_table(huge)) <= MAX_TABLE
+
+
+# --------------------------------------------------------------------------- naming a renamed binary by its signer
+
+@pytest.fixture(scope="module")
+def index():
+    return ToolIndex(packs.catalog())
+
+
+@pytest.mark.parametrize("common_name,organization,tool", [
+    ("上海贝锐信息科技股份有限公司", None, "sunlogin"),
+    ("AnyDesk Software GmbH", None, "anydesk"),
+    ("Remote Support", "philandro Software GmbH", "anydesk"),  # the organisation names it when the CN does not
+    ("TeamViewer Germany GmbH", None, "teamviewer"),
+])
+def test_renamed_binary_without_version_info_named_by_its_signer(bare, index, tmp_path, common_name, organization,
+                                                                   tool):
+    exe = signed_copy(bare, tmp_path / "WinUpdateHelper.exe", common_name, organization)
+    data = exe.read_bytes()
+    assert index.by_name(exe.name) is None and index.by_pe(_version_info(data)) is None  # nothing else names it
+    match = index.by_signer(signers(data))
+    assert match is not None and (match.tool.id, match.how) == (tool, "pe_signer")
+    assert norm_signer(match.value) in {norm_signer(common_name), norm_signer(organization or common_name)}
+
+
+@pytest.mark.parametrize("common_name", ["Microsoft Corporation", "Microsoft Windows", "Tencent Technology "
+                                         "(Shenzhen) Company Limited", "Kingsoft Office Software Co., Ltd."])
+def test_everyday_signers_name_no_tool(bare, index, tmp_path, common_name):
+    exe = signed_copy(bare, tmp_path / "office.exe", common_name)
+    assert index.by_signer(signers(exe.read_bytes())) is None
+
+
+def test_signers_shared_by_tools_or_broad_name_none(index):
+    owners: dict[str, set[str]] = {}
+    for tool in packs.catalog().values():
+        for s in tool.pe["signers"]:
+            owners.setdefault(norm_signer(s), set()).add(tool.id)
+    shared = {s for s, ids in owners.items() if len(ids) > 1}
+    assert shared  # LogMeIn, Inc. signs several of its products
+    assert not shared & set(index.signers)
+    assert not BROAD_SIGNERS & set(index.signers)
+    assert {t.id for t in index.signers.values()} >= {"sunlogin", "anydesk", "teamviewer"}
+
+
+def _version_info(data: bytes) -> dict[str, str]:
+    pe = pefile.PE(data=data)
+    try:
+        return {k.decode(): v.decode() for fi in getattr(pe, "FileInfo", []) or [] for e in fi
+                if hasattr(e, "StringTable") for st in e.StringTable for k, v in st.entries.items()}
+    finally:
+        pe.close()

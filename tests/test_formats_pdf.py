@@ -14,7 +14,7 @@ from reportlab.lib import pdfencrypt
 from auditor.files.label_scan import judge_pages
 from auditor.files.rules import load_rules
 from auditor.pdf_text import UnreadablePdf, read_pdf
-from exportgen import person
+from exportgen import mask_mobile, mask_name, person
 from formatgen import catalogue_pdf, label_pdf, scanned_pdf
 
 
@@ -92,3 +92,43 @@ def test_owner_password_only_opens_and_user_password_does_not():
 def test_unreadable_pdfs_say_why(make, reason):
     with pytest.raises(UnreadablePdf, match=reason):
         read_pdf(io.BytesIO(make()))
+
+
+def _labels(lines_of_labels: list[list[str]]) -> bytes:
+    from formatgen import _canvas, A4
+
+    buf = io.BytesIO()
+    c = _canvas(buf, A4)
+    for lines in lines_of_labels:
+        c.setFont("STSong-Light", 10)
+        for k, line in enumerate(lines):
+            c.drawString(40, 800 - k * 16, line)
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def test_cross_border_labels_id_below_the_mobile_is_one_person():
+    """A customs label: the mobile under the name, the ID number three lines further down: one person each; the
+    18-digit order numbers (some pass the ID checksum) and the waybill numbers (JT86… holds "86 1xx…") are not
+    people's numbers."""
+    rng = _rng("customs")
+    people = [person(rng) for _ in range(30)]
+    pages = []
+    for k, p in enumerate(people):
+        order = p.id_number if k % 3 == 0 else str(rng.randint(10 ** 17, 10 ** 18 - 1))  # checksum-valid "orders"
+        pages.append([f"极兔速递   JT86{p.mobile}", f"收 {p.name}", p.mobile, p.address[:14], p.address[14:],
+                      f"身份证：{p.id_number}", "寄 义乌仓 0579-85123456", f"订单 {order}  打印时间 2026-11-01"])
+    _, res = _judge(_labels(pages))
+    assert res.records == 30 and res.id_rows == 30
+
+
+def test_an_order_number_that_passes_the_checksum_is_no_id():
+    rng = _rng("orders")
+    pages = []
+    for _ in range(12):
+        p = person(rng)
+        pages.append([f"收件人：{mask_name(p.name)} {mask_mobile(p.mobile)}", f"地址：{p.province}{p.city}****",
+                      f"订单编号 {person(rng).id_number}"])  # a valid ID number printed as an order number
+    _, res = _judge(_labels(pages))
+    assert res.records == 0 and res.masked_rows == 12

@@ -7,6 +7,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 
+from ..authenticode import Signer, norm_signer
 from ..packs import Tool, glob_match
 
 _ENV_TAILS = {
@@ -22,6 +23,7 @@ GENERIC_FOLDERS = {"program files", "program files (x86)", "programdata", "windo
 # Publishers too broad to identify a tool on their own.
 BROAD_COMPANIES = {"microsoft corporation", "google llc", "google inc.", "apple inc.", "tencent",
                    "tencent technology (shenzhen) company limited", "alibaba", "mozilla corporation"}
+BROAD_SIGNERS = {norm_signer(c) for c in BROAD_COMPANIES} | {"microsoft windows", "microsoft windows publisher"}
 
 
 def basename(path: str) -> str:
@@ -72,6 +74,7 @@ class ToolIndex:
         self.pe_orig: dict[str, Tool] = {}
         self.pe_product: dict[str, Tool] = {}
         company_owners: dict[str, list[Tool]] = {}
+        signer_owners: dict[str, list[Tool]] = {}
         for tool in tools.values():
             for name in tool.processes:
                 if any(c in name for c in "*?["):
@@ -96,8 +99,14 @@ class ToolIndex:
             if tool.category not in ("builtin", "im_assist"):
                 for comp in tool.pe["company_names"]:
                     company_owners.setdefault(comp.casefold(), []).append(tool)
+                for signer in tool.pe["signers"]:
+                    signer_owners.setdefault(norm_signer(signer), []).append(tool)
         self.pe_company = {c: ts[0] for c, ts in company_owners.items()
                            if len({t.id for t in ts}) == 1 and c not in BROAD_COMPANIES}
+        # a signer names a tool only when it signs no other tool and is no broad publisher (the signers of
+        # built-in and messenger tools sign everyday office programs too)
+        self.signers = {s: ts[0] for s, ts in signer_owners.items()
+                        if len({t.id for t in ts}) == 1 and s not in BROAD_SIGNERS}
         self.paths.sort(key=lambda pt: -len(pt[0]))  # most specific folder first
 
     # ----------------------------------------------------------------- names
@@ -133,6 +142,17 @@ class ToolIndex:
         comp = info.get("CompanyName", "").casefold()
         if comp and comp in self.pe_company:
             return Match(self.pe_company[comp], "pe_company_name", info["CompanyName"])
+        return None
+
+    def by_signer(self, signers: list[Signer]) -> Match | None:
+        """The tool whose catalog ``signers`` name the Authenticode signer of an executable (its certificate's
+        common name or organisation; auditor.authenticode reads them, unverified: a signer only ever names a
+        tool, never clears one)."""
+        for signer in signers:
+            for name in signer.names():
+                tool = self.signers.get(norm_signer(name))
+                if tool:
+                    return Match(tool, "pe_signer", name)
         return None
 
     def by_command(self, command: str | None) -> Match | None:

@@ -3,8 +3,12 @@ numbers it holds.
 
 A PDF has no columns, so a number counts as a person's only with a person beside it: a name (a token that reads
 as a Chinese name, masked or not) or an address on the same line or within WINDOW lines of it on the same page.
-The record count is the number of **distinct** people: the same recipient on three labels is one record, and a
-mobile and an ID number on one line are one person. A number on most pages (at least REPEAT_SHARE of them, and at
+The record count is the number of **distinct** people: the same recipient on three labels is one record, and the
+numbers of one person are one record: those on one line, and an ID number on a line of its own with the nearest
+mobile within ANCHOR lines of it on the page that has no ID number yet (a label's mobile under the recipient's
+name and the ID number a few lines further down). An 18-digit number is an ID number only beside an
+ID word or a name on its line: elsewhere on a label it is far more often an order number (one random 18-digit
+number in a hundred passes the checksum). A number on most pages (at least REPEAT_SHARE of them, and at
 least three) is the sender's own (the shop's number printed on every label), and numbers that run in sequence or
 share a long prefix are product codes (a product catalogue), as in tables. Masked labels (``138****5678``,
 platform privacy numbers) are counted as masked people, distinct by their masked form.
@@ -19,10 +23,11 @@ from . import cells
 from .cells import MASKED, UNMASKED
 from .masking import mask_address, mask_id, mask_mobile, mask_name
 from .rules import PiiRules
-from .table_scan import TableResult, _code_like as code_like  # (made public in phase 2)
+from .table_scan import ID_WORDS, TableResult, code_like
 
 WINDOW = 2  # lines on either side of a number where its person's name or address may stand
 REPEAT_SHARE = 0.5  # a number on at least this share of the pages (and on three or more) is the sender's own
+ANCHOR = 6  # lines between an ID number on a line of its own and the mobile of the same label
 _TOKENS = re.compile(r"[\s:：,，;；|/()（）\[\]【】<>《》\"'“”]+")
 _LABELS = re.compile(r"^(?:收件人|收货人|收件|收方|寄件人|寄件|寄方|姓名|联系人|客户|收|寄)")
 
@@ -56,7 +61,16 @@ class _Finder:
                 return UNMASKED, joined
         return best
 
-    def ids(self, line: str) -> list[str]:
+    def without_waybills(self, line: str) -> str:
+        """The line with its waybill numbers blanked (JT8617052539450 holds "86 170 5253 9450")."""
+        if not any(c.isalpha() and c.isascii() for c in line):
+            return line
+        return " ".join(" " if cells.tracking(t, self.rules) else t for t in line.split())
+
+    def ids(self, line: str, named: bool) -> list[str]:
+        """ID numbers on a line that holds an ID word or (``named``) a name."""
+        if not named and not any(k in line for k in ID_WORDS):
+            return []
         return [m.group(1).upper() for m in self.rules.id18.finditer(line)
                 if len(m.group(1)) == 18 and cells.id_valid(m.group(1), self.rules, allow15=False)]
 
@@ -103,12 +117,16 @@ def judge_pages(texts: list[str], rules: PiiRules, notes: list[str] | None = Non
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         names = [finder.names(line) for line in lines]
         addresses = [finder.address(line, lines[i + 1] if i + 1 < len(lines) else "") for i, line in enumerate(lines)]
+        lone_ids: list[tuple[int, str]] = []  # (line, ID number) on lines without a mobile
+        mobiles_at: list[tuple[int, str]] = []  # (line, mobile) on lines without an ID number
         for i, line in enumerate(lines):
             if not rules.candidate.search(line) and not any(c in rules.mask_chars for c in line):
                 continue
             near = range(max(0, i - WINDOW), min(len(lines), i + WINDOW + 1))
             beside = [n for j in near for n in names[j]] + [a for j in near for a in [addresses[j]] if a]
-            numbers = [(d, "mobile") for d in cells.mobiles(line, rules)] + [(n, "id_number") for n in finder.ids(line)]
+            bare = finder.without_waybills(line)
+            numbers = [(d, "mobile") for d in cells.mobiles(bare, rules)] + \
+                [(n, "id_number") for n in finder.ids(bare, bool(names[i]))]
             for number, kind in numbers:
                 pages_of[number].add(page_no)
                 kind_of[number] = kind
@@ -116,6 +134,11 @@ def judge_pages(texts: list[str], rules: PiiRules, notes: list[str] | None = Non
                     personal.add(number)
             if numbers:
                 lines_of.append([n for n, _ in numbers])
+                kinds = {k for _, k in numbers}
+                if kinds == {"id_number"}:
+                    lone_ids += [(i, n) for n, _ in numbers]
+                elif kinds == {"mobile"}:
+                    mobiles_at += [(i, n) for n, _ in numbers]
             if beside:
                 for status, token in (n for j in near for n in names[j]):
                     name_seen.setdefault(status, token)
@@ -123,6 +146,7 @@ def judge_pages(texts: list[str], rules: PiiRules, notes: list[str] | None = Non
                     address_seen.setdefault(status, token)
                 if not numbers:
                     masked_people.update(finder.masked(line))
+        lines_of += _pair_ids(lone_ids, mobiles_at)
     pages = max(len(texts), 1)
     shop = {n for n, on in pages_of.items() if len(on) >= 3 and len(on) >= REPEAT_SHARE * pages}
     people = {n for n in personal if n not in shop}
@@ -139,6 +163,19 @@ def judge_pages(texts: list[str], rules: PiiRules, notes: list[str] | None = Non
     res.records, res.id_rows, res.masked_rows = len(roots), len(id_roots), len(masked_people)
     _kinds_and_samples(res, people, kind_of, masked_people, name_seen, address_seen)
     return res
+
+
+def _pair_ids(ids: list[tuple[int, str]], mobiles: list[tuple[int, str]]) -> list[list[str]]:
+    """[ID number, mobile] of one label: each ID number on a line of its own with the nearest mobile within ANCHOR
+    lines (above it on a tie) not yet paired."""
+    pairs, taken = [], set()
+    for line, number in ids:
+        near = [(abs(at - line), at > line, at, m) for at, m in mobiles if abs(at - line) <= ANCHOR and at not in taken]
+        if near:
+            _, _, at, mobile = min(near)
+            taken.add(at)
+            pairs.append([number, mobile])
+    return pairs
 
 
 def _kinds_and_samples(res: TableResult, people: set[str], kind_of: dict[str, str], masked: set[str],
