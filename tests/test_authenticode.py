@@ -99,15 +99,11 @@ def test_everyday_signers_name_no_tool(bare, index, tmp_path, common_name):
     assert index.by_signer(signers(exe.read_bytes())) is None
 
 
-def test_signers_shared_by_tools_or_broad_name_none(index):
-    owners: dict[str, set[str]] = {}
-    for tool in packs.catalog().values():
-        for s in tool.pe["signers"]:
-            owners.setdefault(norm_signer(s), set()).add(tool.id)
-    shared = {s for s, ids in owners.items() if len(ids) > 1}
-    assert shared  # LogMeIn, Inc. signs several of its products
-    assert not shared & set(index.signers)
+def test_broad_publishers_name_none_and_a_family_signer_names_one_of_its_tools(index):
+    family = index.signers[norm_signer("LogMeIn, Inc.")]  # GoTo's products share one signer
+    assert "LogMeIn, Inc." in family.pe["signers"] and family.category != "builtin"
     assert not BROAD_SIGNERS & set(index.signers)
+    assert not [t for t in index.signers.values() if t.category in ("builtin", "im_assist")]
     assert {t.id for t in index.signers.values()} >= {"sunlogin", "anydesk", "teamviewer"}
 
 

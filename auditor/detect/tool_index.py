@@ -103,10 +103,10 @@ class ToolIndex:
                     signer_owners.setdefault(norm_signer(signer), []).append(tool)
         self.pe_company = {c: ts[0] for c, ts in company_owners.items()
                            if len({t.id for t in ts}) == 1 and c not in BROAD_COMPANIES}
-        # a signer names a tool only when it signs no other tool and is no broad publisher (the signers of
-        # built-in and messenger tools sign everyday office programs too)
-        self.signers = {s: ts[0] for s, ts in signer_owners.items()
-                        if len({t.id for t in ts}) == 1 and s not in BROAD_SIGNERS}
+        # a signer names the first of the tools it signs (LogMeIn, Inc. signs four of GoTo's: the binary is one of
+        # them, the evidence gives the signer), unless it is a broad publisher (the signers of built-in and
+        # messenger tools sign everyday office programs too)
+        self.signers = {s: ts[0] for s, ts in signer_owners.items() if s not in BROAD_SIGNERS}
         self.paths.sort(key=lambda pt: -len(pt[0]))  # most specific folder first
 
     # ----------------------------------------------------------------- names
