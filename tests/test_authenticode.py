@@ -11,7 +11,7 @@ import pytest
 
 from auditor import packs
 from auditor.authenticode import MAX_TABLE, SECURITY_DIRECTORY, certificate_table, norm_signer, signers
-from auditor.detect.tool_index import BROAD_SIGNERS, ToolIndex
+from auditor.remote.tool_index import BROAD_SIGNERS, ToolIndex
 from signkit import need_tools, signed_copy, stripped_pe
 
 VENDORS = [("Hainan YouQu Technology Co., Ltd", None), ("上海贝锐信息科技股份有限公司", None),

@@ -10,7 +10,7 @@ import random
 
 import pytest
 
-from auditor.files.rules import load_rules
+from auditor.pii.rules import load_rules
 from auditor.files.table_scan import TableAnalyzer
 from conftest import load_report, run_cli
 from exportgen import mask_mobile, person, write_csv, write_xlsx

@@ -11,7 +11,7 @@ import zlib
 
 import pytest
 
-from auditor.files.rules import load_rules
+from auditor.pii.rules import load_rules
 from auditor.files.table_scan import TableAnalyzer
 from auditor.html_tables import html_tables
 from auditor.markup_rows import markup_kind

@@ -12,7 +12,7 @@ import pytest
 from reportlab.lib import pdfencrypt
 
 from auditor.files.label_scan import judge_pages
-from auditor.files.rules import load_rules
+from auditor.pii.rules import load_rules
 from auditor.pdf_text import UnreadablePdf, read_pdf
 from exportgen import mask_mobile, mask_name, person
 from formatgen import catalogue_pdf, label_pdf, scanned_pdf

@@ -24,10 +24,10 @@ from ..markup_rows import markup_kind
 from ..pdf_text import UnreadablePdf, read_pdf
 from ..table_bounds import workbook_extent
 from ..tabular import SHEET_EXT, TEXT_EXT, UnreadableTable, iter_sheets
+from ..pii.rules import PiiRules
 from ..textcodec import SAMPLE, decode_short
 from ..xml_sheets import xml_worksheets
 from .label_scan import judge_pages
-from .rules import PiiRules
 from .textpath import display_path
 from .table_scan import TableAnalyzer, TableResult
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from . import cells
-from .cells import MASKED, UNMASKED
-from .masking import mask_address, mask_id, mask_mobile, mask_name
-from .rules import PiiRules
+from ..pii import cells
+from ..pii.cells import MASKED, UNMASKED
+from ..pii.masking import mask_address, mask_id, mask_mobile, mask_name
+from ..pii.rules import PiiRules
 from .table_scan import ID_WORDS, TableResult, code_like
 
 WINDOW = 2  # lines on either side of a number where its person's name or address may stand
