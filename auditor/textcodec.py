@@ -37,6 +37,7 @@ BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.
 RETRY_ENCODINGS = ("utf-8-sig", "gb18030", "big5", "utf-16")
 _NORMALIZER_CANDIDATES = ["gb18030", "big5", "utf_16", "cp1252"]
 _GBK_FAMILY = {"gb2312", "gbk", "gb18030", "hz"}
+_WESTERN = {"latin-1", "iso8859-1", "cp1252", "ascii", "iso8859-15"}  # labels HTML templates carry by default
 _WIDE = re.compile("[\u0800-\U0010ffff]")  # a character of three UTF-8 bytes or more
 # what GBK bytes decoded as UTF-8 by accident turn into, and real text of a Chinese office hardly holds:
 # C1 controls, IPA, spacing modifiers, combining marks, Armenian, Hebrew, Arabic, Syriac, Thaana, NKo
@@ -58,6 +59,40 @@ def sniff(sample: bytes) -> tuple[bytes, str]:
     if codec is not None and codec != "utf-8":
         return mark, codec
     return mark, _guess(sample[len(mark):], final=False)
+
+
+def sniff_declared(sample: bytes, declared: str | None) -> tuple[bytes, str]:
+    """(byte-order mark, codec) of a document that names its own encoding (an HTML ``<meta charset>``, an XML
+    declaration). The bytes outrank the label, which export tools copy from a template: a byte-order mark first;
+    then text beyond ASCII that is strict UTF-8 (and not GBK by accident) is UTF-8 whatever it declares; then the
+    declared encoding when the start of the text decodes under it (the GBK family read as GB18030, its superset;
+    a Western single-byte label on Chinese bytes, or a UTF-16/32 label on text readable as ASCII, is ignored);
+    otherwise the rules of ``sniff``."""
+    mark, codec = split_bom(sample)
+    if codec is not None:
+        return mark, _guess(sample[len(mark):], final=False) if codec == "utf-8" else codec
+    guessed = _guess(sample, final=False)
+    if guessed == "utf-8" and not sample.isascii():
+        return b"", "utf-8"
+    name = _declared_codec(declared)
+    if name is None or (name in _WESTERN and guessed not in _WESTERN and guessed != "utf-8"):
+        return b"", guessed
+    return b"", name if _strict(sample, name, final=False) is not None else guessed
+
+
+def _declared_codec(label: str | None) -> str | None:
+    """The codec a declared encoding label names, or None (unknown, or a UTF-16/32 label: a label the parser
+    could read as ASCII cannot be true)."""
+    if not label:
+        return None
+    label = label.strip().strip("'\"").lower()
+    try:
+        name = codecs.lookup(label.removeprefix("x-")).name  # x-gbk, x-cp936: labels of old web pages
+    except (LookupError, ValueError):
+        return None
+    if name.startswith(("utf-16", "utf-32")) or name in ("utf-8-sig",):
+        return "utf-8" if name == "utf-8-sig" else None
+    return "gb18030" if name in _GBK_FAMILY else name
 
 
 def is_binary(sample: bytes) -> bool:

@@ -86,8 +86,9 @@ def test_second_sheet_and_sender_column(analyze):
     rows = [["订单号", "寄件人电话", "收件人手机"]] + [[str(i), "13905790000", f"1381234{i:04d}"] for i in range(10)]
     res = analyze(rows)
     assert res.records == 10
-    kinds = {c.header: (c.kind, c.excluded) for c in res.columns}
-    assert kinds["寄件人电话"][0] == "sender"
+    kinds = {c.header: (c.kind, c.party, c.excluded) for c in res.columns}
+    kind, party, excluded = kinds["寄件人电话"]  # the sender's phone, one number on every row: the shop's own
+    assert (kind, party) == ("mobile", "sender") and excluded
 
 
 def test_digit_heavy_gbk_is_gbk():

@@ -1,4 +1,6 @@
-"""Renamed binaries: recognised by PE version info or by the tool's install folder."""
+"""Renamed binaries: recognised by PE version info, by their Authenticode signer (version info stripped; binaries
+signed here by osslsigncode with certificates whose subjects copy the vendors') or by the tool's install folder;
+RC-002 evidence says which."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from auditor.remote.facts import ProcessFact, RemoteFacts
 from auditor.remote.judge import RemoteJudge
 from auditor.remote.pe_info import version_info
 from auditor.remote.tool_index import ToolIndex
+from signkit import need_tools, signed_copy, stripped_pe
 
 # A real Windows PE with version info ships inside pip (distlib's launcher stubs).
 LAUNCHER = Path(pip.__file__).parent / "_vendor" / "distlib" / "t64.exe"
@@ -51,13 +54,36 @@ def test_pe_version_info_names_a_renamed_copy(tmp_path):
     assert finding.evidence["renamed"] is True
     assert finding.evidence["match"] == {"how": "pe_original_filename", "value": "t64.exe"}
     assert finding.evidence["pe_version_info"]["ProductName"] == "Simple Launcher"
+    assert finding.evidence["recognised_by"] == "version_info"
     assert finding.title["en"] == "Renamed remote-control binary: svch0st.exe is really Launcher RAT"
 
 
 def test_exe_inside_a_tool_install_folder_is_named():
     [finding] = _judged(packs.catalog(), _proc(r"C:\Program Files\ToDesk\svchelper.exe"))
     assert finding.check_id == "RC-002" and finding.evidence["tool"]["id"] == "todesk"
-    assert finding.evidence["match"]["how"] == "install_path"
+    assert finding.evidence["match"]["how"] == "install_path" and finding.evidence["recognised_by"] == "folder"
+
+
+@pytest.mark.parametrize("subject,tool", [("Hefei Pingbo Network Technology Co. Ltd", "gotohttp"),
+                                          ("上海贝锐信息科技股份有限公司", "sunlogin"), ("AnyDesk Software GmbH", "anydesk")])
+def test_a_renamed_binary_without_version_info_is_named_by_its_signer(tmp_path, subject, tool):
+    need_tools()
+    exe = signed_copy(stripped_pe(tmp_path / "bare.exe"), tmp_path / "Public" / "WinSecurityHost.exe", subject)
+    [finding] = _judged(packs.catalog(), _proc(exe))
+    ev = finding.evidence
+    assert finding.check_id == "RC-002" and ev["tool"]["id"] == tool
+    assert ev["recognised_by"] == "signer" and ev["match"] == {"how": "pe_signer", "value": subject}
+    assert ev["pe_signers"][0]["subject"] == subject and ev["pe_signers"][0]["verified"] is False
+    assert "pe_version_info" not in ev and ev["exe_sha256"]
+
+
+def test_everyday_signed_programs_are_not_named(tmp_path):
+    need_tools()
+    bare = stripped_pe(tmp_path / "bare.exe")
+    procs = [_proc(signed_copy(bare, tmp_path / f"p{k}" / "wps.exe", subject)) for k, subject in
+             enumerate(["Zhuhai Kingsoft Office Software Co., Ltd.", "Microsoft Corporation",
+                        "Tencent Technology (Shenzhen) Company Limited"])]
+    assert _judged(packs.catalog(), *procs) == []
 
 
 def test_non_pe_and_garbage_files_are_not_matched(tmp_path):

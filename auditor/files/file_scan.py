@@ -1,5 +1,10 @@
 """Opening one candidate file (or archive) and judging every table inside it.
 
+Formats: text tables (CSV, TSV, TXT), workbooks (calamine), tables written as markup under ``.xls``, ``.htm(l)``
+and ``.xml`` names (HTML tables and "XML Spreadsheet 2003", recognised by their content: a real BIFF ``.xls``
+still goes to calamine) and PDF label batches (their text layer, judged by auditor.files.label_scan), also
+inside ZIP archives.
+
 Never crashes on bad input: every file that cannot be judged comes back as a skipped outcome with the
 reason (encrypted, corrupt, too large, zip bomb, unsupported, binary, vanished, permission denied)."""
 
@@ -14,17 +19,25 @@ from typing import IO, Any, Callable
 
 from .. import safeio
 from ..durable import sha256_stream
+from ..html_tables import html_tables
+from ..markup_rows import markup_kind
+from ..pdf_text import UnreadablePdf, read_pdf
 from ..table_bounds import workbook_extent
 from ..tabular import SHEET_EXT, TEXT_EXT, UnreadableTable, iter_sheets
 from ..pii.rules import PiiRules
 from ..textcodec import SAMPLE, decode_short
+from ..xml_sheets import xml_worksheets
+from .label_scan import judge_pages
 from .textpath import display_path
 from .table_scan import TableAnalyzer, TableResult
 
 ARCHIVE_EXT = {".zip"}
 UNSUPPORTED_EXT = {".rar": "RAR archive", ".7z": "7-Zip archive", ".et": "WPS spreadsheet (.et)",
                    ".numbers": "Apple Numbers", ".gz": "gzip archive", ".tar": "tar archive"}
-CANDIDATE_EXT = TEXT_EXT | SHEET_EXT | ARCHIVE_EXT | set(UNSUPPORTED_EXT)
+MARKUP_EXT = {".htm", ".html", ".xml"}  # read when their content is an HTML table or an XML Spreadsheet 2003
+PDF_EXT = {".pdf"}
+CANDIDATE_EXT = TEXT_EXT | SHEET_EXT | ARCHIVE_EXT | MARKUP_EXT | PDF_EXT | set(UNSUPPORTED_EXT)
+MARKUP_READERS = {"html": html_tables, "xml": xml_worksheets}
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK"
 
@@ -38,6 +51,7 @@ class Limits:
     zip_max_total: int = 4 << 30
     zip_max_ratio: int = 200
     nested_max: int = 256 << 20
+    max_pdf: int = 256 << 20  # a day's label batch of a large warehouse is tens of MB
 
 
 @dataclass
@@ -48,6 +62,7 @@ class Outcome:
     skipped: str | None = None
     sha256: str | None = None
     encoding: str | None = None
+    pages: int | None = None  # a PDF's pages
 
     @property
     def records(self) -> int:
@@ -71,8 +86,8 @@ class Outcome:
             "total_rows": sum(t.total_rows for t in self.tables),
             "masked_share": round(masked / pi_rows, 4) if pi_rows else 0.0,
             "kinds": kinds,
-            "sheets": [{"name": t.sheet, "rows": t.total_rows, "records": t.records, **t.column_evidence()}
-                       for t in self.tables],
+            "sheets": [{"name": t.sheet, "rows": t.total_rows, "records": t.records, **t.column_evidence(),
+                        **({"pages": self.pages} if self.pages is not None else {})} for t in self.tables],
             "samples": [x for t in self.tables for x in t.samples][:3],
             "skipped": self.skipped, "sha256": self.sha256, "encoding": self.encoding,
             "truncated": [f"sheet {t.sheet!r}: {n}" if t.sheet else n for t in self.tables for n in t.notes],
@@ -175,9 +190,17 @@ class FileScanner:
     # ------------------------------------------------------------------ tables
     def _table(self, fh: IO[bytes], target: str, ext: str, size: int) -> Outcome:
         out = Outcome(target, size)
+        if ext in PDF_EXT:
+            return self._pdf(fh, out)
         head = fh.read(8)
         fh.seek(0)
-        if ext in SHEET_EXT:
+        markup = None
+        if ext in MARKUP_EXT or (ext == ".xls" and not head.startswith(OLE_MAGIC)):
+            markup = markup_kind(fh.read(SAMPLE))  # a web ".xls" is a table written as HTML or XML
+            fh.seek(0)
+            if markup is None and ext in MARKUP_EXT:
+                return out  # a page or an XML document without tables: examined, nothing to judge
+        if ext in SHEET_EXT and markup is None:
             if head.startswith(OLE_MAGIC) and ext != ".xls":
                 out.skipped = ("encrypted (password-protected workbook)" if _encrypted_ole(head, fh)
                                else "not a valid workbook (OLE container with an OOXML extension)")
@@ -205,12 +228,14 @@ class FileScanner:
             fh.seek(0)
         reader: IO[bytes] = fh
         hasher = None
-        if ext in TEXT_EXT:
+        if ext in TEXT_EXT or markup:
             hasher = _HashingReader(fh)
             reader = io.BufferedReader(hasher, 1 << 20)
         try:
-            for sheet in iter_sheets(target, fh=reader, ext=ext):
-                out.tables.append(self.analyzer.analyze(sheet.rows, sheet.name))
+            tables = MARKUP_READERS[markup](reader) if markup else \
+                ((sheet.name, sheet.rows) for sheet in iter_sheets(target, fh=reader, ext=ext))
+            for name, rows in tables:
+                out.tables.append(self.analyzer.analyze(rows, name))
         except UnreadableTable as exc:
             out.skipped, out.tables = str(exc), []
             return out
@@ -223,6 +248,20 @@ class FileScanner:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 hasher.hash.update(chunk)
             out.sha256 = hasher.hash.hexdigest()
+        return out
+
+    def _pdf(self, fh: IO[bytes], out: Outcome) -> Outcome:
+        """A PDF's text layer judged as a label batch: one table of distinct recipients."""
+        if out.size > self.limits.max_pdf:
+            out.skipped = f"PDF too large to examine ({out.size} bytes > limit {self.limits.max_pdf})"
+            return out
+        try:
+            doc = read_pdf(fh)
+        except UnreadablePdf as exc:
+            out.skipped = str(exc)
+            return out
+        out.pages = doc.pages
+        out.tables.append(judge_pages(doc.texts, self.rules, doc.notes))
         return out
 
     # ------------------------------------------------------------------ archives
@@ -281,7 +320,10 @@ class FileScanner:
                         inner = io.BytesIO(zf.read(info))
                         outcomes.extend(self._archive(inner, member_target, info.file_size, depth + 1))
                         continue
-                    if ext in SHEET_EXT:
+                    if ext in PDF_EXT and info.file_size > min(self.limits.max_pdf, self.limits.nested_max):
+                        outcomes.append(Outcome(member_target, info.file_size, skipped="PDF too large to examine"))
+                        continue
+                    if ext in SHEET_EXT or ext in PDF_EXT:  # random access: held in memory
                         if info.file_size > self.limits.max_workbook:
                             outcomes.append(Outcome(member_target, info.file_size, skipped="workbook too large"))
                             continue

@@ -1,8 +1,10 @@
 """Judging one table (a CSV file or one sheet): which columns hold whose data, and how many rows hold
 an unmasked mobile or ID number of a person (the file's record count).
 
-Column-aware: headers decide first (收件人手机 is a mobile column, 商品编码 never is, 寄件人电话 is the
-shop's own); columns without a known header are judged from the statistics of their first rows."""
+Column-aware: headers decide first (收件人手机 is a mobile column, 商品编码 never is, 寄件人证件号码 is an
+ID-number column whoever it names); columns without a known header are judged from the statistics of their first
+rows. A sender's phone column counts unless a few numbers fill most of it (then it is the shop's own); region and
+remark columns are never names (金华市 and 普通 begin with surnames), and the phones in a remark are counted."""
 
 from __future__ import annotations
 
@@ -30,7 +32,11 @@ OVERLAP = 40  # characters kept back at the end of an overflow piece: no number 
 EVIDENCE_COLUMNS = 50  # columns recorded per sheet (evidence, incremental state); the rest counted
 HEADER_TEXT = 200  # characters of a column's header recorded
 ID_WORDS = ("身份证", "证件", "身份號", "ID")
-KIND_ORDER = ("sender", "not_personal", "id_number", "mobile", "landline", "tracking", "address", "name")
+KIND_ORDER = ("id_number", "sender", "not_personal", "mobile", "landline", "tracking", "address", "name")
+PHONE_KINDS = ("mobile", "landline")
+REGION_ENDS = ("省", "市", "区", "县", "州", "盟", "自治区")  # a value ending so is a place, not a name
+SHOP_NUMBERS = 3  # a sender's phone column is the shop's own when this many numbers fill 80 % of its rows
+NAME_VARIETY = 0.3  # a column of names has at least this share of distinct values (short-word remarks repeat)
 
 
 @dataclass
@@ -40,6 +46,8 @@ class Column:
     kind: str | None = None
     by: str | None = None  # header | values
     excluded: str | None = None  # why a phone-like column does not count
+    party: str | None = None  # "sender" when the header names the sender (寄件人电话)
+    never_name: bool = False  # the header names a region or a remark
 
     def to_dict(self) -> dict:
         header = self.header if self.header is None or len(self.header) <= HEADER_TEXT else \
@@ -47,6 +55,8 @@ class Column:
         out = {"index": self.index, "header": header, "kind": self.kind, "by": self.by}
         if self.excluded:
             out["excluded"] = self.excluded
+        if self.party:
+            out["party"] = self.party
         return out
 
 
@@ -78,20 +88,40 @@ class TableResult:
         return round(self.masked_rows / pi_rows, 4) if pi_rows else 0.0
 
 
+def _long_enough(word: str) -> bool:
+    return len(word) >= 2 if not word.isascii() else len(word) >= 5
+
+
 def _header_kind(text: str, rules: PiiRules) -> str | None:
+    """The kind a header names. An ID-number word wins over a party word (寄件人证件号码 is an ID-number column);
+    a sender's phone (寄件人电话) is a phone column whose party _header_party tells; a name word beside a region
+    or remark word (收件人城市, 客户备注) names no kind, the values decide."""
     h = norm_header(text)
     if not h:
         return None
     lists = {"sender": rules.sender, "not_personal": rules.not_personal, **rules.headers}
-    for kind in KIND_ORDER:  # exact matches first, in priority order
-        if h in lists[kind]:
-            return kind
-    for kind in KIND_ORDER:
-        for word in lists[kind]:
-            long_enough = len(word) >= 2 if not word.isascii() else len(word) >= 5
-            if long_enough and word in h:
-                return kind
-    return None
+    kind = next((k for k in KIND_ORDER if h in lists[k]), None)  # exact matches first, in priority order
+    if kind is None:
+        kind = next((k for k in KIND_ORDER if any(_long_enough(w) and w in h for w in lists[k])), None)
+    if kind == "sender" and not any(w in h for w in rules.sender if _shop_line(w, rules)):
+        kind = next((k for k in PHONE_KINDS if any(_long_enough(w) and w in h for w in lists[k])), kind)
+    if kind == "name" and _never_name(h, rules):
+        return None
+    return kind
+
+
+def _shop_line(word: str, rules: PiiRules) -> bool:
+    """A sender word that is itself a phone line of the shop (店铺电话, 客服电话)."""
+    return any(_long_enough(p) and p in word for k in PHONE_KINDS for p in rules.headers[k])
+
+
+def _never_name(h: str, rules: PiiRules) -> bool:
+    return any(w in h for w in rules.never_name)
+
+
+def _header_party(text: str, rules: PiiRules) -> str | None:
+    h = norm_header(text)
+    return "sender" if any(_long_enough(w) and w in h for w in rules.sender) else None
 
 
 def _is_numberish(text: str) -> bool:
@@ -113,7 +143,7 @@ def _find_header(rows: list[list[str]], rules: PiiRules) -> int | None:
     return None
 
 
-def _code_like(values: list[str]) -> bool:
+def code_like(values: list[str]) -> bool:
     """Product codes and serials: sequential, or sharing a long common prefix."""
     nums = sorted({int(v) for v in values if v.isdigit()})
     if len(nums) < 5:
@@ -123,6 +153,26 @@ def _code_like(values: list[str]) -> bool:
         return True
     prefixes = Counter(str(n)[:7] for n in nums)
     return prefixes.most_common(1)[0][1] * 10 >= len(nums) * 8
+
+
+def _not_names(col: Column, values: list[str]) -> bool:
+    """Values that look like names but are not: a region or remark column by its header, places (金华市, 婺城区),
+    or a few short words repeated (普通, 加急, 易碎)."""
+    if col.never_name:
+        return True
+    places = sum(1 for v in values if v.strip().endswith(REGION_ENDS))
+    if places * 2 >= len(values):
+        return True
+    return len(values) >= 10 and len(set(values)) < len(values) * NAME_VARIETY
+
+
+def _shop_numbers(numbers: list[str]) -> bool:
+    """Whether a sender's phone column holds the shop's own numbers: a few of them on most rows. A register of
+    walk-in senders has a different number on nearly every row."""
+    if len(numbers) < 5:
+        return len(set(numbers)) < len(numbers)
+    top = sum(c for _, c in Counter(numbers).most_common(SHOP_NUMBERS))
+    return top * 10 >= len(numbers) * 8
 
 
 @dataclass
@@ -254,6 +304,9 @@ class TableAnalyzer:
                     kind = _header_kind(text, rules)
                     if kind:
                         columns[i].kind, columns[i].by = kind, "header"
+                    if kind in ("id_number", *PHONE_KINDS):
+                        columns[i].party = _header_party(text, rules)
+                    columns[i].never_name = _never_name(norm_header(text), rules)
             sample = head[hdr_i + 1:]
         else:
             sample = head
@@ -467,7 +520,7 @@ class TableAnalyzer:
                     col.kind, col.by = "mobile", "values"
                 elif c["address_unmasked"] + c["address_masked"] >= n / 2:
                     col.kind, col.by = "address", "values"
-                elif c["name_unmasked"] + c["name_masked"] >= n * 0.6:
+                elif c["name_unmasked"] + c["name_masked"] >= n * 0.6 and not _not_names(col, values):
                     col.kind, col.by = "name", "values"
                 elif c["tracking"] >= n * 0.6:
                     col.kind, col.by = "tracking", "values"
@@ -478,12 +531,16 @@ class TableAnalyzer:
             values = [r[col.index] for r in sample if col.index < len(r) and r[col.index]]
             digits = ["".join(cells.mobiles(v, rules)[:1]) for v in values]
             digits = [d for d in digits if d]
+            if col.party == "sender":
+                if _shop_numbers(digits or values):
+                    col.excluded = "a few numbers on most rows (the shop's own as sender)"
+                continue
             if len(values) >= 5:
                 top = Counter(values).most_common(1)[0][1]
                 if top * 10 >= len(values) * 8:
                     col.excluded = "one number on most rows (the sender's own number)"
                     continue
-            if col.by == "values" and _code_like(digits):
+            if col.by == "values" and code_like(digits):
                 col.excluded = "sequential or clustered codes, not people's numbers"
         if headerless:
             others = any(c.kind in ("name", "address", "id_number") for c in columns)

@@ -17,6 +17,7 @@ class PiiRules:
     headers: dict[str, tuple[str, ...]]
     not_personal: tuple[str, ...]
     sender: tuple[str, ...]
+    never_name: tuple[str, ...]  # header words of columns that never hold names (regions, remarks)
     mask_chars: str
     mask_run: re.Pattern
     mobile: re.Pattern  # search: a mobile inside a cell, with optional +86 and separators
@@ -61,6 +62,7 @@ def load_rules(folder: str | None = None) -> PiiRules:
                  ("mobile", "id_number", "name", "address", "tracking", "landline")},
         not_personal=tuple(norm_header(x) for x in h["not_personal"]),
         sender=tuple(norm_header(x) for x in h["sender"]),
+        never_name=tuple(norm_header(x) for x in h.get("never_name", [])),
         mask_chars=data["masking"]["chars"],
         mask_run=re.compile(rf"[{mask}]{{{run},}}"),
         mobile=re.compile(r"(?<![\d])(?:(?:\+|00)?86[\s\-]?)?(1[3-9]\d)[\s\-]?(\d{4})[\s\-]?(\d{4})(?![\d])"),

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..authenticode import Signer
+
 
 @dataclass
 class ProcessFact:
@@ -20,6 +22,7 @@ class ProcessFact:
     parent: str | None = None
     name_source: str = "psutil"  # psutil | cmdline (when name()/exe() raised)
     version_info: dict[str, str] = field(default_factory=dict)  # PE version strings of the executable
+    signers: list[Signer] = field(default_factory=list)  # its Authenticode signers (unverified)
     exe_sha256: str | None = None  # of the executable, for processes the judge may report
 
     def to_dict(self) -> dict[str, Any]:

@@ -23,6 +23,9 @@ from .tool_index import Match, ToolIndex
 OS_PORT_OWNERS = {"svchost.exe", "system", "sshd", "sshd.exe", "xrdp", "xrdp-sesman", "gnome-remote-desktop-daemon",
                   "vino-server", "lsass.exe", "services.exe", "wininit.exe", "wineserver", "wineserver64"}
 MAX_CONNECTIONS = 20
+# how a renamed binary was recognised (RC-002 evidence "recognised_by"), by the look-up that named it
+RECOGNISED_BY = {"pe_original_filename": "version_info", "pe_product_name": "version_info",
+                 "pe_company_name": "version_info", "pe_signer": "signer", "install_path": "folder"}
 
 
 def _tool_dict(tool) -> dict[str, Any]:
@@ -119,6 +122,9 @@ class RemoteJudge:
             ev["exe_sha256"] = p.exe_sha256
         if renamed:
             ev["renamed"] = True
+            ev["recognised_by"] = RECOGNISED_BY.get(m.how, m.how)
+        if m.how == "pe_signer":
+            ev["pe_signers"] = [s.to_dict() for s in p.signers]
         return ev
 
     def _process_finding(self, p: ProcessFact, m: Match, renamed: bool, ev: dict, approval: Approval | None) -> Finding:

@@ -1,5 +1,6 @@
-"""Version information of Windows executables (OriginalFilename, CompanyName, ProductName...), read with
-pefile, so a renamed copy of a remote-control tool is still recognised."""
+"""Version information of Windows executables (OriginalFilename, CompanyName, ProductName...) and their
+Authenticode signers (auditor.authenticode), read with pefile in one pass, so a renamed copy of a remote-control
+tool is still recognised, also when its version information was stripped or altered."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 from functools import lru_cache
 
 from .. import safeio
+from ..authenticode import Signer, signers
 from ..durable import sha256_stream
 
 MAX_PE_BYTES = 128 << 20  # read into memory whole (never memory-mapped: a user could truncate it under us)
@@ -25,40 +27,54 @@ def version_info(path: str | None) -> dict[str, str]:
     """PE version strings of ``path``; {} for non-PE files, unreadable files or files without them. The path
     of a running process's executable can be swapped by its user for a FIFO or a link: it is opened through
     auditor.safeio (a regular file only, no user's link, bounded)."""
+    return dict(_read(path)[0])
+
+
+def signers_of(path: str | None) -> list[Signer]:
+    """The Authenticode signers of ``path`` (unverified: they only ever name a tool), read as version_info reads."""
+    return list(_read(path)[1])
+
+
+def _read(path: str | None) -> tuple[tuple[tuple[str, str], ...], tuple[Signer, ...]]:
     if not path:
-        return {}
+        return (), ()
     key = _key(path)
     if key is None or key[1] > MAX_PE_BYTES or key[1] < 64:
-        return {}
-    return dict(_cached(key))
+        return (), ()
+    return _cached(key)
 
 
 @lru_cache(maxsize=4096)
-def _cached(key: tuple[str, int, int]) -> tuple[tuple[str, str], ...]:
+def _cached(key: tuple[str, int, int]) -> tuple[tuple[tuple[str, str], ...], tuple[Signer, ...]]:
     path = key[0]
     try:
         with safeio.open_regular(path, max_size=MAX_PE_BYTES) as fh:
             if fh.read(2) != b"MZ":
-                return ()
+                return (), ()
             data = b"MZ" + fh.read()
-        import pefile
-
-        pe = pefile.PE(data=data, fast_load=True)
-        try:
-            pe.parse_data_directories(directories=[pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_RESOURCE"]])
-            found: dict[str, str] = {}
-            for info in getattr(pe, "FileInfo", None) or []:
-                for entry in info:
-                    for table in getattr(entry, "StringTable", []) or []:
-                        for k, v in table.entries.items():
-                            name = k.decode("utf-8", "replace")
-                            if name in KEYS and name not in found:
-                                found[name] = v.decode("utf-8", "replace").strip("\x00 ").strip()
-            return tuple(sorted(found.items()))
-        finally:
-            pe.close()
+        return _version_strings(data), tuple(signers(data))
     except Exception:  # noqa: BLE001 - malformed PE files are common; they are simply not matched
-        return ()
+        return (), ()
+
+
+def _version_strings(data: bytes) -> tuple[tuple[str, str], ...]:
+    # deferred: pefile is needed only for executables
+    import pefile
+
+    pe = pefile.PE(data=data, fast_load=True)
+    try:
+        pe.parse_data_directories(directories=[pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_RESOURCE"]])
+        found: dict[str, str] = {}
+        for info in getattr(pe, "FileInfo", None) or []:
+            for entry in info:
+                for table in getattr(entry, "StringTable", []) or []:
+                    for k, v in table.entries.items():
+                        name = k.decode("utf-8", "replace")
+                        if name in KEYS and name not in found:
+                            found[name] = v.decode("utf-8", "replace").strip("\x00 ").strip()
+        return tuple(sorted(found.items()))
+    finally:
+        pe.close()
 
 
 def sha256_file(path: str | None, limit: int = MAX_PE_BYTES) -> str | None:

@@ -7,6 +7,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 
+from ..authenticode import Signer, norm_signer
 from ..packs import Tool, glob_match
 
 _ENV_TAILS = {
@@ -22,6 +23,7 @@ GENERIC_FOLDERS = {"program files", "program files (x86)", "programdata", "windo
 # Publishers too broad to identify a tool on their own.
 BROAD_COMPANIES = {"microsoft corporation", "google llc", "google inc.", "apple inc.", "tencent",
                    "tencent technology (shenzhen) company limited", "alibaba", "mozilla corporation"}
+BROAD_SIGNERS = {norm_signer(c) for c in BROAD_COMPANIES} | {"microsoft windows", "microsoft windows publisher"}
 
 
 def basename(path: str) -> str:
@@ -72,6 +74,7 @@ class ToolIndex:
         self.pe_orig: dict[str, Tool] = {}
         self.pe_product: dict[str, Tool] = {}
         company_owners: dict[str, list[Tool]] = {}
+        signer_owners: dict[str, list[Tool]] = {}
         for tool in tools.values():
             for name in tool.processes:
                 if any(c in name for c in "*?["):
@@ -96,19 +99,28 @@ class ToolIndex:
             if tool.category not in ("builtin", "im_assist"):
                 for comp in tool.pe["company_names"]:
                     company_owners.setdefault(comp.casefold(), []).append(tool)
+                for signer in tool.pe["signers"]:
+                    signer_owners.setdefault(norm_signer(signer), []).append(tool)
         self.pe_company = {c: ts[0] for c, ts in company_owners.items()
                            if len({t.id for t in ts}) == 1 and c not in BROAD_COMPANIES}
+        # a signer names the first of the tools it signs (LogMeIn, Inc. signs four of GoTo's: the binary is one of
+        # them, the evidence gives the signer), unless it is a broad publisher (the signers of built-in and
+        # messenger tools sign everyday office programs too)
+        self.signers = {s: ts[0] for s, ts in signer_owners.items() if s not in BROAD_SIGNERS}
         self.paths.sort(key=lambda pt: -len(pt[0]))  # most specific folder first
 
     # ----------------------------------------------------------------- processes
     def match_process(self, p) -> tuple[Match | None, bool]:
         """(match, renamed) of a ProcessFact. Renamed = recognised only by the PE version information the
-        collector read, or by the executable's install folder."""
+        collector read, by the executable's Authenticode signer (version information stripped or altered), or by
+        its install folder; Match.how says which."""
         for candidate in (p.name, p.exe or "", p.cmdline[0] if p.cmdline else ""):
             tool = self.by_name(candidate)
             if tool:
                 return Match(tool, "process_name", basename(candidate)), False
         m = self.by_pe(p.version_info) if p.version_info else None
+        if m is None and p.signers:
+            m = self.by_signer(p.signers)
         if m is None:
             m = self.by_path(p.exe)
         return (m, True) if m else (None, False)
@@ -146,6 +158,17 @@ class ToolIndex:
         comp = info.get("CompanyName", "").casefold()
         if comp and comp in self.pe_company:
             return Match(self.pe_company[comp], "pe_company_name", info["CompanyName"])
+        return None
+
+    def by_signer(self, signers: list[Signer]) -> Match | None:
+        """The tool whose catalog ``signers`` name the Authenticode signer of an executable (its certificate's
+        common name or organisation; auditor.authenticode reads them, unverified: a signer only ever names a
+        tool, never clears one)."""
+        for signer in signers:
+            for name in signer.names():
+                tool = self.signers.get(norm_signer(name))
+                if tool:
+                    return Match(tool, "pe_signer", name)
         return None
 
     def by_command(self, command: str | None) -> Match | None:

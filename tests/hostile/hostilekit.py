@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sqlite3
 import subprocess
 import sys
@@ -126,3 +127,43 @@ def limit_memory_mb() -> int:
     return 300
 
 
+
+
+# --------------------------------------------------------------------------- the files area on planted files
+
+MOBILE_PREFIXES = ["130", "133", "135", "136", "138", "139", "150", "151", "158", "159", "177", "186", "187", "189",
+                   "199"]
+
+
+def mobiles(n: int, seed: int = 7) -> list[str]:
+    """``n`` planted mobiles (real ranges), the same for the same seed."""
+    rng = random.Random(seed)
+    return [rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10 ** 8):08d}" for _ in range(n)]
+
+
+def scan_files(tmp_path: Path, folder: Path, *extra: str):
+    """(run, report, report path) of a full files scan of ``folder`` that must end without a crash."""
+    out = tmp_path / "report.json"
+    run = auditor("scan", "--only", "files", "--path", str(folder), "--full", "-q", "-o", str(out),
+                  "--fail-on", "none", *extra, env=state_env(tmp_path))
+    assert run.code == 0, run.output[-3000:]
+    assert "Traceback" not in run.output
+    return run, json.loads(out.read_text(encoding="utf-8")), out
+
+
+def files_content(report: dict) -> dict:
+    return next(c for c in report["coverage"] if c["source"] == "files:content")
+
+
+def reason_for(report: dict, name: str) -> str:
+    """The coverage reason of the file whose shown path ends with ``name``."""
+    reasons = [s["reason"] for s in files_content(report)["skipped"] if s["item"].endswith(name)]
+    assert reasons, f"{name} is not in the coverage: {files_content(report)}"
+    return reasons[0]
+
+
+def finding_for(report: dict, name: str) -> dict:
+    """The one finding whose target ends with ``name``."""
+    found = [f for f in report["findings"] if f["target"]["ref"].endswith(name)]
+    assert len(found) == 1, [f["target"]["ref"] for f in report["findings"]]
+    return found[0]

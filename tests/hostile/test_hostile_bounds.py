@@ -9,46 +9,17 @@ a silent loss: the people's numbers beyond the bound are still counted, and none
 
 from __future__ import annotations
 
-import json
-import random
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from hostilekit import assert_no_leak, auditor, limit_memory_mb, state_env
-
-PREFIXES = ["130", "133", "135", "136", "138", "139", "150", "151", "158", "159", "177", "186", "187", "189", "199"]
-
-
-def _mobiles(n: int, seed: int = 7) -> list[str]:
-    rng = random.Random(seed)
-    return [rng.choice(PREFIXES) + f"{rng.randrange(10 ** 8):08d}" for _ in range(n)]
-
-
-def _scan(tmp_path: Path, folder: Path, *extra: str):
-    out = tmp_path / "report.json"
-    run = auditor("scan", "--only", "files", "--path", str(folder), "--full", "-q", "-o", str(out),
-                  "--fail-on", "none", *extra, env=state_env(tmp_path))
-    assert run.code == 0, run.output[-3000:]
-    assert "Traceback" not in run.output
-    return run, json.loads(out.read_text(encoding="utf-8")), out
-
-
-def _content(report: dict) -> dict:
-    return next(c for c in report["coverage"] if c["source"] == "files:content")
-
-
-def _reason(report: dict, name: str) -> str:
-    reasons = [s["reason"] for s in _content(report)["skipped"] if s["item"].endswith(name)]
-    assert reasons, f"{name} is not in the coverage: {_content(report)}"
-    return reasons[0]
-
-
-def _finding(report: dict, name: str) -> dict:
-    found = [f for f in report["findings"] if f["target"]["ref"].endswith(name)]
-    assert len(found) == 1, [f["target"]["ref"] for f in report["findings"]]
-    return found[0]
+from hostilekit import files_content as _content
+from hostilekit import finding_for as _finding
+from hostilekit import mobiles as _mobiles
+from hostilekit import reason_for as _reason
+from hostilekit import scan_files as _scan
 
 
 def _bounded(run, limit: float | None = None) -> None:
