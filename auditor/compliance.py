@@ -20,20 +20,21 @@ import fnmatch
 from pathlib import Path
 from typing import Any
 
+from .core.checks import checks as load_checks
 from . import packs
 from .leakguard import guard_report
+from .report_input import load as load_report_input
 from .errors import PackError, UsageError
 from .i18n import LANGS, t
-from .model import SCHEMA_VERSION
+from .integrity import check as integrity_check
+from .core.model import SCHEMA_VERSION
 from .resources import pack_dir
-from .severity import SEVERITIES, at_least, rank
+from .core.severity import NAMES as SEVERITIES, at_least, rank, severity
 
 # --------------------------------------------------------------------------- constants (documented in README)
 
 #: a counted finding at or above this severity means the duty is not met
 FAILING_AT = "medium"
-#: deduction points per finding
-WEIGHTS = {"critical": 30, "high": 15, "medium": 5, "low": 1, "info": 0}
 #: at most this many times the weight of its worst severity is deducted per check
 CHECK_CAP = 2
 #: each deduction point keeps this share of the score: 100 x 0.99^points (decays smoothly, no floor at a few
@@ -261,7 +262,7 @@ def assessment(duties: list[dict[str, Any]], areas: list[dict[str, Any]], missin
 
 def score(findings: list[dict[str, Any]], areas: list[dict[str, Any]] | None = None,
           assessed: dict[str, Any] | None = None) -> dict[str, Any]:
-    """round(100 x DECAY^points), points summed per check (WEIGHTS, CHECK_CAP); graded by GRADES, capped by
+    """round(100 x DECAY^points), points summed per check (the severities' weights, CHECK_CAP); graded by GRADES, capped by
     GRADE_CAPS; with ``assessed`` (``assessment``) that is not complete, graded INCOMPLETE_GRADE at best."""
     by_check: dict[str, list[dict[str, Any]]] = {}
     for f in findings:
@@ -270,7 +271,7 @@ def score(findings: list[dict[str, Any]], areas: list[dict[str, Any]] | None = N
     for cid in sorted(by_check):
         fs = by_check[cid]
         worst = _worst(fs)
-        points = min(sum(WEIGHTS[f["severity"]] for f in fs), CHECK_CAP * WEIGHTS[worst])
+        points = min(sum(severity(f["severity"]).weight for f in fs), CHECK_CAP * severity(worst).weight)
         if points:
             deductions.append({"check_id": cid, "findings": len(fs), "worst_severity": worst, "points": points})
     value = score_value(sum(d["points"] for d in deductions))
@@ -323,9 +324,8 @@ def accepted_risks(report: dict[str, Any]) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- change since a baseline
 
 def load_baseline(path: Path) -> dict[str, Any]:
-    from .report_input import load  # bounded, schema-checked: the baseline is a file from outside
-
-    return load(path, f"--baseline {path}")
+    """The baseline report: bounded and schema-checked (it is a file from outside)."""
+    return load_report_input(path, f"--baseline {path}")
 
 
 def _brief(f: dict[str, Any]) -> dict[str, Any]:
@@ -337,8 +337,6 @@ def _brief(f: dict[str, Any]) -> dict[str, Any]:
 def compare(report: dict[str, Any], old: dict[str, Any], areas: list[dict[str, Any]]) -> dict[str, Any]:
     """new / still_open / resolved by finding id. A finding that disappeared is only *resolved* when its area was
     assessed now and every source of that area that ran in the baseline ran again; otherwise not_rechecked."""
-    from .integrity import check as integrity_check
-
     now = {f["id"]: f for f in report.get("findings", [])}
     before = {f["id"]: f for f in old.get("findings", [])}
     states = {a["area"]: a["state"] for a in areas}
@@ -406,7 +404,7 @@ def finish_report(report: dict[str, Any], baseline: Path | str | dict | None = N
     """Add areas, duties, score, accepted_risks, clauses (and changes with a baseline) to ``report``."""
     clauses = packs.legal_clauses(checks_root)
     duties = load_duties(checks_root, clauses)
-    checks = packs.checks(checks_root)
+    checks = load_checks(checks_root)
     areas = area_status(report, duties)
     missing = checks_not_assessed(report, areas, checks)
     report["areas"] = areas

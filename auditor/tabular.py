@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterator
 
+from . import safeio
+
 from .table_bounds import MAX_SHEETS, BoundedRows, Cuts, sheet_rows, text_rows
 from .textcodec import SAMPLE, is_binary, open_stream, sniff
 
@@ -78,7 +80,6 @@ def iter_sheets(path: Path | str, fh: IO[bytes] | None = None, ext: str | None =
     if ext not in TEXT_EXT and ext not in SHEET_EXT:
         raise UnreadableTable(f"unsupported format {ext or '(none)'}")
     if fh is None:
-        from . import safeio
 
         stream = safeio.open_regular(path)
         try:

@@ -234,9 +234,13 @@ def altered(src: Path, dest: Path) -> Path:
 
 
 def truncated(src: Path, dest: Path) -> Path:
+    """The first half of a report, cut between two characters (a copy stopped half way)."""
     data = src.read_bytes()
+    cut = len(data) // 2
+    while cut and (data[cut] & 0xC0) == 0x80:  # not inside a multi-byte UTF-8 character
+        cut -= 1
     dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_bytes(data[: len(data) // 2])
+    dest.write_bytes(data[:cut])
     return dest
 
 

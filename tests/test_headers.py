@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from auditor.accounts.inputs import ColumnMap, find_layout, norm, vocab
-from auditor.files import rules as file_rules
+from auditor.pii import rules as file_rules
 from auditor.files import table_scan
-from auditor.files.rules import load_rules
+from auditor.pii.rules import load_rules
 from auditor.headers import MAX_HEADER_CHARS, norm_header
 
 # spellings an export or a roster really carries: full-width letters and brackets, spaces, case, a BOM

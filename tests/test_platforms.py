@@ -8,7 +8,7 @@ import pytest
 from accounts_helpers import write_csv
 from auditor.accounts.inputs import load_inputs, platform_of, vocab
 from auditor.errors import PackError
-from auditor.model import Coverage
+from auditor.core.model import Coverage
 from auditor.platforms import load_platforms, platforms
 from auditor.trail import backoffice
 from conftest import copy_checks, run_cli

@@ -8,9 +8,9 @@ import zipfile
 
 import pytest
 
-from auditor.adapters.regfile import RegFile
+from auditor.scan.pipeline import read_registry_exports
 from auditor.files.file_scan import FileScanner
-from auditor.files.rules import load_rules
+from auditor.pii.rules import load_rules
 from auditor.files.table_scan import TableAnalyzer
 from auditor.files.textpath import display_path
 from auditor.tabular import iter_sheets
@@ -127,7 +127,7 @@ def test_gbk_after_a_long_ascii_start(tmp_path):
     assert decode_text(data) == text
     path = tmp_path / "ansi.reg"
     path.write_bytes(data)
-    assert RegFile.from_files([path]).values(r"HKLM\SOFTWARE\Oray") == {"DisplayName": "向日葵远程控制"}
+    assert read_registry_exports([path]).values(r"HKLM\SOFTWARE\Oray") == {"DisplayName": "向日葵远程控制"}
 
 
 # --------------------------------------------------------------------------- console, names, ANSI strings

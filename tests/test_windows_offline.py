@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collectors.win_files import parse_task_xml
+from auditor.remote.win_files import parse_task_xml
 from conftest import findings_of, load_report, run_cli
 
 FIX = Path(__file__).parent / "fixtures" / "windows"

@@ -1,4 +1,4 @@
-"""The account judgements (AC-001 … AC-010). Collectors and the joiner gather facts; this module decides
+"""The account judgements (AC-001 … AC-010). The collector and the joiner gather facts; this module decides
 which facts are findings, and which checks could not be assessed for lack of input.
 
 Staff account names and staff names appear in full (they are the firm's own staff, and the officer must
@@ -11,8 +11,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from ..detect.factory import FindingFactory
-from ..model import Coverage, Finding, Target
+from ..core.checks import roles
+from ..core.factory import FindingFactory
+from ..core.model import Coverage, Finding, Subject, Target
 from .dates import iso
 from .join import AccountView, Person
 from .records import LoginEvent, OsAccount
@@ -21,7 +22,6 @@ AREA = "accounts"
 MAX_LOGINS = 20  # log lines listed per finding (the total is given too)
 SESSION_GAP = dt.timedelta(minutes=30)  # events from one IP closer than this form one session
 SESSION_MIN = dt.timedelta(minutes=10)  # a lone login counts as a session this long
-SHARED_ROLES = ("waybill-printing", "warehouse")
 
 
 @dataclass
@@ -91,10 +91,12 @@ class AccountChecks:
         return (self.as_of - day).days
 
     def _add(self, check: str, view: AccountView, evidence: dict[str, Any], params: dict[str, Any],
-             severity: str | None = None, note: dict[str, str] | None = None, ref: str | None = None) -> None:
+             conditions: dict[str, bool] | None = None, note: dict[str, str] | None = None,
+             ref: str | None = None) -> None:
         params = {"account": view.account, "platform": view.platform_label, **params}
         target = Target("account", ref or view.ref, view.label)
-        self.findings.append(self.factory.make(check, target, evidence, params, severity=severity, note=note))
+        self.findings.append(self.factory.make(check, target, evidence, params, subject=account_subject(view),
+                                               conditions=conditions, note=note))
 
     def evidence(self, view: AccountView, person: Person | None = None, logins: list[LoginEvent] | None = None,
                  **extra: Any) -> dict[str, Any]:
@@ -179,7 +181,6 @@ class AccountChecks:
             if not after and not export_after:
                 continue
             active_sharers = [p for p in view.people if not p.departed(self.as_of)]
-            severity = "high" if active_sharers else None
             note = None
             if active_sharers:
                 names = "、".join(_who(p) for p in active_sharers)
@@ -197,7 +198,7 @@ class AccountChecks:
                 extra["records_exported_after_departure"] = exported or None
             self._add("AC-002", view, self.evidence(view, person, after, **extra),
                       {"holder": _who(person), "leave_date": leave.isoformat(), "n": len(after) or 1},
-                      severity=severity, note=note)
+                      conditions={"only_departed_holders": not active_sharers}, note=note)
         return fired
 
     def _stale_or_never(self, view: AccountView) -> None:
@@ -263,7 +264,7 @@ class AccountChecks:
                 "export actions in the login log"
         logins = [e for pair in pairs[:5] for s in pair for e in s.events]
         self._add("AC-005", view, self.evidence(view, None, sorted(logins, key=lambda e: e.time), **extra), {},
-                  severity="high" if view.can_export else None)
+                  conditions={"can_export": view.can_export})
 
     # ------------------------------------------------------------------ OS account hygiene
     def _os(self, views: list[AccountView], guest_session: dict[str, str] | None,
@@ -355,6 +356,15 @@ class AccountChecks:
             entry.note = "; ".join(parts) or "some accounts could not be judged (see skipped)"
 
 
+def account_subject(view: AccountView) -> Subject:
+    """A PC account is an OS user; a platform or WMS account carries its platform and the employee ids it is
+    registered to."""
+    if view.kind == "os":
+        return Subject("account", account=view.account or None, user=view.account or None)
+    return Subject("account", account=view.account or None, platform=view.platform or None,
+                   employee_id=", ".join(view.employee_ids) or None)
+
+
 def os_facts(acc: OsAccount) -> dict[str, Any]:
     return {
         "system": acc.system, "account": acc.name, "full_name": acc.full_name or None, "uid": acc.uid,
@@ -378,7 +388,8 @@ def _same_name(a: str, b: str) -> bool:
 
 
 def shared_pc(role: str | None, os_accounts: list[OsAccount], as_of: dt.date, days: int) -> tuple[bool, str]:
-    if role in SHARED_ROLES:
+    shared_role = roles().get(role or "")
+    if shared_role is not None and shared_role.shared_pc:  # checks/roles.toml
         return True, f"role {role}"
     recent = sorted(a.name for a in os_accounts if a.enabled and a.human and a.interactive and a.last_login
                     and (as_of - a.last_login.date()).days <= days)

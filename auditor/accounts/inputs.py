@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from .. import safeio
 from ..errors import PackError, UsageError
+from ..core.model import Coverage, SourceCoverage
 from ..headers import MAX_HEADER_CHARS, norm_header
-from ..model import Coverage, SourceCoverage
 from ..packs import load_toml
 from ..platforms import PLATFORMS_FILE, platforms
 from ..resources import pack_dir

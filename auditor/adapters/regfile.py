@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 from typing import Iterable, Iterator
 
 from auditor.adapters.registry import normalize_key
@@ -80,7 +79,7 @@ def _unescape(s: str) -> str:
     return re.sub(r"\\([\\\"])", r"\1", s)
 
 
-MAX_EXPORT = 128 << 20
+MAX_EXPORT = 128 << 20  # parsing takes about 3x the file: this holds the largest full-machine exports seen
 
 
 class RegFile:
@@ -96,13 +95,12 @@ class RegFile:
 
     # ---- construction -------------------------------------------------------------------------------------
     @classmethod
-    def from_files(cls, paths: Iterable[str | Path]) -> "RegFile":
-        from ..safeio import read_input  # a regular file only: a FIFO or a user's link is one clear message
-
+    def from_exports(cls, exports: Iterable[tuple[str, bytes]]) -> "RegFile":
+        """One view over ``(name, bytes)`` exports in order (their problems name the file); the caller reads
+        them (through auditor.safeio, at most ``MAX_EXPORT`` bytes each)."""
         reg = cls()
-        for path in [paths] if isinstance(paths, (str, Path)) else paths:
-            # parsing takes about 3x the file: 128 MiB holds the largest full-machine exports seen
-            reg._feed(decode_text(read_input(path, "--registry-export", max_size=MAX_EXPORT)), f"{Path(path).name}: ")
+        for name, data in exports:
+            reg._feed(decode_text(data), f"{name}: ")
         return reg
 
     @classmethod

@@ -15,16 +15,25 @@ export --format ecs|ocsf [-o FILE.ndjson] [--push URL] [--db FILE] ...
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
+from .. import safeio
+from ..core.options import date, existing_file, positive
 from ..errors import UsageError
-from ..fleet import DEFAULT_SILENT_DAYS
+from ..fleet import DEFAULT_SILENT_DAYS, render, siem
+from ..fleet.ingest import ingest as run_ingest
+from ..fleet.push import PushError, bulk_url, check_api_key, check_credentials, push
+from ..fleet.store import Store
+from ..fleet.tables import build
 from ..fleet.texts import shown, t
+from ..i18n import LANGS
 from ..terminal import echo
+from .options import add_sign_key, sign_key
 
 
-def main(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     sub = getattr(args, "fleet_command", None)
     if sub == "ingest":
         return ingest(args)
@@ -36,18 +45,14 @@ def main(args: argparse.Namespace) -> int:
 
 
 def ingest(args: argparse.Namespace) -> int:
-    from ..cli import _read_key
-    from ..fleet.ingest import ingest as run
-    from ..fleet.store import Store
-
-    key = _read_key(args.sign_key) if args.sign_key else None
+    key = sign_key(args)
     lang = args.lang
     def progress(n: int, total: int) -> None:
         if n % 200 == 0 or n == total:
             print(f"\r{n}/{total}", end="" if n < total else "\n", file=sys.stderr, flush=True)
 
     with Store.open(args.db, create=True) as store:
-        res = run(store, args.paths, key, progress if not args.quiet and sys.stderr.isatty() else None)
+        res = run_ingest(store, args.paths, key, progress if not args.quiet and sys.stderr.isatty() else None)
     if not args.quiet:
         print(t(lang, "ingest.summary", files=res.files, loaded=res.loaded, known=res.known,
                 rejected=len(res.rejected)))
@@ -60,15 +65,10 @@ def ingest(args: argparse.Namespace) -> int:
 
 
 def _tables(args: argparse.Namespace, store):
-    from ..fleet.tables import build
-
     return build(store, as_of=args.as_of, since=args.since, silent_days=args.silent_days)
 
 
 def report(args: argparse.Namespace) -> int:
-    from ..fleet import render
-    from ..fleet.store import Store
-
     for out in args.output:
         render.renderer_for(out)  # unknown formats fail before anything is read
     with Store.open(args.db) as store:
@@ -84,11 +84,6 @@ def report(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
-    from .. import safeio
-    from ..fleet import siem
-    from ..fleet.push import PushError, bulk_url, check_api_key, check_credentials, push
-    from ..fleet.store import Store
-
     if not args.output and not args.push:
         raise UsageError("auditor fleet export: give -o FILE.ndjson, --push URL, or both")
     api_key = None
@@ -173,8 +168,6 @@ def _pairs_from_file(path: Path):
 
 def positive_float(value: str) -> float:
     """Seconds: a finite number above 0 (at most an hour)."""
-    import math
-
     try:
         seconds = float(value)
     except ValueError:
@@ -184,12 +177,10 @@ def positive_float(value: str) -> float:
     return seconds
 
 
-def add_parser(sub: argparse._SubParsersAction, parser_class, date_type, positive_type, file_type) -> None:
-    """The `fleet` command line (called from auditor.cli.build_parser)."""
-    from ..i18n import LANGS
-
+def add_parser(sub: argparse._SubParsersAction) -> None:
     fleet = sub.add_parser("fleet", help="many PCs: load their reports, fleet report, SIEM export")
-    fsub = fleet.add_subparsers(dest="fleet_command", parser_class=parser_class, metavar="ingest|report|export")
+    fleet.set_defaults(run=run)
+    fsub = fleet.add_subparsers(dest="fleet_command", parser_class=type(fleet), metavar="ingest|report|export")
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--db", type=Path, metavar="FILE",
@@ -198,16 +189,15 @@ def add_parser(sub: argparse._SubParsersAction, parser_class, date_type, positiv
         p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
 
     def window(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--since", type=date_type, metavar="DATE", help="only reports from this date on")
-        p.add_argument("--as-of", type=date_type, metavar="DATE",
+        p.add_argument("--since", type=date, metavar="DATE", help="only reports from this date on")
+        p.add_argument("--as-of", type=date, metavar="DATE",
                        help="judge silence as of this date and leave out later reports (default: today)")
-        p.add_argument("--silent-days", type=positive_type, default=DEFAULT_SILENT_DAYS, metavar="N",
+        p.add_argument("--silent-days", type=positive, default=DEFAULT_SILENT_DAYS, metavar="N",
                        help=f"a PC with no report for more than N days is silent (default {DEFAULT_SILENT_DAYS})")
 
     ing = fsub.add_parser("ingest", help="load JSON reports (files or folders) into the fleet store")
     ing.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="report file or folder (searched for *.json)")
-    ing.add_argument("--sign-key", type=file_type, metavar="FILE",
-                     help="HMAC key file: also verify signatures (unsigned or wrongly signed reports are rejected)")
+    add_sign_key(ing, "HMAC key file: also verify signatures (unsigned or wrongly signed reports are rejected)")
     common(ing)
 
     rep = fsub.add_parser("report", help="fleet report: per site and PC, trends, tools, silent PCs")
@@ -224,12 +214,12 @@ def add_parser(sub: argparse._SubParsersAction, parser_class, date_type, positiv
     exp.add_argument("--latest", action="store_true", help="only each PC's latest report")
     exp.add_argument("--no-silent", action="store_true", help="leave out the silent-PC findings (FL-001)")
     exp.add_argument("--push", metavar="URL", help="also POST to this Elasticsearch/OpenSearch URL (…/_bulk)")
-    exp.add_argument("--api-key-file", type=file_type, metavar="FILE", help="API key for --push (ApiKey header)")
+    exp.add_argument("--api-key-file", type=existing_file, metavar="FILE", help="API key for --push (ApiKey header)")
     exp.add_argument("--allow-http-credentials", action="store_true",
                      help="send --push credentials over plain http to another machine (refused by default; "
                           "loopback is always allowed)")
     exp.add_argument("--retries", type=int, default=3, metavar="N", help="retries per batch (default 3)")
-    exp.add_argument("--batch", type=positive_type, default=500, metavar="N", help="documents per request (500)")
+    exp.add_argument("--batch", type=positive, default=500, metavar="N", help="documents per request (500)")
     exp.add_argument("--timeout", type=positive_float, default=30.0, metavar="S",
                      help="seconds per request in all: connecting, sending, the whole answer (30)")
     window(exp)

@@ -14,11 +14,14 @@ import re
 from pathlib import Path
 
 from .. import boundedjson, safeio
+from ..core.options import existing_file
 from ..errors import UsageError
+from ..inspector.bundle import MAX_BUNDLE_BYTES, verify_bundle
 from ..integrity import check, seal
 from ..render.json_report import render as render_json
-from ..terminal import echo
 from ..report_input import MAX_BYTES, sealed_shape_problem
+from ..terminal import echo
+from .options import add_sign_key, sign_key
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _INTEGRITY_KEYS = {"algorithm", "digest", "canonicalization", "hmac_sha256"}
@@ -28,19 +31,23 @@ def _canonicalization() -> str:
     return seal({})["integrity"]["canonicalization"]
 
 
-def main(args: argparse.Namespace) -> int:
-    from ..cli import _read_key
-    from ..inspector.bundle import MAX_BUNDLE_BYTES, verify_bundle
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("verify", help="check a report's or bundle's digest (and signature)")
+    p.add_argument("file", type=existing_file, metavar="FILE")
+    add_sign_key(p, "HMAC key file: also check the signature")
+    p.set_defaults(run=run)
 
+
+def run(args: argparse.Namespace) -> int:
     path = Path(args.file)
-    key = _read_key(args.sign_key) if args.sign_key else None
+    key = sign_key(args)
     try:
         fh = safeio.open_regular(path, max_size=max(MAX_BUNDLE_BYTES, MAX_BYTES))
     except OSError as exc:
         raise UsageError(f"{path}: cannot read ({safeio.reason_of(exc)})") from None
     with fh:
         head = fh.read(4)
-        if path.suffix.lower() == ".zip" or head[:2] == b"PK":  # an inspector's bundle (issue #7)
+        if path.suffix.lower() == ".zip" or head[:2] == b"PK":  # an inspector's bundle
             fh.seek(0)
             return verify_bundle(path, fh, key)
         size = os.fstat(fh.fileno()).st_size

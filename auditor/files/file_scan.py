@@ -16,8 +16,8 @@ from .. import safeio
 from ..durable import sha256_stream
 from ..table_bounds import workbook_extent
 from ..tabular import SHEET_EXT, TEXT_EXT, UnreadableTable, iter_sheets
+from ..pii.rules import PiiRules
 from ..textcodec import SAMPLE, decode_short
-from .rules import PiiRules
 from .textpath import display_path
 from .table_scan import TableAnalyzer, TableResult
 

@@ -26,20 +26,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from .. import safeio
 from ..durable import make_dirs, restrict_to_owner, write_bytes
 from ..leakguard import scrub
+from ..paths import state_dir
 
 SCHEMA = 2
 FORGET_DAYS = 180
 KEY_BYTES = 32
-
-
-def state_dir() -> Path:
-    override = os.environ.get("AUDITOR_STATE_DIR")
-    return Path(override) if override else Path(platformdirs.user_state_dir("yuncang-auditor", appauthor=False))
 
 
 def _install_key(folder: Path) -> tuple[bytes, bool]:

@@ -20,17 +20,24 @@ import os
 import re
 import stat
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .. import boundedjson, safeio
+from ..compliance import finish_report
+from ..core.legacy import subject_of
+from ..core.severity import NAMES as SEVERITIES
+from ..integrity import check
+from ..paths import LAST_RUN
+from ..platforms import platforms
 from ..report_input import MAX_BYTES, BadReport, as_report, finding_problem, problem as report_problem
+from ..reportschema import report_validator
 from .store import Store
 
 BATCH = 400  # reports per transaction
 PARALLEL_FROM = 48  # files; fewer are read in this process
-SEVERITIES = ("critical", "high", "medium", "low", "info")
 MAX_FILES = 1_000_000  # report files found under one PATH; the rest are listed as not read
 MAX_FOLDER_DEPTH = 64  # folders below a PATH
 
@@ -46,69 +53,37 @@ class IngestResult:
 
 # --------------------------------------------------------------------------- finding facets
 
-_DRIVE = re.compile(r"^([A-Za-z]):[\\/]")
-_LOCATION_WORDS = (  # (folder names, casefolded) -> location key; first match wins, innermost folder first
-    ({"wechat files", "xwechat_files", "msgattach"}, "wechat"),
-    ({"tencent files", "filerecv"}, "qq"),
-    ({"dingtalk", "钉钉"}, "dingtalk"),
-    ({"desktop", "桌面"}, "desktop"),
-    ({"downloads", "下载", "download"}, "downloads"),
-    ({"documents", "my documents", "文档", "我的文档"}, "documents"),
-    ({"temp", "tmp", "cache"}, "temp"),
-)
-
-
-def location_of(path: Any) -> str | None:
-    """Where an export lay, as a key the fleet report can count: desktop, downloads, documents, wechat, qq,
-    dingtalk, temp, removable (/media, /run/media, /mnt), other_drive (a Windows drive other than C:), other."""
-    if not isinstance(path, str) or not path:
-        return None
-    parts = [p.casefold() for p in re.split(r"[\\/]+", path) if p]
-    for part in reversed(parts[:-1]):
-        for names, key in _LOCATION_WORDS:
-            if part in names:
-                return key
-    if path.startswith(("/media/", "/run/media/", "/mnt/")):
-        return "removable"
-    drive = _DRIVE.match(path)
-    if drive and drive.group(1).upper() != "C":
-        return "other_drive"
-    return "other"
-
 
 def _text(value: Any, limit: int = 200) -> str | None:
-    """A short text fact for the store (evidence is free-form: anything else is no fact)."""
+    """A short text fact for the store (anything else is no fact)."""
     return value[:limit] if isinstance(value, str) and value else None
 
 
 def facets(f: dict[str, Any]) -> tuple[Any, ...]:
-    """(tool, tool_category, location, platform, platform_en, records) of one finding."""
-    ev = f.get("evidence") if isinstance(f.get("evidence"), dict) else {}
-    cid = str(f.get("check_id", ""))
+    """(tool, tool_category, location, platform, platform_en, records) of one finding, from its typed subject
+    (derived from the evidence for reports written before subjects)."""
+    s = subject_of(f)
+    kind = s.get("kind")
     tool = category = location = platform = platform_en = records = None
-    if cid.startswith("RC-"):
-        t = ev.get("tool")
-        if not isinstance(t, dict) and isinstance(ev.get("port_of"), list) and ev["port_of"]:
-            t = ev["port_of"][0]
-        if isinstance(t, dict) and _text(t.get("name")):
-            tool, category = _text(t["name"]), _text(t.get("category")) or ""
-        else:
-            tool, category = _text((f.get("target") or {}).get("label")) or cid, "os_feature"
-    elif cid.startswith("PI-"):
-        location = location_of(ev.get("path"))
-        records = ev.get("records")
-    elif cid.startswith("TR-") and cid != "TR-007":
-        location = "removable" if (cid == "TR-006" or ev.get("saved_to_usb_device")) else location_of(
-            ev.get("target_path"))
-        names = ev.get("platform_name")
-        if isinstance(names, dict):
-            platform, platform_en = _text(names.get("zh")), _text(names.get("en"))
-        verdict = ev.get("file_verdict")
-        if isinstance(verdict, dict):
-            records = verdict.get("records")
+    if kind in ("process", "tool", "socket", "setting"):
+        tool, category = _text(s.get("tool_name")), _text(s.get("tool_category")) or ""
+        if tool is None:
+            tool, category = _text((f.get("target") or {}).get("label")) or str(f.get("check_id", "")), "os_feature"
+    elif kind in ("file", "download"):
+        location = _text(s.get("location"))
+        records = s.get("records")
+        if s.get("platform"):
+            platform, platform_en = platform_names(str(s["platform"]))
     if not isinstance(records, int) or isinstance(records, bool) or records < 0:
         records = None
     return tool, category, location, platform, platform_en, records
+
+
+def platform_names(platform: str) -> tuple[str, str]:
+    """(Chinese, English) name of a platform id or alias (checks/platforms.toml; the text itself when unknown)."""
+    pack = platforms()
+    found = pack.by_id.get(pack.resolve(platform) or "")
+    return (found.name_zh, found.name_en) if found else (platform, platform)
 
 
 # --------------------------------------------------------------------------- one file (runs in a worker)
@@ -328,7 +303,6 @@ def _canonical_parts(report: dict[str, Any], known: dict[str, str] | None = None
 
 def _check(report: dict[str, Any], parts: dict[str, Any]) -> list[str]:
     """auditor.integrity.check on the canonical bytes computed above."""
-    from ..integrity import check
 
     return check(report, _KEY, parts["canonical"])
 
@@ -348,7 +322,6 @@ def _flatten(report: dict[str, Any], parts: dict[str, Any], source: str, sha: st
     version = str(report["schema_version"])
     judged = "duties" not in report or "score" not in report
     if judged:  # an older report: judge it now with the current packs (auditor.compliance)
-        from ..compliance import finish_report
 
         finish_report(report)
     host = report["host"]
@@ -398,11 +371,7 @@ def _flatten(report: dict[str, Any], parts: dict[str, Any], source: str, sha: st
 # --------------------------------------------------------------------------- many files
 
 def _not_reports() -> set[str]:
-    """Names of the JSON files a scheduled run keeps beside its reports (auditor.schedule.runner)."""
-    try:
-        from ..schedule.runner import LAST_RUN
-    except ImportError:  # pragma: no cover - a build without the schedule command
-        LAST_RUN = "last-run.json"
+    """Names of the JSON files a scheduled run keeps beside its reports."""
     return {LAST_RUN}
 
 
@@ -498,7 +467,6 @@ def _workers(n_files: int) -> int:
 
 
 def ingest(store: Store, paths: Iterable[Path], key: bytes | None = None, progress=None) -> IngestResult:
-    from ..reportschema import report_validator
 
     report_validator()  # a schema that cannot be applied is a configuration error (exit 2), not 1000 rejections
     result = IngestResult(store.path)
@@ -544,7 +512,6 @@ def ingest(store: Store, paths: Iterable[Path], key: bytes | None = None, progre
             _init(known, known_bad, key)
             yield from map(examine, files)
             return
-        from concurrent.futures import ProcessPoolExecutor
 
         import numpy  # noqa: F401 - used by boundedjson.structure: imported once here, inherited by forked workers
 

@@ -248,7 +248,7 @@ def _os_type(ctx: dict[str, Any]) -> tuple[int, str]:
 
 def ocsf(f: dict[str, Any], ctx: dict[str, Any], evidence: str | None = None) -> dict[str, Any]:
     from ..compliance import FAILING_AT
-    from ..severity import at_least
+    from ..core.severity import at_least
 
     sev = f["severity"]
     title = f.get("title") or {}

@@ -16,10 +16,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Iterable
 
-import platformdirs
-
 from ..errors import UsageError
 from ..durable import make_dirs, restrict_to_owner
+from ..paths import fleet_db_path
 from . import NAME
 
 STORE_VERSION = 1
@@ -75,10 +74,7 @@ FINDING_COLUMNS = ("digest", "fid", "check_id", "area", "severity", "title_zh", 
 
 
 def default_path() -> Path:
-    override = os.environ.get("AUDITOR_FLEET_DB")
-    if override:
-        return Path(override)
-    return Path(platformdirs.user_data_dir(NAME, appauthor=False)) / "fleet.sqlite"
+    return fleet_db_path()
 
 
 class Store:

@@ -5,7 +5,7 @@ columns, ID-number columns, name columns and address columns are masked, and, on
 data, mobiles and valid ID numbers inside any other free-text column (a remark with a phone number). Sender
 columns, order numbers, product codes and tracking numbers are left alone.
 
-How (GB/T 41833 and auditor.files.masking): a mobile keeps 3 + 2 digits (6 hidden), an ID number its first 3
+How (GB/T 41833 and auditor.pii.masking): a mobile keeps 3 + 2 digits (6 hidden), an ID number its first 3
 and last character (the birth date hidden), a name its first character, an address loses its
 building/unit/room part.
 
@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Iterator
 
 from .. import safeio
-from ..files import cells
+from ..pii import cells
 from ..files.file_scan import FileScanner, _sheet_xml_bytes
-from ..files.masking import mask_address_unit, mask_id, mask_mobile, mask_name
-from ..files.rules import PiiRules
+from ..pii.masking import mask_address_unit, mask_id, mask_mobile, mask_name
+from ..pii.rules import PiiRules
 from ..files.table_scan import HEADER_SCAN, PERSON_KINDS, SAMPLE_ROWS, TableAnalyzer, _find_header, _is_total
 from ..tabular import cell_text, sniff_delimiter
 from ..textcodec import SAMPLE, is_binary, sniff

@@ -43,29 +43,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
-import platformdirs
-
 from .. import safeio
 from ..durable import (CHUNK, fsync_dir, mkdir_private, private_dir, private_temp_dir, restrict_to_owner, sha256_file,
                        sha256_stream, write_bytes, write_chunks)
 from ..errors import UsageError
-from ..files.rules import PiiRules
+from ..paths import quarantine_dir
+from ..pii.rules import PiiRules
 from ..files.textpath import display_path
 from .folder import Folder, FolderChanged
 from .maskers import CannotMask, MaskOutcome, mask_file
 from .records import MAX_RECORD, Damaged, is_item_id, parse_journal, parse_meta
 
-NAME = "yuncang-auditor"
 LOCK_WAIT = 10.0  # seconds another remediate command may hold the quarantine before we give up
 
 
 class InQuarantine(CannotMask):
     """The target lies inside the quarantine itself (a quarantined original is never a mask target)."""
-
-
-def quarantine_dir() -> Path:
-    override = os.environ.get("AUDITOR_QUARANTINE_DIR")
-    return Path(override) if override else Path(platformdirs.user_data_dir(NAME, appauthor=False)) / "quarantine"
 
 
 _PAUSED: set[str] = set()

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from ..i18n import t
-from ..severity import SEVERITIES
+from ..core.severity import SEVERITIES
 
 EMPTY = "—"
 LONG_ITEM = 40  # lists with an item longer than this go one item per line
@@ -244,7 +244,8 @@ def build(report: dict[str, Any], lang: str) -> dict[str, Any]:
         "finished": fmt_time(report.get("finished_at")), "host_rows": host_rows,
         "score": score_view,
         "total": summary.get("total", len(findings)),
-        "severities": [{"key": s, "label": L(s), "count": by_sev.get(s, 0)} for s in SEVERITIES],
+        "severities": [{"key": s.name, "label": L(s.name), "count": by_sev.get(s.name, 0), "css": s.css, "color": s.color}
+                       for s in SEVERITIES],
         "areas": areas,
         "not_assessed": [a for a in areas if a["state"] != "assessed"],
         "duties": duties,

@@ -11,10 +11,10 @@ from typing import Any
 
 import xlsxwriter
 
+from ..core.severity import SEVERITIES
 from . import view
 
 MAX_CELL = 32000  # Excel's limit is 32767 characters per cell
-SEV_COLORS = {"critical": "#7F1D1D", "high": "#C2410C", "medium": "#A16207", "low": "#0369A1", "info": "#6B7280"}
 VERDICT_COLORS = {"met": "#15803D", "not_met": "#B91C1C", "not_assessed": "#6B7280"}
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
@@ -49,8 +49,8 @@ class _Book:
         self.f_dt = f({"valign": "top", "border": 1, "num_format": "yyyy-mm-dd hh:mm:ss", "align": "left"})
         self.f_date = f({"valign": "top", "border": 1, "num_format": "yyyy-mm-dd", "align": "left"})
         self.f_label = f({"bold": True, "valign": "top", "border": 1, "bg_color": "#F5F7FA"})
-        self.f_sev = {s: f({"bold": True, "font_color": "#FFFFFF", "bg_color": c, "border": 1, "valign": "top"})
-                      for s, c in SEV_COLORS.items()}
+        self.f_sev = {s.name: f({"bold": True, "font_color": "#FFFFFF", "bg_color": s.color, "border": 1,
+                                 "valign": "top"}) for s in SEVERITIES}
         self.f_verdict = {v: f({"bold": True, "font_color": "#FFFFFF", "bg_color": c, "border": 1, "valign": "top"})
                           for v, c in VERDICT_COLORS.items()}
         self.names: set[str] = set()

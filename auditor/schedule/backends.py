@@ -14,6 +14,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from shutil import which
 from typing import Any
 
 from .. import runcmd
@@ -141,7 +142,6 @@ class Cron:
             return True, ""
         if self.system:
             return (Path("/etc/cron.d").is_dir(), "no /etc/cron.d (cron is not installed)")
-        from shutil import which
 
         return (which("crontab") is not None, "no crontab command (cron is not installed)")
 
@@ -218,7 +218,6 @@ class Schtasks:
         self.system = system
 
     def available(self) -> tuple[bool, str]:
-        from shutil import which
 
         return (which("schtasks") is not None, "no schtasks command (not Windows)")
 

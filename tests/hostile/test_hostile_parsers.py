@@ -54,13 +54,14 @@ from auditor.accounts.dates import BadDate, parse_day, parse_when  # noqa: E402
 from auditor.accounts.inputs import Inputs, load_inputs  # noqa: E402
 from auditor.accounts.records import OsAccount  # noqa: E402
 from auditor.adapters.regfile import RegFile  # noqa: E402
+from auditor.scan.pipeline import read_registry_exports  # noqa: E402
 from auditor.adapters.schtasks import parse_schtasks_csv  # noqa: E402
 from auditor.allowlist import Approval, load_allowlist  # noqa: E402
-from auditor.collectors.win_files import parse_task_xml  # noqa: E402
+from auditor.remote.win_files import parse_task_xml  # noqa: E402
 from auditor.errors import UsageError  # noqa: E402
-from auditor.files.rules import load_rules  # noqa: E402
+from auditor.pii.rules import load_rules  # noqa: E402
 from auditor.files.table_scan import TableAnalyzer, TableResult  # noqa: E402
-from auditor.model import Coverage  # noqa: E402
+from auditor.core.model import Coverage  # noqa: E402
 from auditor.tabular import UnreadableTable, iter_sheets  # noqa: E402
 from auditor.textcodec import decode_console, decode_text  # noqa: E402
 
@@ -320,11 +321,11 @@ def test_regfile_any_bytes_parse_to_a_registry_view(sample):
 
 @budget(30)
 @given(mutated(REG_SEEDS, huge=REG_HUGE, nest=(b"[", b"]"), max_ops=2))
-def test_regfile_from_files_reads_a_hostile_export_or_says_why(sample):
+def test_regfile_reading_a_hostile_export_gives_a_view_or_says_why(sample):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "export.reg"
         path.write_bytes(sample.data)
-        out = call(RegFile.from_files, [path], allowed=(UsageError,))
+        out = call(read_registry_exports, [path], allowed=(UsageError,))
         if isinstance(out, UsageError):
             assert one_line(str(out)) and "export.reg" in str(out)
         else:
@@ -345,7 +346,8 @@ def test_regfile_large_exports_stay_linear_and_bounded(body, tmp_path):
                  body.decode("ascii"))
     path = tmp_path / "big.reg"
     path.write_bytes(data)
-    run = in_child("from auditor.adapters.regfile import RegFile", f"out = len(RegFile.from_files([{str(path)!r}]).problems)")
+    run = in_child("from auditor.scan.pipeline import read_registry_exports",
+                   f"out = len(read_registry_exports([{str(path)!r}]).problems)")
     assert run["s"] < 10, f"{run['s']:.1f} s for {len(data) >> 10} KiB"
     assert run["mb"] < 6 * len(data) / 2**20 + 32, f"{run['mb']:.0f} MB more for {len(data) >> 20} MiB"
     assert int(run["out"]) <= 1001
