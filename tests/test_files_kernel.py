@@ -14,7 +14,7 @@ import pytest
 
 from auditor.files.file_scan import FileScanner
 from auditor.files.kernel.scanner import KernelScanner
-from auditor.files.rules import load_rules
+from auditor.pii.rules import load_rules
 from exportgen import LAYOUTS, decoy_rows, export_rows, person, write_csv
 
 ROWS = 9_000  # past the sample (310 rows) and one full batch (8,192 rows): every path of the reference runs

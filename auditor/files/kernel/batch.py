@@ -18,9 +18,9 @@ from typing import Callable
 
 import numpy as np
 
-from .. import cells as cellrules
-from ..cells import MASKED, UNMASKED
-from ..masking import mask_id, mask_mobile
+from ...pii import cells as cellrules
+from ...pii.cells import MASKED, UNMASKED
+from ...pii.masking import mask_id, mask_mobile
 from ..table_scan import ID_WORDS, TOTAL_PREFIXES, TableAnalyzer, TableResult, _is_total, _line_hits
 from .grid import Grid, join_spans
 from .shapes import Cells, Shapes

@@ -15,6 +15,7 @@ import numpy as np
 from ...table_bounds import MAX_COLUMNS, MAX_LINE
 
 QUOTE, LF, CR = 0x22, 0x0A, 0x0D
+MAX_MARKS = 2_000_000  # quotes and delimiters in one buffer: the index arrays stay within the memory bound
 
 
 class Unsupported(Exception):
@@ -32,6 +33,8 @@ class Grid:
     def __init__(self, buf: bytes, delimiter: str, final: bool) -> None:
         if b"\x00" in buf:
             raise Unsupported("NUL byte")
+        if buf.count(b'"') + buf.count(delimiter.encode("ascii")) > MAX_MARKS:
+            raise Unsupported("more quotes and delimiters at once than the memory bound allows")
         self.buf, self.delimiter = buf, delimiter
         a = self.a = np.frombuffer(buf, np.uint8)
         d = ord(delimiter)

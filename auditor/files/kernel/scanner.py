@@ -7,7 +7,7 @@ from typing import IO
 
 from ...tabular import TEXT_EXT, UnreadableTable
 from ..file_scan import FileScanner, Limits, Outcome, _Rewindable
-from ..rules import PiiRules
+from ...pii.rules import PiiRules
 from .grid import Unsupported
 from .textscan import TextKernel
 

@@ -14,7 +14,7 @@ import re
 
 import numpy as np
 
-from ..rules import PiiRules
+from ...pii.rules import PiiRules
 
 WIDTH = 24  # bytes of a cell looked at; longer cells are irregular
 ZERO, QUOTE, EQUALS = 0x30, 0x22, 0x3D

@@ -25,7 +25,7 @@ from .batch import BatchJudge
 from .grid import Grid, Unsupported
 from .shapes import Shapes
 
-BLOCK = 8 << 20  # bytes judged at once
+BLOCK = 2 << 20  # bytes read at once (a batch of BATCH_ROWS records may take several)
 HEAD_ROWS = SAMPLE_ROWS + HEADER_SCAN
 BYTE_SAFE = {"utf-8": ",\t;|", "gb18030": ",\t;"}  # codecs whose bytes the kernel reads, with these delimiters
 
