@@ -20,12 +20,12 @@ import fnmatch
 from pathlib import Path
 from typing import Any
 
-from .core.checks import checks as load_checks
+from .core.checks import CheckDef, checks as load_checks
 from . import packs
 from .leakguard import guard_report
 from .report_input import load as load_report_input
 from .errors import PackError, UsageError
-from .i18n import LANGS, t
+from .i18n import LANGS, both, t
 from .integrity import check as integrity_check
 from .core.model import SCHEMA_VERSION
 from .resources import pack_dir
@@ -106,12 +106,8 @@ def counts_for(duty: dict[str, Any], finding: dict[str, Any]) -> bool:
 
 # --------------------------------------------------------------------------- helpers
 
-def _both(key: str, **params: Any) -> dict[str, str]:
-    return {lang: t(lang, key, **params) for lang in LANGS}
-
-
 def _join(lang: str, items: list[str]) -> str:
-    return ("、" if lang == "zh" else ", ").join(items)
+    return t(lang, "sep.list").join(items)
 
 
 def _area_names(lang: str, areas: list[str]) -> str:
@@ -150,21 +146,21 @@ def area_status(report: dict[str, Any], duties: list[dict[str, Any]]) -> list[di
         if not ran and any(c["status"] == "failed" for c in entries):
             state = "failed"  # it ran and could read nothing: never assessed, never clean
             srcs = ", ".join(c["source"] for c in entries if c["status"] == "failed")
-            reason = _both("reason.failed", sources=srcs)
+            reason = both("reason.failed", sources=srcs)
         elif area == "organisation" and not ran:
-            state, reason = "not_assessed", _both("reason.organisation")
+            state, reason = "not_assessed", both("reason.organisation")
         elif not entries and area not in scope:
-            state, reason = "not_assessed", _both("reason.not_selected")
+            state, reason = "not_assessed", both("reason.not_selected")
         elif not ran:
             state = "not_assessed"
             if any(c.get("note", "").startswith("not available in this version") for c in entries):
-                reason = _both("reason.not_available")
+                reason = both("reason.not_available")
             else:
-                reason = _both("reason.no_source")
+                reason = both("reason.no_source")
         elif incomplete:
             state = "partial"
             srcs = ", ".join(f"{c['source']} ({c['status']})" for c in incomplete)
-            reason = _both("reason.partial", sources=srcs)
+            reason = both("reason.partial", sources=srcs)
         else:
             state = "assessed"
         out.append({"area": area, "state": state, "sources": len(entries),
@@ -229,7 +225,7 @@ def judge_duties(report: dict[str, Any], duties: list[dict[str, Any]], areas: li
             else:
                 why = {lang: t(lang, "why.none_assessed", areas=_area_names(lang, todo)) for lang in LANGS}
         if lower:
-            why = {lang: f"{text}{'' if lang == 'zh' else ' '}{t(lang, 'why.observations', n=len(lower))}"
+            why = {lang: f"{text}{t(lang, 'sep.sentence')}{t(lang, 'why.observations', n=len(lower))}"
                    for lang, text in why.items()}
         out.append({
             "id": duty["id"], "title": duty["title"], "description": duty["description"],
@@ -390,10 +386,21 @@ def cited_clauses(report: dict[str, Any], clauses: dict[str, Any],
                                    "summary_en", "verified", "source") if k in raw}
         eff = raw.get("effective")
         rec["effective"] = eff.isoformat() if isinstance(eff, (dt.date, dt.datetime)) else str(eff or "")
-        for k in ("note", "penalty"):
+        for k in ("note", "note_zh", "penalty", "penalty_zh"):
             if raw.get(k):
                 rec[k] = raw[k]
         out[cid] = rec
+    return out
+
+
+def cited_checks(report: dict[str, Any], checks: dict[str, CheckDef]) -> dict[str, Any]:
+    """What each check the findings name is about (its description from the rules packs), so every renderer
+    can show it next to the finding's title."""
+    out: dict[str, Any] = {}
+    for f in report.get("findings", []):
+        chk = checks.get(f.get("check_id"))
+        if chk is not None and f["check_id"] not in out and all(chk.description.get(lang) for lang in LANGS):
+            out[f["check_id"]] = {"description": dict(chk.description)}
     return out
 
 
@@ -415,6 +422,7 @@ def finish_report(report: dict[str, Any], baseline: Path | str | dict | None = N
         old = baseline if isinstance(baseline, dict) else load_baseline(Path(baseline))
         report["changes"] = compare(report, old, areas)
     report["clauses"] = cited_clauses(report, clauses, duties)
+    report["checks"] = cited_checks(report, checks)
     if _minor(report.get("schema_version")) < _minor(SCHEMA_VERSION):
         report["schema_version"] = SCHEMA_VERSION
     return guard_report(report)  # a baseline or re-rendered report of an older version may hold raw names

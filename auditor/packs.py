@@ -35,15 +35,6 @@ def load_toml(path: Path) -> dict[str, Any]:
         raise PackError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
-class _Keep(dict):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
-def fill(text: str, params: dict[str, Any]) -> str:
-    return text.format_map(_Keep({k: v for k, v in params.items() if v is not None}))
-
-
 def string_list(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
     """``raw[key]``, a list of strings in a pack (missing: empty), each stripped, blank ones left out."""
     value = raw.get(key, [])

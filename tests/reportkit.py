@@ -3,9 +3,12 @@ areas (and file names crafted to look like spreadsheet formulas), plus helpers t
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import random
 import re
+import socket
+import textwrap
 from pathlib import Path
 
 from conftest import load_report, run_cli
@@ -64,6 +67,26 @@ def three_area_tree(root: Path, todesk: bool = True, ssh: bool = False, seed: in
     write_csv(root / "home/wh01/Documents/实名登记.csv", ids)
     secrets += _pii_cells(ids)
     return {"secrets": sorted(set(secrets))}
+
+
+def approvals(base: Path) -> Path:
+    """An allowlist: RustDesk approved for this host for 45 more days (RC-007), ToDesk's approval expired (its
+    findings say so)."""
+    return write(base, "allow.toml", textwrap.dedent(f"""
+        [[approved]]
+        tool = "rustdesk"
+        hosts = ["{socket.gethostname()}"]
+        approver = "李主管 (IT)"
+        reason = "打印机厂商远程维护"
+        expires = {(dt.date.today() + dt.timedelta(days=45)).isoformat()}
+        ticket = "IT-2026-118"
+
+        [[approved]]
+        tool = "todesk"
+        approver = "王经理"
+        reason = "临时维护"
+        expires = 2024-01-31
+        """))
 
 
 def _id(rng: random.Random) -> str:

@@ -80,7 +80,7 @@ def test_planted_accounts_are_named_and_healthy_ones_are_not(tmp_path, scenario)
     stale = got["AC-003"][SHOP + "刘洋"]
     assert stale["severity"] == "medium" and stale["evidence"]["days_since_login"] == 166
     assert set(got["AC-004"]) == {SHOP + "小李"}
-    assert got["AC-004"][SHOP + "小李"]["evidence"]["orphan_reason"] == "holder not on the roster"
+    assert got["AC-004"][SHOP + "小李"]["evidence"]["orphan_reason"]["en"] == "holder not on the roster"
     assert set(got["AC-006"]) == {SHOP + "黄强"}
     assert got["AC-006"][SHOP + "黄强"]["severity"] == "low"
     assert set(got["AC-005"]) == {SHOP + "周杰"}
@@ -107,7 +107,7 @@ def test_without_inputs_only_os_accounts_and_coverage_says_what_is_missing(tmp_p
     assert set(got["AC-007"]) == {"os:olduser"} and set(got["AC-009"]) == {"os:guest"}
     assert set(got["AC-010"]) == {"os:temp"}
     # three people logged in within 90 days: a shared PC, where passwords must expire
-    assert got["AC-008"]["os:wh01"]["evidence"]["shared_pc"] == \
+    assert got["AC-008"]["os:wh01"]["evidence"]["shared_pc"]["en"] == \
         "3 accounts logged in within 90 days (chenmo, temp, wh01)"
     cov = {c["source"]: c for c in report["coverage"]}
     for cid in ("AC-001", "AC-002", "AC-003", "AC-004", "AC-005", "AC-006"):

@@ -84,7 +84,7 @@ def test_linux_tree_through_the_cli(tmp_path):
     assert got[("AC-010", "os:temp")]["severity"] == "high"
     never_expire = {ref for cid, ref in got if cid == "AC-008"}
     assert never_expire == {"os:wh01", "os:olduser", "os:chenmo", "os:temp"}  # not newhire (90 days), not guest
-    assert got[("AC-008", "os:wh01")]["evidence"]["shared_pc"] == "role waybill-printing"
+    assert got[("AC-008", "os:wh01")]["evidence"]["shared_pc"]["en"] == "role waybill-printing"
     for ref in ("os:locked", "os:newhire", "os:root", "os:daemon", "os:nobody", "os:wh01"):
         assert ("AC-007", ref) not in got
 

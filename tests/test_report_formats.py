@@ -9,15 +9,13 @@ import io
 import json
 import re
 import shutil
-import socket
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from conftest import load_report, run_cli, validate_report
 from auditor.render.markdown import md
-from reportkit import FORMULA_NAMES, PIPE_NAME, three_area_tree, unmasked, write
+from reportkit import FORMULA_NAMES, PIPE_NAME, approvals, three_area_tree, unmasked, write
 
 FORMATS = ("html", "md", "xlsx", "csv", "json")
 
@@ -29,22 +27,7 @@ def scanned(tmp_path_factory):
     root = base / "root"
     planted = three_area_tree(root)
     write(root, "var/lib/dpkg/status", "Package: rustdesk\nStatus: install ok installed\nVersion: 1.2.3\n\n")
-    future = (dt.date.today() + dt.timedelta(days=45)).isoformat()
-    allow = write(base, "allow.toml", textwrap.dedent(f"""
-        [[approved]]
-        tool = "rustdesk"
-        hosts = ["{socket.gethostname()}"]
-        approver = "李主管 (IT)"
-        reason = "打印机厂商远程维护"
-        expires = {future}
-        ticket = "IT-2026-118"
-
-        [[approved]]
-        tool = "todesk"
-        approver = "王经理"
-        reason = "临时维护"
-        expires = 2024-01-31
-        """))
+    allow = approvals(base)
     out = base / "out"
     report = _scan(out, "--root", str(root), "--role", "waybill-printing", "--site", "义乌三号仓",
                    "--allowlist", str(allow))

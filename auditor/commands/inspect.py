@@ -24,6 +24,7 @@ from ..errors import UsageError
 from ..durable import write_bytes
 from ..files.roots import hot_folders
 from ..hostinfo import now_iso, tool_facts
+from ..i18n import t
 from ..inspector.bundle import json_bytes, make_bundle
 from ..inspector.checklist import ask, load_checklist, read_answers_file, record
 from ..scan import pipeline
@@ -72,8 +73,7 @@ def run(args: argparse.Namespace) -> int:
                                    max_file_size=int(profile.get("max_file_size", 256 << 20))))
     scan.start()
     if source == "interactive":
-        print("快速检查已在后台进行；请回答检查表。" if args.lang == "zh" else
-              "The quick check runs in the background; please answer the checklist.", flush=True)
+        print(t(args.lang, "checklist.started"), flush=True)
         answers = ask(questions, args.lang)
     report = scan.result()
     elapsed = round(time.monotonic() - started, 1)

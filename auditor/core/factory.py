@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..packs import fill
+from ..i18n import fill
 from .checks import CheckDef
 from .model import Finding, Subject, Target
 
@@ -26,11 +26,8 @@ class FindingFactory:
         holding = [name for name, holds in (conditions or {}).items() if holds]
         return Finding(
             check_id=chk.id, area=chk.area, severity=chk.severity_for(self.role, holding),
-            title={lang: fill(text, _for_language(params, lang)) for lang, text in chk.title.items()},
+            title={lang: fill(text, params, lang) for lang, text in chk.title.items()},
             target=target, evidence=evidence, legal_basis=list(chk.legal_basis),
             remediation=dict(chk.remediation), note=note, subject=subject,
         )
 
-
-def _for_language(params: dict[str, Any], lang: str) -> dict[str, Any]:
-    return {k: (v.get(lang) if isinstance(v, dict) else v) for k, v in params.items()}

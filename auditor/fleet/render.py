@@ -102,7 +102,7 @@ def build_view(tb: FleetTables, lang: str) -> dict[str, Any]:
     tools = facet_rows(tb.tools, lambda r: r["tool"])
     for x in tools:
         cat = x.get("tool_category") or ""
-        x["category_label"] = L(f"cat.{cat}") if cat else pc_view.EMPTY
+        x["category_label"] = L(f"value.category.{cat}") if cat else pc_view.EMPTY
     locations = facet_rows(tb.locations, lambda r: L(f"loc.{r['location']}"))
     platforms = facet_rows(tb.platforms, lambda r: (r["platform"] if lang == "zh" else r.get("platform_en"))
                            or r["platform"])

@@ -14,6 +14,7 @@ from ..allowlist import Approval, find_approval
 from ..core.area import JudgeContext
 from ..core.factory import FindingFactory
 from ..core.model import Finding, Subject, Target
+from ..i18n import both
 from ..redact import redact_cmdline, redact_command
 from .facts import ProcessFact, RemoteFacts, SocketFact
 from .tool_index import Match, ToolIndex
@@ -34,10 +35,7 @@ def _approval_note(approval: Approval | None, today: dt.date) -> tuple[dict | No
         return None, None
     info = approval.to_dict(today)
     if approval.expired(today):
-        note = {"zh": f"白名单批准已于 {approval.expires.isoformat()} 过期（批准人：{approval.approver}），按未批准处理。",
-                "en": f"The allowlist approval expired on {approval.expires.isoformat()} "
-                      f"(approver: {approval.approver}); treated as unapproved."}
-        return info, note
+        return info, both("note.approval_expired", expires=approval.expires.isoformat(), approver=approval.approver)
     return info, None
 
 

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from ..core.model import Subject, Target
+from ..i18n import both
 from ..leakguard import mask_pi
 from ..paths import location_of
 from . import profiles
@@ -73,10 +74,9 @@ def verdict_evidence(exp: Export) -> dict[str, Any]:
                 "masked_share": v.masked_share, "unmasked": v.finding}
     if source == "no-personal-data":
         return {"source": "verdict_for", "records": 0, "unmasked": False,
-                "note": "the file scan found no personal data in this file"}
+                "note": both("evidence_text.verdict.clean")}
     return {"source": "unavailable", "unmasked": None,
-            "note": "no file verdict was available (the file scan could not judge the file: "
-                    f"{source})"}
+            "note": both("evidence_text.verdict.unavailable", reason=source)}
 
 
 def target_of(exp: Export) -> Target:

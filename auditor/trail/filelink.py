@@ -62,7 +62,7 @@ def locate(target: str, ctx: ScanContext, home: Path, homes_given: bool) -> tupl
             return (PRESENT if tree.is_file(local) else ABSENT), local, "checked on this PC"
         if not ctx.live:
             if windows and drive_letter(target) != "C":
-                return UNKNOWN, None, f"drive {drive_letter(target)}: not in the audited tree"
+                return UNKNOWN, None, "drive not in the audited tree"
             local = ctx.win_path(target) if windows else ctx.path(target)
             if local is not None and tree.is_file(local):
                 return PRESENT, local, "checked in the audited tree"
