@@ -34,6 +34,9 @@ RG_PATTERN = r"(^|[^0-9])1[3-9][0-9]{9}([^0-9]|$)"
 CALAMINE_LOAD = ("import sys, python_calamine as pc\n"
                  "wb = pc.CalamineWorkbook.from_path(sys.argv[1])\n"
                  "print(sum(len(wb.get_sheet_by_name(n).to_python()) for n in wb.sheet_names))")
+MEASURE = ("import resource, subprocess, sys\n"
+           "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
+           "print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)")
 
 
 def timed(args: list[str]) -> tuple[float, str]:
@@ -50,15 +53,16 @@ def scan(paths: list[Path], state: Path, extra: tuple[str, ...] = ()) -> tuple[f
     for p in paths:
         args += ["--path", str(p)]
     t0 = time.perf_counter()
-    # normal priority: ripgrep runs at normal priority too (the agent itself runs at idle priority)
-    proc = subprocess.Popen(args, env={**os.environ, "AUDITOR_STATE_DIR": str(state), "AUDITOR_PRIORITY": "normal"},
-                            cwd=HERE.parent)
-    _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak RSS, not the maximum over all children
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    # normal priority: ripgrep runs at normal priority too (the agent itself runs at idle priority). The scan
+    # is started by a small wrapper that reports its peak RSS (the largest of the scan and its workers): a
+    # child started straight from this process would inherit this process's own high-water mark at exec.
+    proc = subprocess.run([sys.executable, "-c", MEASURE, *args], stdout=subprocess.PIPE, text=True, cwd=HERE.parent,
+                          env={**os.environ, "AUDITOR_STATE_DIR": str(state), "AUDITOR_PRIORITY": "normal"})
     wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"scan failed with exit code {proc.returncode}")
-    return wall, usage.ru_maxrss / 1024, json.loads(out.read_text(encoding="utf-8"))
+    code, rss = map(float, proc.stdout.split())
+    if code != 0:
+        raise SystemExit(f"scan failed with exit code {code:.0f}")
+    return wall, rss, json.loads(out.read_text(encoding="utf-8"))
 
 
 def rescan_in_process(root: Path, state: Path) -> float:
