@@ -8,13 +8,13 @@ import argparse
 import sys
 
 from . import __version__
-from .commands import fleet, inspect, remediate, report, scan, schedule, verify, watch
+from .commands import fleet, inspect, keygen, remediate, report, scan, schedule, verify, watch
 from .commands.options import Parser
 from .errors import UsageError
 from .terminal import echo
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-COMMANDS = (scan, report, verify, schedule, watch, inspect, remediate, fleet)
+COMMANDS = (scan, report, verify, schedule, watch, inspect, remediate, fleet, keygen)
 
 
 def build_parser() -> argparse.ArgumentParser:

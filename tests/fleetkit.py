@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
 import json
 import random
 import shutil
@@ -165,7 +166,8 @@ def make_report(base: dict, hostname: str, site: str, role: str, finished: dt.da
     from auditor.integrity import seal
 
     rep = dict(base)
-    rep["host"] = {**base["host"], "hostname": hostname, "site": site, "role": role}
+    rep["host"] = {**base["host"], "hostname": hostname, "site": site, "role": role,
+                   "machine_id": hashlib.md5(f"{site}/{hostname}".encode()).hexdigest()}  # as /etc/machine-id
     rep["started_at"] = (finished - dt.timedelta(seconds=42)).isoformat(timespec="seconds")
     rep["finished_at"] = finished.isoformat(timespec="seconds")
     return seal(rep, key)

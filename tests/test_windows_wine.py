@@ -226,6 +226,28 @@ def test_scheduled_task_runs_the_exe_itself(winpc):
     assert "schedule run-now" in res.stdout and "-m auditor" not in res.stdout
 
 
+def test_ed25519_signing_and_siem_outputs_inside_the_exe(winpc):
+    """cryptography's Ed25519 inside the one-file exe (its Rust module needs ProcessPrng: the bcryptprimitives
+    shim under Wine 8): keygen, a signed scan with its SIEM outputs, verify with the public key alone."""
+    _, work = winpc.workdir("signing")
+    res = winpc.auditor("keygen", "--out", "site", cwd=work)
+    assert res.returncode == 0 and (work / "site.key").is_file() and (work / "site.pub").is_file(), res.output
+    res = winpc.auditor("scan", "--only", "remote", "--sign-key", "site.key", "-o", "r.json", "-o", "r.ecs.ndjson",
+                        "-o", "r.ocsf.ndjson", "-q", cwd=work)
+    assert res.returncode in (0, 1) and "Traceback" not in res.output, res.output
+    report = load_report(work / "r.json")
+    assert report["integrity"]["canonicalization"] == "rfc8785-without-integrity" and "ed25519" in report["integrity"]
+    assert len(report["host"]["machine_id"]) == 36  # Wine's MachineGuid
+    res = winpc.auditor("verify", "r.json", "--pubkey", "site.pub", cwd=work)
+    assert res.returncode == 0 and "signature valid (Ed25519" in res.stdout, res.output
+    data = (work / "r.json").read_bytes()
+    (work / "bad.json").write_bytes(data.replace(b'"remote"', b'"remotE"', 1))
+    res = winpc.auditor("verify", "bad.json", "--pubkey", "site.pub", cwd=work)
+    assert res.returncode == 1 and "ALTERED" in res.stderr, res.output
+    ecs = [json.loads(line) for line in (work / "r.ecs.ndjson").read_bytes().splitlines()[1::2]]
+    assert {d["host"]["id"] for d in ecs} <= {report["host"]["machine_id"]}
+
+
 # --------------------------------------------------------------------------- registry written with `reg add`
 
 def test_registry_entries_written_with_reg_add(winpc, planted):

@@ -5,32 +5,43 @@ ingest PATH... [--db FILE] [--sign-key FILE]
     was already in the store, 1 when a file was rejected (each one is listed with its reason), 2 on usage errors.
 report -o FILE.html|.xlsx|.md [--since DATE] [--as-of DATE] [--silent-days N] [--lang zh|en] [--db FILE]
     the fleet report; exit 0.
-export --format ecs|ocsf [-o FILE.ndjson] [--push URL] [--db FILE] ...
-    one document per finding in the `_bulk` NDJSON format; with --push, POSTed with bounded retries (no
-    redirect followed; no credentials over plain http to another machine unless --allow-http-credentials).
-    Exit 0 when every document was written (and accepted), 1 when the server refused documents or the push
-    failed. A stored document that is not a valid finding is skipped and counted, never a reason to stop.
+export --format ecs|ocsf [-o FILE.ndjson] [--push URL] [--namespace NS] [--install-template] [--ca-cert FILE] ...
+    one document per finding: ECS as a `_bulk` body (`create` actions on the data stream
+    logs-yuncang.findings-<namespace>), OCSF 1.3.0 one event per line; with --push, POSTed with bounded retries
+    (`create` actions; no redirect followed; no credentials over plain http to another machine unless
+    --allow-http-credentials; --ca-cert trusts a private CA). Exit 0 when every document was written (and
+    accepted, or there already), 1 when the server refused documents or the push failed. A stored document that
+    is not a valid finding is skipped and counted, never a reason to stop.
+export --template [elasticsearch|opensearch]
+    print the component templates and the composable index template for the ECS data stream (JSON); exit 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 from pathlib import Path
+from typing import Iterator
 
-from .. import safeio
+from .. import boundedjson, safeio
 from ..core.options import date, existing_file, positive
 from ..errors import UsageError
-from ..fleet import DEFAULT_SILENT_DAYS, render, siem
+from ..fleet import DEFAULT_SILENT_DAYS, render
 from ..fleet.ingest import ingest as run_ingest
-from ..fleet.push import PushError, bulk_url, check_api_key, check_credentials, push
+from ..fleet.push import (Connection, PushError, bulk_url, check_api_key, check_credentials, install_templates, push,
+                          tls_context)
+from ..fleet.siem import store_lines, write_stream
 from ..fleet.store import Store
 from ..fleet.tables import build
 from ..fleet.texts import shown, t
 from ..i18n import LANGS
+from ..siem import ecs, template
+from ..siem.ndjson import FORMATS, create_action, default_target, file_chunks
+from ..signing import read_verify_key
 from ..terminal import echo
-from .options import add_sign_key, sign_key
+from .options import add_sign_key
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def ingest(args: argparse.Namespace) -> int:
-    key = sign_key(args)
+    key = read_verify_key(args.pubkey, args.sign_key)
     lang = args.lang
     def progress(n: int, total: int) -> None:
         if n % 200 == 0 or n == total:
@@ -84,43 +95,50 @@ def report(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
+    if args.template:
+        if args.output or args.push or args.format:
+            raise UsageError("auditor fleet export --template prints the index templates only: give it alone")
+        print(json.dumps(template.load(args.template), ensure_ascii=False, indent=2))
+        return 0
+    if not args.format:
+        raise UsageError("auditor fleet export: give --format ecs|ocsf (or --template to print the index templates)")
     if not args.output and not args.push:
         raise UsageError("auditor fleet export: give -o FILE.ndjson, --push URL, or both")
-    api_key = None
-    if args.api_key_file:
-        try:
-            api_key = safeio.read_text(args.api_key_file, max_size=64 << 10).strip()
-            check_api_key(api_key)
-        except OSError as exc:
-            raise UsageError(f"--api-key-file {args.api_key_file}: cannot read ({safeio.reason_of(exc)})") from None
-        except ValueError as exc:
-            raise UsageError(f"--api-key-file {args.api_key_file}: {exc}") from None
+    try:
+        ecs.check_namespace(args.namespace)
+    except ValueError as exc:
+        raise UsageError(f"--namespace {exc}") from None
+    if args.install_template and (not args.push or args.format != "ecs"):
+        raise UsageError("--install-template goes with --push and --format ecs (the template is for the ECS data "
+                         "stream)")
+    conn = _connection(args)
     if args.push:
         try:
             bulk_url(args.push)
-            check_credentials(args.push, bool(api_key), args.allow_http_credentials)
+            check_credentials(args.push, bool(conn.api_key), args.allow_http_credentials)
         except ValueError as exc:
             raise UsageError(f"--push {exc}") from None
+    target = args.index or default_target(args.format, args.namespace)
     skipped: list[str] = []
     with Store.open(args.db) as store:
         silent = [] if args.no_silent else _tables(args, store).silent_findings
 
-        def pairs():
+        def lines():
             skipped.clear()  # counted afresh by each pass over the store
-            return siem.store_pairs(store, args.format, args.index, since=args.since, as_of=args.as_of,
-                                    latest_only=args.latest, silent=silent, skipped=skipped)
+            return store_lines(store, args.format, since=args.since, as_of=args.as_of, latest_only=args.latest,
+                               silent=silent, skipped=skipped, namespace=args.namespace)
 
         if args.output:
             count = 0
 
             def chunks():
                 nonlocal count
-                for action, doc in pairs():
+                for chunk in file_chunks(args.format, lines(), target):
                     count += 1
-                    yield action + doc
+                    yield chunk
 
             try:
-                siem.write_stream(args.output, chunks())
+                write_stream(args.output, chunks())
             except OSError as exc:
                 raise UsageError(f"--output {args.output}: cannot write ({exc.strerror or exc})") from None
             if not args.quiet:
@@ -130,16 +148,22 @@ def export(args: argparse.Namespace) -> int:
             _note_skipped(args, skipped)
         if not args.push:
             return 0
+        pairs = (_pairs_from_file(args.output, args.format, target) if args.output else
+                 ((create_action(target, id_), doc) for id_, doc in lines()))
         try:
-            res = push(args.push, _pairs_from_file(args.output) if args.output else pairs(), retries=args.retries,
-                       max_docs=args.batch, timeout=args.timeout, api_key=api_key)
+            installed = (install_templates(args.push, template.requests(args.install_template), conn)
+                         if args.install_template else [])
+            res = push(args.push, pairs, retries=args.retries, max_docs=args.batch, conn=conn)
         except PushError as exc:
             echo(f"auditor fleet export: {t(args.lang, 'push.failed')}: {exc}", err=True)
             return 1
         if not args.output:
             _note_skipped(args, skipped)
     if not args.quiet:
+        if installed:
+            echo(f"{t(args.lang, 'push.templates')}: {', '.join(installed)}")
         echo(t(args.lang, "push.ok", ok=res.sent, url=res.url) + f" ({res.batches} batches, {res.retries} retries)"
+             + (f"; {t(args.lang, 'push.existing', n=res.existing)}" if res.existing else "")
              + (f"; {t(args.lang, 'export.skipped', n=len(skipped))}" if skipped and not args.output else ""))
     if res.failed:
         print(f"auditor fleet export: {len(res.failed)} documents refused by the server:", file=sys.stderr)
@@ -149,6 +173,34 @@ def export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _connection(args: argparse.Namespace) -> Connection:
+    """Timeout, API key (--api-key-file) and private CA (--ca-cert) of --push, read and checked up front."""
+    api_key = ca_cert = None
+    if args.api_key_file:
+        api_key = _read_small(args.api_key_file, "--api-key-file").strip()
+        try:
+            check_api_key(api_key)
+        except ValueError as exc:
+            raise UsageError(f"--api-key-file {args.api_key_file}: {exc}") from None
+    if args.ca_cert:
+        ca_cert = _read_small(args.ca_cert, "--ca-cert")
+        try:
+            tls_context(ca_cert)
+        except ValueError as exc:
+            raise UsageError(f"--ca-cert {args.ca_cert}: {exc}") from None
+    return Connection(timeout=args.timeout, api_key=api_key, ca_cert=ca_cert)
+
+
+def _read_small(path: Path, option: str) -> str:
+    """A small text input named on the command line (auditor.safeio: no FIFO, device or user's link)."""
+    try:
+        return safeio.read_text(path, max_size=1 << 20)
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot read ({safeio.reason_of(exc)})") from None
+    except ValueError:
+        raise UsageError(f"{option} {path}: not UTF-8 text") from None
+
+
 def _note_skipped(args: argparse.Namespace, skipped: list[str]) -> None:
     """Skipped stored documents: the count (and the first ids) on stderr, whatever --quiet says."""
     if skipped:
@@ -156,14 +208,19 @@ def _note_skipped(args: argparse.Namespace, skipped: list[str]) -> None:
               f"{', '.join(skipped[:10])}{' …' if len(skipped) > 10 else ''}", file=sys.stderr)
 
 
-def _pairs_from_file(path: Path):
-    with open(path, "rb") as fh:
+def _pairs_from_file(path: Path, fmt: str, target: str) -> Iterator[tuple[bytes, bytes]]:
+    """The (action, document) pairs of the file just written: ECS holds them as they are sent; an OCSF event gets
+    its create action (its metadata.uid is the _id)."""
+    with safeio.open_regular(path) as fh:
         while True:
-            action = fh.readline()
-            if not action:
+            first = fh.readline()
+            if not first:
                 return
-            doc = fh.readline()
-            yield action, doc
+            if fmt == "ecs":
+                yield first, fh.readline()
+            else:
+                uid = boundedjson.loads(first)["metadata"]["uid"]
+                yield create_action(target, uid), first
 
 
 def positive_float(value: str) -> float:
@@ -197,7 +254,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     ing = fsub.add_parser("ingest", help="load JSON reports (files or folders) into the fleet store")
     ing.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="report file or folder (searched for *.json)")
-    add_sign_key(ing, "HMAC key file: also verify signatures (unsigned or wrongly signed reports are rejected)")
+    ing.add_argument("--pubkey", type=existing_file, metavar="NAME.pub",
+                     help="Ed25519 public key: also verify signatures (unsigned or wrongly signed reports are "
+                          "rejected)")
+    add_sign_key(ing, "HMAC key file of earlier versions: also verify signatures")
     common(ing)
 
     rep = fsub.add_parser("report", help="fleet report: per site and PC, trends, tools, silent PCs")
@@ -206,11 +266,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     window(rep)
     common(rep)
 
-    exp = fsub.add_parser("export", help="findings as ECS or OCSF documents (bulk NDJSON) for a SIEM")
-    exp.add_argument("--format", choices=("ecs", "ocsf"), required=True, help="document schema")
-    exp.add_argument("--output", "-o", type=Path, metavar="FILE.ndjson", help="write the bulk NDJSON here")
-    exp.add_argument("--index", metavar="NAME", help="index name in the bulk action lines "
-                                                     "(default yuncang-auditor-findings / yuncang-auditor-ocsf)")
+    exp = fsub.add_parser("export", help="findings as ECS or OCSF documents (NDJSON) for a SIEM")
+    exp.add_argument("--format", choices=FORMATS, help="document schema (required unless --template)")
+    exp.add_argument("--output", "-o", type=Path, metavar="FILE.ndjson",
+                     help="write the NDJSON here (ECS: a _bulk body; OCSF: one event per line)")
+    exp.add_argument("--template", nargs="?", const="elasticsearch", choices=template.FLAVOURS,
+                     help="print the index templates for the ECS data stream and exit (default: elasticsearch)")
+    exp.add_argument("--namespace", default=ecs.DEFAULT_NAMESPACE, metavar="NS",
+                     help="data stream namespace: logs-yuncang.findings-NS (default: default)")
+    exp.add_argument("--index", metavar="NAME", help="data stream or index to create the documents in (default "
+                                                     "logs-yuncang.findings-NS / yuncang-auditor-ocsf)")
+    exp.add_argument("--install-template", nargs="?", const="elasticsearch", choices=template.FLAVOURS,
+                     help="with --push --format ecs: install the index templates first (needs the "
+                          "manage_index_templates privilege)")
+    exp.add_argument("--ca-cert", type=existing_file, metavar="FILE",
+                     help="PEM certificate(s) of a private CA to trust for --push https (instead of the system's)")
     exp.add_argument("--latest", action="store_true", help="only each PC's latest report")
     exp.add_argument("--no-silent", action="store_true", help="leave out the silent-PC findings (FL-001)")
     exp.add_argument("--push", metavar="URL", help="also POST to this Elasticsearch/OpenSearch URL (…/_bulk)")

@@ -28,6 +28,7 @@ from ..i18n import t
 from ..inspector.bundle import json_bytes, make_bundle
 from ..inspector.checklist import ask, load_checklist, read_answers_file, record
 from ..scan import pipeline
+from ..signing import HmacKey
 from ..terminal import echo
 from .options import add_lang, add_scan_options, add_sign_key, scan_options_from, sign_key
 
@@ -111,8 +112,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"spot check done in {scan_seconds:.0f} s: {report['summary']['total']} findings"
           f"{' (' + counts + ')' if counts else ''}; checklist {checks['answered']}/{len(questions)} answered")
     echo(f"bundle written: {out} ({len(data)} bytes{', signed' if key else ''}); "
-         f"check it with: auditor verify {out}{' --sign-key KEYFILE' if key else ''}")
+         f"check it with: auditor verify {out}{_key_option(key)}")
     return 1 if any(at_least(f["severity"], "high") for f in report["findings"]) else 0
+
+
+def _key_option(key) -> str:
+    """The option `auditor verify` checks this bundle's signature with."""
+    if key is None:
+        return ""
+    return " --sign-key KEYFILE" if isinstance(key, HmacKey) else " --pubkey PUBLIC-KEY.pub"
 
 
 class _Scan:

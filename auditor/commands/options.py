@@ -12,8 +12,8 @@ from ..core.checks import roles
 from ..core.options import ScanOptions, cli_fields, cli_of, existing_file
 from ..errors import UsageError
 from ..i18n import LANGS
-from ..keyfile import read_key
 from ..scan.registry import names as area_names
+from ..signing import SigningKey, read_signing_key
 
 
 class Parser(argparse.ArgumentParser):
@@ -71,13 +71,15 @@ def scan_options_from(args: argparse.Namespace, **extra: Any) -> ScanOptions:
     return ScanOptions(**{**kw, **extra})
 
 
-def add_sign_key(parser: argparse.ArgumentParser, help: str = "HMAC key file to sign reports with") -> None:
+def add_sign_key(parser: argparse.ArgumentParser,
+                 help: str = "sign reports: an Ed25519 private key (auditor keygen) or an HMAC key file") -> None:
     parser.add_argument("--sign-key", type=existing_file, metavar="FILE", help=help)
 
 
-def sign_key(args: argparse.Namespace) -> bytes | None:
+def sign_key(args: argparse.Namespace) -> SigningKey | None:
+    """The --sign-key file's key: an Ed25519 private key or an HMAC secret (the rule: auditor.signing)."""
     path = getattr(args, "sign_key", None)
-    return read_key(path) if path else None
+    return read_signing_key(path) if path else None
 
 
 def add_lang(parser: argparse.ArgumentParser, help: str = "language of the output (default: zh)") -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from ..core.options import existing_file
 from ..errors import UsageError
 from ..i18n import t
-from ..integrity import check
+from ..integrity import check, signature_kind
 from ..report_input import load
 from ..scan import pipeline
 from ..terminal import echo
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     key = sign_key(args)
     report = load_json_report(args.report)
     integ = report.get("integrity") if isinstance(report.get("integrity"), dict) else {}
-    signed = bool(integ.get("hmac_sha256"))
+    signed = signature_kind(integ) is not None
     problems = check(report, key if signed else None)
     if problems:
         raise UsageError(f"{args.report}: {'; '.join(problems)}; refusing to render it "

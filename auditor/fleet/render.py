@@ -154,7 +154,7 @@ def render_md(tb: FleetTables, lang: str) -> bytes:
 
 
 def render_xlsx(tb: FleetTables, lang: str) -> bytes:
-    import xlsxwriter
+    import xlsxwriter  # deferred with the spreadsheet renderer below: only an .xlsx fleet report loads them
 
     from ..render.xlsx import MAX_CELL, VERDICT_COLORS
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..core.severity import SEVERITIES
 from ..i18n import has, t
+from ..integrity import signature_kind
 from . import evidence as ev_view
 
 EMPTY = ev_view.EMPTY
@@ -214,7 +215,7 @@ def build(report: dict[str, Any], lang: str) -> dict[str, Any]:
         "changes": change_view,
         "clauses": cited,
         "no_findings": no_findings_text(report, lang, "r."),
-        "digest": integ.get("digest", ""), "signed": bool(integ.get("hmac_sha256")),
+        "digest": integ.get("digest", ""), "signed": signature_kind(integ) is not None,
         "rendered_from": report.get("rendered_from"),
         "schema_version": report.get("schema_version", ""),
     }
