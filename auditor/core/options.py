@@ -121,6 +121,8 @@ class ScanOptions:
                      help="ignore the incremental state; re-read every file")
     max_file_size: int | None = opt("--max-file-size", type=size, metavar="SIZE", group="files area",
                                     help="skip larger files (default 2G)")
+    jobs: int | None = opt("--jobs", type=positive, metavar="N", group="files area",
+                           help="files read in parallel (default: every core; Windows: one for now)")
     # accounts area
     roster: Path | None = opt("--roster", type=existing_file, metavar="FILE", group="accounts area",
                               help="HR roster (CSV/XLSX)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
@@ -15,7 +16,9 @@ from ..core.context import ScanContext
 from ..core.handover import Handover
 from ..core.model import SourceCoverage
 from ..durable import sha256_stream
-from .file_scan import FileScanner, Limits
+from .file_scan import Limits
+from .kernel.scanner import KernelScanner
+from .parallel import ParallelReads, default_jobs
 from .roots import scan_roots, skip_set
 from ..pii.rules import load_rules
 from .state import FileState
@@ -62,11 +65,29 @@ def collect(ctx: ScanContext, opts, handover: Handover) -> FilesFacts:
     if not unique:
         scan_cov.status, scan_cov.note = "no_data", "no export folders found on this PC"
     reader = TableReader(opts.max_file_size)
+    reads = ParallelReads(reader, partial(TableReader, opts.max_file_size), opts.jobs or default_jobs(), ctx.tree)
     state = FileState()
     skip_rel, skip_names = skip_set(ctx)
     progress = _Progress(opts.progress)
     root_covs = []
-    scanned = reused = with_records = 0
+    counts = {"scanned": 0, "reused": 0, "with_records": 0}
+
+    def finish(wait: bool = False) -> None:
+        """Take the files read so far, in walk order: into the state, the facts and the coverage."""
+        for (cand, root, summaries), read in reads.ready(wait):
+            if read is not None:
+                summaries = read
+                # the state keeps counts and hashes only: no samples (even masked ones), no names
+                state.store(cand.path, root, cand.size, cand.mtime_ns, cand.inode,
+                            [{k: v for k, v in x.items() if k not in ("samples", "target")} for x in summaries])
+                counts["scanned"] += 1
+            else:
+                counts["reused"] += 1
+            tables = reader.tables(cand, summaries, read is not None, scan_cov)
+            facts.tables += tables
+            counts["with_records"] += sum(1 for t in tables if t.summary["records"] or t.summary["id_rows"])
+            progress.advance(cand.size, counts["with_records"])
+
     try:
         for root in unique:
             root_cov = ctx.coverage.source(AREA, f"root:{display_path(root)}")
@@ -76,25 +97,17 @@ def collect(ctx: ScanContext, opts, handover: Handover) -> FilesFacts:
                 root_cov.examined += 1
                 state.seen(cand.path, root)
                 summaries = None if opts.full else state.lookup(cand.path, cand.size, cand.mtime_ns, cand.inode)
-                fresh = summaries is None
-                if fresh:
-                    summaries = reader.summaries(cand.path, cand.open)
-                    # the state keeps counts and hashes only: no samples (even masked ones), no names
-                    state.store(cand.path, root, cand.size, cand.mtime_ns, cand.inode,
-                                [{k: v for k, v in x.items() if k not in ("samples", "target")} for x in summaries])
-                    scanned += 1
-                else:
-                    reused += 1
-                tables = reader.tables(cand, summaries, fresh, scan_cov)
-                facts.tables += tables
-                with_records += sum(1 for t in tables if t.summary["records"] or t.summary["id_rows"])
-                progress.advance(cand.size, with_records)
+                reads.add((cand, root, summaries), cand if summaries is None else None)
+                finish()
             if not root_cov.examined and any(x["item"] == display_path(root) for x in root_cov.skipped):
                 root_cov.status = "failed"  # the root itself could not be listed: nothing under it was read
+        finish(wait=True)
         state.drop_missing(unique)
     finally:
+        reads.close()
         state.close()
         progress.stop()
+    scanned, reused = counts["scanned"], counts["reused"]
     scan_cov.examined = scanned + reused
     scan_cov.note = (f"{scanned} files read, {reused} unchanged since the last scan "
                      f"(incremental state{'; ignored with --full' if opts.full else ''})")
@@ -111,7 +124,7 @@ class TableReader:
         limits = Limits()
         if max_file_size:
             limits.max_file_size = max_file_size
-        self.scanner = FileScanner(load_rules(), limits)
+        self.scanner = KernelScanner(load_rules(), limits)
 
     def summaries(self, path: Path, opener: Callable[..., BinaryIO] | None = None,
                   tree: safeio.Tree = safeio.LIVE) -> list[dict[str, Any]]:

@@ -285,7 +285,6 @@ class TableAnalyzer:
     def analyze(self, rows: Iterable[list[str]], sheet: str = "") -> TableResult:
         """Judge one table. ``rows`` from auditor.tabular (BoundedRows) also hands over the text beyond the
         reading bounds, whose numbers are counted; what was cut ends up in ``notes``."""
-        rules = self.rules
         res = TableResult(sheet)
         bounded = rows if isinstance(rows, BoundedRows) else None
         cuts = bounded.cuts if bounded is not None else None
@@ -293,6 +292,23 @@ class TableAnalyzer:
             bounded.on_overflow = _OverflowCounter(self, res, cuts).feed
         it: Iterator[list[str]] = iter(rows)
         head = _take(it, SAMPLE_ROWS + HEADER_SCAN, SAMPLE_CHARS, bounded)
+        plan = self.begin(res, head)
+        while True:  # the rest in batches, column-wise, with one regex pass per column
+            batch = _take(it, BATCH_ROWS, BATCH_CHARS, bounded)
+            if not batch:
+                break
+            if not self._batch(batch, res, plan):
+                for row in batch:
+                    self._row(row, res, plan)
+        if cuts is not None:
+            res.notes = cuts.notes()
+        return res
+
+    def begin(self, res: TableResult, head: list[list[str]]) -> _Plan:
+        """Judge a table's first rows (at most SAMPLE_ROWS + HEADER_SCAN): its header and the kind of each
+        column, the kinds and samples they show, and the records among them. The plan names the columns the
+        rest of the table is counted in (by ``analyze``'s batches, or by auditor.files.kernel)."""
+        rules = self.rules
         hdr_i = _find_header(head, rules)
         width = max((len(r) for r in head), default=0)
         columns = [Column(i) for i in range(width)]
@@ -322,16 +338,7 @@ class TableAnalyzer:
         plan = _Plan(counted_ids, counted_mobiles, free_text)
         for row in sample:
             self._row(row, res, plan)
-        while True:  # the rest in batches, column-wise, with one regex pass per column
-            batch = _take(it, BATCH_ROWS, BATCH_CHARS, bounded)
-            if not batch:
-                break
-            if not self._batch(batch, res, plan):
-                for row in batch:
-                    self._row(row, res, plan)
-        if cuts is not None:
-            res.notes = cuts.notes()
-        return res
+        return plan
 
     # ------------------------------------------------------------------ rows
     def _row(self, row: list[str], res: TableResult, plan: _Plan) -> None:

@@ -91,6 +91,23 @@ def test_quoted_cell_of_megabytes_is_counted_and_the_rows_after_it_too(tmp_path)
     assert_no_leak(pool[:500] + after, out, tmp_path / "state", text=run.output)
 
 
+def test_csv_of_quotes_and_delimiters_only_stays_within_memory(tmp_path):
+    """36 MB of "" and commas, and 32 MB of commas: millions of marks per block, whose index arrays the file
+    kernel must not hold all at once (330 MB before its bound). Read within memory, the people's rows after them
+    still counted, several files on several workers."""
+    pool = _mobiles(300, seed=5)
+    folder = tmp_path / "Downloads"
+    folder.mkdir()
+    (folder / "引号.csv").write_text(('"",' * 3000 + "\n") * 4000, encoding="utf-8")
+    (folder / "逗号.csv").write_text(("a," * 4000 + "\n") * 4000, encoding="utf-8")
+    rows = "收件人,收件人手机,收货地址\n" + "".join(f"张{i},{m},浙江省金华市义乌市稠城街道{i}号\n" for i, m in enumerate(pool))
+    (folder / "订单.csv").write_text(rows, encoding="utf-8")
+    run, report, out = _scan(tmp_path, folder, "--jobs", "2")
+    _bounded(run)
+    assert _finding(report, "订单.csv")["evidence"]["records"] == len(pool)
+    assert_no_leak(pool, out, tmp_path / "state", text=run.output)
+
+
 # --------------------------------------------------------------------------- workbooks
 
 def _col(n: int) -> str:
