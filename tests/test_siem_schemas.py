@@ -104,6 +104,67 @@ def test_facts_land_where_the_schemas_put_them():
     assert docs["PI-001"]["host"]["os"]["type"] == "linux" and "samples" not in docs["PI-001"]["yuncang"]["evidence"]
 
 
+def test_facts_come_from_the_subject():
+    """A finding of schema 1.2 maps its typed subject: facts its evidence lacks or names otherwise come from the
+    subject; only the tool's vendor and the platform's names are read from the evidence."""
+    pi = {**FINDINGS[0], "evidence": {"path": "C:\\old\\elsewhere.csv", "records": 1, "kinds": {}},
+          "subject": {"kind": "file", "path": "C:\\Users\\wh\\Desktop\\订单.csv", "name": "订单.csv", "size": 5141,
+                      "records": 120, "kinds": ["mobile"], "location": "desktop"}}
+    rc = {**FINDINGS[3], "evidence": {"tool": {"id": "todesk", "vendor": "海南有趣"}},
+          "subject": {"kind": "process", "pid": 77, "process": "ToDesk.exe", "cmdline": ["ToDesk.exe"], "user": "wh",
+                      "tool": "todesk", "tool_name": "ToDesk", "tool_category": "remote_control"}}
+    tr = {**FINDINGS[1], "evidence": {"platform_name": {"zh": "淘宝", "en": "Taobao"}},
+          "subject": {"kind": "download", "name": "订单.xlsx", "url_host": "myseller.taobao.com", "user": "wh",
+                      "platform": "taobao", "location": "removable"}}
+    ac = {**FINDINGS[4], "evidence": {}, "subject": {"kind": "account", "account": "店铺:张三", "platform": "taobao"}}
+    rep = {**_report(findings=[pi, rc, tr, ac]), "schema_version": "1.2"}
+    docs = {d["rule"]["id"]: d for d in _ecs_docs(rep)}
+    evs = {e["unmapped"]["finding"]["check_id"]: e for e in _events(rep)}
+    types = siemcheck.template_field_types()
+    for doc in docs.values():
+        assert siemcheck.ecs_problems(doc) == [] and siemcheck.template_problems(doc, types) == []
+    for event in evs.values():
+        assert siemcheck.ocsf_problems(event) == []
+    assert docs["PI-001"]["file"] == {"path": "C:\\Users\\wh\\Desktop\\订单.csv", "name": "订单.csv", "size": 5141}
+    assert docs["PI-001"]["yuncang"]["records"] == 120 and docs["PI-001"]["yuncang"]["unmasked_kinds"] == ["mobile"]
+    assert evs["PI-001"]["file"]["path"] == "C:\\Users\\wh\\Desktop\\订单.csv"
+    assert evs["PI-001"]["data_security"]["detection_pattern"] == "mobile"
+    assert docs["RC-001"]["process"] == {"pid": 77, "name": "ToDesk.exe", "command_line": "ToDesk.exe",
+                                         "args": ["ToDesk.exe"]} and docs["RC-001"]["user"] == {"name": "wh"}
+    assert docs["RC-001"]["yuncang"]["tool"] == {"id": "todesk", "name": "ToDesk", "vendor": "海南有趣",
+                                                 "category": "remote_control"}
+    assert docs["TR-006"]["file"] == {"name": "订单.xlsx"} and docs["TR-006"]["url"] == {"domain": "myseller.taobao.com"}
+    assert docs["TR-006"]["yuncang"]["platform"] == {"id": "taobao", "zh": "淘宝", "en": "Taobao"}
+    assert evs["TR-006"]["actor"] == {"user": {"name": "wh"}} and evs["TR-006"]["file"]["name"] == "订单.xlsx"
+    assert docs["AC-001"]["user"] == {"name": "店铺:张三"} and docs["AC-001"]["yuncang"]["platform"] == {"id": "taobao"}
+
+
+def test_categories_and_classes_come_from_the_check_definitions(monkeypatch):
+    from auditor.core import checks as packs
+    from auditor.siem import facts
+
+    known = {**packs.checks(), **packs.fleet_checks()}
+    for cid, chk in known.items():
+        assert ecs.event_categories(cid) == {k: list(v) for k, v in chk.ecs.items()}
+        assert ocsf.event_class(cid) == (chk.ocsf["class_uid"], chk.ocsf["class_name"])
+    # a check the packs do not hold (an older version's): a host fact for information, a Compliance Finding
+    old = {**FINDINGS[0], "id": "f9", "check_id": "PI-099"}
+    rep = _report(findings=[old])
+    (doc,), (event,) = _ecs_docs(rep), _events(rep)
+    assert doc["event"]["category"] == ["host"] and doc["event"]["type"] == ["info"]
+    assert event["class_uid"] == 2003 and "data_security" not in event and siemcheck.ocsf_problems(event) == []
+    assert siemcheck.ecs_problems(doc) == []
+    # what a pack says is what the documents say
+    import dataclasses
+    changed = {cid: dataclasses.replace(chk, ecs={"category": ("file",), "type": ("access",)},
+                                        ocsf={"class_uid": 2006, "class_name": "Data Security Finding",
+                                              "data_lifecycle_state_id": 3}) if cid == "PI-001" else chk
+               for cid, chk in packs.checks().items()}
+    monkeypatch.setattr(facts, "checks", lambda: changed)
+    (doc,), (event,) = _ecs_docs(_report(findings=[FINDINGS[0]])), _events(_report(findings=[FINDINGS[0]]))
+    assert doc["event"]["type"] == ["access"] and event["data_security"]["data_lifecycle_state"] == "Data in-Use"
+
+
 def _valid_event(check_id: str) -> dict:
     return next(e for e in _events(_report()) if e["unmapped"]["finding"]["check_id"] == check_id)
 

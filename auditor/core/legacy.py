@@ -1,6 +1,7 @@
 """The typed subject of a finding as a report holds it (``finding.subject``, schema 1.2+), or, for a report of an
 earlier schema, derived once here from the evidence keys each area wrote then. Readers of reports (the fleet
-view, the SIEM mappings) read ``subject_of(finding)`` and never the evidence or the check id's prefix."""
+view, the SIEM mappings) read ``subject_of(finding)``, not the check id's prefix, and the evidence only for what a
+subject does not type (``evidence_tool``: the remote tool's catalog record, e.g. its vendor)."""
 
 from __future__ import annotations
 
@@ -39,10 +40,17 @@ def _basename(path: Any) -> str | None:
     return re.split(r"[\\/]", path.rstrip("\\/"))[-1] or None
 
 
-def _tool(ev: dict[str, Any]) -> dict[str, Any]:
+def evidence_tool(ev: dict[str, Any]) -> dict[str, Any] | None:
+    """The catalog record of the remote tool a remote-area evidence names (``tool``, or the first tool of a port's
+    ``port_of``), as the evidence holds it; None without one."""
     tool = ev.get("tool") if isinstance(ev.get("tool"), dict) else None
     if tool is None and isinstance(ev.get("port_of"), list) and ev["port_of"] and isinstance(ev["port_of"][0], dict):
         tool = ev["port_of"][0]
+    return tool or None
+
+
+def _tool(ev: dict[str, Any]) -> dict[str, Any]:
+    tool = evidence_tool(ev)
     if not tool:
         return {}
     return {"tool": _text(tool.get("id")), "tool_name": _text(tool.get("name")),

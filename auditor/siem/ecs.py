@@ -2,24 +2,23 @@
 stream ``logs-yuncang.findings-<namespace>``.
 
 ECS fields: ``@timestamp`` (scan end), ``message`` (Chinese title), ``data_stream.*``, ``event.*`` (kind ``state``,
-``alert`` for the fleet's own FL-001; category/type pairs as ECS expects them), ``rule.*``, ``host.*`` (``host.id``
-is the machine's stable id recorded in the report: /etc/machine-id, Windows MachineGuid), ``agent.*`` (this
-agent), ``labels``, ``tags``, and from the evidence ``file.*``, ``process.*``, ``url.*``, ``user.name``,
-``related.*``. What ECS has no field for is under ``yuncang.*``. The template that maps every one of these
-fields is reports/siem/elasticsearch-templates.json (auditor.siem.template)."""
+``alert`` for the fleet's own FL-001; category and type from the check's ``ecs`` in the packs), ``rule.*``,
+``host.*`` (``host.id`` is the machine's stable id recorded in the report: /etc/machine-id, Windows MachineGuid),
+``agent.*`` (this agent), ``labels``, ``tags``, and from the finding's subject ``file.*``, ``process.*``, ``url.*``,
+``user.name``, ``related.*``. What ECS has no field for is under ``yuncang.*``. The template that maps every one
+of these fields is reports/siem/elasticsearch-templates.json (auditor.siem.template)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..core.severity import severity
-from .facts import PRODUCT, doc_id, evidence_json, finding_block, finding_facts, iso, os_kind, prune
+from .facts import PRODUCT, check_def, doc_id, evidence_json, finding_block, finding_facts, iso, os_kind, prune
 
 ECS_VERSION = "9.4.0"
 DATASET = "yuncang.findings"
 DEFAULT_NAMESPACE = "default"
-CATEGORY = {"remote": ["configuration", "process"], "files": ["file"], "accounts": ["iam"], "trail": ["file"],
-            "fleet": ["host"]}
+UNKNOWN_CHECK = {"category": ["host"], "type": ["info"]}  # see event_categories
 
 
 def data_stream(namespace: str = DEFAULT_NAMESPACE) -> str:
@@ -34,6 +33,16 @@ def check_namespace(namespace: str) -> None:
             or any(c in namespace for c in '\\/*?"<>|,#: ') or namespace.startswith(("_", "+", "."))):
         raise ValueError(f"{namespace!r} cannot be a data stream namespace (lowercase letters, digits and _ . "
                          "only, not starting with _ or ., at most 100 bytes)")
+
+
+def event_categories(check_id: str) -> dict[str, list[str]]:
+    """``event.category`` and ``event.type`` of a check's documents: the check's ``ecs`` in the packs. A check the
+    packs do not hold (a report of an older version) falls back to a fact about the host, for information: all
+    such a finding is known to be."""
+    chk = check_def(check_id)
+    if chk is None:
+        return {k: list(v) for k, v in UNKNOWN_CHECK.items()}
+    return {"category": list(chk.ecs["category"]), "type": list(chk.ecs["type"])}
 
 
 def document(f: dict[str, Any], ctx: dict[str, Any], evidence: str | None = None,
@@ -51,8 +60,8 @@ def document(f: dict[str, Any], ctx: dict[str, Any], evidence: str | None = None
         "message": title.get("zh") or title.get("en") or f["check_id"],
         "data_stream": {"type": "logs", "dataset": DATASET, "namespace": namespace},
         "event": {
-            "kind": "alert" if f["area"] == "fleet" else "state", "category": CATEGORY.get(f["area"], ["host"]),
-            "type": ["info"], "module": "yuncang", "dataset": DATASET, "provider": f["area"],
+            "kind": "alert" if f["area"] == "fleet" else "state", **event_categories(f["check_id"]),
+            "module": "yuncang", "dataset": DATASET, "provider": f["area"],
             "id": doc_id(ctx, f), "code": f["check_id"], "severity": severity(sev).ecs,
             "risk_score": severity(sev).risk_score,
             "start": iso(ctx["started_at"]), "end": iso(ctx["finished_at"]),

@@ -1,7 +1,9 @@
 """What the SIEM mappings copy from a report and its findings: the report's context (host, site, digest), a
-document id, and each finding's typed facts (file, process, URL, user, tool) from its evidence.
+document id, each finding's typed facts (file, process, URL, user, tool) from its subject, and its check's
+definition in the packs (its ECS and OCSF categories).
 
-Every value comes from the report: nothing is re-read from the PC. Reports never hold customer personal data in
+Every fact of a finding comes from the report (its check's categories from the packs): nothing is re-read from
+the PC. Reports never hold customer personal data in
 clear (file findings carry masked samples only), and the documents drop even those samples."""
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import re
 from typing import Any
 
 from .. import isotime
+from ..core.checks import CheckDef, checks, fleet_checks
+from ..core.legacy import evidence_tool, subject_of
 from ..integrity import signature_kind
 
 PRODUCT = "yuncang-auditor"
@@ -80,51 +84,58 @@ def basename(path: Any) -> str | None:
 
 # --------------------------------------------------------------------------- one finding
 
+def check_def(check_id: Any) -> CheckDef | None:
+    """The check's definition in the packs (``checks/rules/*.toml``, and ``checks/fleet.toml`` for the fleet's own
+    checks such as FL-001): where the mappings take its ECS and OCSF categories from. None for a check the packs
+    do not hold (a report written by a version that had it); each mapping says how it maps such a finding."""
+    return checks().get(check_id) or fleet_checks().get(check_id)
+
+
 def finding_facts(f: dict[str, Any]) -> dict[str, Any]:
-    """The typed facts both mappings use, copied from the finding's evidence (only values of the right type)."""
-    ev = f.get("evidence") if isinstance(f.get("evidence"), dict) else {}
-    cid = f["check_id"]
+    """The typed facts both mappings use, from the finding's subject (``subject_of``: its own, or derived from the
+    evidence of a report written before subjects) and the few facts only the evidence holds
+    (:func:`evidence_only_facts`); only values of the right type."""
+    s = subject_of(f)
+    kind = s.get("kind")
     out: dict[str, Any] = {}
-    if cid.startswith("PI-"):
-        out["file"] = {"path": text(ev.get("path")),
-                       "name": basename(ev.get("path")) or text((f.get("target") or {}).get("label")),
-                       "size": whole(ev.get("size")), "sha256": sha256(ev.get("sha256")), "mtime": iso(ev.get("mtime")),
-                       "owner": text(ev.get("owner"))}
-        out["records"] = whole(ev.get("records"))
-        kinds = ev.get("kinds") if isinstance(ev.get("kinds"), dict) else {}
-        out["unmasked_kinds"] = sorted(str(k) for k, v in kinds.items() if v == "unmasked")
-    elif cid.startswith("TR-"):
-        if text(ev.get("file_name")) or text(ev.get("target_path")):
-            out["file"] = {"path": text(ev.get("target_path")),
-                           "name": text(ev.get("file_name")) or basename(ev.get("target_path")),
-                           "size": whole(ev.get("size_bytes")), "sha256": sha256(ev.get("sha256")),
-                           "mime_type": text(ev.get("mime_type"))}
-        out["url"] = {"domain": text(ev.get("host")), "path": text(ev.get("page_path"))}
-        out["user"] = text(ev.get("os_user"))
-        names = ev.get("platform_name") if isinstance(ev.get("platform_name"), dict) else {}
-        out["platform"] = {k: v for k, v in (("id", text(ev.get("platform"))), ("zh", text(names.get("zh"))),
-                                             ("en", text(names.get("en")))) if v}
-        verdict = ev.get("file_verdict") if isinstance(ev.get("file_verdict"), dict) else {}
-        out["records"] = whole(verdict.get("records"))
-    elif cid.startswith("RC-"):
-        if whole(ev.get("pid")) is not None:
-            cmd = ev.get("cmdline")
-            args = [str(a) for a in cmd] if isinstance(cmd, list) else None
-            out["process"] = {"pid": ev["pid"], "name": text(ev.get("name")), "executable": text(ev.get("exe")),
-                              "command_line": " ".join(args) if args is not None else text(cmd), "args": args,
-                              "sha256": sha256(ev.get("exe_sha256")), "start": iso(ev.get("started")),
-                              "ppid": whole(ev.get("ppid"))}
-            out["user"] = text(ev.get("user"))
-        tool = ev.get("tool") if isinstance(ev.get("tool"), dict) else None
-        if tool is None and isinstance(ev.get("port_of"), list) and ev["port_of"] and isinstance(ev["port_of"][0], dict):
-            tool = ev["port_of"][0]
-        if tool:
-            out["tool"] = {k: text(tool.get(k)) for k in ("id", "name", "vendor", "category") if text(tool.get(k))}
-        if whole(ev.get("port")) is not None:
-            out["port"] = ev["port"]
-    elif cid.startswith("AC-"):
-        out["user"] = text(ev.get("account"))
+    path, name = text(s.get("path")), text(s.get("name"))
+    if kind in ("file", "download") and (path or name):
+        out["file"] = {"path": path, "name": name or basename(path), "size": whole(s.get("size")),
+                       "sha256": sha256(s.get("sha256")), "mtime": iso(s.get("mtime")), "owner": text(s.get("owner")),
+                       "mime_type": text(s.get("mime_type"))}
+    if whole(s.get("pid")) is not None:
+        cmd = s.get("cmdline")
+        args = [str(a) for a in cmd] if isinstance(cmd, list) else None
+        out["process"] = {"pid": s["pid"], "name": text(s.get("process")), "executable": text(s.get("exe")),
+                          "command_line": " ".join(args) if args is not None else None, "args": args,
+                          "sha256": sha256(s.get("sha256")) if kind not in ("file", "download") else None,
+                          "start": iso(s.get("started")), "ppid": whole(s.get("ppid"))}
+    out["records"] = whole(s.get("records"))
+    kinds = s.get("kinds")
+    out["unmasked_kinds"] = sorted(str(k) for k in kinds) if isinstance(kinds, list) else None
+    if text(s.get("url_host")) or text(s.get("url_path")):
+        out["url"] = {"domain": text(s.get("url_host")), "path": text(s.get("url_path"))}
+    out["user"] = text(s.get("user")) or text(s.get("account"))  # an OS user, else the platform or PC account
+    extra = evidence_only_facts(f)
+    if text(s.get("platform")):
+        out["platform"] = {k: v for k, v in (("id", s["platform"]), ("zh", extra["platform_zh"]),
+                                             ("en", extra["platform_en"])) if v}
+    if text(s.get("tool")) or text(s.get("tool_name")):
+        out["tool"] = {k: v for k, v in (("id", text(s.get("tool"))), ("name", text(s.get("tool_name"))),
+                                         ("vendor", extra["tool_vendor"]),
+                                         ("category", text(s.get("tool_category")))) if v}
+    out["port"] = whole(s.get("port"))
     return out
+
+
+def evidence_only_facts(f: dict[str, Any]) -> dict[str, str | None]:
+    """The facts the mappings copy that a subject does not type, from the finding's evidence: the remote tool's
+    vendor (``tool_vendor``) and the platform's Chinese and English names (``platform_zh``, ``platform_en``)."""
+    ev = f.get("evidence") if isinstance(f.get("evidence"), dict) else {}
+    tool = evidence_tool(ev) or {}
+    names = ev.get("platform_name") if isinstance(ev.get("platform_name"), dict) else {}
+    return {"tool_vendor": text(tool.get("vendor")), "platform_zh": text(names.get("zh")),
+            "platform_en": text(names.get("en"))}
 
 
 def evidence_json(f: dict[str, Any]) -> str:

@@ -2,12 +2,13 @@
 
 Checks are *Compliance Finding* events (class 2003): ``compliance.control`` the check id, ``requirements`` the
 legal clauses, ``standards`` the laws, ``status_id`` 3 Fail at medium and above, else 2 Warning, with
-``remediation``. Unmasked exports and the export trail (PI-*, TR-001 to TR-006) are *Data Security Finding*
-events (class 2006): ``data_security`` (category 1 Personal; detected on the endpoint; data at rest, in transit
-for copies to removable drives; the check as policy), ``file``, ``actor.user``, ``src_endpoint`` (the back
-office an export came from). Both carry ``finding_info``, ``device`` (profile ``host``), ``resources``,
-``severity_id``, ``metadata`` (version 1.3.0), and what the class has no attribute for under ``unmapped``
-(2006 has no ``remediation`` attribute: it is in ``unmapped.finding``)."""
+``remediation``. Checks whose ``ocsf`` in the packs says so (unmasked exports, the export trail) are *Data
+Security Finding* events (class 2006): ``data_security`` (category 1 Personal; detected on the endpoint; the
+data's lifecycle state as the check gives it: at rest, in transit for copies to removable drives; the check as
+policy), ``file``, ``actor.user``, ``src_endpoint`` (the back office an export came from). Both carry
+``finding_info``, ``device`` (profile ``host``), ``resources``, ``severity_id``, ``metadata`` (version 1.3.0), and
+what the class has no attribute for under ``unmapped`` (2006 has no ``remediation`` attribute: it is in
+``unmapped.finding``)."""
 
 from __future__ import annotations
 
@@ -15,30 +16,46 @@ import re
 from typing import Any
 
 from ..compliance import FAILING_AT
+from ..core.checks import OCSF_LIFECYCLE
 from ..core.severity import at_least, severity
 from ..isotime import offset_minutes
-from .facts import PRODUCT, doc_id, epoch_ms, evidence_json, finding_block, finding_facts, os_kind, prune
+from .facts import PRODUCT, check_def, doc_id, epoch_ms, evidence_json, finding_block, finding_facts, os_kind, prune
 
 OCSF_VERSION = "1.3.0"
 PROFILES = ["host"]
 OS_TYPE = {"windows": (100, "Windows"), "linux": (200, "Linux"), "macos": (300, "macOS"), None: (0, "Unknown")}
-DATA_SECURITY = re.compile(r"^(PI-\d{3}|TR-00[1-6])$")
-IN_TRANSIT = {"TR-006"}  # copied to or opened from a removable drive
+COMPLIANCE = (2003, "Compliance Finding")
+DATA_SECURITY = (2006, "Data Security Finding")
+AT_REST = 1  # data_lifecycle_state_id of a Data Security Finding whose check names none
 _HOSTNAME = re.compile(r"^(([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\-]*[a-zA-Z0-9])\.)*"
                        r"([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9\-]*[A-Za-z0-9])$")  # OCSF hostname_t
 MAX_STRING = 65535  # OCSF string_t
 
 
+def event_class(check_id: str) -> tuple[int, str]:
+    """(class_uid, class_name) of a check's events: the check's ``ocsf`` in the packs. This mapping writes the two
+    classes the packs use; a check of another Findings class, or one the packs do not hold (a report of an older
+    version), is a Compliance Finding: a check that did not pass, which needs nothing the finding may lack."""
+    chk = check_def(check_id)
+    return DATA_SECURITY if chk is not None and chk.ocsf.get("class_uid") == DATA_SECURITY[0] else COMPLIANCE
+
+
 def is_data_security(check_id: str) -> bool:
-    return bool(DATA_SECURITY.match(check_id))
+    return event_class(check_id) == DATA_SECURITY
+
+
+def lifecycle_state(check_id: str) -> int:
+    """data_lifecycle_state_id of a Data Security Finding: the check's in the packs, else at rest."""
+    chk = check_def(check_id)
+    return (chk.ocsf.get("data_lifecycle_state_id") if chk is not None else None) or AT_REST
 
 
 def event(f: dict[str, Any], ctx: dict[str, Any], evidence: str | None = None) -> dict[str, Any]:
     sev = f["severity"]
     title = f.get("title") or {}
     facts = finding_facts(f)
-    data_security = is_data_security(f["check_id"])
-    class_uid, class_name = (2006, "Data Security Finding") if data_security else (2003, "Compliance Finding")
+    class_uid, class_name = event_class(f["check_id"])
+    data_security = class_uid == DATA_SECURITY[0]
     sev_id, sev_name = severity(sev).ocsf_id, severity(sev).ocsf_name
     time = epoch_ms(ctx["finished_at"])
     uid = doc_id(ctx, f)
@@ -128,10 +145,9 @@ def _compliance(f: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
 
 def _data_security(f: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:
     title = f.get("title") or {}
-    transit = f["check_id"] in IN_TRANSIT
+    state = lifecycle_state(f["check_id"])
     return {"category_id": 1, "category": "Personal",
-            "data_lifecycle_state_id": 2 if transit else 1,
-            "data_lifecycle_state": "Data in-Transit" if transit else "Data at-Rest",
+            "data_lifecycle_state_id": state, "data_lifecycle_state": OCSF_LIFECYCLE[state],
             "detection_system_id": 1, "detection_system": "Endpoint",
             "detection_pattern": ", ".join(facts.get("unmasked_kinds") or []) or f["check_id"],
             "policy": {"uid": f["check_id"], "name": _short(title.get("en")) or f["check_id"],
