@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Callable, Iterable
 
 if sys.platform == "win32":
-    from .adapters import winacl
+    from . import winacl
 
 CHUNK = 1 << 20
 WINDOWS = sys.platform == "win32"
@@ -26,7 +26,7 @@ WINDOWS = sys.platform == "win32"
 
 def restrict_to_owner(path: Path | str) -> None:
     """0600 (a file) or 0700 (a folder) on POSIX; on Windows an ACL for the owner, SYSTEM and Administrators
-    (see adapters.winacl), inherited by what a folder will hold."""
+    (see winacl.py), inherited by what a folder will hold."""
     if WINDOWS:
         winacl.restrict_to_owner(Path(path))
     else:

@@ -34,7 +34,8 @@ from .durable import make_dirs
 
 WINDOWS = sys.platform == "win32"
 if WINDOWS:
-    from .adapters import winacl, winhost
+    from . import winacl
+    from .adapters import winhost
 
 ENV_DATA = "AUDITOR_DATA_DIR"
 ENV_STATE = "AUDITOR_STATE_DIR"

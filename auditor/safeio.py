@@ -286,7 +286,7 @@ def _win_attrs(st: os.stat_result) -> int:
 
 def _win_link_owner_trusted(path: str) -> bool:
     try:
-        from .adapters import winacl
+        from . import winacl
 
         return winacl.owner_sid(path, nofollow=True) in _TRUSTED_SIDS
     except Exception:  # noqa: BLE001 - unknown owner: not trusted

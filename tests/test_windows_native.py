@@ -10,7 +10,7 @@ import datetime as dt
 
 from auditor.accounts.netapi import (TIMEQ_FOREVER, UF_ACCOUNTDISABLE, UF_DONT_EXPIRE_PASSWD, UF_LOCKOUT,
                                      UF_PASSWD_NOTREQD, NetUser, to_account)
-from auditor.adapters.winacl import ADMIN_ONLY_SDDL, admin_only_problems
+from auditor.winacl import ADMIN_ONLY_SDDL, admin_only_problems
 
 NOW = dt.datetime(2026, 12, 1, 12, 0, 0)
 UF_SCRIPT, UF_NORMAL = 0x1, 0x200  # always set on local accounts

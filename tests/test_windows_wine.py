@@ -482,7 +482,7 @@ def test_owner_only_acl_call_path_under_wine(winpc):
         (winpc.prefix / "dosdevices" / letter).symlink_to(target)
     try:
         code = ("import sys; sys.path.insert(0, 'Y:\\\\'); from pathlib import Path; "
-                "from auditor.adapters import winacl; from auditor.durable import write_bytes; "
+                "from auditor import winacl; from auditor.durable import write_bytes; "
                 "p = Path(r'C:\\work\\acl\\private.json'); write_bytes(p, b'{}'); "
                 "print(winacl._current_user_sid()); print(winacl.file_sddl(p))")
         out = winpc.run([r"X:\py\python.exe", "-c", code])
@@ -496,7 +496,7 @@ def test_owner_only_acl_call_path_under_wine(winpc):
 
 
 def test_owner_only_sddl_text():
-    from auditor.adapters.winacl import owner_only_sddl
+    from auditor.winacl import owner_only_sddl
 
     assert owner_only_sddl("S-1-5-21-1-2-3-1001") == "D:P(A;;FA;;;S-1-5-21-1-2-3-1001)(A;;FA;;;SY)(A;;FA;;;BA)"
     assert owner_only_sddl("S-1-5-21-1-2-3-1001", folder=True) == \

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ctypes
 import sys
 
-from .winacl import current_user_sid
+from ..winacl import current_user_sid
 
 SYSTEM_SID = "S-1-5-18"
 

@@ -26,7 +26,7 @@ from .textpath import display_path
 from .walk import Candidate, dedupe_roots, resolve_root, walk
 
 if sys.platform == "win32":
-    from ..adapters.winacl import file_owner
+    from ..winacl import file_owner
 else:
     import pwd
 
