@@ -211,6 +211,7 @@ def _push(store, url, *extra, fmt="ecs"):
                    store["spec"].end.isoformat(), "--push", url, "--lang", "en", *extra)
 
 
+@pytest.mark.slow
 def test_push_survives_outages_and_throttling_and_is_idempotent(store, server):
     srv = server(fail_requests=2, throttle_first=7)
     res = _push(store, srv.url, "--batch", "40")
@@ -236,6 +237,7 @@ def test_push_from_the_written_file_with_basic_auth(store, server, tmp_path):
     assert "pa:ss" not in res.stdout and "pa%3Ass" not in res.stdout
 
 
+@pytest.mark.slow
 def test_push_gives_up_after_bounded_retries(store, server):
     srv = server(always_fail=True)
     t0 = time.monotonic()

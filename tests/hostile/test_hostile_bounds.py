@@ -18,6 +18,8 @@ import pytest
 
 from hostilekit import assert_no_leak, auditor, limit_memory_mb, state_env
 
+pytestmark = pytest.mark.slow  # bounds on volume: tens of MB generated, peak RSS measured in a child
+
 PREFIXES = ["130", "133", "135", "136", "138", "139", "150", "151", "158", "159", "177", "186", "187", "189", "199"]
 
 
@@ -29,7 +31,7 @@ def _mobiles(n: int, seed: int = 7) -> list[str]:
 def _scan(tmp_path: Path, folder: Path, *extra: str):
     out = tmp_path / "report.json"
     run = auditor("scan", "--only", "files", "--path", str(folder), "--full", "-q", "-o", str(out),
-                  "--fail-on", "none", *extra, env=state_env(tmp_path))
+                  "--fail-on", "none", *extra, env=state_env(tmp_path), child=True)  # peak RSS
     assert run.code == 0, run.output[-3000:]
     assert "Traceback" not in run.output
     return run, json.loads(out.read_text(encoding="utf-8")), out
@@ -87,7 +89,7 @@ def test_one_50mb_line_of_mobiles_is_a_file_full_of_mobiles(tmp_path, sep, newli
     reps = (50 << 20) // len(piece.encode("utf-8")) + 1
     folder = tmp_path / "Downloads"
     folder.mkdir()
-    (folder / "一行.txt").write_text(piece * reps + newline, encoding="utf-8", newline="")
+    (folder / "一行.txt").write_bytes((piece * reps + newline).encode("utf-8"))
     run, report, out = _scan(tmp_path, folder)
     _bounded(run)
     f = _finding(report, "一行.txt")

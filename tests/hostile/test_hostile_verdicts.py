@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from clirun import child_env
 from auditor import compliance, packs
 from hostilekit import HANG, auditor, state_env
 
@@ -105,7 +106,7 @@ def _without_bypass(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
         pytest.skip("needs root and setpriv to drop the permission-bypass capabilities")
     return subprocess.run(["setpriv", "--bounding-set", "-dac_override,-dac_read_search", sys.executable, "-m",
                            "auditor", *args], capture_output=True, text=True, timeout=HANG,
-                          env={**os.environ, **state_env(tmp_path), "PYTHONPATH": str(REPO)})
+                          env=child_env({**state_env(tmp_path), "PYTHONPATH": str(REPO)}))
 
 
 def test_unreadable_root_leaves_the_area_failed_never_assessed(tmp_path):
