@@ -710,6 +710,7 @@ def test_any_bytes_are_a_record_or_damaged(raw):
             assert rec["id"] == QID
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(_mutated(VALID_META), _mutated(VALID_JOURNAL))
 def test_mistyped_records_are_damaged_or_sound(meta, journal):

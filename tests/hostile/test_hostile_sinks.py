@@ -200,6 +200,7 @@ def test_watch_console_lines_are_escaped_json(tmp_path):
         assert not [ch for ch in text if ch != "\n" and visible(ch) != ch], "a raw control/bidi character"
 
 
+@pytest.mark.slow
 def test_webhook_redirect_is_not_followed(tmp_path):
     hits: list[str] = []
 

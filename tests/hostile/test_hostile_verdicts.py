@@ -203,6 +203,7 @@ coverage_entries = st.lists(st.tuples(st.sampled_from(AREAS), st.sampled_from(ST
                             max_size=25)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(entries=coverage_entries, scope=st.lists(st.sampled_from(AREAS[:4]), unique=True),
        findings=st.lists(st.tuples(st.sampled_from(sorted(CHECKS)), st.sampled_from(["critical", "high", "medium",
