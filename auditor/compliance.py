@@ -20,20 +20,21 @@ import fnmatch
 from pathlib import Path
 from typing import Any
 
+from .core.checks import CheckDef, checks as load_checks
 from . import packs
 from .leakguard import guard_report
+from .report_input import load as load_report_input
 from .errors import PackError, UsageError
-from .i18n import LANGS, t
-from .model import SCHEMA_VERSION
+from .i18n import LANGS, both, t
+from .integrity import check as integrity_check
+from .core.model import SCHEMA_VERSION
 from .resources import pack_dir
-from .severity import SEVERITIES, at_least, rank
+from .core.severity import NAMES as SEVERITIES, at_least, rank, severity
 
 # --------------------------------------------------------------------------- constants (documented in README)
 
 #: a counted finding at or above this severity means the duty is not met
 FAILING_AT = "medium"
-#: deduction points per finding
-WEIGHTS = {"critical": 30, "high": 15, "medium": 5, "low": 1, "info": 0}
 #: at most this many times the weight of its worst severity is deducted per check
 CHECK_CAP = 2
 #: each deduction point keeps this share of the score: 100 x 0.99^points (decays smoothly, no floor at a few
@@ -105,12 +106,8 @@ def counts_for(duty: dict[str, Any], finding: dict[str, Any]) -> bool:
 
 # --------------------------------------------------------------------------- helpers
 
-def _both(key: str, **params: Any) -> dict[str, str]:
-    return {lang: t(lang, key, **params) for lang in LANGS}
-
-
 def _join(lang: str, items: list[str]) -> str:
-    return ("、" if lang == "zh" else ", ").join(items)
+    return t(lang, "sep.list").join(items)
 
 
 def _area_names(lang: str, areas: list[str]) -> str:
@@ -149,21 +146,21 @@ def area_status(report: dict[str, Any], duties: list[dict[str, Any]]) -> list[di
         if not ran and any(c["status"] == "failed" for c in entries):
             state = "failed"  # it ran and could read nothing: never assessed, never clean
             srcs = ", ".join(c["source"] for c in entries if c["status"] == "failed")
-            reason = _both("reason.failed", sources=srcs)
+            reason = both("reason.failed", sources=srcs)
         elif area == "organisation" and not ran:
-            state, reason = "not_assessed", _both("reason.organisation")
+            state, reason = "not_assessed", both("reason.organisation")
         elif not entries and area not in scope:
-            state, reason = "not_assessed", _both("reason.not_selected")
+            state, reason = "not_assessed", both("reason.not_selected")
         elif not ran:
             state = "not_assessed"
             if any(c.get("note", "").startswith("not available in this version") for c in entries):
-                reason = _both("reason.not_available")
+                reason = both("reason.not_available")
             else:
-                reason = _both("reason.no_source")
+                reason = both("reason.no_source")
         elif incomplete:
             state = "partial"
             srcs = ", ".join(f"{c['source']} ({c['status']})" for c in incomplete)
-            reason = _both("reason.partial", sources=srcs)
+            reason = both("reason.partial", sources=srcs)
         else:
             state = "assessed"
         out.append({"area": area, "state": state, "sources": len(entries),
@@ -228,7 +225,7 @@ def judge_duties(report: dict[str, Any], duties: list[dict[str, Any]], areas: li
             else:
                 why = {lang: t(lang, "why.none_assessed", areas=_area_names(lang, todo)) for lang in LANGS}
         if lower:
-            why = {lang: f"{text}{'' if lang == 'zh' else ' '}{t(lang, 'why.observations', n=len(lower))}"
+            why = {lang: f"{text}{t(lang, 'sep.sentence')}{t(lang, 'why.observations', n=len(lower))}"
                    for lang, text in why.items()}
         out.append({
             "id": duty["id"], "title": duty["title"], "description": duty["description"],
@@ -261,7 +258,7 @@ def assessment(duties: list[dict[str, Any]], areas: list[dict[str, Any]], missin
 
 def score(findings: list[dict[str, Any]], areas: list[dict[str, Any]] | None = None,
           assessed: dict[str, Any] | None = None) -> dict[str, Any]:
-    """round(100 x DECAY^points), points summed per check (WEIGHTS, CHECK_CAP); graded by GRADES, capped by
+    """round(100 x DECAY^points), points summed per check (the severities' weights, CHECK_CAP); graded by GRADES, capped by
     GRADE_CAPS; with ``assessed`` (``assessment``) that is not complete, graded INCOMPLETE_GRADE at best."""
     by_check: dict[str, list[dict[str, Any]]] = {}
     for f in findings:
@@ -270,7 +267,7 @@ def score(findings: list[dict[str, Any]], areas: list[dict[str, Any]] | None = N
     for cid in sorted(by_check):
         fs = by_check[cid]
         worst = _worst(fs)
-        points = min(sum(WEIGHTS[f["severity"]] for f in fs), CHECK_CAP * WEIGHTS[worst])
+        points = min(sum(severity(f["severity"]).weight for f in fs), CHECK_CAP * severity(worst).weight)
         if points:
             deductions.append({"check_id": cid, "findings": len(fs), "worst_severity": worst, "points": points})
     value = score_value(sum(d["points"] for d in deductions))
@@ -323,9 +320,8 @@ def accepted_risks(report: dict[str, Any]) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- change since a baseline
 
 def load_baseline(path: Path) -> dict[str, Any]:
-    from .report_input import load  # bounded, schema-checked: the baseline is a file from outside
-
-    return load(path, f"--baseline {path}")
+    """The baseline report: bounded and schema-checked (it is a file from outside)."""
+    return load_report_input(path, f"--baseline {path}")
 
 
 def _brief(f: dict[str, Any]) -> dict[str, Any]:
@@ -337,8 +333,6 @@ def _brief(f: dict[str, Any]) -> dict[str, Any]:
 def compare(report: dict[str, Any], old: dict[str, Any], areas: list[dict[str, Any]]) -> dict[str, Any]:
     """new / still_open / resolved by finding id. A finding that disappeared is only *resolved* when its area was
     assessed now and every source of that area that ran in the baseline ran again; otherwise not_rechecked."""
-    from .integrity import check as integrity_check
-
     now = {f["id"]: f for f in report.get("findings", [])}
     before = {f["id"]: f for f in old.get("findings", [])}
     states = {a["area"]: a["state"] for a in areas}
@@ -392,10 +386,21 @@ def cited_clauses(report: dict[str, Any], clauses: dict[str, Any],
                                    "summary_en", "verified", "source") if k in raw}
         eff = raw.get("effective")
         rec["effective"] = eff.isoformat() if isinstance(eff, (dt.date, dt.datetime)) else str(eff or "")
-        for k in ("note", "penalty"):
+        for k in ("note", "note_zh", "penalty", "penalty_zh"):
             if raw.get(k):
                 rec[k] = raw[k]
         out[cid] = rec
+    return out
+
+
+def cited_checks(report: dict[str, Any], checks: dict[str, CheckDef]) -> dict[str, Any]:
+    """What each check the findings name is about (its description from the rules packs), so every renderer
+    can show it next to the finding's title."""
+    out: dict[str, Any] = {}
+    for f in report.get("findings", []):
+        chk = checks.get(f.get("check_id"))
+        if chk is not None and f["check_id"] not in out and all(chk.description.get(lang) for lang in LANGS):
+            out[f["check_id"]] = {"description": dict(chk.description)}
     return out
 
 
@@ -406,7 +411,7 @@ def finish_report(report: dict[str, Any], baseline: Path | str | dict | None = N
     """Add areas, duties, score, accepted_risks, clauses (and changes with a baseline) to ``report``."""
     clauses = packs.legal_clauses(checks_root)
     duties = load_duties(checks_root, clauses)
-    checks = packs.checks(checks_root)
+    checks = load_checks(checks_root)
     areas = area_status(report, duties)
     missing = checks_not_assessed(report, areas, checks)
     report["areas"] = areas
@@ -417,6 +422,7 @@ def finish_report(report: dict[str, Any], baseline: Path | str | dict | None = N
         old = baseline if isinstance(baseline, dict) else load_baseline(Path(baseline))
         report["changes"] = compare(report, old, areas)
     report["clauses"] = cited_clauses(report, clauses, duties)
+    report["checks"] = cited_checks(report, checks)
     if _minor(report.get("schema_version")) < _minor(SCHEMA_VERSION):
         report["schema_version"] = SCHEMA_VERSION
     return guard_report(report)  # a baseline or re-rendered report of an older version may hold raw names

@@ -1,39 +1,97 @@
-"""Durable, owner-only file operations for the commands that change things (schedule, watch, remediate).
+"""Every file and folder the agent writes for itself: owner-only, atomic, durable, hashed.
 
-``fsutil.write_private`` writes one report atomically; these helpers add what a crash-safe procedure needs:
-owner-only folders, fsync of the folder after a rename (so the rename itself survives a power cut), atomic
-replacement of a file that keeps the file's own permissions, and hashing."""
+Reports, the incremental state, the quarantine, the schedule's reports and state, the fleet store and
+inspector bundles are all written here. Owner-only is the default and holds from the first moment: a folder
+is created with mode 0700 (on Windows an ACL for the owner, SYSTEM and Administrators, inherited by what is
+created in it), a file is restricted while it is still an empty temporary file. A file is written to a
+temporary file beside its place, fsynced, renamed over the place, and the folder is fsynced, so neither a crash
+nor a power cut leaves half a file or loses the rename. ``mode`` gives a file that others must read (a systemd
+unit) other permission bits instead."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import IO, Callable, Iterable
 
-from .fsutil import restrict_to_owner, write_atomic
+if sys.platform == "win32":
+    from .adapters import winacl
 
 CHUNK = 1 << 20
+WINDOWS = sys.platform == "win32"
 
 
-def private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) and make it owner-only: 0700, or an owner/SYSTEM/Administrators ACL."""
+def restrict_to_owner(path: Path | str) -> None:
+    """0600 (a file) or 0700 (a folder) on POSIX; on Windows an ACL for the owner, SYSTEM and Administrators
+    (see adapters.winacl), inherited by what a folder will hold."""
+    if WINDOWS:
+        winacl.restrict_to_owner(Path(path))
+    else:
+        os.chmod(path, 0o700 if os.path.isdir(path) else 0o600)
+
+
+def mkdir_private(path: Path | str, *, dir_fd: int | None = None) -> None:
+    """Create one folder owner-only from its first moment: mode 0700 (``path`` relative to ``dir_fd`` when
+    given), on Windows the owner-only ACL right after. FileExistsError when something is already there."""
+    if dir_fd is None:
+        os.mkdir(path, 0o700)
+    else:
+        os.mkdir(path, 0o700, dir_fd=dir_fd)
+    if WINDOWS:
+        try:
+            restrict_to_owner(path)
+        except OSError:
+            pass  # a file system without ACLs (FAT): nothing can be restricted there
+
+
+def make_dirs(path: Path | str) -> Path:
+    """``path`` and its missing parents, each folder created here owner-only; folders that exist are left as
+    they are."""
     path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    if sys.platform == "win32":
+    missing: list[Path] = []
+    cur = path
+    while not cur.is_dir():
+        missing.append(cur)
+        if cur.parent == cur:
+            break
+        cur = cur.parent
+    for folder in reversed(missing):
+        try:
+            mkdir_private(folder)
+        except FileExistsError:
+            if not folder.is_dir():
+                raise
+    return path
+
+
+def private_dir(path: Path | str) -> Path:
+    """``path`` created as in :func:`make_dirs`, and made owner-only even when it existed already."""
+    path = make_dirs(path)
+    try:
+        restrict_to_owner(path)
+    except OSError:
+        if not WINDOWS:
+            raise
+    return path
+
+
+def private_temp_dir(prefix: str) -> str:
+    """A new temporary folder only this account can read (mkdtemp is 0700 on POSIX; on Windows the ACL)."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    if WINDOWS:
         try:
             restrict_to_owner(path)
         except OSError:
             pass
-    else:
-        os.chmod(path, 0o700)
     return path
 
 
-def fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path | str) -> None:
     """Make a rename or unlink inside ``path`` durable (a no-op where folders cannot be opened: Windows)."""
-    if sys.platform == "win32":
+    if WINDOWS:
         return
     try:
         fd = os.open(str(path), os.O_RDONLY)
@@ -55,33 +113,49 @@ def sha256_stream(fh: IO[bytes]) -> str:
     return h.hexdigest()
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(path: Path | str) -> str:
     with open(path, "rb") as fh:
         return sha256_stream(fh)
 
 
-def write_chunks(path: Path, chunks: Iterable[bytes], mode: int | None = None, tag: str = "auditor",
-                 private: bool = False, before_replace: Callable[[], None] | None = None) -> None:
-    """fsutil.write_atomic, then fsync the folder so the rename itself survives a power cut."""
-    write_atomic(Path(path), chunks, private=private, mode=mode, tag=f"{tag}.tmp", before_replace=before_replace)
-    fsync_dir(Path(path).parent)
+def write_chunks(path: Path | str, chunks: Iterable[bytes], *, mode: int | None = None, private: bool | None = None,
+                 tag: str = "auditor", before_replace: Callable[[], None] | None = None) -> int:
+    """Stream ``chunks`` to a temporary file beside ``path`` (missing folders created owner-only), fsync it,
+    rename it over ``path`` and fsync the folder. Returns the number of bytes written.
+
+    The file is owner-only unless ``mode`` gives other POSIX permission bits (a unit file others read) or
+    ``private=False`` says it is not ours (a user's file put back: on Windows it keeps the folder's inherited
+    ACL). ``before_replace`` is called once the temporary file is complete and durable, just before the
+    rename."""
+    path = Path(path)
+    parent = make_dirs(path.parent if str(path.parent) else Path("."))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".{tag}.tmp", dir=parent)  # created 0600
+    size = 0
+    try:
+        if (mode is None) if private is None else private:
+            # restricted while still empty: on Windows mkstemp's file has the folder's inherited ACL until now
+            restrict_to_owner(tmp)
+        elif mode is not None and not WINDOWS:
+            os.chmod(tmp, mode)
+        with os.fdopen(fd, "wb") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
+                size += len(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if before_replace is not None:
+            before_replace()
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    fsync_dir(parent)
+    return size
 
 
-def write_bytes(path: Path, data: bytes, mode: int | None = None, private: bool = False, tag: str = "auditor") -> None:
-    write_chunks(path, [data], mode=mode, private=private, tag=tag)
-
-
-def copy_durable(src: Path, dest: Path, private: bool = False, mode: int | None = None, tag: str = "auditor",
-                 before_replace: Callable[[], None] | None = None) -> str:
-    """Copy ``src`` to ``dest`` through a fsynced temporary file and an atomic rename; returns the SHA-256 of
-    what was written."""
-    h = hashlib.sha256()
-
-    def chunks(fh: IO[bytes]):
-        for chunk in iter(lambda: fh.read(CHUNK), b""):
-            h.update(chunk)
-            yield chunk
-
-    with open(src, "rb") as fh:
-        write_chunks(dest, chunks(fh), mode=mode, private=private, tag=tag, before_replace=before_replace)
-    return h.hexdigest()
+def write_bytes(path: Path | str, data: bytes, *, mode: int | None = None, tag: str = "auditor") -> int:
+    """:func:`write_chunks` of one piece of data (owner-only unless ``mode`` says otherwise)."""
+    return write_chunks(path, [data], mode=mode, tag=tag)

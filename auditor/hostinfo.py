@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import socket
 import sys
 from datetime import datetime, timezone
@@ -61,6 +62,42 @@ def _windows_os() -> tuple[str, str]:
     return name, version
 
 
+_MACHINE_ID = re.compile(r"^[0-9a-f]{32}$|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def machine_id(root: Path | None) -> str | None:
+    """The machine's stable id, as other agents report it (ECS host.id): systemd's /etc/machine-id (32 hex
+    digits; /var/lib/dbus/machine-id on older systems) or Windows' MachineGuid (HKLM\\SOFTWARE\\Microsoft\\
+    Cryptography), lowercase. For an audited tree, its own /etc/machine-id (read inside the tree); None when there
+    is none or it does not look like one (an offline Windows tree: its registry hive is not read)."""
+    value = None
+    if root is None and sys.platform == "win32":
+        value = _machine_guid()
+    else:
+        tree = safeio.tree(root)
+        base = root or Path("/")
+        for rel in ("etc/machine-id", "var/lib/dbus/machine-id"):
+            try:
+                value = tree.read_text(base / rel, max_size=4096)
+                break
+            except (OSError, ValueError):  # missing, unreadable, not text
+                continue
+    value = value.strip().lower() if isinstance(value, str) else None
+    return value if value and _MACHINE_ID.match(value) else None
+
+
+def _machine_guid() -> str | None:
+    try:
+        import winreg
+
+        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, r"SOFTWARE\Microsoft\Cryptography", 0,
+                            winreg.KEY_READ | winreg.KEY_WOW64_64KEY) as key:
+            value = winreg.QueryValueEx(key, "MachineGuid")[0]
+    except (ImportError, OSError):
+        return None
+    return value if isinstance(value, str) else None
+
+
 def _kernel() -> str:
     try:
         return os.uname().release
@@ -90,6 +127,12 @@ def host_facts(root: Path | None, role: str | None, site: str | None) -> dict[st
             facts["os"], facts["os_version"] = "Windows (offline tree)", ""
         else:
             facts["os"], facts["os_version"] = _linux_os(root)
+    try:
+        facts["machine_id"] = machine_id(root)
+    except Exception:  # noqa: BLE001 - a host fact must never stop a scan
+        facts["machine_id"] = None
+    if facts["machine_id"] is None:
+        del facts["machine_id"]
     try:
         facts["boot_time"] = datetime.fromtimestamp(psutil.boot_time(), timezone.utc).astimezone().isoformat(
             timespec="seconds") if live else None

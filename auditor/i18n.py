@@ -1,200 +1,127 @@
-"""Terminal and report labels in Chinese (default) and English."""
+"""Texts in Chinese (default) and English, from the catalogs `reports/i18n/zh.toml` and `en.toml`.
+
+The catalogs are data: one TOML file per language, keys grouped in tables (a key is its table path and name
+joined by dots: ``[r] title`` is ``r.title``; keys before the first table are the terminal summary's). Both
+files are loaded and checked together, once: a key missing in one language, a text that is not a string or
+whose ``{parameters}`` differ between the languages is a pack error naming the key (exit 2).
+
+``t(lang, key, **params)`` is the one way to a text. A parameter may itself differ per language: pass a
+``{"zh": …, "en": …}`` mapping (a platform named 拼多多 in Chinese and Pinduoduo in English) and each language
+takes its own; ``fill`` does the same for templates kept elsewhere (check titles). ``both(key, **params)`` is
+the text in every language, for what a report stores (notes, evidence explanations): the JSON carries both and
+each rendered report shows its reader's."""
 
 from __future__ import annotations
 
+import os
+import string
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import PackError
+from .packs import load_toml
+from .resources import pack_dir
+
 LANGS = ("zh", "en")
-
-STRINGS: dict[str, dict[str, str]] = {
-    "zh": {
-        "title": "云仓个人信息泄露隐患检查",
-        "host": "主机", "role": "角色", "unspecified": "未指定", "waybill-printing": "打单电脑",
-        "office": "办公电脑", "warehouse": "仓库电脑", "server": "服务器", "areas": "检查范围",
-        "severity": "严重程度", "count": "数量", "check": "检查项", "finding": "发现", "target": "对象",
-        "critical": "严重", "high": "高", "medium": "中", "low": "低", "info": "提示",
-        "no_findings": "未发现问题。",
-        "no_findings_incomplete": "已评估的范围内没有发现；但 {duties} 项义务、{checks} 个检查项未评估，不能视为没有问题。",
-        "coverage": "覆盖情况", "source": "来源", "status": "状态", "examined": "已检查", "skipped": "跳过",
-        "ok": "完成", "partial": "部分", "no_data": "无数据", "failed": "失败", "not_assessed": "未评估",
-        "skipped_more": "另有 {n} 项未列出",
-        "more": "另有 {n} 项，见报告文件",
-        "written": "报告已写入",
-        "exit_hint": "存在 {sev} 及以上级别的发现（退出码 1）",
-    },
-    "en": {
-        "title": "Cloud-warehouse personal-information leak audit",
-        "host": "Host", "role": "Role", "unspecified": "unspecified", "waybill-printing": "waybill printing",
-        "office": "office", "warehouse": "warehouse", "server": "server", "areas": "Areas",
-        "severity": "Severity", "count": "Count", "check": "Check", "finding": "Finding", "target": "Target",
-        "critical": "critical", "high": "high", "medium": "medium", "low": "low", "info": "info",
-        "no_findings": "No findings.",
-        "no_findings_incomplete": "No findings in what was assessed; {duties} duties and {checks} checks were not "
-                                  "assessed, so this is not a clean result.",
-        "coverage": "Coverage", "source": "Source", "status": "Status", "examined": "Examined", "skipped": "Skipped",
-        "ok": "ok", "partial": "partial", "no_data": "no data", "failed": "failed", "not_assessed": "not assessed",
-        "skipped_more": "{n} more not listed",
-        "more": "{n} more in the report file",
-        "written": "Report written",
-        "exit_hint": "Findings at or above {sev} (exit code 1)",
-    },
-}
+DEFAULT_LANG = "zh"
 
 
-def t(lang: str, key: str, **params: object) -> str:
-    text = STRINGS.get(lang, STRINGS["zh"]).get(key, key)
-    return text.format(**params) if params else text
+class _Keep(dict):
+    """format_map() mapping that leaves an unknown ``{name}`` as it is (a template is never a crash)."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
 
 
-# --------------------------------------------------------------------------- report labels (issue #6)
-# Namespaced ("r.", "area.", "kind.", "verdict.") so the terminal keys above and other areas' keys never clash.
+def per_lang(value: Any, lang: str) -> Any:
+    """``value`` itself, or its ``lang`` entry when it is a per-language mapping ({"zh": …, "en": …})."""
+    if isinstance(value, Mapping) and lang in value and set(value) <= set(LANGS):
+        return value[lang]
+    return value
 
-STRINGS["zh"].update({
-    "r.title": "云仓个人信息泄露隐患检查报告", "r.contents": "目录",
-    "r.overview": "概览", "r.score": "得分", "r.grade": "等级", "r.total": "发现总数",
-    "r.by_severity": "按严重程度", "r.by_area": "按检查领域", "r.score_basis": "计分范围",
-    "r.score_formula": "计分方法：每项发现按严重程度计扣分点（严重 30、高 15、中 5、低 1、提示 0），同一检查项最多计其"
-                       "最高严重程度点数的 2 倍；得分 = 100 × 0.99^扣分点总数（四舍五入，每个扣分点使得分减少 1%）；"
-                       "90 分以上 A，80 分以上 B，70 分以上 C，60 分以上 D，其余 F；存在严重级发现时最高 D，"
-                       "存在高级发现时最高 C。得分只针对已评估的部分；有义务或检查项未评估时评估不完整，等级最高 B"
-                       "（A 只给完整且无问题的评估），并注明已评估的义务数和未评估的检查项数。",
-    "r.grade_cap": "等级上限", "r.deductions": "扣分明细", "r.points": "扣分点",
-    "r.duties": "法定义务履行情况", "r.duty": "义务", "r.verdict": "结论", "r.why": "依据与说明",
-    "r.findings_behind": "相关发现", "r.clauses": "法律依据", "r.duty_areas": "涉及领域",
-    "verdict.met": "已履行", "verdict.not_met": "未履行", "verdict.not_assessed": "未评估",
-    "r.findings": "发现详情", "r.no": "序号", "r.id": "发现编号", "r.check": "检查项", "r.title_col": "问题",
-    "r.severity": "严重程度", "r.area": "领域", "r.target": "对象", "r.target_kind": "对象类型",
-    "r.target_ref": "对象标识", "r.evidence": "证据", "r.basis": "法律依据", "r.basis_text": "条款内容",
-    "r.remediation": "整改建议", "r.note": "备注", "r.change": "变化", "r.duties_col": "相关义务",
-    "r.no_findings": "本次检查未发现问题。",
-    "r.no_findings_incomplete": "已评估的范围内没有发现；但 {duties} 项义务、{checks} 个检查项未评估，不能视为没有问题。",
-    "r.assessment": "评估完整性",
-    "r.complete": "完整：{total} 项义务均已评估，{checks} 个检查项均已评估",
-    "r.incomplete": "不完整：{done}/{total} 项义务已评估，{missing}/{checks} 个检查项未评估",
-    "r.grade_limit": "评估不完整，等级最高 {grade}",
-    "r.checks_not_assessed": "未评估的检查项",
-    "r.coverage": "检查覆盖情况", "r.area_state": "领域状态", "r.source": "来源", "r.status": "状态",
-    "r.examined": "已检查", "r.skipped": "跳过", "r.skip_reasons": "跳过的项目及原因", "r.reason": "原因",
-    "r.not_assessed_areas": "未评估的领域", "r.sources": "来源数",
-    "state.assessed": "已检查", "state.partial": "部分检查", "state.not_assessed": "未评估",
-    "state.failed": "读取失败",
-    "r.accepted_risks": "已接受的风险（白名单）", "r.tool": "软件", "r.hosts": "适用主机", "r.approver": "批准人",
-    "r.approval_reason": "理由", "r.expires": "有效期至", "r.ticket": "工单", "r.days_left": "剩余天数",
-    "r.approval_status": "状态", "approval.active": "有效", "approval.expired": "已过期",
-    "r.no_accepted_risks": "没有白名单条目。",
-    "r.changes": "与上次检查相比", "r.baseline": "对比基准", "r.baseline_intact": "基准报告完整性",
-    "change.new": "新增", "change.still_open": "仍未整改", "change.resolved": "已整改",
-    "change.not_rechecked": "本次未复查", "r.severity_changed": "严重程度变化", "r.score_before": "上次得分",
-    "r.before": "之前", "r.after": "之后", "r.intact": "完整", "r.altered": "已被改动或无摘要",
-    "r.host_facts": "主机与工具信息", "r.hostname": "主机名", "r.os": "操作系统", "r.os_version": "系统版本",
-    "r.kernel": "内核", "r.user": "运行用户", "r.role": "电脑角色", "r.site": "站点", "r.mode": "检查方式",
-    "r.live": "本机实时检查", "r.offline": "离线目录检查", "r.root": "离线目录", "r.boot_time": "开机时间",
-    "r.started": "开始时间", "r.finished": "结束时间", "r.tool_name": "检查工具", "r.tool_version": "工具版本",
-    "r.catalog_tools": "远控软件库条目", "r.checks": "检查项数量", "r.python": "Python", "r.platform": "平台",
-    "r.areas": "检查范围",
-    "r.legal": "法律条款附录", "r.law": "法律法规", "r.article": "条款", "r.effective": "施行日期",
-    "r.text": "内容", "r.verified": "核实", "r.unverified": "待核实", "r.penalty": "罚则", "r.clause_note": "说明",
-    "r.integrity": "完整性", "r.digest": "SHA-256 摘要", "r.hmac": "HMAC-SHA256 签名", "r.signed": "已签名",
-    "r.unsigned": "未签名",
-    "r.verify_hint": "本文件由摘要如上的 JSON 报告生成；用 auditor verify 报告.json 核验 JSON 报告未被改动。",
-    "r.disclaimer": "本报告为技术检查结果；法律条款为摘要或节选，仅供参考，不构成法律意见。",
-    "r.generated": "生成时间", "r.yes": "是", "r.no_": "否", "r.none": "无", "r.more_items": "另 {n} 项",
-    "r.sheet_summary": "汇总", "r.sheet_duties": "义务", "r.sheet_coverage": "覆盖情况", "r.sheet_legal": "法律依据",
-    "r.sheet_risks": "已接受风险", "r.sheet_changes": "变化",
-    "r.time_offset": "时区",
-    "area.remote": "远程控制", "area.files": "明文面单/订单文件", "area.accounts": "员工账号",
-    "area.trail": "订单导出痕迹", "area.organisation": "组织管理",
-    "kind.process": "进程", "kind.tool": "软件", "kind.service": "服务", "kind.path": "路径", "kind.socket": "端口",
-    "kind.setting": "系统设置", "kind.account": "账号", "kind.file": "文件", "kind.autostart": "自启动项",
-    "kind.download": "下载记录", "kind.device": "设备",
-    "reason.not_selected": "本次未选择该领域（--only）",
-    "reason.organisation": "属于组织层面的义务（制度、培训、合同、审计），需查阅文件和访谈，电脑扫描无法评估",
-    "reason.no_source": "所有来源均未完成检查",
-    "reason.partial": "部分来源未完成：{sources}",
-    "reason.not_available": "本版本尚未提供该领域的检查",
-    "reason.failed": "无法读取，未检查任何内容：{sources}",
-    "why.not_met": "{n} 项发现（最高：{sev}）表明该义务未履行。",
-    "why.met": "已检查{areas}，未发现中级及以上问题。",
-    "why.met_partial": "已检查{areas}（部分来源未完成，见覆盖情况），未发现中级及以上问题。",
-    "why.observations": "另有 {n} 项低/提示级事项需确认。",
-    "why.none_assessed": "涉及的领域均未评估：{areas}。",
-    "why.some_assessed": "已检查{done}且未发现问题，但{todo}未评估，不能判定为已履行。",
-    "why.checks_missing": "已检查{areas}，但检查项 {checks} 未评估（见覆盖情况），不能判定为已履行。",
-})
 
-STRINGS["en"].update({
-    "r.title": "Cloud-warehouse personal-information leak audit report", "r.contents": "Contents",
-    "r.overview": "Overview", "r.score": "Score", "r.grade": "Grade", "r.total": "Findings",
-    "r.by_severity": "By severity", "r.by_area": "By area", "r.score_basis": "Scored areas",
-    "r.score_formula": "Scoring: each finding adds points by severity (critical 30, high 15, medium 5, low 1, info 0), "
-                       "at most twice the points of its worst severity per check; score = 100 x 0.99^points, rounded "
-                       "(each point takes 1% off); A from 90, B from 80, C from 70, D from 60, else F; any critical "
-                       "finding caps the grade at D, any high finding at C. The score covers what was assessed; when a "
-                       "duty or a check was not assessed the assessment is incomplete and graded B at best (A only for "
-                       "a complete, clean assessment), shown with the duties assessed and the checks not assessed.",
-    "r.grade_cap": "Grade cap", "r.deductions": "Deductions", "r.points": "Points",
-    "r.duties": "Legal duties", "r.duty": "Duty", "r.verdict": "Verdict", "r.why": "Basis and reasoning",
-    "r.findings_behind": "Findings", "r.clauses": "Legal basis", "r.duty_areas": "Areas",
-    "verdict.met": "met", "verdict.not_met": "not met", "verdict.not_assessed": "not assessed",
-    "r.findings": "Findings", "r.no": "No.", "r.id": "Finding id", "r.check": "Check", "r.title_col": "Finding",
-    "r.severity": "Severity", "r.area": "Area", "r.target": "Target", "r.target_kind": "Target kind",
-    "r.target_ref": "Target reference", "r.evidence": "Evidence", "r.basis": "Legal basis", "r.basis_text": "Clauses",
-    "r.remediation": "Remediation", "r.note": "Note", "r.change": "Change", "r.duties_col": "Duties",
-    "r.no_findings": "No findings in this scan.",
-    "r.no_findings_incomplete": "No findings in what was assessed; {duties} duties and {checks} checks were not "
-                                "assessed, so this is not a clean result.",
-    "r.assessment": "Assessment",
-    "r.complete": "complete: all {total} duties and all {checks} checks assessed",
-    "r.incomplete": "incomplete: {done} of {total} duties assessed, {missing} of {checks} checks not assessed",
-    "r.grade_limit": "assessment incomplete: grade {grade} at best",
-    "r.checks_not_assessed": "Checks not assessed",
-    "r.coverage": "Coverage", "r.area_state": "Area status", "r.source": "Source", "r.status": "Status",
-    "r.examined": "Examined", "r.skipped": "Skipped", "r.skip_reasons": "Skipped items and reasons", "r.reason": "Reason",
-    "r.not_assessed_areas": "Areas not assessed", "r.sources": "Sources",
-    "state.assessed": "assessed", "state.partial": "partly assessed", "state.not_assessed": "not assessed",
-    "state.failed": "failed",
-    "r.accepted_risks": "Accepted risks (allowlist)", "r.tool": "Tool", "r.hosts": "Hosts", "r.approver": "Approver",
-    "r.approval_reason": "Reason", "r.expires": "Expires", "r.ticket": "Ticket", "r.days_left": "Days left",
-    "r.approval_status": "Status", "approval.active": "active", "approval.expired": "expired",
-    "r.no_accepted_risks": "No allowlist entries.",
-    "r.changes": "Change since the previous report", "r.baseline": "Baseline", "r.baseline_intact": "Baseline integrity",
-    "change.new": "new", "change.still_open": "still open", "change.resolved": "resolved",
-    "change.not_rechecked": "not rechecked", "r.severity_changed": "Severity changed", "r.score_before": "Previous score",
-    "r.before": "Before", "r.after": "After", "r.intact": "intact", "r.altered": "altered or without digest",
-    "r.host_facts": "Host and tool", "r.hostname": "Host name", "r.os": "Operating system", "r.os_version": "OS version",
-    "r.kernel": "Kernel", "r.user": "Run as", "r.role": "PC role", "r.site": "Site", "r.mode": "Mode",
-    "r.live": "live scan of this PC", "r.offline": "offline tree", "r.root": "Tree", "r.boot_time": "Boot time",
-    "r.started": "Started", "r.finished": "Finished", "r.tool_name": "Tool", "r.tool_version": "Tool version",
-    "r.catalog_tools": "Remote-tool catalog entries", "r.checks": "Checks", "r.python": "Python", "r.platform": "Platform",
-    "r.areas": "Areas",
-    "r.legal": "Legal appendix", "r.law": "Law / standard", "r.article": "Article", "r.effective": "In force from",
-    "r.text": "Text", "r.verified": "Verified", "r.unverified": "to be verified", "r.penalty": "Penalty",
-    "r.clause_note": "Note",
-    "r.integrity": "Integrity", "r.digest": "SHA-256 digest", "r.hmac": "HMAC-SHA256 signature", "r.signed": "signed",
-    "r.unsigned": "not signed",
-    "r.verify_hint": "This file was rendered from the JSON report with the digest above; run auditor verify REPORT.json "
-                     "to check that the JSON report is unaltered.",
-    "r.disclaimer": "Technical audit results. Legal texts are summaries or excerpts for reference, not legal advice.",
-    "r.generated": "Generated", "r.yes": "yes", "r.no_": "no", "r.none": "none", "r.more_items": "{n} more",
-    "r.sheet_summary": "Summary", "r.sheet_duties": "Duties", "r.sheet_coverage": "Coverage", "r.sheet_legal": "Legal basis",
-    "r.sheet_risks": "Accepted risks", "r.sheet_changes": "Changes",
-    "r.time_offset": "UTC offset",
-    "area.remote": "Remote control", "area.files": "Unmasked waybill/order files", "area.accounts": "Staff accounts",
-    "area.trail": "Order-export trail", "area.organisation": "Organisation",
-    "kind.process": "process", "kind.tool": "tool", "kind.service": "service", "kind.path": "path", "kind.socket": "port",
-    "kind.setting": "setting", "kind.account": "account", "kind.file": "file", "kind.autostart": "autostart entry",
-    "kind.download": "download", "kind.device": "device",
-    "reason.not_selected": "not selected for this scan (--only)",
-    "reason.organisation": "an organisational duty (rules, training, contracts, audits): needs documents and interviews, "
-                           "a PC scan cannot assess it",
-    "reason.no_source": "no source of this area completed",
-    "reason.partial": "some sources did not complete: {sources}",
-    "reason.not_available": "this version does not check this area yet",
-    "reason.failed": "could not be read, nothing examined: {sources}",
-    "why.not_met": "{n} finding(s) (worst: {sev}) show that this duty is not met.",
-    "why.met": "{areas} examined; nothing at medium severity or above.",
-    "why.met_partial": "{areas} examined (some sources incomplete, see coverage); nothing at medium severity or above.",
-    "why.observations": "{n} low/info item(s) to confirm.",
-    "why.none_assessed": "None of its areas was assessed: {areas}.",
-    "why.some_assessed": "{done} examined with no problem, but {todo} not assessed, so the duty cannot be called met.",
-    "why.checks_missing": "{areas} examined, but checks {checks} were not assessed (see coverage), so the duty cannot "
-                          "be called met.",
-})
+def fill(text: str, params: Mapping[str, Any], lang: str | None = None) -> str:
+    """``text`` with its ``{parameters}`` filled; a per-language parameter takes ``lang``'s entry; a parameter
+    that is missing or None keeps its ``{name}``."""
+    values = {k: per_lang(v, lang) if lang else v for k, v in params.items()}
+    return text.format_map(_Keep({k: v for k, v in values.items() if v is not None}))
+
+
+def t(lang: str, key: str, **params: Any) -> str:
+    """The text of ``key`` in ``lang`` (Chinese for an unknown language); the key itself when no catalog has
+    it."""
+    table = catalog(lang if lang in LANGS else DEFAULT_LANG)
+    text = table.get(key)
+    if text is None:
+        return key
+    return fill(text, params, lang) if params else text
+
+
+def has(key: str) -> bool:
+    """Whether the catalogs have ``key`` (they always have the same keys)."""
+    return key in catalog(DEFAULT_LANG)
+
+
+def both(key: str, **params: Any) -> dict[str, str]:
+    """``key`` in every language: {"zh": …, "en": …}, for texts a report keeps."""
+    return {lang: t(lang, key, **params) for lang in LANGS}
+
+
+def catalog(lang: str) -> Mapping[str, str]:
+    return _catalogs(os.environ.get("AUDITOR_REPORTS_DIR", ""))[lang]
+
+
+# --------------------------------------------------------------------------- loading and checking
+
+@lru_cache(maxsize=4)
+def _catalogs(_override: str) -> dict[str, dict[str, str]]:
+    """Both catalogs, checked against each other. Keyed on AUDITOR_REPORTS_DIR so a site's own copy of the
+    reports pack is read when it is set."""
+    folder = Path(pack_dir("reports")) / "i18n"
+    tables = {lang: _flat(load_toml(folder / f"{lang}.toml"), folder / f"{lang}.toml") for lang in LANGS}
+    check_catalogs(tables, folder)
+    return tables
+
+
+def _flat(data: dict[str, Any], path: Path, prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, value in data.items():
+        key = prefix + name
+        if isinstance(value, dict):
+            items = _flat(value, path, key + ".")
+        elif isinstance(value, str):
+            items = {key: value}
+        else:
+            raise PackError(f"{path}: key {key!r} is not a text ({type(value).__name__})")
+        for k, v in items.items():
+            if k in out:
+                raise PackError(f"{path}: key {k!r} is defined twice")
+            out[k] = v
+    return out
+
+
+def parameters(text: str) -> frozenset[str]:
+    """The ``{names}`` a text takes."""
+    return frozenset(field for _, field, _, _ in string.Formatter().parse(text) if field)
+
+
+def check_catalogs(tables: dict[str, dict[str, str]], folder: Path) -> None:
+    """Every language has every key, each with the same parameters, and every text is a valid template."""
+    first, *others = LANGS
+    for lang in others:
+        for a, b in ((first, lang), (lang, first)):
+            missing = sorted(set(tables[a]) - set(tables[b]))
+            if missing:
+                raise PackError(f"{folder / (b + '.toml')}: key {missing[0]!r} is missing (it is in {a}.toml)"
+                                + (f"; {len(missing) - 1} more missing" if len(missing) > 1 else ""))
+    for key in tables[first]:
+        found: dict[str, frozenset[str]] = {}
+        for lang in LANGS:
+            try:
+                found[lang] = parameters(tables[lang][key])
+            except ValueError as exc:
+                raise PackError(f"{folder / (lang + '.toml')}: key {key!r}: {exc}") from None
+        if len(set(found.values())) > 1:
+            shown = "; ".join(f"{lang}: {', '.join(sorted(p)) or 'none'}" for lang, p in found.items())
+            raise PackError(f"{folder}: key {key!r} takes different parameters per language ({shown})")

@@ -5,7 +5,7 @@ would otherwise travel verbatim into every report, the state database and the co
 function :func:`mask_pi`:
 
 * **at the source**: every path the agent shows goes through ``files.textpath.display_path`` (which masks), and
-  :class:`auditor.model.Target` masks its ref and label, so derived values — the finding's fingerprint, the state
+  :class:`auditor.core.model.Target` masks its ref and label, so derived values — the finding's fingerprint, the state
   keys — are never computed from a raw number (a 16-hex fingerprint of ``…13812345678.csv`` could be reversed
   by trying the 10^8 mobiles of a prefix);
 * **at the boundaries** (:func:`scrub`): a finding as it is serialised, the whole report before it is sealed,
@@ -26,9 +26,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .files.cells import UNMASKED, id_check_char, id_valid, name_status
-from .files.masking import mask_id, mask_mobile, mask_name
-from .files.rules import PiiRules, load_rules
+from .pii.cells import UNMASKED, id_check_char, id_valid, name_status
+from .pii.masking import mask_id, mask_mobile, mask_name
+from .pii.rules import PiiRules, load_rules
 
 _HAN_RUN_END = re.compile(r"[\u4e00-\u9fff·]{2,6}$")
 _HAN_RUN_START = re.compile(r"^[\u4e00-\u9fff·]{2,6}")

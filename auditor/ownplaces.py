@@ -8,24 +8,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import platformdirs
-
-from . import TOOL_NAME
+from .paths import data_dir, fleet_db_path, quarantine_dir, state_dir
 
 
 def own_folders() -> list[Path]:
     """Folders that belong to the agent (some may not exist)."""
-    from .files.state import state_dir
-    from .remediate.quarantine import quarantine_dir
-
-    return [quarantine_dir(), state_dir(), Path(platformdirs.user_data_dir(TOOL_NAME, appauthor=False))]
+    return [quarantine_dir(), state_dir(), data_dir()]
 
 
 def own_files() -> list[Path]:
     """Single files of the agent that may lie in a folder of their own choosing (the fleet store)."""
-    from .fleet.store import default_path
-
-    db = default_path()
+    db = fleet_db_path()
     return [db, Path(f"{db}-journal"), Path(f"{db}-wal"), Path(f"{db}-shm")]
 
 

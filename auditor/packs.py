@@ -1,4 +1,5 @@
-"""Loading the data packs in `checks/`: check definitions, legal clauses, the remote-tool catalog.
+"""Loading the data packs in `checks/`: the TOML reader every pack uses, the legal clauses and the remote-tool
+catalog. Check definitions and roles are loaded by ``auditor.core.checks``.
 
 Everything a check says (titles, severities, legal basis, remediation) is data; the code only decides
 *whether* a check fires and with which evidence.
@@ -10,14 +11,13 @@ import datetime as dt
 import fnmatch
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from .errors import PackError
 from .resources import pack_dir
-from .severity import SEVERITIES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -35,71 +35,15 @@ def load_toml(path: Path) -> dict[str, Any]:
         raise PackError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
-class _Keep(dict):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+def string_list(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    """``raw[key]``, a list of strings in a pack (missing: empty), each stripped, blank ones left out."""
+    value = raw.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise PackError(f"{where}: {key!r} must be a list of strings")
+    return tuple(v.strip() for v in value if v.strip())
 
 
-def fill(text: str, params: dict[str, Any]) -> str:
-    return text.format_map(_Keep({k: v for k, v in params.items() if v is not None}))
-
-
-# --------------------------------------------------------------------------- checks and legal clauses
-
-@dataclass(frozen=True)
-class CheckDef:
-    id: str
-    area: str
-    severity: str
-    title: dict[str, str]
-    remediation: dict[str, str]
-    legal_basis: tuple[str, ...]
-    severity_by_role: dict[str, str] = field(default_factory=dict)
-    description: dict[str, str] = field(default_factory=dict)
-
-    def severity_for(self, role: str | None) -> str:
-        return self.severity_by_role.get(role or "", self.severity)
-
-
-_CHECK_ID = re.compile(r"^[A-Z]{2,4}-\d{3}$")
-
-
-def _check_from(raw: dict[str, Any], origin: str) -> CheckDef:
-    try:
-        cid = raw["id"]
-        if not _CHECK_ID.match(cid):
-            raise PackError(f"{origin}: check id {cid!r} is not like 'RC-001'")
-        sev = raw["severity"]
-        roles = dict(raw.get("severity_by_role", {}))
-        for s in [sev, *roles.values()]:
-            if s not in SEVERITIES:
-                raise PackError(f"{origin}: check {cid}: unknown severity {s!r}")
-        return CheckDef(
-            id=cid,
-            area=raw["area"],
-            severity=sev,
-            title={"zh": raw["title_zh"], "en": raw["title_en"]},
-            remediation={"zh": raw["remediation_zh"], "en": raw["remediation_en"]},
-            legal_basis=tuple(raw["legal_basis"]),
-            severity_by_role=roles,
-            description={"zh": raw.get("description_zh", ""), "en": raw.get("description_en", "")},
-        )
-    except KeyError as exc:
-        raise PackError(f"{origin}: check {raw.get('id', '?')} lacks key {exc.args[0]!r}") from None
-
-
-@lru_cache(maxsize=None)
-def checks(root: Path | None = None) -> dict[str, CheckDef]:
-    base = (root or pack_dir("checks")) / "rules"
-    out: dict[str, CheckDef] = {}
-    for path in sorted(base.glob("*.toml")):
-        for raw in load_toml(path).get("check", []):
-            chk = _check_from(raw, str(path))
-            if chk.id in out:
-                raise PackError(f"{path}: duplicate check id {chk.id}")
-            out[chk.id] = chk
-    return out
-
+# --------------------------------------------------------------------------- legal clauses
 
 @lru_cache(maxsize=None)
 def legal_clauses(root: Path | None = None) -> dict[str, dict[str, Any]]:

@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from . import boundedjson
+from . import safeio
 from .errors import UsageError
-from .model import SCHEMA_VERSION
+from .core.model import SCHEMA_VERSION
+from .reportschema import report_validator
 
 MAX_BYTES = boundedjson.REPORT.max_bytes
 MAX_FINDINGS = 20_000
@@ -42,7 +44,6 @@ class BadReport(ValueError):
 
 def read_file(path: Path | str) -> bytes:
     """The bytes of a report file: a regular file (no FIFO, device or user's link), at most MAX_BYTES."""
-    from . import safeio
 
     try:
         return safeio.read_bytes(path, max_size=MAX_BYTES)
@@ -82,7 +83,6 @@ def as_report(value: Any) -> dict[str, Any]:
 def problem(report: dict[str, Any], skip: Iterable[str] = ()) -> str | None:
     """Why ``report`` is not a valid report (the first problem), or None. Members named in ``skip`` were
     validated before (a reader that met the very same text in an earlier report)."""
-    from .reportschema import report_validator
 
     v = report_validator()
     return v.problem(report) if not skip else _partial(v, report, set(skip))
@@ -101,7 +101,6 @@ def sealed_shape_problem(report: dict[str, Any]) -> str | None:
 
 def finding_problem(finding: Any, index: int) -> str | None:
     """Why one finding is not valid (for readers that validate findings one by one), or None."""
-    from .reportschema import report_validator
 
     p = report_validator().check(finding, "#/properties/findings/items")
     return None if p is None else str(p.at(f"findings[{index}]"))

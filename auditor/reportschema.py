@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import UsageError
+from .resources import schema_path
 
 ANNOTATIONS = {"$schema", "$id", "$comment", "title", "description", "default", "examples", "deprecated",
                "readOnly", "writeOnly", "$defs", "definitions"}
@@ -390,7 +391,6 @@ def _validator_for(path: str, mtime_ns: int) -> Validator:
 
 def report_validator() -> Validator:
     """The validator of the published report schema (a site's AUDITOR_REPORTS_DIR copy when set)."""
-    from .resources import schema_path
 
     path = schema_path()
     try:

@@ -9,12 +9,19 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 
+from .textcodec import decode_console
+
 
 @dataclass
 class CmdResult:
     returncode: int | None  # None: did not run or timed out
     stdout: bytes
     error: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The output as text (console code pages and all: auditor.textcodec)."""
+        return decode_console(self.stdout)
 
 
 def run(argv: list[str], timeout: float = 20.0) -> CmdResult:

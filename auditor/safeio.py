@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 from typing import BinaryIO
 
+from .errors import UsageError
+
 WINDOWS = sys.platform == "win32"
 MAX_LINK_HOPS = 40
 DEFAULT_MAX = 64 << 20  # read_bytes without a stated limit: small configuration and state files
@@ -601,7 +603,6 @@ LIVE = Tree()
 def open_input(path: Path | str, what: str, *, max_size: int | None = None) -> BinaryIO:
     """A file named on the command line (``--roster``, ``--allowlist``, …): opened under the live rules; a FIFO,
     a device, a user's link or a file that is too large ends the command with one clear message (exit 2)."""
-    from .errors import UsageError
 
     try:
         return open_regular(path, max_size=max_size)
@@ -611,7 +612,6 @@ def open_input(path: Path | str, what: str, *, max_size: int | None = None) -> B
 
 def read_input(path: Path | str, what: str, *, max_size: int = DEFAULT_MAX) -> bytes:
     """The bytes of a file named on the command line (see :func:`open_input`)."""
-    from .errors import UsageError
 
     with open_input(path, what, max_size=max_size) as fh:
         try:

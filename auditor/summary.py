@@ -13,10 +13,9 @@ from rich.text import Text
 
 from .i18n import t
 from .render.view import assessment_text, no_findings_text
-from .severity import SEVERITIES
+from .core.severity import NAMES, severity
 from .terminal import text
 
-STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
 MAX_ROWS = 25
 
 
@@ -41,7 +40,7 @@ def print_summary(report: dict[str, Any], lang: str, console: Console | None = N
     counts = Table(show_header=True, header_style="bold")
     counts.add_column(t(lang, "severity"))
     counts.add_column(t(lang, "count"), justify="right")
-    for sev in SEVERITIES:
+    for sev in NAMES:
         counts.add_row(_severity(sev, lang), text(report["summary"]["by_severity"].get(sev, 0)))
     console.print(counts)
 
@@ -72,4 +71,4 @@ def print_summary(report: dict[str, Any], lang: str, console: Console | None = N
 
 
 def _severity(sev: str, lang: str) -> Text:
-    return text(t(lang, sev), STYLE.get(sev, ""))
+    return text(t(lang, sev), severity(sev).style)

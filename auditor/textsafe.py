@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .leakguard import mask_pi
+
 
 def clean_text(value: Any) -> Any:
     """``value`` with every string's undecodable bytes written as ``\\xNN`` (dicts and lists walked)."""
@@ -24,9 +26,8 @@ def clean_text(value: Any) -> Any:
 def quote(value: Any, limit: int = 40) -> str:
     """``repr`` of a piece of outside input (a cell, a key, a value) for a coverage note or an error message:
     control characters and bidi overrides escaped, cut to ``limit`` characters, so a hostile file's huge cell
-    is never copied into every message about it."""
-    from .leakguard import mask_pi  # a cell quoted in a message is outside text like any other: no person in it
-
+    is never copied into every message about it (masked: a quoted cell is outside text like any other, no
+    person in it)."""
     text = "" if value is None else str(value).strip()
     if len(text) <= limit:
         return repr(mask_pi(text))

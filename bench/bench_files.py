@@ -49,12 +49,13 @@ def rescan_in_process(root: Path, state: Path) -> float:
     """The files area alone on an unchanged tree: walk, state look-ups, judgement (median of 3)."""
     os.environ["AUDITOR_STATE_DIR"] = str(state)
     sys.path.insert(0, str(HERE.parent))
-    from auditor.engine import ScanOptions, run_scan
+    from auditor.core.options import ScanOptions
+    from auditor.scan import pipeline
 
     times = []
     for _ in range(3):
         t0 = time.perf_counter()
-        run_scan(ScanOptions(only=["files"], paths=[root]))
+        pipeline.run(ScanOptions(only=["files"], paths=[root]))
         times.append(time.perf_counter() - t0)
     return sorted(times)[1]
 

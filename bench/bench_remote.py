@@ -28,13 +28,14 @@ def timed(argv: list[str], runs: int) -> float:
 
 
 def in_process(runs: int) -> float:
-    from auditor.engine import ScanOptions, run_scan
+    from auditor.core.options import ScanOptions
+    from auditor.scan import pipeline
 
-    run_scan(ScanOptions(only=["remote"]))  # warm caches of imports, not of facts
+    pipeline.run(ScanOptions(only=["remote"]))  # warm caches of imports, not of facts
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        run_scan(ScanOptions(only=["remote"]))
+        pipeline.run(ScanOptions(only=["remote"]))
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 

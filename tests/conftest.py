@@ -15,6 +15,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+import siemcheck
 import system_packages
 from clirun import run_cli  # noqa: F401 - the test modules take it from here
 
@@ -57,9 +58,10 @@ def _private_places(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _validate_every_report(tmp_path):
-    """Every JSON report a test leaves in its tmp_path must validate against the published schema. (Only regular
-    files: a FIFO named *.json is left alone. A file over 8 MiB is parsed only when its start names a schema
-    version, as every report the agent writes does: the hostile tests leave tens of MB of other JSON.)"""
+    """Every JSON report a test leaves in its tmp_path must validate against the published schema, and every
+    NDJSON file of SIEM documents against OCSF 1.3.0 / ECS 9.4 and the shipped index template (tests/siemcheck.py).
+    (Only regular files: a FIFO named *.json is left alone. A file over 8 MiB is parsed only when its start names a
+    schema version, as every report the agent writes does: the hostile tests leave tens of MB of other JSON.)"""
     yield
     for path in tmp_path.rglob("*.json"):
         try:
@@ -77,6 +79,32 @@ def _validate_every_report(tmp_path):
             continue
         if isinstance(data, dict) and "schema_version" in data and "findings" in data:
             validate_report(data)
+    assert_valid_siem_files(tmp_path)
+
+
+_SIEM_CHECKED: set[tuple[str, int, int]] = set()
+
+
+def assert_valid_siem_files(folder: Path) -> None:
+    """Every *.ndjson file under ``folder`` (not checked before in this state) holds valid SIEM documents."""
+    for path in folder.rglob("*.ndjson"):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        key = (str(path), st.st_mtime_ns, st.st_size)
+        if key in _SIEM_CHECKED or not path.is_file():
+            continue
+        problems = siemcheck.check_file(path)
+        assert not problems, f"{path}: {len(problems)} problems: " + "; ".join(problems[:20])
+        _SIEM_CHECKED.add(key)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _validate_every_siem_file(tmp_path_factory):
+    """The NDJSON files written by module- and session-scoped fixtures (outside any test's tmp_path) too."""
+    yield
+    assert_valid_siem_files(tmp_path_factory.getbasetemp())
 
 
 class Spawner:
@@ -184,7 +212,7 @@ def chromium() -> str:
 
 # markers given by what a test uses (pyproject.toml lists every marker; slow and most live ones are explicit)
 MARK_BY_FIXTURE = {"chromium": "browser", "winpc": "wine", "built": "wine", "spawn": "live", "live": "live",
-                   "tunnels": "live"}
+                   "tunnels": "live", "corpus": "live"}
 
 
 def pytest_collection_modifyitems(items):

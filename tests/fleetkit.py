@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
 import json
 import random
 from dataclasses import dataclass, field
@@ -158,7 +159,8 @@ def make_report(base: dict, hostname: str, site: str, role: str, finished: dt.da
     from auditor.integrity import seal
 
     rep = dict(base)
-    rep["host"] = {**base["host"], "hostname": hostname, "site": site, "role": role}
+    rep["host"] = {**base["host"], "hostname": hostname, "site": site, "role": role,
+                   "machine_id": hashlib.md5(f"{site}/{hostname}".encode()).hexdigest()}  # as /etc/machine-id
     rep["started_at"] = (finished - dt.timedelta(seconds=42)).isoformat(timespec="seconds")
     rep["finished_at"] = finished.isoformat(timespec="seconds")
     return seal(rep, key)
@@ -227,9 +229,13 @@ def altered(src: Path, dest: Path) -> Path:
 
 
 def truncated(src: Path, dest: Path) -> Path:
+    """The first half of a report, cut between two characters (a copy stopped half way)."""
     data = src.read_bytes()
+    cut = len(data) // 2
+    while cut and (data[cut] & 0xC0) == 0x80:  # not inside a multi-byte UTF-8 character
+        cut -= 1
     dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_bytes(data[: len(data) // 2])
+    dest.write_bytes(data[:cut])
     return dest
 
 

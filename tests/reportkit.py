@@ -3,10 +3,15 @@ areas (and file names crafted to look like spreadsheet formulas), plus helpers t
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import random
 import re
+import socket
+import textwrap
 from pathlib import Path
+from typing import Callable
 
 from conftest import load_report, run_cli
 from exportgen import export_rows, write_csv
@@ -66,6 +71,26 @@ def three_area_tree(root: Path, todesk: bool = True, ssh: bool = False, seed: in
     return {"secrets": sorted(set(secrets))}
 
 
+def approvals(base: Path) -> Path:
+    """An allowlist: RustDesk approved for this host for 45 more days (RC-007), ToDesk's approval expired (its
+    findings say so)."""
+    return write(base, "allow.toml", textwrap.dedent(f"""
+        [[approved]]
+        tool = "rustdesk"
+        hosts = ["{socket.gethostname()}"]
+        approver = "李主管 (IT)"
+        reason = "打印机厂商远程维护"
+        expires = {(dt.date.today() + dt.timedelta(days=45)).isoformat()}
+        ticket = "IT-2026-118"
+
+        [[approved]]
+        tool = "todesk"
+        approver = "王经理"
+        reason = "临时维护"
+        expires = 2024-01-31
+        """))
+
+
 def _id(rng: random.Random) -> str:
     from exportgen import id_number
 
@@ -98,3 +123,18 @@ def scan(out_dir: Path, *args: str, outputs: tuple[str, ...] = ("r.json",), env:
 def unmasked(text: str) -> list[str]:
     """Whole mobile or ID numbers in clear (masked samples like 138****5678 do not match)."""
     return MOBILE.findall(text) + ID_NUMBER.findall(text)
+
+
+def forge(report: Path, dest: Path, change: Callable[[dict], None]) -> Path:
+    """What a forger without the key can do: change the report, recompute its SHA-256 digest and keep the old
+    signature (HMAC or Ed25519) beside it."""
+    from auditor.integrity import seal
+    from auditor.render.json_report import render
+
+    rep = json.loads(Path(report).read_text(encoding="utf-8"))
+    change(rep)
+    signatures = {k: v for k, v in rep["integrity"].items() if k in ("hmac_sha256", "ed25519")}
+    seal(rep)
+    rep["integrity"].update(signatures)
+    dest.write_bytes(render(rep))
+    return dest

@@ -78,7 +78,7 @@ def test_planted_accounts_are_named_and_healthy_ones_are_not(tmp_path, scenario)
     stale = got["AC-003"][SHOP + "刘洋"]
     assert stale["severity"] == "medium" and stale["evidence"]["days_since_login"] == 166
     assert set(got["AC-004"]) == {SHOP + "小李"}
-    assert got["AC-004"][SHOP + "小李"]["evidence"]["orphan_reason"] == "holder not on the roster"
+    assert got["AC-004"][SHOP + "小李"]["evidence"]["orphan_reason"]["en"] == "holder not on the roster"
     assert set(got["AC-006"]) == {SHOP + "黄强"}
     assert got["AC-006"][SHOP + "黄强"]["severity"] == "low"
     assert set(got["AC-005"]) == {SHOP + "周杰"}
@@ -105,7 +105,7 @@ def test_without_inputs_only_os_accounts_and_coverage_says_what_is_missing(tmp_p
     assert set(got["AC-007"]) == {"os:olduser"} and set(got["AC-009"]) == {"os:guest"}
     assert set(got["AC-010"]) == {"os:temp"}
     # three people logged in within 90 days: a shared PC, where passwords must expire
-    assert got["AC-008"]["os:wh01"]["evidence"]["shared_pc"] == \
+    assert got["AC-008"]["os:wh01"]["evidence"]["shared_pc"]["en"] == \
         "3 accounts logged in within 90 days (chenmo, temp, wh01)"
     cov = {c["source"]: c for c in report["coverage"]}
     for cid in ("AC-001", "AC-002", "AC-003", "AC-004", "AC-005", "AC-006"):
@@ -157,9 +157,9 @@ def test_header_variants_english_xlsx_and_pdd_platform(tmp_path):
     res, out = _scan(tmp_path, "--roster", str(roster), "--subaccounts", str(subs))
     assert res.returncode == 1, res.stderr
     got = _by_check(load_report(out))
-    assert set(got["AC-001"]) == {"pdd:云仓拼多多店:王芳"}
-    assert got["AC-001"]["pdd:云仓拼多多店:王芳"]["evidence"]["matched_by"] == "name_in_account"
-    assert set(got["AC-004"]) == {"pdd:云仓拼多多店:客服007"}  # a stale-free orphan
+    assert set(got["AC-001"]) == {"pinduoduo:云仓拼多多店:王芳"}
+    assert got["AC-001"]["pinduoduo:云仓拼多多店:王芳"]["evidence"]["matched_by"] == "name_in_account"
+    assert set(got["AC-004"]) == {"pinduoduo:云仓拼多多店:客服007"}  # a stale-free orphan
     assert "AC-003" not in got  # 刘洋 is disabled
 
 

@@ -8,15 +8,16 @@ import datetime as dt
 import pytest
 
 from accounts_helpers import AS_OF, write_csv, write_xlsx
+from auditor.core import checks as core_checks
 from auditor import packs
 from auditor.accounts.checks import AccountChecks, overlapping, sessions, shared_pc
 from auditor.accounts.dates import BadDate, is_never, parse_when
 from auditor.accounts.inputs import classify, load_inputs, vocab
 from auditor.accounts.join import Joiner
 from auditor.accounts.records import LoginEvent
-from auditor.detect.factory import FindingFactory
+from auditor.core.factory import FindingFactory
 from auditor.errors import UsageError
-from auditor.model import Coverage
+from auditor.core.model import Coverage
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -69,7 +70,7 @@ def test_header_variants_title_rows_and_sheets(tmp_path):
     inputs = load_inputs(None, [subs], [logs], None, {}, cov)
     row = inputs.subaccounts.iloc[0]
     assert row["account"] == "云仓抖店:张伟" and row["holder"] == "张伟" and row["enabled"] is True
-    assert row["platform"] == "douyin" and row["last_login"] == dt.datetime(2025, 6, 1, 10) and row["row"] == 3
+    assert row["platform"] == "doudian" and row["last_login"] == dt.datetime(2025, 6, 1, 10) and row["row"] == 3
     lg = inputs.logins
     assert list(lg["action"]) == ["login", "export", "login"]
     assert list(lg["count"]) == [None, 1234, None] and list(lg["ok"]) == [True, True, False]
@@ -128,7 +129,7 @@ def test_absence_from_a_log_that_covers_the_period_is_stale(tmp_path):
                   [["店:张伟", "启用", "2023-01-01"], ["店:王芳", "启用", "2023-01-01"]],
                   [["店:张伟", "2025-01-01 09:00", "1.1.1.1"], ["店:张伟", "2025-06-29 09:00", "1.1.1.1"]],
                   sub_header=("子账号", "状态", "创建时间"))
-    checks = AccountChecks(FindingFactory(packs.checks(), None), AS_OF, 90, None, True, True, True)
+    checks = AccountChecks(FindingFactory(core_checks.checks(), None), AS_OF, 90, None, True, True, True)
     found = {(f.check_id, f.target.ref): f for f in checks.run(list(views.values()), [], None,
                                                                  shared_pc(None, [], AS_OF, 90))}
     stale = found[("AC-003", "taobao:店:王芳")]

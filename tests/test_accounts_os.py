@@ -11,13 +11,14 @@ import pytest
 
 from accounts_helpers import (AS_OF, BOOT_TIME, USER_PROCESS, UTMP, linux_tree, utmp_record, write_csv,
                               write_wtmp)
+from auditor.core import checks as core_checks
 from auditor import packs
 from auditor.accounts import net_user, os_linux
 from auditor.accounts.checks import AccountChecks, shared_pc
 from auditor.accounts.join import Joiner
-from auditor.adapters.schtasks import decode_console
-from auditor.context import ScanContext
-from auditor.detect.factory import FindingFactory
+from auditor.core.context import ScanContext
+from auditor.core.factory import FindingFactory
+from auditor.textcodec import decode_console
 from conftest import REPO, load_report, run_cli
 
 WIN = REPO / "tests" / "fixtures" / "windows"
@@ -83,7 +84,7 @@ def test_linux_tree_through_the_cli(tmp_path):
     assert got[("AC-010", "os:temp")]["severity"] == "high"
     never_expire = {ref for cid, ref in got if cid == "AC-008"}
     assert never_expire == {"os:wh01", "os:olduser", "os:chenmo", "os:temp"}  # not newhire (90 days), not guest
-    assert got[("AC-008", "os:wh01")]["evidence"]["shared_pc"] == "role waybill-printing"
+    assert got[("AC-008", "os:wh01")]["evidence"]["shared_pc"]["en"] == "role waybill-printing"
     for ref in ("os:locked", "os:newhire", "os:root", "os:daemon", "os:nobody", "os:wh01"):
         assert ("AC-007", ref) not in got
 
@@ -184,12 +185,12 @@ def _windows_checks(texts: list[str], role: str | None, roster: Path | None = No
     inputs, voc = None, None
     if roster:
         from auditor.accounts.inputs import load_inputs, vocab
-        from auditor.model import Coverage
+        from auditor.core.model import Coverage
 
         voc = vocab()
         inputs = load_inputs(roster, [], [], None, {}, Coverage())
     views = Joiner(inputs, accounts, voc, AS_OF).run()
-    checks = AccountChecks(FindingFactory(packs.checks(), role), AS_OF, 90, role, roster is not None, False, False)
+    checks = AccountChecks(FindingFactory(core_checks.checks(), role), AS_OF, 90, role, roster is not None, False, False)
     return checks.run(views, accounts, None, shared_pc(role, accounts, AS_OF, 90))
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from auditor import packs
-from auditor.detect.tool_index import ToolIndex
+from auditor.remote.tool_index import ToolIndex
 from auditor.errors import PackError
 from auditor.resources import pack_dir
-from auditor.severity import at_least
+from auditor.core.severity import at_least
 from conftest import REPO, load_report, run_cli
 
 CATALOG = pack_dir("checks") / "remote-tools"

@@ -7,9 +7,9 @@ import zlib
 
 import pytest
 
-from auditor.files.rules import load_rules
+from auditor.pii.rules import load_rules
 from auditor.files.table_scan import TableAnalyzer
-from auditor.tabular import detect_encoding
+from auditor.textcodec import sniff
 from exportgen import LAYOUTS, decoy_rows, export_rows, person
 
 
@@ -65,8 +65,8 @@ def test_phone_forms_and_platform_virtual_numbers(analyze):
 
 def test_order_numbers_that_pass_the_id_checksum_are_not_ids(analyze):
     """18-digit order numbers in a column without a header: one in a few hundred passes the GB 11643 checks."""
-    from auditor.files.cells import id_valid
-    from auditor.files.rules import load_rules
+    from auditor.pii.cells import id_valid
+    from auditor.pii.rules import load_rules
 
     rules = load_rules()
     rng = random.Random(1)
@@ -93,4 +93,4 @@ def test_second_sheet_and_sender_column(analyze):
 def test_digit_heavy_gbk_is_gbk():
     rows = ["SF4111805853896,义乌仓,13905790000,李娜,155 9250 2272,浙江省金华市义乌市稠城街道"] * 200
     raw = "\n".join(rows).encode("gbk")
-    assert detect_encoding(raw[:65536]) == "gb18030"
+    assert sniff(raw[:65536]) == (b"", "gb18030")

@@ -231,7 +231,7 @@ def test_permission_denied_file_is_reported(tmp_path):
 
 def test_vanishing_files_in_process(tmp_path):
     from auditor.files.file_scan import FileScanner
-    from auditor.files.rules import load_rules
+    from auditor.pii.rules import load_rules
 
     [outcome] = FileScanner(load_rules()).scan(tmp_path / "gone.csv")
     assert outcome.skipped.startswith("vanished")

@@ -209,17 +209,18 @@ def test_a_path_that_does_not_exist_is_listed_and_the_rest_loads(real, tmp_path)
 
 def test_member_by_member_parsing_is_json_loads(share):
     """The ingest parser reuses large members it has met before; it must read exactly what json.loads reads and
-    rebuild exactly auditor.integrity.canonical."""
+    rebuild exactly auditor.integrity.canonical (in either canonicalization: RFC 8785, and the sorted JSON of
+    reports sealed before)."""
     from auditor.fleet import ingest as I
-    from auditor.integrity import canonical
+    from auditor.integrity import CANONICALIZATIONS, canonical
 
     I._init({}, {}, None)
     for path in share["fleet"].files:
         text = path.read_text(encoding="utf-8")
         report, hits, fresh = I._parse(text)
         assert report == json.loads(text)
-        known = {k: entry[2] for k, entry in {**hits, **fresh}.items()}
-        assert I._canonical_parts(report, known)["canonical"] == canonical(json.loads(text))
+        for name in CANONICALIZATIONS:
+            assert I._canonical_parts(report, {**hits, **fresh}, name)["canonical"] == canonical(json.loads(text), name)
     assert I._SPANS.get("clauses")  # the legal appendix was met again and again
     for text in ['{"a":1}', "{}", ' { "a" : [1,2] , "b":"x" } ', '{"a":1,"a":2}', '{"a":1} x', "[1]", '{"a":1,}',
                  '{"a"1}', '{"a":1', '"s"', '{"a":1}\n\n', '{"k":' + json.dumps("x" * 3000) + "}"]:

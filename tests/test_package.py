@@ -33,6 +33,7 @@ def test_wheel_carries_the_data_packs(wheel):
     assert "auditor/_packs/checks/rules/remote.toml" in names
     assert "auditor/_packs/checks/legal.toml" in names
     assert "auditor/_packs/reports/schema/report.schema.json" in names
+    assert "auditor/_packs/reports/siem/elasticsearch-templates.json" in names  # `fleet export --template`
     assert sum(n.startswith("auditor/_packs/checks/remote-tools/") and n.endswith(".toml") for n in names) >= 100
     assert not any("/tests/" in n or n.startswith("tests/") for n in names)
 

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from auditor.adapters.regfile import RegFile, decode_reg_bytes
+from auditor.adapters.regfile import RegFile
+from auditor.scan.pipeline import read_registry_exports
+from auditor.textcodec import decode_text
 
 FIX = Path(__file__).parent / "fixtures" / "windows"
 UNINSTALL = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall"
@@ -29,12 +31,12 @@ def test_fixtures_are_regedit_utf16_exports_that_parse_cleanly(name):
     text = raw[2:].decode("utf-16-le")
     assert text.startswith("Windows Registry Editor Version 5.00\r\n\r\n[HKEY_")
     assert "\n" not in text.replace("\r\n", "")
-    assert RegFile.from_files([FIX / name]).problems == []
+    assert read_registry_exports([FIX / name]).problems == []
 
 
 @pytest.fixture(scope="module")
 def uninstall():
-    return RegFile.from_files([FIX / "uninstall.reg"])
+    return read_registry_exports([FIX / "uninstall.reg"])
 
 
 def test_uninstall_lists_entries_of_both_views_and_the_user_hive(uninstall):
@@ -81,7 +83,7 @@ def test_implicit_parent_keys_exist_and_list_their_children(uninstall):
 
 
 def test_services_types():
-    services = RegFile.from_files([FIX / "services.reg"])
+    services = read_registry_exports([FIX / "services.reg"])
     names = services.subkeys(SERVICES)
     assert names == ["AnyDesk", "RemoteRegistry", "rt640x64", "Spooler", "sshd", "SunloginService", "TeamViewer",
                      "TermService", "ToDesk_Service", "WinRM"]
@@ -100,7 +102,7 @@ def test_services_types():
 
 
 def test_run_keys():
-    run = RegFile.from_files([FIX / "run_keys.reg"])
+    run = read_registry_exports([FIX / "run_keys.reg"])
     machine = run.values(r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Run")
     assert machine["SecurityHealth"] == r"%windir%\system32\SecurityHealthSystray.exe"
     assert machine["SunloginClient"] == (r'"C:\Program Files\Oray\SunLogin\SunloginClient\SunloginClient.exe"'
@@ -114,8 +116,8 @@ def test_run_keys():
 
 
 def test_remote_features_enabled_and_disabled():
-    on = RegFile.from_files([FIX / "remote_features_enabled.reg"])
-    off = RegFile.from_files([FIX / "remote_features_disabled.reg"])
+    on = read_registry_exports([FIX / "remote_features_enabled.reg"])
+    off = read_registry_exports([FIX / "remote_features_disabled.reg"])
     rdp = r"HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp"
     assert on.values(rdp)["PortNumber"] == 13389 and off.values(rdp)["PortNumber"] == 3389
     assert (on.values(rdp)["UserAuthentication"], off.values(rdp)["UserAuthentication"]) == (0, 1)
@@ -137,7 +139,7 @@ def test_several_files_merge_in_order(tmp_path):
                        "[-HKEY_LOCAL_MACHINE\\SOFTWARE\\WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\ToDesk]\r\n"
                        "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\sshd]\r\n"
                        "\"Start\"=dword:00000004\r\n").encode("utf-8"))
-    merged = RegFile.from_files([FIX / "uninstall.reg", FIX / "services.reg", later])
+    merged = read_registry_exports([FIX / "uninstall.reg", FIX / "services.reg", later])
     assert "ToDesk" not in merged.subkeys(WOW_UNINSTALL)
     assert merged.values(SERVICES + r"\sshd")["Start"] == 4
     assert merged.values(SERVICES + r"\sshd")["ImagePath"] == r"C:\Windows\System32\OpenSSH\sshd.exe"
@@ -162,7 +164,7 @@ SAMPLE = ('Windows Registry Editor Version 5.00\r\n\r\n'
 def test_encodings(tmp_path, encoded):
     path = tmp_path / "x.reg"
     path.write_bytes(encoded)
-    r = RegFile.from_files([path])
+    r = read_registry_exports([path])
     assert r.values(WOW_UNINSTALL + r"\WeChat") == {
         "DisplayName": "微信", "Publisher": "腾讯科技(深圳)有限公司",
         "InstallLocation": r"C:\Program Files (x86)\Tencent\WeChat"}
@@ -170,15 +172,15 @@ def test_encodings(tmp_path, encoded):
 
 
 def test_undecodable_bytes_fall_back_without_raising():
-    text = decode_reg_bytes(b"\x81Windows Registry Editor Version 5.00\r\n\xfd\x00\xfe")
+    text = decode_text(b"\x81Windows Registry Editor Version 5.00\r\n\xfd\x00\xfe")
     assert isinstance(text, str) and "Registry Editor" in text
-    assert isinstance(decode_reg_bytes(b""), str)
+    assert isinstance(decode_text(b""), str)
 
 
-def test_single_path_is_accepted(tmp_path):
+def test_one_export_is_read(tmp_path):
     path = tmp_path / "one.reg"
     path.write_text(SAMPLE, encoding="utf-8")
-    assert RegFile.from_files(path).values(WOW_UNINSTALL + r"\WeChat")["DisplayName"] == "微信"
+    assert read_registry_exports([path]).values(WOW_UNINSTALL + r"\WeChat")["DisplayName"] == "微信"
 
 
 # ------------------------------------------------------------------------------------------------ syntax
@@ -326,7 +328,7 @@ def test_missing_header_is_reported_but_content_still_read():
 def test_problems_from_files_name_the_file(tmp_path):
     path = tmp_path / "broken.reg"
     path.write_bytes(b"\xff\xfe" + (HEADER + "[HKLM\\S]\r\nnonsense\r\n").encode("utf-16-le"))
-    r = RegFile.from_files([path])
+    r = read_registry_exports([path])
     assert r.problems == [(4, "broken.reg: unparsable line 'nonsense'")]
 
 

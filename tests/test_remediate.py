@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from clirun import child_env
-from auditor.files.rules import load_rules
+from auditor.pii.rules import load_rules
 from auditor.remediate.maskers import CellMasker
 from conftest import run_cli
 from exportgen import decoy_rows, export_rows, write_csv, write_xlsx

@@ -9,6 +9,7 @@ import io
 
 import pytest
 
+from auditor.core import checks as core_checks
 from auditor import compliance, packs
 from conftest import findings_of, load_report, run_cli
 from reportkit import scan, three_area_tree
@@ -20,7 +21,7 @@ def _duties(report: dict) -> dict[str, dict]:
 
 def test_every_check_counts_for_a_duty_and_every_pattern_names_a_check():
     duties = compliance.load_duties()
-    checks = packs.checks()
+    checks = core_checks.checks()
     for chk in checks.values():
         f = {"check_id": chk.id, "area": chk.area, "legal_basis": list(chk.legal_basis)}
         assert any(compliance.counts_for(d, f) for d in duties), f"{chk.id} counts for no duty"

@@ -4,18 +4,15 @@ Screenshots and a print-to-PDF are saved (copied to $AUDITOR_TEST_ARTIFACTS when
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 import shutil
-import socket
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from conftest import load_report, run_cli
-from reportkit import scan, three_area_tree, write
+from reportkit import approvals, scan, three_area_tree, write
 
 WIDTHS = {"desktop": (1366, 900, False), "narrow": (390, 844, True)}
 
@@ -36,15 +33,7 @@ def pages(tmp_path_factory):
     root = base / "root"
     three_area_tree(root, todesk=True, ssh=False)
     write(root, "var/lib/dpkg/status", "Package: rustdesk\nStatus: install ok installed\nVersion: 1.2.3\n\n")
-    allow = write(base, "allow.toml", textwrap.dedent(f"""
-        [[approved]]
-        tool = "rustdesk"
-        hosts = ["{socket.gethostname()}"]
-        approver = "李主管 (IT)"
-        reason = "打印机厂商远程维护"
-        expires = {(dt.date.today() + dt.timedelta(days=30)).isoformat()}
-        ticket = "IT-2026-118"
-        """))
+    allow = approvals(base)
     scan(base / "one", "--root", str(root), "--allowlist", str(allow), "--role", "waybill-printing")
     three_area_tree(root, todesk=False, ssh=True)
     scan(base / "two", "--root", str(root), "--allowlist", str(allow), "--role", "waybill-printing",

@@ -9,6 +9,7 @@ import zipfile
 import pytest
 
 from conftest import run_cli
+from reportkit import forge
 
 KEY = b"0123456789abcdef-site-key"
 
@@ -100,16 +101,7 @@ def test_wrong_key_and_missing_signature(signed, tmp_path):
 
 def test_a_resigned_forgery_without_the_key_fails(signed, tmp_path):
     """Someone edits the report and recomputes the SHA-256 digest: only the HMAC catches it."""
-    from auditor.integrity import seal
-    from auditor.render.json_report import render
-
-    report = json.loads(signed["signed"].read_text(encoding="utf-8"))
-    report["host"]["role"] = "office"
-    mac = report["integrity"]["hmac_sha256"]
-    seal(report)
-    report["integrity"]["hmac_sha256"] = mac
-    forged = tmp_path / "forged.dat"
-    forged.write_bytes(render(report))
+    forged = forge(signed["signed"], tmp_path / "forged.dat", lambda r: r["host"].update(role="office"))
     assert _verify(forged).returncode == 0  # the digest alone cannot tell
     _altered(_verify(forged, "--sign-key", str(signed["key"])), "HMAC signature does not match")
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from auditor.core.options import ScanOptions
 from auditor.schedule import Job, When, parse_when
 from auditor.schedule import texts
 from auditor.errors import UsageError
@@ -29,7 +30,7 @@ NS = {"t": "http://schemas.microsoft.com/windows/2004/02/mit/task"}
 
 
 def _job(tmp: Path, when: When, keep: int = 7) -> Job:
-    return Job(when, tmp / "rep orts 100%" / "$HOME", keep, ["--path", str(tmp / "a b"), "--role", "office"])
+    return Job(when, tmp / "rep orts 100%" / "$HOME", keep, ScanOptions(paths=[tmp / "a b"], role="office"))
 
 
 def _unit(text: str) -> configparser.ConfigParser:
@@ -81,7 +82,7 @@ def test_systemd_units_as_text(tmp_path):
 
 def test_task_xml_as_text(tmp_path):
     job = Job(When("weekly", 9, 15, 0), Path(r"C:\ProgramData\yuncang-auditor\reports & more"), 12,
-              ["--path", r"C:\Users\王 五\Desktop"])
+              ScanOptions(paths=[Path(r"C:\Users\王 五\Desktop")]))
     xml = texts.task_xml(job, system=True)
     root = ET.fromstring(xml.replace('encoding="UTF-16"', ""))  # parsed from text, not bytes
     trig = root.find("t:Triggers/t:CalendarTrigger", NS)

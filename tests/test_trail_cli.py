@@ -196,6 +196,8 @@ def test_bulk_exports_and_a_new_platform_are_data_edits(tmp_path):
     text += ('\n[[platform]]\nid = "yunwms"\nname_zh = "云仓WMS"\nname_en = "Cloud WMS"\n'
              'hosts = ["wms.yuncang.example"]\nsites = []\nexport_pages = ["/outbound/export*"]\nsources = ["test"]\n')
     cat.write_text(text, encoding="utf-8")
+    with open(checks / "platforms.toml", "a", encoding="utf-8") as fh:
+        fh.write('\n[[platform]]\nid = "yunwms"\nname_zh = "云仓WMS"\nname_en = "Cloud WMS"\n')
     home = tmp_path / "homes" / "carol"
     day = ago(2).replace(hour=10, minute=0, second=0)
     make_history(home / ".config" / "chromium" / "Default" / "History", [

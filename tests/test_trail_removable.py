@@ -8,8 +8,9 @@ import datetime as dt
 from pathlib import Path
 
 from auditor.adapters.regfile import RegFile
+from auditor.scan.pipeline import read_registry_exports
 from auditor.trail import usb
-from auditor.trail.area import normalized_name
+from auditor.trail.judge import normalized_name
 from conftest import REPO, findings_of, load_report, run_cli
 from trailkit import Dl, make_history, make_jump_list, make_lnk, tree_state
 
@@ -19,7 +20,7 @@ PDD = "https://mms.pinduoduo.com/orders/exportExcel?exportType=0"
 
 
 def test_usbstor_and_mounted_devices_from_a_regedit_export():
-    reg = RegFile.from_files([USB_REG])
+    reg = read_registry_exports([USB_REG])
     assert reg.problems == []
     devices = usb.usb_devices(reg)
     letters = usb.mounted_usb_letters(reg)
@@ -110,17 +111,18 @@ def test_export_on_usb_via_jump_list_and_saved_to_usb_letter(tmp_path):
     assert status == {"拼多多订单导出 (1).zip": "TR-001", "直接保存.xlsx": "TR-005", "普通.xlsx": "TR-001"}
 
 
-def test_missing_file_verdict_module_is_said_in_evidence(tmp_path, monkeypatch):
-    import sys
+def test_file_verdicts_handed_over_by_the_files_area(tmp_path):
+    """The trail looks a file up in what the files area judged in this scan, else has it judged then; with
+    neither it says the verdict is unavailable."""
+    from auditor.core.handover import FileVerdict, FileVerdicts, verdict_key
 
-    from auditor.trail import filelink
-
-    monkeypatch.setitem(sys.modules, "auditor.files.verdict", None)  # as before the files area landed
     f = tmp_path / "x.csv"
     f.write_text("a,b\n")
-    verdict, source = filelink.file_verdict(Path(f), {})
+    verdict, source = FileVerdicts().lookup(Path(f))
     assert verdict is None and source == "unavailable"
-    shared = {"files.verdicts": {filelink.verdict_key(f): {"finding_id": "abc", "check_id": "FX-001", "records": 9,
-                                                           "masked_share": 0.0}}}
-    verdict, source = filelink.file_verdict(f, shared)
-    assert source == "files-area" and filelink.is_unmasked(verdict)
+    judged = FileVerdicts({verdict_key(f): FileVerdict(9, 0, 0.0, True, "abc", "PI-001")})
+    verdict, source = judged.lookup(f)
+    assert source == "files-area" and verdict.finding and verdict.finding_id == "abc"
+    failing = FileVerdicts(judge_one=lambda path, tree: 1 / 0)
+    assert failing.lookup(f) == (None, "unavailable (ZeroDivisionError)")
+    assert FileVerdicts(judge_one=lambda path, tree: None).lookup(f) == (None, "no-personal-data")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collectors.win_files import parse_task_xml
+from auditor.remote.win_files import parse_task_xml
 from conftest import findings_of, load_report, run_cli
 
 FIX = Path(__file__).parent / "fixtures" / "windows"
@@ -114,7 +114,8 @@ def test_task_xml_parser_on_recorded_files():
 
 @pytest.mark.parametrize("fixture", ["schtasks_en.csv", "schtasks_zh.csv"])
 def test_schtasks_csv_parser_on_recorded_outputs(fixture):
-    from auditor.adapters.schtasks import decode_console, parse_schtasks_csv
+    from auditor.adapters.schtasks import parse_schtasks_csv
+    from auditor.textcodec import decode_console
 
     tasks = parse_schtasks_csv(decode_console((FIX / fixture).read_bytes()))
     by_name = {t["name"]: t for t in tasks}
@@ -126,7 +127,8 @@ def test_schtasks_csv_parser_on_recorded_outputs(fixture):
 
 
 def test_schtasks_gbk_bytes_decode():
-    from auditor.adapters.schtasks import decode_console, parse_schtasks_csv
+    from auditor.adapters.schtasks import parse_schtasks_csv
+    from auditor.textcodec import decode_console
 
     raw = (FIX / "schtasks_zh.csv").read_text(encoding="utf-8").encode("gbk")
     assert parse_schtasks_csv(decode_console(raw))[0]["name"] == "\\RustDesk"

@@ -227,6 +227,28 @@ def test_scheduled_task_runs_the_exe_itself(winpc):
     assert "schedule run-now" in res.stdout and "-m auditor" not in res.stdout
 
 
+def test_ed25519_signing_and_siem_outputs_inside_the_exe(winpc):
+    """cryptography's Ed25519 inside the one-file exe (its Rust module needs ProcessPrng: the bcryptprimitives
+    shim under Wine 8): keygen, a signed scan with its SIEM outputs, verify with the public key alone."""
+    _, work = winpc.workdir("signing")
+    res = winpc.auditor("keygen", "--out", "site", cwd=work)
+    assert res.returncode == 0 and (work / "site.key").is_file() and (work / "site.pub").is_file(), res.output
+    res = winpc.auditor("scan", "--only", "remote", "--sign-key", "site.key", "-o", "r.json", "-o", "r.ecs.ndjson",
+                        "-o", "r.ocsf.ndjson", "-q", cwd=work)
+    assert res.returncode in (0, 1) and "Traceback" not in res.output, res.output
+    report = load_report(work / "r.json")
+    assert report["integrity"]["canonicalization"] == "rfc8785-without-integrity" and "ed25519" in report["integrity"]
+    assert len(report["host"]["machine_id"]) == 36  # Wine's MachineGuid
+    res = winpc.auditor("verify", "r.json", "--pubkey", "site.pub", cwd=work)
+    assert res.returncode == 0 and "signature valid (Ed25519" in res.stdout, res.output
+    data = (work / "r.json").read_bytes()
+    (work / "bad.json").write_bytes(data.replace(b'"remote"', b'"remotE"', 1))
+    res = winpc.auditor("verify", "bad.json", "--pubkey", "site.pub", cwd=work)
+    assert res.returncode == 1 and "ALTERED" in res.stderr, res.output
+    ecs = [json.loads(line) for line in (work / "r.ecs.ndjson").read_bytes().splitlines()[1::2]]
+    assert {d["host"]["id"] for d in ecs} <= {report["host"]["machine_id"]}
+
+
 # --------------------------------------------------------------------------- registry written with `reg add`
 
 def test_registry_entries_written_with_reg_add(winpc, planted):
@@ -362,7 +384,8 @@ def test_sources_wine_fakes_are_reported_as_no_data(winpc, planted):
 def test_parsers_of_the_faked_sources_on_recorded_windows_outputs(locale):
     """What Wine cannot produce, recorded outputs of real Windows can (tests/fixtures/windows/README.md)."""
     from auditor.accounts.net_user import parse_detail, parse_list
-    from auditor.adapters.schtasks import decode_console, parse_schtasks_csv
+    from auditor.adapters.schtasks import parse_schtasks_csv
+    from auditor.textcodec import decode_console
 
     tasks = parse_schtasks_csv((FIX / f"schtasks_{locale}.csv").read_text(encoding="utf-8"))
     assert any("RustDesk" in t["command"] or "rustdesk" in t["command"].lower() for t in tasks)
@@ -390,8 +413,8 @@ def test_owner_only_acl_call_path_under_wine(winpc):
         (winpc.prefix / "dosdevices" / letter).symlink_to(target)
     try:
         code = ("import sys; sys.path.insert(0, 'Y:\\\\'); from pathlib import Path; "
-                "from auditor.adapters import winacl; from auditor.fsutil import write_private; "
-                "p = Path(r'C:\\work\\acl\\private.json'); write_private(p, b'{}'); "
+                "from auditor.adapters import winacl; from auditor.durable import write_bytes; "
+                "p = Path(r'C:\\work\\acl\\private.json'); write_bytes(p, b'{}'); "
                 "print(winacl._current_user_sid()); print(winacl.file_sddl(p))")
         out = winpc.run([r"X:\py\python.exe", "-c", code])
     finally:
@@ -407,6 +430,8 @@ def test_owner_only_sddl_text():
     from auditor.adapters.winacl import owner_only_sddl
 
     assert owner_only_sddl("S-1-5-21-1-2-3-1001") == "D:P(A;;FA;;;S-1-5-21-1-2-3-1001)(A;;FA;;;SY)(A;;FA;;;BA)"
+    assert owner_only_sddl("S-1-5-21-1-2-3-1001", folder=True) == \
+        "D:P(A;OICI;FA;;;S-1-5-21-1-2-3-1001)(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"  # what it holds inherits them
 
 
 # --------------------------------------------------------------------------- the acceptance scan

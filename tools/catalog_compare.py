@@ -49,7 +49,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from auditor import packs  # noqa: E402
-from auditor.detect.tool_index import ToolIndex  # noqa: E402
+from auditor.remote.tool_index import ToolIndex  # noqa: E402
 
 CATALOG = REPO / "checks" / "remote-tools"
 MAX_LISTED = 4  # names/domains shown per row in text and Markdown tables

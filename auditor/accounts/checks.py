@@ -1,4 +1,4 @@
-"""The account judgements (AC-001 … AC-010). Collectors and the joiner gather facts; this module decides
+"""The account judgements (AC-001 … AC-010). The collector and the joiner gather facts; this module decides
 which facts are findings, and which checks could not be assessed for lack of input.
 
 Staff account names and staff names appear in full (they are the firm's own staff, and the officer must
@@ -11,8 +11,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from ..detect.factory import FindingFactory
-from ..model import Coverage, Finding, Target
+from ..core.checks import roles
+from ..core.factory import FindingFactory
+from ..core.model import Coverage, Finding, Subject, Target
+from ..i18n import both, t
 from .dates import iso
 from .join import AccountView, Person
 from .records import LoginEvent, OsAccount
@@ -21,7 +23,6 @@ AREA = "accounts"
 MAX_LOGINS = 20  # log lines listed per finding (the total is given too)
 SESSION_GAP = dt.timedelta(minutes=30)  # events from one IP closer than this form one session
 SESSION_MIN = dt.timedelta(minutes=10)  # a lone login counts as a session this long
-SHARED_ROLES = ("waybill-printing", "warehouse")
 
 
 @dataclass
@@ -91,10 +92,12 @@ class AccountChecks:
         return (self.as_of - day).days
 
     def _add(self, check: str, view: AccountView, evidence: dict[str, Any], params: dict[str, Any],
-             severity: str | None = None, note: dict[str, str] | None = None, ref: str | None = None) -> None:
+             conditions: dict[str, bool] | None = None, note: dict[str, str] | None = None,
+             ref: str | None = None) -> None:
         params = {"account": view.account, "platform": view.platform_label, **params}
         target = Target("account", ref or view.ref, view.label)
-        self.findings.append(self.factory.make(check, target, evidence, params, severity=severity, note=note))
+        self.findings.append(self.factory.make(check, target, evidence, params, subject=account_subject(view),
+                                               conditions=conditions, note=note))
 
     def evidence(self, view: AccountView, person: Person | None = None, logins: list[LoginEvent] | None = None,
                  **extra: Any) -> dict[str, Any]:
@@ -141,7 +144,7 @@ class AccountChecks:
 
     # ------------------------------------------------------------------ platform + OS people checks
     def run(self, views: list[AccountView], os_accounts: list[OsAccount], guest_session: dict[str, str] | None,
-            shared_pc: tuple[bool, str]) -> list[Finding]:
+            shared_pc: tuple[bool, dict[str, str]]) -> list[Finding]:
         for view in sorted(views, key=lambda v: v.ref):
             departed_enabled = self._departed(view)
             if view.kind == "platform":
@@ -161,8 +164,7 @@ class AccountChecks:
                 self._add("AC-001", view, self.evidence(
                     view, person, [e for e in view.events if leave and e.time.date() > leave],
                     days_since_departure=self._days_since(leave) if leave else None,
-                    note_leave_date=None if leave else "no leave date on the roster: logins after departure "
-                                                       "cannot be checked"),
+                    note_leave_date=None if leave else both("evidence_text.no_leave_date")),
                     {"holder": _who(person), "leave_date": leave.isoformat() if leave else "?"})
                 fired = True
             if leave is None:
@@ -179,13 +181,10 @@ class AccountChecks:
             if not after and not export_after:
                 continue
             active_sharers = [p for p in view.people if not p.departed(self.as_of)]
-            severity = "high" if active_sharers else None
             note = None
             if active_sharers:
                 names = "、".join(_who(p) for p in active_sharers)
-                note = {"zh": f"该账号同时登记给在职人员 {names}，离职后的登录也可能是他们所为，需核实。",
-                        "en": f"The account is also registered to current staff ({names}); the logins after the "
-                              f"departure may be theirs and must be checked."}
+                note = both("note.shared_with_staff", names=names)
             extra: dict[str, Any] = {"days_since_departure": self._days_since(leave),
                                      "first_login_after_departure": iso(after[0].time) if after else iso(export_after),
                                      "ips_after_departure": sorted({e.ip for e in after if e.ip})}
@@ -197,7 +196,7 @@ class AccountChecks:
                 extra["records_exported_after_departure"] = exported or None
             self._add("AC-002", view, self.evidence(view, person, after, **extra),
                       {"holder": _who(person), "leave_date": leave.isoformat(), "n": len(after) or 1},
-                      severity=severity, note=note)
+                      conditions={"only_departed_holders": not active_sharers}, note=note)
         return fired
 
     def _stale_or_never(self, view: AccountView) -> None:
@@ -240,8 +239,8 @@ class AccountChecks:
         if view.ambiguous:
             self._note("AC-004", view.ref, "; ".join(view.ambiguous))
             return
-        reason = (f"employee id {', '.join(view.unknown_ids)} is not on the roster" if view.unknown_ids
-                  else "holder not on the roster" if view.holders else "no holder, employee id or mapping")
+        reason = (both("evidence_text.orphan.unknown_ids", ids=", ".join(view.unknown_ids)) if view.unknown_ids
+                  else both("evidence_text.orphan.holder") if view.holders else both("evidence_text.orphan.nobody"))
         self._add("AC-004", view, self.evidence(view, None, view.events[-5:], orphan_reason=reason), {})
 
     def _shared(self, view: AccountView) -> None:
@@ -259,15 +258,15 @@ class AccountChecks:
             extra["people"] = [p.to_dict() for p in people]
         extra["can_export"] = view.can_export
         if view.can_export:
-            extra["export_basis"] = ("permission: " + view.permissions) if view.can_export_permission else \
-                "export actions in the login log"
+            extra["export_basis"] = both("evidence_text.export_basis.permission", permissions=view.permissions) \
+                if view.can_export_permission else both("evidence_text.export_basis.log")
         logins = [e for pair in pairs[:5] for s in pair for e in s.events]
         self._add("AC-005", view, self.evidence(view, None, sorted(logins, key=lambda e: e.time), **extra), {},
-                  severity="high" if view.can_export else None)
+                  conditions={"can_export": view.can_export})
 
     # ------------------------------------------------------------------ OS account hygiene
     def _os(self, views: list[AccountView], guest_session: dict[str, str] | None,
-            shared_pc: tuple[bool, str]) -> None:
+            shared_pc: tuple[bool, dict[str, str]]) -> None:
         flagged = {f.target.ref for f in self.findings if f.check_id == "AC-001"}
         for view in views:
             acc = view.os
@@ -289,7 +288,7 @@ class AccountChecks:
                                            "as_of": self.as_of.isoformat()}, {})
             elif acc.password_never_expires:
                 self._note("AC-008", view.ref, f"password never expires, but this PC does not look shared "
-                                               f"({shared_pc[1]})")
+                                               f"({shared_pc[1]['en']})")
         if guest_session:
             view = AccountView("os", "os", "OS", "", "guest session (LightDM)", "os:lightdm:allow-guest")
             self._add("AC-009", view, {"setting": "allow-guest=true", "source": guest_session["source"],
@@ -355,6 +354,15 @@ class AccountChecks:
             entry.note = "; ".join(parts) or "some accounts could not be judged (see skipped)"
 
 
+def account_subject(view: AccountView) -> Subject:
+    """A PC account is an OS user; a platform or WMS account carries its platform and the employee ids it is
+    registered to."""
+    if view.kind == "os":
+        return Subject("account", account=view.account or None, user=view.account or None)
+    return Subject("account", account=view.account or None, platform=view.platform or None,
+                   employee_id=", ".join(view.employee_ids) or None)
+
+
 def os_facts(acc: OsAccount) -> dict[str, Any]:
     return {
         "system": acc.system, "account": acc.name, "full_name": acc.full_name or None, "uid": acc.uid,
@@ -377,11 +385,15 @@ def _same_name(a: str, b: str) -> bool:
     return bool(a) and bool(b) and a.replace(" ", "").casefold() == b.replace(" ", "").casefold()
 
 
-def shared_pc(role: str | None, os_accounts: list[OsAccount], as_of: dt.date, days: int) -> tuple[bool, str]:
-    if role in SHARED_ROLES:
-        return True, f"role {role}"
+def shared_pc(role: str | None, os_accounts: list[OsAccount], as_of: dt.date,
+              days: int) -> tuple[bool, dict[str, str]]:
+    """(shared, why) — why in every language ({"zh", "en"})."""
+    role_name = {"zh": t("zh", role or "unspecified"), "en": role or "unspecified"}
+    shared_role = roles().get(role or "")
+    if shared_role is not None and shared_role.shared_pc:  # checks/roles.toml
+        return True, both("evidence_text.shared_pc.role", role=role_name)
     recent = sorted(a.name for a in os_accounts if a.enabled and a.human and a.interactive and a.last_login
                     and (as_of - a.last_login.date()).days <= days)
     if len(recent) >= 2:
-        return True, f"{len(recent)} accounts logged in within {days} days ({', '.join(recent)})"
-    return False, f"role {role or 'unspecified'}, {len(recent)} account(s) logged in within {days} days"
+        return True, both("evidence_text.shared_pc.logins", n=len(recent), days=days, names=", ".join(recent))
+    return False, both("evidence_text.shared_pc.not_shared", role=role_name, n=len(recent), days=days)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -21,11 +20,14 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from .. import safeio
 from ..errors import PackError, UsageError
-from ..model import Coverage, SourceCoverage
+from ..core.model import Coverage, SourceCoverage
+from ..headers import MAX_HEADER_CHARS, norm_header
 from ..packs import load_toml
+from ..platforms import PLATFORMS_FILE, platforms
 from ..resources import pack_dir
 from ..table_bounds import text_rows
-from ..tabular import SAMPLE, TEXT_EXT, Sheet, UnreadableTable, iter_sheets, sniff_delimiter
+from ..tabular import TEXT_EXT, Sheet, UnreadableTable, iter_sheets, sniff_delimiter
+from ..textcodec import RETRY_ENCODINGS, SAMPLE, open_stream
 from ..textsafe import quote
 from .dates import BadDate, is_never, parse_when
 
@@ -35,7 +37,6 @@ if TYPE_CHECKING:
 AREA = "accounts"
 HEAD_ROWS = 15  # a title or note rows above the header are tolerated
 MAX_SKIPS = 200  # per file; the rest is counted
-MAX_HEADER_CHARS = 200  # a cell longer than this is never a header (see norm)
 MAX_LAYOUT_COLUMNS = 1024  # columns of a top row looked at for the header; a roster has a few dozen
 SHOWN_COLUMNS = 30  # columns named in an "unknown layout" message
 # who a row is about: a longer cell is no name, id or account, and matching it would take the joiner's
@@ -43,8 +44,6 @@ SHOWN_COLUMNS = 30  # columns named in an "unknown layout" message
 IDENTITY = ("employee_id", "name", "account", "holder")
 MAX_IDENTITY_CHARS = 256
 KINDS = ("roster", "subaccounts", "logins", "account_map")
-_BRACKETS = re.compile(r"[(\[（【<《].*?[)\]）】>》]")
-_PUNCT = re.compile(r"[\s_\-*:：.·/\\#'\"`]+")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _WORDS = re.compile(r"[a-z0-9]+")
 _NAME_SPLIT = re.compile(r"\s*[/、,，;；&|]\s*|\s+和\s*")
@@ -66,21 +65,16 @@ class Vocab:
     values: dict[str, dict[str, tuple[str, ...]]]
     actions: tuple[tuple[str, tuple[str, ...]], ...]
     export_words: tuple[str, ...]
-    platforms: dict[str, tuple[str, tuple[str, ...]]]  # id -> (label, words)
+    platforms: dict[str, tuple[str, tuple[str, ...]]]  # id -> (label, words), from checks/platforms.toml
+    platform_ids: dict[str, str]  # every platform id and alias -> the id
 
     def platform_label(self, pid: str) -> str:
         return self.platforms.get(pid, (pid, ()))[0]
 
 
 def norm(text: object) -> str:
-    """Header/value normal form: NFKC, case-folded, bracketed suffix and punctuation removed.
-
-    Brackets are removed only from texts of at most ``MAX_HEADER_CHARS`` characters (no header variant is
-    longer): the pattern would take time in the square of a long cell's length."""
-    s = unicodedata.normalize("NFKC", "" if text is None else str(text)).replace("\ufeff", "").strip().casefold()
-    stripped = _BRACKETS.sub("", s) if len(s) <= MAX_HEADER_CHARS else s
-    s = stripped if stripped.strip() else s
-    return _PUNCT.sub("", s)
+    """Header normal form (auditor.headers), a bracketed note dropped: "姓名（必填）" is a name column."""
+    return norm_header(text, drop_note=True)
 
 
 def norm_value(text: object) -> str:
@@ -121,10 +115,14 @@ def vocab(base: Path | None = None) -> Vocab:
                   for name, table in data["values"].items() if name not in ("actions", "export_permission")}
         actions = tuple((k, tuple(norm_value(w) for w in words)) for k, words in data["values"]["actions"].items())
         export_words = tuple(norm_value(w) for w in data["values"]["export_permission"]["words"])
-        platforms = {pid: (p["label"], tuple(norm_value(w) for w in p["words"])) for pid, p in data["platforms"].items()}
     except (KeyError, TypeError, AttributeError) as exc:
         raise PackError(f"{path}: malformed accounts header table ({type(exc).__name__}: {exc})") from None
-    return Vocab(specs, values, actions, export_words, platforms)
+    if "platforms" in data:
+        raise PackError(f"{path}: [platforms] moved to {PLATFORMS_FILE}; list the platforms there")
+    pack = platforms(path.parent)
+    known = {p.id: (p.name_zh, tuple(norm_value(w) for w in p.words)) for p in pack.by_id.values()}
+    ids = {name: p.id for p in pack.by_id.values() for name in (p.id, *p.aliases)}
+    return Vocab(specs, values, actions, export_words, known, ids)
 
 
 def classify(value: object, table: dict[str, tuple[str, ...]]) -> str | None:
@@ -326,7 +324,11 @@ class _Skips:
 
 
 def platform_of(text: str, voc: Vocab) -> str | None:
+    """The platform id a platform column or a file/sheet name names: an id or alias of checks/platforms.toml as
+    the whole text, else one of the platform's words in it."""
     s = unicodedata.normalize("NFKC", text).casefold()
+    if s.strip() in voc.platform_ids:
+        return voc.platform_ids[s.strip()]
     words = set(_WORDS.findall(s))
     for pid, (_label, keys) in voc.platforms.items():
         for k in keys:
@@ -342,7 +344,7 @@ def read_input(kind: str, path: Path, voc: Vocab, cmap: ColumnMap, coverage: Cov
     result = _read_once(kind, path, voc, cmap, None)  # tabular's encoding detection
     if result.layout is None and result.sheets_seen and path.suffix.lower() in TEXT_EXT:
         utf8 = False
-        for enc in ("utf-8-sig", "gb18030", "big5", "utf-16"):
+        for enc in RETRY_ENCODINGS:
             try:
                 again = _read_once(kind, path, voc, cmap, enc)
             except UsageError:
@@ -368,7 +370,7 @@ class _Read:
 
 
 def _text_sheet(path: Path, encoding: str):
-    fh = io.TextIOWrapper(safeio.open_regular(path), encoding=encoding, errors="strict", newline="")
+    fh = open_stream(safeio.open_regular(path), encoding, errors="strict")[0]
     try:
         head = fh.read(SAMPLE)
         rows = text_rows(head, fh, sniff_delimiter(head))  # the same bounds as every text table

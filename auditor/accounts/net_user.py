@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass, field
 
 from .. import runcmd
-from ..adapters.schtasks import decode_console
 from ..textsafe import quote
 from .dates import BadDate, parse_when
 from .records import OsAccount
@@ -143,12 +142,12 @@ def collect_live(today: dt.date) -> tuple[list[OsAccount], list[str]]:
     if res.returncode != 0:
         return [], [res.error or f"net user exited {res.returncode}"]
     accounts: list[OsAccount] = []
-    for name in parse_list(decode_console(res.stdout)):
+    for name in parse_list(res.text):
         one = runcmd.run(["net", "user", name])
         if one.returncode != 0:
             problems.append(f"net user {name}: {one.error or f'exit {one.returncode}'}")
             continue
-        acc = to_account(parse_detail(decode_console(one.stdout)), today, f"net user {name}")
+        acc = to_account(parse_detail(one.text), today, f"net user {name}")
         if not acc.name:
             acc.name = name
         accounts.append(acc)

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Iterator
 
 from .. import safeio
-from ..context import ScanContext
-from ..model import SourceCoverage
+from ..core.context import ScanContext
+from ..core.model import SourceCoverage
 from ..trail.sqlite_ro import Unreadable, read_database
 from .records import LoginEvent, OsAccount
 

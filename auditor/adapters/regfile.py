@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 from typing import Iterable, Iterator
 
 from auditor.adapters.registry import normalize_key
+from auditor.textcodec import decode_ansi, decode_text
 
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
 _HEX_TYPE = re.compile(r"hex(?:\(([0-9a-fA-F]{1,8})\))?:(.*)", re.S)
@@ -24,22 +24,6 @@ _BYTE = re.compile(r"[0-9a-fA-F]{1,2}")
 _BAD_BYTES = re.compile(r"[^0-9a-fA-F,\s]|[0-9a-fA-F]{3}|[0-9a-fA-F]\s+[0-9a-fA-F]|,\s*,|^\s*,")
 MAX_PROBLEMS = 1000  # listed; one more line says that others were not
 MAX_KEY_DEPTH = 512  # the registry's own limit of key nesting
-
-
-def decode_reg_bytes(data: bytes) -> str:
-    """Text of a .reg file: BOMs first, then charset-normalizer's best guess, then UTF-8 with replacement."""
-    for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"), (b"\xef\xbb\xbf", "utf-8")):
-        if data.startswith(bom):
-            return data[len(bom):].decode(codec, errors="replace")
-    try:
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(data).best()
-        if best is not None:
-            return str(best)
-    except Exception:  # pragma: no cover - a broken detector must not break parsing
-        pass
-    return data.decode("utf-8", errors="replace")
 
 
 def _lines(text: str, start: int = 0) -> Iterator[str]:
@@ -95,16 +79,7 @@ def _unescape(s: str) -> str:
     return re.sub(r"\\([\\\"])", r"\1", s)
 
 
-def _ansi(raw: bytes) -> str:
-    for codec in ("utf-8", "gb18030"):
-        try:
-            return raw.decode(codec)
-        except UnicodeDecodeError:
-            continue
-    return raw.decode("latin-1")
-
-
-MAX_EXPORT = 128 << 20
+MAX_EXPORT = 128 << 20  # parsing takes about 3x the file: this holds the largest full-machine exports seen
 
 
 class RegFile:
@@ -120,13 +95,12 @@ class RegFile:
 
     # ---- construction -------------------------------------------------------------------------------------
     @classmethod
-    def from_files(cls, paths: Iterable[str | Path]) -> "RegFile":
-        from ..safeio import read_input  # a regular file only: a FIFO or a user's link is one clear message
-
+    def from_exports(cls, exports: Iterable[tuple[str, bytes]]) -> "RegFile":
+        """One view over ``(name, bytes)`` exports in order (their problems name the file); the caller reads
+        them (through auditor.safeio, at most ``MAX_EXPORT`` bytes each)."""
         reg = cls()
-        for path in [paths] if isinstance(paths, (str, Path)) else paths:
-            # parsing takes about 3x the file: 128 MiB holds the largest full-machine exports seen
-            reg._feed(decode_reg_bytes(read_input(path, "--registry-export", max_size=MAX_EXPORT)), f"{Path(path).name}: ")
+        for name, data in exports:
+            reg._feed(decode_text(data), f"{name}: ")
         return reg
 
     @classmethod
@@ -276,7 +250,7 @@ class RegFile:
         except ValueError:
             raw = bytes(int(t.group(), 16) for t in _BYTE.finditer(listed))
         if kind in (1, 2, 7):
-            text = _ansi(raw) if regedit4 else raw.decode("utf-16-le", errors="replace")
+            text = decode_ansi(raw) if regedit4 else raw.decode("utf-16-le", errors="replace")
             if kind == 7:
                 parts = text.split("\x00")
                 while parts and parts[-1] == "":

@@ -6,8 +6,6 @@ header line for every task folder, so it is split on the `","` separators rather
 
 from __future__ import annotations
 
-import sys
-
 FIELDS = {
     "name": ("TaskName", "任务名"),
     "command": ("Task To Run", "要运行的任务"),
@@ -53,19 +51,3 @@ def parse_schtasks_csv(text: str) -> list[dict[str, str]]:
         row["enabled"] = "no" if row.get("state", "").casefold() in DISABLED else "yes"
         out.append(row)
     return out
-
-
-def decode_console(data: bytes) -> str:
-    """Console output: UTF-8 if it is, else the console (OEM) code page, else GBK (Chinese Windows)."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    if sys.platform == "win32":
-        try:
-            import ctypes
-
-            return data.decode(f"cp{ctypes.windll.kernel32.GetOEMCP()}", errors="replace")  # type: ignore[attr-defined]
-        except (AttributeError, LookupError, OSError):
-            pass
-    return data.decode("gbk", errors="replace")

@@ -1,8 +1,8 @@
-"""Owner-only ACL for our output files on Windows (chmod 0600 means nothing there).
+"""Owner-only ACL for our output files and folders on Windows (chmod 0600 means nothing there).
 
-Grants full control to the current user, SYSTEM and Administrators, and removes inherited entries,
-through the Win32 security API via ctypes (no pywin32 needed). Under Wine the ACL is synthetic: the
-call path runs, but Wine does not enforce it.
+Grants full control to the current user, SYSTEM and Administrators (inherited by what a folder holds), and
+removes inherited entries, through the Win32 security API via ctypes (no pywin32 needed). Under Wine the ACL is
+synthetic: the call path runs, but Wine does not enforce it.
 """
 
 from __future__ import annotations
@@ -78,15 +78,17 @@ def _current_user_sid() -> str:
         kernel32.CloseHandle(token)
 
 
-def owner_only_sddl(user_sid: str) -> str:
-    # P = protected (no inheritance); FA = full access; SY = SYSTEM; BA = Administrators.
-    return f"D:P(A;;FA;;;{user_sid})(A;;FA;;;SY)(A;;FA;;;BA)"
+def owner_only_sddl(user_sid: str, folder: bool = False) -> str:
+    # P = protected (nothing inherited from above); FA = full access; SY = SYSTEM; BA = Administrators;
+    # OICI on a folder: files and folders created in it inherit the same entries
+    flags = "OICI" if folder else ""
+    return f"D:P(A;{flags};FA;;;{user_sid})(A;{flags};FA;;;SY)(A;{flags};FA;;;BA)"
 
 
 def restrict_to_owner(path: Path) -> None:
     advapi32, kernel32 = _api()
     sd = ctypes.c_void_p()
-    sddl = owner_only_sddl(_current_user_sid())
+    sddl = owner_only_sddl(_current_user_sid(), folder=Path(path).is_dir())
     if not advapi32.ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, ctypes.byref(sd),
                                                                          None):
         raise _error()

@@ -1,1 +1,2 @@
-"""Subcommands other than scan: each module has main(args) -> exit code."""
+"""The commands: one module each, with ``add_parser(sub)`` (its own arguments; the shared ones come from
+``commands.options``) and ``run(args) -> exit code``. ``auditor.cli`` assembles and dispatches them."""

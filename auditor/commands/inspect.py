@@ -17,45 +17,43 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__, render
+from ..core.context import ScanContext
+from ..core.options import ScanOptions, existing_file
+from ..core.severity import at_least
 from ..errors import UsageError
-from ..fsutil import write_private
+from ..durable import write_bytes
+from ..files.roots import hot_folders
 from ..hostinfo import now_iso, tool_facts
-from ..severity import at_least
+from ..i18n import t
+from ..inspector.bundle import json_bytes, make_bundle
+from ..inspector.checklist import ask, load_checklist, read_answers_file, record
+from ..scan import pipeline
+from ..signing import HmacKey
 from ..terminal import echo
+from .options import add_lang, add_scan_options, add_sign_key, scan_options_from, sign_key
 
 QUICK_AREAS = ["remote", "files", "accounts"]
+INSPECT_OPTIONS = ("paths", "roster", "subaccounts", "logins", "role", "site")
 
 
-def hot_folders(profile: dict[str, Any]) -> list[Path]:
-    """The profile's hot folders under every home, looked up through auditor.safeio (a user's link is not
-    followed, so a Desktop replaced by a link to another folder is not searched)."""
-    from ..context import ScanContext
-    from ..files.roots import expand
-    from ..files.walk import dedupe_roots
-
-    ctx = ScanContext(hostname=socket.gethostname())
-    tree = ctx.tree
-    out: list[Path] = []
-    rels = profile.get("windows" if ctx.windows else "linux", [])
-    for home in ctx.home_dirs():
-        for rel in rels:
-            out += expand(home, rel, tree, ci=ctx.windows)
-    if ctx.windows:
-        out += [Path(p) for p in profile.get("windows_machine", []) if tree.is_dir(Path(p))]
-    return dedupe_roots(out, tree)
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("inspect", help="inspector's spot check: quick scan + checklist into a signed bundle")
+    p.add_argument("--output", "-o", type=Path, required=True, metavar="BUNDLE.zip")
+    p.add_argument("--answers", type=existing_file, metavar="FILE", help="checklist answers (TOML or JSON)")
+    p.add_argument("--inspector", metavar="NAME", help="who inspects (recorded in the bundle)")
+    add_sign_key(p)
+    add_lang(p)
+    add_scan_options(p, only=INSPECT_OPTIONS)
+    p.set_defaults(run=run)
 
 
-def main(args: argparse.Namespace) -> int:
-    from ..cli import _read_key
-    from ..inspector.bundle import json_bytes, make_bundle
-    from ..inspector.checklist import ask, load_checklist, read_answers_file, record
-
+def run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.suffix.lower() != ".zip":
         raise UsageError(f"--output {out}: the bundle is a .zip file")
     if not out.parent.resolve().is_dir():
         raise UsageError(f"--output {out}: folder {out.parent} does not exist")
-    key = _read_key(args.sign_key) if args.sign_key else None
+    key = sign_key(args)
     checklist = load_checklist()
     questions, profile = checklist["questions"], checklist["profile"]
     answers: dict[str, Any] = {}
@@ -70,12 +68,13 @@ def main(args: argparse.Namespace) -> int:
         source = "not answered (no terminal and no answers file)"
 
     started = time.monotonic()
-    paths = [Path(p) for p in args.path] or hot_folders(profile)
-    scan = _Scan(args, paths, int(profile.get("max_file_size", 256 << 20)))
+    paths = [Path(p) for p in args.paths] or hot_folders(ScanContext(hostname=socket.gethostname()), profile)
+    areas = [a for a in QUICK_AREAS if a != "files" or paths]
+    scan = _Scan(scan_options_from(args, only=areas, paths=paths, full=True,
+                                   max_file_size=int(profile.get("max_file_size", 256 << 20))))
     scan.start()
     if source == "interactive":
-        print("快速检查已在后台进行；请回答检查表。" if args.lang == "zh" else
-              "The quick check runs in the background; please answer the checklist.", flush=True)
+        print(t(args.lang, "checklist.started"), flush=True)
         answers = ask(questions, args.lang)
     report = scan.result()
     elapsed = round(time.monotonic() - started, 1)
@@ -91,11 +90,8 @@ def main(args: argparse.Namespace) -> int:
         "checklist": {"source": checks["source"], "answered": checks["answered"], "questions": len(questions),
                       "counts": checks["counts"], "duties": checks["duties"]},
     }
-    from ..compliance import finish_report
-    from ..integrity import seal
-
-    finish_report(report)
-    seal(report, key)
+    pipeline.finish(report)
+    pipeline.seal(report, key)
     files = [("report.json", render.renderer_for(Path("report.json"))(report, args.lang)),
              ("report.html", render.renderer_for(Path("report.html"))(report, args.lang)),
              ("answers.json", json_bytes(checks)),
@@ -108,7 +104,7 @@ def main(args: argparse.Namespace) -> int:
             "report_digest": report["integrity"]["digest"]}
     data = make_bundle(files, meta, key)
     try:
-        write_private(out, data)
+        write_bytes(out, data)
     except OSError as exc:
         raise UsageError(f"--output {out}: cannot write ({exc.strerror or exc})") from None
     sev = report["summary"]["by_severity"]
@@ -116,37 +112,36 @@ def main(args: argparse.Namespace) -> int:
     print(f"spot check done in {scan_seconds:.0f} s: {report['summary']['total']} findings"
           f"{' (' + counts + ')' if counts else ''}; checklist {checks['answered']}/{len(questions)} answered")
     echo(f"bundle written: {out} ({len(data)} bytes{', signed' if key else ''}); "
-         f"check it with: auditor verify {out}{' --sign-key KEYFILE' if key else ''}")
+         f"check it with: auditor verify {out}{_key_option(key)}")
     return 1 if any(at_least(f["severity"], "high") for f in report["findings"]) else 0
+
+
+def _key_option(key) -> str:
+    """The option `auditor verify` checks this bundle's signature with."""
+    if key is None:
+        return ""
+    return " --sign-key KEYFILE" if isinstance(key, HmacKey) else " --pubkey PUBLIC-KEY.pub"
 
 
 class _Scan:
     """The quick profile in a background thread, so the inspector can answer the checklist meanwhile."""
 
-    def __init__(self, args: argparse.Namespace, paths: list[Path], max_file_size: int) -> None:
-        from ..engine import ScanOptions
-
-        self.areas = [a for a in QUICK_AREAS if a != "files" or paths]
-        self.opts = ScanOptions(only=self.areas, role=args.role, site=args.site, paths=paths, full=True,
-                                max_file_size=max_file_size, roster=args.roster, subaccounts=list(args.subaccounts),
-                                logins=list(args.logins))
+    def __init__(self, opts: ScanOptions) -> None:
+        self.areas = list(opts.only)
+        self.opts = opts
         self.report: dict[str, Any] | None = None
         self.error: BaseException | None = None
         self.seconds = 0.0
         self.thread = threading.Thread(target=self._run, name="quick-profile", daemon=True)
 
     def start(self) -> None:
-        from ..engine import lower_priority
-
-        lower_priority()
+        pipeline.lower_priority()
         self.thread.start()
 
     def _run(self) -> None:
-        from ..engine import run_scan
-
         t0 = time.monotonic()
         try:
-            self.report = run_scan(self.opts)
+            self.report = pipeline.run(self.opts)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
             self.error = exc
         self.seconds = round(time.monotonic() - t0, 1)

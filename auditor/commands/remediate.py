@@ -20,9 +20,12 @@ import json
 import os
 from pathlib import Path
 
+from ..core.options import existing_file
 from ..errors import UsageError
-from ..files.rules import load_rules
+from ..files import locator
+from ..pii.rules import load_rules
 from ..files.textpath import display_path
+from ..integrity import check
 from ..remediate.maskers import CannotMask, format_problem
 from ..remediate.quarantine import InQuarantine, Quarantine
 from ..terminal import echo
@@ -30,7 +33,22 @@ from ..terminal import echo
 FILE_CHECKS = ("PI-001", "PI-002")
 
 
-def main(args: argparse.Namespace) -> int:
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    remediate = sub.add_parser("remediate", help="mask exports in place (original quarantined), restore, list")
+    rem = remediate.add_subparsers(dest="remediate_action", parser_class=type(remediate))
+    mask = rem.add_parser("mask", help="replace CSV/XLSX exports with their masked version (dry run without --apply)")
+    mask.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    mask.add_argument("--from-report", type=existing_file, metavar="REPORT.json",
+                      help="mask the files of the report's PI-001/PI-002 findings")
+    mask.add_argument("--apply", action="store_true", help="really do it (default: show what would happen)")
+    restore = rem.add_parser("restore", help="put a quarantined original back, byte for byte")
+    restore.add_argument("id", metavar="ID")
+    restore.add_argument("--apply", action="store_true")
+    rem.add_parser("list", help="quarantined originals: ID, original path, time")
+    remediate.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
     action = getattr(args, "remediate_action", None)
     if action is None:
         raise UsageError("remediate: say mask, restore or list (auditor remediate --help)")
@@ -48,9 +66,6 @@ def _files_from_report(path: Path) -> tuple[list[Path], int]:
     """(the files of the report's PI-001/PI-002 findings, how many could not be found). Each is found again by
     its finding's locator (the report shows paths masked: ``auditor.files.locator``); a report without locators
     (older versions) by its shown path. What is not found is printed with the reason."""
-    from ..files import locator
-    from ..integrity import check
-
     try:
         report = json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except (OSError, ValueError) as exc:

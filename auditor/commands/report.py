@@ -12,41 +12,46 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .. import render
-from ..compliance import finish_report
+from ..core.options import existing_file
 from ..errors import UsageError
 from ..i18n import t
-from ..integrity import check, seal
-from ..terminal import echo
+from ..integrity import check, signature_kind
 from ..report_input import load
+from ..scan import pipeline
+from ..terminal import echo
+from .options import add_lang, add_sign_key, sign_key
 
 
 def load_json_report(path: Path) -> dict[str, Any]:
     return load(path, str(path))
 
 
-def main(args: argparse.Namespace) -> int:
-    from ..cli import _read_key
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="render a JSON report to HTML, Markdown, XLSX, CSV...")
+    p.add_argument("report", type=existing_file, metavar="REPORT.json")
+    p.add_argument("--output", "-o", action="append", type=Path, default=[], required=True, metavar="FILE")
+    p.add_argument("--baseline", type=existing_file, metavar="OLD.json")
+    add_lang(p)
+    add_sign_key(p, "check the input's HMAC signature and sign the re-sealed report with this key")
+    p.set_defaults(run=run)
 
-    for out in args.output:
-        render.renderer_for(out)  # unknown formats fail before anything is read
-    key = _read_key(args.sign_key) if getattr(args, "sign_key", None) else None
+
+def run(args: argparse.Namespace) -> int:
+    pipeline.check_outputs(args.output)  # unknown formats fail before anything is read
+    key = sign_key(args)
     report = load_json_report(args.report)
     integ = report.get("integrity") if isinstance(report.get("integrity"), dict) else {}
-    signed = bool(integ.get("hmac_sha256"))
+    signed = signature_kind(integ) is not None
     problems = check(report, key if signed else None)
     if problems:
         raise UsageError(f"{args.report}: {'; '.join(problems)}; refusing to render it "
                          f"(check it with: auditor verify {args.report})")
     source = {"digest": integ["digest"], "signed": signed}
     baseline = load(args.baseline, f"--baseline {args.baseline}") if args.baseline else None
-    finish_report(report, baseline=baseline)
+    pipeline.finish(report, baseline=baseline)
     report["rendered_from"] = source
-    seal(report, key)
+    pipeline.seal(report, key)
+    pipeline.write(report, args.output, args.lang)
     for out in args.output:
-        try:
-            render.write(report, out, args.lang)
-        except OSError as exc:
-            raise UsageError(f"--output {out}: cannot write ({exc.strerror or exc})") from None
         echo(f"{t(args.lang, 'written')}: {out}")
     return 0

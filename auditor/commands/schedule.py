@@ -20,15 +20,17 @@ from typing import Any
 
 import platformdirs
 
+from ..core.options import ScanOptions, positive
+from ..durable import private_dir, write_bytes
 from ..errors import UsageError
-from ..files.state import state_dir
-from ..fsutil import write_private
-from ..schedule import NAME, Job, When, parse_when
+from ..paths import state_dir
+from ..schedule import NAME, SCAN_OPTIONS, Job, When, parse_when
 from ..schedule import backends as be
 from ..schedule import texts
 from ..schedule.folder import read_last_run, report_stems
 from ..schedule.runner import run_scheduled
 from ..terminal import echo
+from .options import add_scan_options, add_sign_key, scan_options_from, sign_key
 
 DEFAULT_KEEP = 30
 
@@ -68,22 +70,44 @@ def _load_state(system: bool) -> dict[str, Any] | None:
     return state
 
 
-def _scan_args(args: argparse.Namespace) -> list[str]:
-    out: list[str] = []
-    for area in args.only or []:
-        out += ["--only", area]
-    for path in args.path or []:
-        out += ["--path", str(Path(path).resolve())]
-    if args.role:
-        out += ["--role", args.role]
-    if args.site:
-        out += ["--site", args.site]
-    if args.sign_key:
-        out += ["--sign-key", str(Path(args.sign_key).resolve())]
-    return out
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    schedule = sub.add_parser("schedule", help="scan on a timetable: install, status, remove, run-now")
+    sched = schedule.add_subparsers(dest="schedule_action", parser_class=type(schedule))
+
+    def scope(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--user", action="store_true", help="this user's schedule (systemd --user, crontab, S4U task)")
+        p.add_argument("--system", action="store_true", help="the machine-wide schedule (needs admin/root)")
+
+    def scan_options(p: argparse.ArgumentParser) -> None:
+        add_scan_options(p, only=SCAN_OPTIONS)
+        add_sign_key(p)
+
+    install = sched.add_parser("install", help="register the scheduled scan (Task Scheduler, systemd, cron)")
+    when = install.add_mutually_exclusive_group()
+    when.add_argument("--daily", metavar="HH:MM", help="every day at this time (default 12:30)")
+    when.add_argument("--weekly", nargs=2, metavar=("DAY", "HH:MM"), help="every week on DAY (mon..sun) at HH:MM")
+    install.add_argument("--output-dir", type=Path, metavar="DIR", help="where the dated reports go")
+    install.add_argument("--keep", type=positive, default=DEFAULT_KEEP, metavar="N",
+                         help=f"keep the last N reports (default {DEFAULT_KEEP})")
+    install.add_argument("--backend", choices=["auto", "schtasks", "systemd", "cron"], default="auto")
+    install.add_argument("--print", action="store_true", help="print the task XML / units / cron entry, install nothing")
+    scope(install)
+    scan_options(install)
+    scope(sched.add_parser("status", help="what is installed, next and last run"))
+    scope(sched.add_parser("remove", help="unregister the scheduled scan (reports are kept)"))
+    run_now = sched.add_parser("run-now", help="one scheduled run now (what the scheduler starts)")
+    run_now.add_argument("--output-dir", type=Path, metavar="DIR")
+    run_now.add_argument("--keep", type=positive, default=DEFAULT_KEEP, metavar="N")
+    scan_options(run_now)
+    schedule.set_defaults(run=run)
 
 
-def main(args: argparse.Namespace) -> int:
+def _scan_options(args: argparse.Namespace) -> ScanOptions:
+    """The scheduled scan's options, paths absolute (a scheduler runs in another folder)."""
+    return scan_options_from(args, paths=[Path(p).resolve() for p in args.paths])
+
+
+def run(args: argparse.Namespace) -> int:
     action = getattr(args, "schedule_action", None)
     if action is None:
         raise UsageError("schedule: say install, status, remove or run-now (auditor schedule --help)")
@@ -93,7 +117,7 @@ def main(args: argparse.Namespace) -> int:
 def _job(args: argparse.Namespace, system: bool) -> Job:
     when = parse_when(args.daily, args.weekly)
     out = Path(args.output_dir).resolve() if args.output_dir else default_output_dir(system)
-    return Job(when, out, args.keep, _scan_args(args))
+    return Job(when, out, args.keep, _scan_options(args), Path(args.sign_key).resolve() if args.sign_key else None)
 
 
 def _install(args: argparse.Namespace) -> int:
@@ -105,8 +129,6 @@ def _install(args: argparse.Namespace) -> int:
     if args.print:
         return _print_texts(job, system, args.backend)
     backend = be.choose(args.backend, system)
-    from ..durable import private_dir
-
     try:
         private_dir(job.output_dir)
     except OSError as exc:
@@ -121,9 +143,10 @@ def _install(args: argparse.Namespace) -> int:
     if not result.ok:
         return 2
     state = {"backend": backend.name, "scope": "system" if system else "user", "when": job.when.to_dict(),
-             "output_dir": str(job.output_dir), "keep": job.keep, "command": job.argv(), "files": result.files,
+             "output_dir": str(job.output_dir), "keep": job.keep, "options": job.options.to_json(),
+             "sign_key": str(job.sign_key) if job.sign_key else None, "command": job.argv(), "files": result.files,
              "installed_at": be.now_iso()}
-    write_private(_state_path(system), (json.dumps(state, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    write_bytes(_state_path(system), (json.dumps(state, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     echo(f"schedule installed: {job.when.describe()}, reports in {job.output_dir} (last {job.keep} kept), "
           f"next run {job.when.next_after(dt.datetime.now()).strftime('%Y-%m-%d %H:%M')}")
     return 0
@@ -205,6 +228,6 @@ def _remove(args: argparse.Namespace) -> int:
 def _run_now(args: argparse.Namespace) -> int:
     system = be.is_admin()
     out = Path(args.output_dir) if args.output_dir else default_output_dir(system)
-    result = run_scheduled(out, args.keep, _scan_args(args))
+    result = run_scheduled(out, args.keep, _scan_options(args), sign_key(args))
     echo(result.message, err=result.code not in (0, 1))
     return result.code

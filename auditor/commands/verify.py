@@ -1,9 +1,10 @@
-"""`auditor verify FILE [--sign-key FILE]`: is this JSON report exactly as auditor wrote it?
+"""`auditor verify FILE [--pubkey NAME.pub | --sign-key FILE]`: is this JSON report exactly as auditor wrote it?
 
-Exit 0 with one "OK" line when the SHA-256 digest matches the content (and the HMAC-SHA256 signature matches
-with --sign-key) and the file's bytes are exactly what auditor writes for that content; exit 1 with a clear
-message when anything was changed; exit 2 when FILE is not a JSON report (HTML, Markdown, XLSX and CSV
-reports show the digest of the JSON report they were rendered from). An inspector's .zip bundle is checked by
+Exit 0 with one "OK" line when the SHA-256 digest matches the content (and, with a key, the signature: Ed25519
+checked with the public key alone, or the HMAC-SHA256 of earlier versions with its shared key) and the file's
+bytes are exactly what auditor writes for that content; exit 1 with a clear message when anything was changed or
+the signature is not that key's; exit 2 when FILE is not a JSON report (HTML, Markdown, XLSX and CSV reports show
+the digest of the JSON report they were rendered from). An inspector's .zip bundle is checked by
 auditor.inspector.bundle (manifest, signature, report digest, container bytes)."""
 
 from __future__ import annotations
@@ -12,35 +13,41 @@ import argparse
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from .. import boundedjson, safeio
+from ..core.options import existing_file
 from ..errors import UsageError
-from ..integrity import check, seal
+from ..inspector.bundle import MAX_BUNDLE_BYTES, verify_bundle
+from ..integrity import CANONICALIZATIONS, KEYS, check, signature_kind, signed_by
 from ..render.json_report import render as render_json
-from ..terminal import echo
 from ..report_input import MAX_BYTES, sealed_shape_problem
+from ..signing import VerifyKey, read_verify_key, signature_bytes
+from ..terminal import echo
+from .options import add_sign_key
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_INTEGRITY_KEYS = {"algorithm", "digest", "canonicalization", "hmac_sha256"}
 
 
-def _canonicalization() -> str:
-    return seal({})["integrity"]["canonicalization"]
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("verify", help="check a report's or bundle's digest (and signature)")
+    p.add_argument("file", type=existing_file, metavar="FILE")
+    p.add_argument("--pubkey", type=existing_file, metavar="NAME.pub",
+                   help="Ed25519 public key (auditor keygen): the signature must be this key's")
+    add_sign_key(p, "HMAC key file of earlier versions (or the Ed25519 private key)")
+    p.set_defaults(run=run)
 
 
-def main(args: argparse.Namespace) -> int:
-    from ..cli import _read_key
-    from ..inspector.bundle import MAX_BUNDLE_BYTES, verify_bundle
-
+def run(args: argparse.Namespace) -> int:
     path = Path(args.file)
-    key = _read_key(args.sign_key) if args.sign_key else None
+    key = read_verify_key(args.pubkey, args.sign_key)
     try:
         fh = safeio.open_regular(path, max_size=max(MAX_BUNDLE_BYTES, MAX_BYTES))
     except OSError as exc:
         raise UsageError(f"{path}: cannot read ({safeio.reason_of(exc)})") from None
     with fh:
         head = fh.read(4)
-        if path.suffix.lower() == ".zip" or head[:2] == b"PK":  # an inspector's bundle (issue #7)
+        if path.suffix.lower() == ".zip" or head[:2] == b"PK":  # an inspector's bundle
             fh.seek(0)
             return verify_bundle(path, fh, key)
         size = os.fstat(fh.fileno()).st_size
@@ -64,16 +71,8 @@ def main(args: argparse.Namespace) -> int:
     if not isinstance(report, dict) or "schema_version" not in report or "findings" not in report:
         raise UsageError(f"{path}: not an auditor JSON report (no schema_version/findings)")
 
-    problems = check(report, key)
     integ = report.get("integrity")
-    if isinstance(integ, dict) and "digest" in integ:
-        if integ.get("algorithm") != "sha256" or integ.get("canonicalization") != _canonicalization():
-            problems.append("the integrity block's algorithm or canonicalization was changed")
-        if not _HEX64.match(str(integ.get("digest"))) or ("hmac_sha256" in integ and
-                                                          not _HEX64.match(str(integ["hmac_sha256"]))):
-            problems.append("the integrity block's digest or signature is malformed")
-        if set(integ) - _INTEGRITY_KEYS:
-            problems.append(f"unexpected key(s) in the integrity block: {', '.join(sorted(set(integ) - _INTEGRITY_KEYS))}")
+    problems = block_problems(integ) + check(report, key)
     if not problems and render_json(report) != data:
         problems.append("the report's content matches its digest, but the file's bytes differ from what auditor "
                         "wrote (whitespace or formatting was changed)")
@@ -81,10 +80,44 @@ def main(args: argparse.Namespace) -> int:
         problems += _shape_problems(path, report)
     if problems:
         return _altered(path, "; ".join(problems))
-    signed = "hmac_sha256" in integ
-    how = ("signature valid" if key else "signed, signature not checked (no --sign-key)") if signed else "not signed"
-    echo(f"OK: {path} is intact (SHA-256 {integ['digest']}; {how})")
+    echo(f"OK: {path} is intact (SHA-256 {integ['digest']}; {how_signed(integ, key)})")
     return 0
+
+
+def how_signed(integ: dict[str, Any], key: VerifyKey | None) -> str:
+    """'signature valid (…)', 'signed (…), signature not checked (…)' or 'not signed', for the OK lines."""
+    by = signed_by(integ)
+    if not by:
+        return "not signed"
+    if key is not None:
+        return f"signature valid ({by})"
+    hint = "--pubkey" if signature_kind(integ) == "ed25519" else "--sign-key"
+    return f"signed ({by}), signature not checked (no {hint})"
+
+
+def block_problems(integ: Any) -> list[str]:
+    """What is wrong with the shape of an integrity block (the digest itself is checked by integrity.check)."""
+    if not isinstance(integ, dict) or "digest" not in integ:
+        return []
+    problems = []
+    if integ.get("algorithm") != "sha256" or integ.get("canonicalization") not in CANONICALIZATIONS:
+        problems.append("the integrity block's algorithm or canonicalization was changed")
+    if not _HEX64.match(str(integ.get("digest"))) or ("hmac_sha256" in integ and
+                                                      not _HEX64.match(str(integ["hmac_sha256"]))):
+        problems.append("the integrity block's digest or signature is malformed")
+    if "ed25519" in integ and not _ed25519_block_ok(integ["ed25519"]):
+        problems.append("the integrity block's Ed25519 signature is malformed")
+    if "ed25519" in integ and "hmac_sha256" in integ:
+        problems.append("the integrity block holds two signatures")
+    if set(integ) - KEYS:
+        problems.append(f"unexpected key(s) in the integrity block: {', '.join(sorted(set(integ) - KEYS))}")
+    return problems
+
+
+def _ed25519_block_ok(block: Any) -> bool:
+    if not isinstance(block, dict) or set(block) != {"public_key_sha256", "signature"}:
+        return False
+    return bool(_HEX64.match(str(block["public_key_sha256"]))) and signature_bytes(block["signature"]) is not None
 
 
 def _shape_problems(path: Path, report: dict) -> list[str]:

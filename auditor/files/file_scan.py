@@ -13,9 +13,11 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, Callable
 
 from .. import safeio
+from ..durable import sha256_stream
 from ..table_bounds import workbook_extent
 from ..tabular import SHEET_EXT, TEXT_EXT, UnreadableTable, iter_sheets
-from .rules import PiiRules
+from ..pii.rules import PiiRules
+from ..textcodec import SAMPLE, decode_short
 from .textpath import display_path
 from .table_scan import TableAnalyzer, TableResult
 
@@ -303,19 +305,16 @@ class FileScanner:
 def _sha256(fh: IO[bytes]) -> str:
     """SHA-256 of an opened file (up to the size it had when it was opened)."""
     fh.seek(0)
-    h = hashlib.sha256()
-    for chunk in iter(lambda: fh.read(1 << 20), b""):
-        h.update(chunk)
-    return h.hexdigest()
+    return sha256_stream(fh)
 
 
 def _member_name(info: zipfile.ZipInfo) -> str:
     """Member names from Chinese Windows zips are GBK without the UTF-8 flag."""
     name = info.filename
-    if not info.flag_bits & 0x800:
+    if not info.flag_bits & 0x800:  # zipfile read the raw name as cp437
         try:
-            name = name.encode("cp437").decode("gbk")
-        except (UnicodeEncodeError, UnicodeDecodeError):
+            name = decode_short(name.encode("cp437")) or name
+        except UnicodeEncodeError:
             pass
     return name
 
@@ -338,7 +337,7 @@ class _Rewindable(io.RawIOBase):
 
     def __init__(self, raw: io.BufferedReader) -> None:
         self.raw = raw
-        self.head = raw.peek(64 << 10)[: 64 << 10]
+        self.head = raw.peek(SAMPLE)[:SAMPLE]
         self.head = raw.read(len(self.head))
         self.pos = 0
 

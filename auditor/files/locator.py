@@ -15,16 +15,15 @@ digits in a row that look like a mobile."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
 
 from .. import safeio
+from ..durable import sha256_stream
 from .textpath import WINDOWS, display_path, shown_name, split_shown
 
 MAX_CANDIDATES = 64  # folders or files per component that match a masked name
-CHUNK = 1 << 20
 
 
 def make(path: Path, *, member: bool = False, size: int | None = None, sha256: str | None = None
@@ -102,14 +101,8 @@ def _walk_masked(masked: str, size: int) -> list[Path]:
 
 
 def _sha256(path: Path, size: int) -> str | None:
-    h = hashlib.sha256()
     try:
         with safeio.open_regular(path, max_size=size) as fh:
-            while True:
-                chunk = fh.read(CHUNK)
-                if not chunk:
-                    break
-                h.update(chunk)
+            return sha256_stream(fh)
     except OSError:
         return None
-    return h.hexdigest()

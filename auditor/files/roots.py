@@ -1,4 +1,6 @@
-"""The folders the files area walks by default on an office PC (data: checks/file-roots.toml)."""
+"""Which folders the files area walks: the ``--path`` folders, or by default the folders where exports end up on
+an office PC (data: checks/file-roots.toml), or an inspector's hot folders (checks/inspector-checklist.toml).
+The scan, ``watch`` and ``inspect`` all choose their folders here."""
 
 from __future__ import annotations
 
@@ -7,10 +9,13 @@ import sys
 from functools import lru_cache
 from pathlib import Path, PureWindowsPath
 
+import psutil
+
 from .. import safeio
-from ..context import ScanContext, ci_child
+from ..core.context import ScanContext, ci_child
 from ..packs import load_toml
 from ..resources import pack_dir
+from .walk import dedupe_roots
 
 
 @lru_cache(maxsize=None)
@@ -45,10 +50,8 @@ def expand(base: Path, rel: str, tree: safeio.Tree = safeio.LIVE, ci: bool = Fal
 
 
 def _fixed_drives() -> list[Path]:
-    import psutil
-
     system = Path(sys.executable).anchor.upper() if sys.platform == "win32" else ""
-    sysdrive = (Path(__import__("os").environ.get("SystemDrive", "C:") + "\\")).anchor.upper()
+    sysdrive = (Path(os.environ.get("SystemDrive", "C:") + "\\")).anchor.upper()
     out = []
     try:
         parts = psutil.disk_partitions(all=False)
@@ -78,6 +81,33 @@ def default_roots(ctx: ScanContext) -> list[tuple[Path, str]]:
     else:
         roots += [(home, "home folder") for home in ctx.home_dirs()]
     return roots
+
+
+def scan_roots(ctx: ScanContext, paths: list[Path]) -> list[tuple[Path, str]]:
+    """(folder, why) pairs of a scan: the ``--path`` folders, else the default roots."""
+    if paths:
+        return [(Path(p), "given with --path") for p in paths]
+    return default_roots(ctx)
+
+
+def default_folders(ctx: ScanContext) -> list[Path]:
+    """The default roots as folders to watch, nested ones left out (``watch``)."""
+    return dedupe_roots([p for p, _ in default_roots(ctx)], ctx.tree)
+
+
+def hot_folders(ctx: ScanContext, profile: dict) -> list[Path]:
+    """An inspector's hot folders (the profile's ``windows``/``linux`` folders under every home, and
+    ``windows_machine`` folders), looked up through auditor.safeio: a Desktop replaced by a user's link to another
+    folder is not searched."""
+    tree = ctx.tree
+    out: list[Path] = []
+    rels = profile.get("windows" if ctx.windows else "linux", [])
+    for home in ctx.home_dirs():
+        for rel in rels:
+            out += expand(home, rel, tree, ci=ctx.windows)
+    if ctx.windows:
+        out += [Path(p) for p in profile.get("windows_machine", []) if tree.is_dir(Path(p))]
+    return dedupe_roots(out, tree)
 
 
 def skip_set(ctx: ScanContext) -> tuple[set[str], set[str]]:

@@ -26,20 +26,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from .. import safeio
-from ..fsutil import restrict_to_owner, write_private
+from ..durable import make_dirs, restrict_to_owner, write_bytes
 from ..leakguard import scrub
+from ..paths import state_dir
 
 SCHEMA = 2
 FORGET_DAYS = 180
 KEY_BYTES = 32
-
-
-def state_dir() -> Path:
-    override = os.environ.get("AUDITOR_STATE_DIR")
-    return Path(override) if override else Path(platformdirs.user_state_dir("yuncang-auditor", appauthor=False))
 
 
 def _install_key(folder: Path) -> tuple[bytes, bool]:
@@ -52,16 +46,16 @@ def _install_key(folder: Path) -> tuple[bytes, bool]:
     except OSError:
         pass  # missing, not a regular file, unreadable: replaced (a rename replaces a link, never its target)
     key = secrets.token_bytes(KEY_BYTES)
-    write_private(path, key)
+    write_bytes(path, key)
     return key, True
 
 
 class FileState:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or state_dir() / "files.sqlite"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(self.path.parent)
         try:
-            os.chmod(self.path.parent, 0o700)
+            restrict_to_owner(self.path.parent)
         except OSError:
             pass
         self.secret, fresh_key = _install_key(self.path.parent)

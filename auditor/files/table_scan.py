@@ -11,10 +11,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
-from . import cells
-from .cells import MASKED, UNMASKED
-from .masking import mask_address, mask_id, mask_mobile, mask_name
-from .rules import PiiRules, norm_header
+from ..headers import norm_header
+from ..pii import cells
+from ..pii.cells import MASKED, UNMASKED
+from ..pii.masking import mask_address, mask_id, mask_mobile, mask_name
+from ..pii.rules import PiiRules
 from ..table_bounds import BoundedRows, Overflow
 
 SAMPLE_ROWS = 300

@@ -1,9 +1,10 @@
 """Printable file names, whatever bytes the disk holds, and never a person's number in them.
 
 ``display_path`` is the only form in which a path found on disk leaves the agent (reports, coverage, state,
-console, watch events): each component decoded on its own (UTF-8, else GB18030 — a GBK name unpacked on Linux
-beside UTF-8 folders —, else ``\\xNN``), then masked (``auditor.leakguard.mask_pi``). A component is cut at the
-platform's own separators only: on Linux ``\\`` is an ordinary character of a name."""
+console, watch events): each component decoded on its own (``auditor.textcodec.decode_name``: UTF-8, else
+GB18030 — a GBK name unpacked on Linux beside UTF-8 folders —, else ``\\xNN``), then masked
+(``auditor.leakguard.mask_pi``). A component is cut at the platform's own separators only: on Linux ``\\`` is an
+ordinary character of a name."""
 
 from __future__ import annotations
 
@@ -13,20 +14,11 @@ import sys
 from pathlib import Path
 
 from ..leakguard import mask_pi
+from ..textcodec import decode_name
 
 WINDOWS = sys.platform == "win32"
 _SEP_BYTES = re.compile(rb"([\\/])" if WINDOWS else rb"(/)")
 _SEP_TEXT = re.compile(r"[\\/]" if WINDOWS else r"/")
-
-
-def decode_name(raw: bytes) -> str:
-    """One name (or several joined by separators) as text, undecodable bytes shown as ``\\xNN``."""
-    for enc in ("utf-8", "gb18030"):
-        try:
-            return raw.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    return raw.decode("utf-8", "backslashreplace")
 
 
 def shown_name(name: str | bytes, masked: bool = True) -> str:

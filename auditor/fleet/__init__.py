@@ -1,4 +1,4 @@
-"""Fleet view (issue #8): the JSON reports of many PCs in one embedded SQLite store, one fleet report
+"""Fleet view: the JSON reports of many PCs in one embedded SQLite store, one fleet report
 (HTML/XLSX/Markdown) and SIEM export (ECS / OCSF NDJSON in the Elasticsearch/OpenSearch `_bulk` format).
 
 store.py    the SQLite store (owner-only; a report's SHA-256 digest is its key)

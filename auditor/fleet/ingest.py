@@ -20,17 +20,26 @@ import os
 import re
 import stat
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .. import boundedjson, safeio
+from .. import boundedjson, isotime, safeio
+from ..canonical_json import member_order, string
+from ..compliance import finish_report
+from ..core.legacy import subject_of
+from ..core.severity import NAMES as SEVERITIES
+from ..integrity import JCS, TEXT_FORMS, canonicalization_of, check, signature_kind
+from ..paths import LAST_RUN
+from ..platforms import platforms
 from ..report_input import MAX_BYTES, BadReport, as_report, finding_problem, problem as report_problem
+from ..reportschema import report_validator
+from ..signing import VerifyKey
 from .store import Store
 
 BATCH = 400  # reports per transaction
 PARALLEL_FROM = 48  # files; fewer are read in this process
-SEVERITIES = ("critical", "high", "medium", "low", "info")
 MAX_FILES = 1_000_000  # report files found under one PATH; the rest are listed as not read
 MAX_FOLDER_DEPTH = 64  # folders below a PATH
 
@@ -46,69 +55,37 @@ class IngestResult:
 
 # --------------------------------------------------------------------------- finding facets
 
-_DRIVE = re.compile(r"^([A-Za-z]):[\\/]")
-_LOCATION_WORDS = (  # (folder names, casefolded) -> location key; first match wins, innermost folder first
-    ({"wechat files", "xwechat_files", "msgattach"}, "wechat"),
-    ({"tencent files", "filerecv"}, "qq"),
-    ({"dingtalk", "钉钉"}, "dingtalk"),
-    ({"desktop", "桌面"}, "desktop"),
-    ({"downloads", "下载", "download"}, "downloads"),
-    ({"documents", "my documents", "文档", "我的文档"}, "documents"),
-    ({"temp", "tmp", "cache"}, "temp"),
-)
-
-
-def location_of(path: Any) -> str | None:
-    """Where an export lay, as a key the fleet report can count: desktop, downloads, documents, wechat, qq,
-    dingtalk, temp, removable (/media, /run/media, /mnt), other_drive (a Windows drive other than C:), other."""
-    if not isinstance(path, str) or not path:
-        return None
-    parts = [p.casefold() for p in re.split(r"[\\/]+", path) if p]
-    for part in reversed(parts[:-1]):
-        for names, key in _LOCATION_WORDS:
-            if part in names:
-                return key
-    if path.startswith(("/media/", "/run/media/", "/mnt/")):
-        return "removable"
-    drive = _DRIVE.match(path)
-    if drive and drive.group(1).upper() != "C":
-        return "other_drive"
-    return "other"
-
 
 def _text(value: Any, limit: int = 200) -> str | None:
-    """A short text fact for the store (evidence is free-form: anything else is no fact)."""
+    """A short text fact for the store (anything else is no fact)."""
     return value[:limit] if isinstance(value, str) and value else None
 
 
 def facets(f: dict[str, Any]) -> tuple[Any, ...]:
-    """(tool, tool_category, location, platform, platform_en, records) of one finding."""
-    ev = f.get("evidence") if isinstance(f.get("evidence"), dict) else {}
-    cid = str(f.get("check_id", ""))
+    """(tool, tool_category, location, platform, platform_en, records) of one finding, from its typed subject
+    (derived from the evidence for reports written before subjects)."""
+    s = subject_of(f)
+    kind = s.get("kind")
     tool = category = location = platform = platform_en = records = None
-    if cid.startswith("RC-"):
-        t = ev.get("tool")
-        if not isinstance(t, dict) and isinstance(ev.get("port_of"), list) and ev["port_of"]:
-            t = ev["port_of"][0]
-        if isinstance(t, dict) and _text(t.get("name")):
-            tool, category = _text(t["name"]), _text(t.get("category")) or ""
-        else:
-            tool, category = _text((f.get("target") or {}).get("label")) or cid, "os_feature"
-    elif cid.startswith("PI-"):
-        location = location_of(ev.get("path"))
-        records = ev.get("records")
-    elif cid.startswith("TR-") and cid != "TR-007":
-        location = "removable" if (cid == "TR-006" or ev.get("saved_to_usb_device")) else location_of(
-            ev.get("target_path"))
-        names = ev.get("platform_name")
-        if isinstance(names, dict):
-            platform, platform_en = _text(names.get("zh")), _text(names.get("en"))
-        verdict = ev.get("file_verdict")
-        if isinstance(verdict, dict):
-            records = verdict.get("records")
+    if kind in ("process", "tool", "socket", "setting"):
+        tool, category = _text(s.get("tool_name")), _text(s.get("tool_category")) or ""
+        if tool is None:
+            tool, category = _text((f.get("target") or {}).get("label")) or str(f.get("check_id", "")), "os_feature"
+    elif kind in ("file", "download"):
+        location = _text(s.get("location"))
+        records = s.get("records")
+        if s.get("platform"):
+            platform, platform_en = platform_names(str(s["platform"]))
     if not isinstance(records, int) or isinstance(records, bool) or records < 0:
         records = None
     return tool, category, location, platform, platform_en, records
+
+
+def platform_names(platform: str) -> tuple[str, str]:
+    """(Chinese, English) name of a platform id or alias (checks/platforms.toml; the text itself when unknown)."""
+    pack = platforms()
+    found = pack.by_id.get(pack.resolve(platform) or "")
+    return (found.name_zh, found.name_en) if found else (platform, platform)
 
 
 # --------------------------------------------------------------------------- one file (runs in a worker)
@@ -119,13 +96,13 @@ class Rejected(Exception):
 
 _KNOWN: dict[str, str] = {}
 _KNOWN_BAD: dict[tuple[str, str], str] = {}
-_KEY: bytes | None = None
+_KEY: VerifyKey | None = None
 _SENT: set[str] = set()  # docs, duty definitions and clauses this process already handed over
 _VALID_FINDINGS: set[str] = set()  # hashes of finding JSON already found valid in this process
 _VALID_CAP = 100_000
 
 
-def _init(known: dict[str, str], known_bad: dict[tuple[str, str], str], key: bytes | None) -> None:
+def _init(known: dict[str, str], known_bad: dict[tuple[str, str], str], key: VerifyKey | None) -> None:
     global _KNOWN, _KNOWN_BAD, _KEY, _SENT
     _KNOWN, _KNOWN_BAD, _KEY, _SENT = known, known_bad, key, set()
     _SPANS.clear()
@@ -196,8 +173,14 @@ def _verified(data: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
     except BadReport as exc:
         raise Rejected({"version": "unknown ", "too_large": "too large: "}.get(exc.kind, "malformed: ") + exc.reason) \
             from None
-    parts = _canonical_parts(report, {k: e[2] for k, e in {**hits, **fresh}.items()})
-    problems = _check(report, parts)
+    canonicalization = canonicalization_of(report)
+    if canonicalization not in TEXT_FORMS:
+        raise Rejected("integrity: the report names an unknown canonicalization")
+    try:
+        parts = _canonical_parts(report, {**hits, **fresh}, canonicalization)
+    except ValueError as exc:  # a value RFC 8785 cannot express (a lone surrogate, a huge integer)
+        raise Rejected(f"integrity: the report cannot be canonicalized ({exc})") from None
+    problems = check(report, _KEY, parts["canonical"])
     if problems:
         kind = ("altered" if problems[0].startswith("SHA-256") else
                 "signature" if "sign" in problems[0] else "integrity")
@@ -206,7 +189,7 @@ def _verified(data: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
     host = report["host"]
     if not host["hostname"].strip():
         raise Rejected("malformed: no host.hostname")
-    if _when(report["finished_at"]) is None:
+    if isotime.parse(report["finished_at"]) is None:
         raise Rejected("malformed: finished_at is not an ISO 8601 time")
     for entry in fresh.values():  # the next report holding the very same text need not check it again
         entry[3] = True
@@ -236,12 +219,12 @@ def _validate(report: dict[str, Any], parts: dict[str, Any], valid_members: set[
         _VALID_FINDINGS.add(h)
 
 
-_ENC = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))  # as integrity.canonical
 _DEC = boundedjson.decoder()
 _WS = re.compile(r"[ \t\n\r]*")
 _SPAN_MIN = 1024  # members at least this long are remembered...
 _SPAN_VARIANTS = 8  # ...in up to this many variants per key
-# key -> [[exact JSON text, value, canonical JSON, validated in an accepted report]]
+# key -> [[exact JSON text, value, {canonicalization: canonical JSON; ("items", canonicalization): each finding's},
+#          validated in an accepted report]]
 _SPANS: dict[str, list[list[Any]]] = {}
 
 
@@ -285,7 +268,7 @@ def _parse(text: str) -> tuple[Any, dict[str, list[Any]], dict[str, list[Any]]]:
                 start = idx
                 value, idx = _DEC.raw_decode(text, idx)
                 if idx - start >= _SPAN_MIN and text[start] in '{["':
-                    entry = [text[start:idx], value, _ENC.encode(value), False]
+                    entry = [text[start:idx], value, {}, False]
                     variants = _SPANS.setdefault(key, [])
                     if len(variants) >= _SPAN_VARIANTS:
                         variants.pop(0)
@@ -309,38 +292,40 @@ def _parse(text: str) -> tuple[Any, dict[str, list[Any]], dict[str, list[Any]]]:
     return out, hits, fresh
 
 
-def _canonical_parts(report: dict[str, Any], known: dict[str, str] | None = None) -> dict[str, Any]:
-    """auditor.integrity.canonical(report), member by member: the same bytes (a compact, key-sorted JSON object is
-    the concatenation of its members' JSON), reusing the canonical JSON of members met before; each finding's JSON
-    is kept for the store instead of being serialised a second time."""
+def _canonical_parts(report: dict[str, Any], known: dict[str, list[Any]] | None = None,
+                     canonicalization: str = JCS) -> dict[str, Any]:
+    """auditor.integrity.canonical(report, canonicalization), member by member: the same bytes (a canonical JSON
+    object is the concatenation of its members' canonical JSON in canonical order), reusing the canonical JSON of
+    remembered members (``known``: key -> span entry of _parse); each finding's JSON is kept for the store instead
+    of being serialised a second time. ValueError for a value the canonicalization cannot express."""
     known = known or {}
+    encode = TEXT_FORMS[canonicalization]
     findings = report.get("findings")
-    items = [_ENC.encode(f) for f in findings] if isinstance(findings, list) else None
+    items = None
+    if isinstance(findings, list):
+        entry = known.get("findings")  # the same findings, word for word, as in a report met before
+        items = entry[2].get(("items", canonicalization)) if entry is not None else None
+        if items is None:
+            items = [encode(f) for f in findings]
+            if entry is not None:
+                entry[2][("items", canonicalization)] = items
+    keys = [k for k in report if k != "integrity"]
     members = []
-    for key in sorted(k for k in report if k != "integrity"):
+    for key in (member_order(keys) if canonicalization == JCS else sorted(keys)):
         if key == "findings" and items is not None:
             members.append(f'"findings":[{",".join(items)}]')
+            continue
+        entry = known.get(key)
+        if entry is None:
+            text = encode(report[key])
         else:
-            members.append(f"{_ENC.encode(key)}:{known.get(key) or _ENC.encode(report[key])}")
-    hashes = [hashlib.sha256(b.encode("utf-8")).hexdigest()[:32] for b in items] if items is not None else []
-    return {"canonical": ("{" + ",".join(members) + "}").encode("utf-8"), "findings": items, "hashes": hashes}
-
-
-def _check(report: dict[str, Any], parts: dict[str, Any]) -> list[str]:
-    """auditor.integrity.check on the canonical bytes computed above."""
-    from ..integrity import check
-
-    return check(report, _KEY, parts["canonical"])
-
-
-def _when(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+            text = entry[2].get(canonicalization)
+            if text is None:
+                text = entry[2][canonicalization] = encode(entry[1])
+        members.append(f"{string(key)}:{text}")
+    data = ("{" + ",".join(members) + "}").encode("utf-8")
+    hashes = [hashlib.sha256(b.encode("utf-8")).hexdigest()[:32] for b in items] if items else []
+    return {"canonical": data, "findings": items, "hashes": hashes}
 
 
 def _flatten(report: dict[str, Any], parts: dict[str, Any], source: str, sha: str) -> dict[str, Any]:
@@ -348,11 +333,10 @@ def _flatten(report: dict[str, Any], parts: dict[str, Any], source: str, sha: st
     version = str(report["schema_version"])
     judged = "duties" not in report or "score" not in report
     if judged:  # an older report: judge it now with the current packs (auditor.compliance)
-        from ..compliance import finish_report
 
         finish_report(report)
     host = report["host"]
-    finished = _when(report["finished_at"])
+    finished = isotime.parse(report["finished_at"])
     site = str(host.get("site") or "").strip()
     hostname = host["hostname"].strip()
     counts = {s: 0 for s in SEVERITIES}
@@ -386,10 +370,12 @@ def _flatten(report: dict[str, Any], parts: dict[str, Any], source: str, sha: st
         "finished_at": report["finished_at"],
         "finished_utc": finished.astimezone(dt.timezone.utc).isoformat(timespec="seconds"),
         "local_date": finished.date().isoformat(),
-        "signed": int(bool(integ.get("hmac_sha256"))), "signature_checked": int(_KEY is not None),
+        "signed": int(signature_kind(integ) is not None), "signature_checked": int(_KEY is not None),
         "judged_at_ingest": int(judged), "score": score.get("value"), "grade": score.get("grade"),
         "areas": ",".join(score.get("assessed_areas") or []), "total": len(report["findings"]), **counts,
         "source": source, "file_sha256": sha, "ingested_at": "",
+        "machine_id": host.get("machine_id") if isinstance(host.get("machine_id"), str) else None,
+        "signature": signature_kind(integ),
     }
     return {"row": row, "findings": findings, "docs": docs, "duties": duties, "duty_defs": duty_defs,
             "clauses": clauses}
@@ -398,11 +384,7 @@ def _flatten(report: dict[str, Any], parts: dict[str, Any], source: str, sha: st
 # --------------------------------------------------------------------------- many files
 
 def _not_reports() -> set[str]:
-    """Names of the JSON files a scheduled run keeps beside its reports (auditor.schedule.runner)."""
-    try:
-        from ..schedule.runner import LAST_RUN
-    except ImportError:  # pragma: no cover - a build without the schedule command
-        LAST_RUN = "last-run.json"
+    """Names of the JSON files a scheduled run keeps beside its reports."""
     return {LAST_RUN}
 
 
@@ -497,8 +479,7 @@ def _workers(n_files: int) -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def ingest(store: Store, paths: Iterable[Path], key: bytes | None = None, progress=None) -> IngestResult:
-    from ..reportschema import report_validator
+def ingest(store: Store, paths: Iterable[Path], key: VerifyKey | None = None, progress=None) -> IngestResult:
 
     report_validator()  # a schema that cannot be applied is a configuration error (exit 2), not 1000 rejections
     result = IngestResult(store.path)
@@ -544,7 +525,6 @@ def ingest(store: Store, paths: Iterable[Path], key: bytes | None = None, progre
             _init(known, known_bad, key)
             yield from map(examine, files)
             return
-        from concurrent.futures import ProcessPoolExecutor
 
         import numpy  # noqa: F401 - used by boundedjson.structure: imported once here, inherited by forked workers
 

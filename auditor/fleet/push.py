@@ -1,4 +1,9 @@
-"""POST bulk NDJSON to an Elasticsearch/OpenSearch `_bulk` endpoint, in batches, with bounded retries.
+"""POST bulk NDJSON to an Elasticsearch/OpenSearch `_bulk` endpoint, in batches, with bounded retries; PUT the
+index templates first when asked to.
+
+Documents are sent with ``create`` actions (the only action a data stream accepts). A document refused with 409
+(its ``_id`` is there already: the same finding of the same report was sent before) counts as stored: sending
+again never duplicates and never fails.
 
 A batch is retried (exponential back-off, at most ``retries`` times, honouring a short Retry-After) when the
 server cannot be reached, times out, or answers 429 or 5xx. In a 200 answer with ``"errors": true``, the
@@ -11,6 +16,8 @@ The network between the agent and the SIEM is not trusted:
 * **No redirect is followed.** A 3xx answer ends the push with an error naming the status and the host of its
   Location: the documents and the credentials (Basic or ApiKey) are never sent on, to that host or any other.
   (An ``https`` URL redirected to ``http`` is named as a downgrade.)
+* **A private CA can be trusted** (``ca_cert``: PEM certificates read by the caller) instead of the system's
+  certificate store; the server's name is always checked.
 * **No credentials in clear.** Credentials are refused over plain ``http`` unless the host is this machine
   (127.0.0.0/8, ::1, localhost) or the caller allows it explicitly (``--allow-http-credentials``).
 * **Bounded answers.** Each request has a total deadline (``timeout``: connecting, sending and the whole answer),
@@ -24,6 +31,7 @@ import base64
 import ipaddress
 import json
 import math
+import ssl
 import threading
 import time
 import urllib.error
@@ -49,16 +57,44 @@ class PushError(Exception):
 @dataclass
 class PushResult:
     url: str
-    sent: int = 0  # documents accepted
+    sent: int = 0  # documents accepted (created)
+    existing: int = 0  # documents the server holds already (409 to a create: sent before)
     batches: int = 0
     requests: int = 0
     retries: int = 0
     failed: list[tuple[str, int, str]] = field(default_factory=list)  # (_id, status, reason)
+    templates: list[str] = field(default_factory=list)  # templates installed
 
 
-def bulk_url(url: str) -> tuple[str, dict[str, str]]:
-    """The `_bulk` endpoint for URL (a cluster URL or the endpoint itself) and the headers its user:password
-    part asks for (the credentials are taken out of the URL)."""
+@dataclass(frozen=True)
+class Connection:
+    """How to reach the cluster: total seconds per request, an API key, PEM certificates of a private CA."""
+
+    timeout: float = 30.0
+    api_key: str | None = None
+    ca_cert: str | None = None
+
+    def opener(self) -> urllib.request.OpenerDirector:
+        handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
+        if self.ca_cert is not None:
+            handlers.append(urllib.request.HTTPSHandler(context=tls_context(self.ca_cert)))
+        return urllib.request.build_opener(*handlers)
+
+
+def tls_context(ca_cert: str) -> ssl.SSLContext:
+    """Certificate checks against ``ca_cert`` (PEM text, one or more certificates) instead of the system store:
+    the chain must end at one of them and the name must match. ValueError for text that holds no certificate."""
+    if "-----BEGIN CERTIFICATE-----" not in ca_cert:
+        raise ValueError("no PEM certificate in it (-----BEGIN CERTIFICATE-----)")
+    try:
+        return ssl.create_default_context(cadata=ca_cert)  # only this CA: the system store is not loaded
+    except ssl.SSLError as exc:
+        raise ValueError(f"not a usable certificate ({exc.reason or exc})") from None
+
+
+def cluster_url(url: str) -> tuple[str, dict[str, str]]:
+    """The cluster's base URL (URL without a trailing /_bulk) and the headers its user:password part asks for
+    (the credentials are taken out of the URL)."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{shown(without_credentials(url), 300)}: not an http(s) URL")
@@ -71,9 +107,22 @@ def bulk_url(url: str) -> tuple[str, dict[str, str]]:
         pw = urllib.parse.unquote(parts.password or "")
         headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()
     path = parts.path.rstrip("/")
-    if not path.endswith("/_bulk"):
-        path += "/_bulk"
+    if path.endswith("/_bulk"):
+        path = path[:-len("/_bulk")]
     return urllib.parse.urlunsplit((parts.scheme, netloc, path, parts.query, "")), headers
+
+
+def endpoint(base: str, path: str) -> str:
+    """``base`` (a cluster URL, perhaps with a query) with ``path`` appended to its path."""
+    parts = urllib.parse.urlsplit(base)
+    return urllib.parse.urlunsplit(parts._replace(path=f"{parts.path}/{path}"))
+
+
+def bulk_url(url: str) -> tuple[str, dict[str, str]]:
+    """The `_bulk` endpoint for URL (a cluster URL or the endpoint itself) and the headers its user:password
+    part asks for (the credentials are taken out of the URL)."""
+    base, headers = cluster_url(url)
+    return endpoint(base, "_bulk"), headers
 
 
 def without_credentials(url: str) -> str:
@@ -133,27 +182,54 @@ def _doc_id(action: bytes) -> str:
         return "?"
 
 
-def push(url: str, pairs: Iterable[tuple[bytes, bytes]], retries: int = 3, max_docs: int = 500,
-         max_bytes: int = 5 << 20, timeout: float = 30.0, api_key: str | None = None, backoff: float = 0.5,
-         sleep: Callable[[float], None] = time.sleep) -> PushResult:
-    endpoint, headers = bulk_url(url)
-    headers["Content-Type"] = "application/x-ndjson"
+def _headers(url: str, conn: Connection, content_type: str) -> tuple[str, dict[str, str]]:
+    base, headers = cluster_url(url)
+    headers["Content-Type"] = content_type
     headers["Accept"] = "application/json"
-    if api_key:
-        headers["Authorization"] = f"ApiKey {api_key}"
-    result = PushResult(endpoint)
+    if conn.api_key:
+        headers["Authorization"] = f"ApiKey {conn.api_key}"
+    return base, headers
+
+
+def install_templates(url: str, requests: Iterable[tuple[str, dict]], conn: Connection = Connection()) -> list[str]:
+    """PUT each (path, body) under the cluster URL, in order (component templates before the index template that
+    composes them); the names installed. PushError at the first one refused: nothing is pushed then."""
+    base, headers = _headers(url, conn, "application/json")
+    opener = conn.opener()
+    done = []
+    for path, body in requests:
+        target = endpoint(base, path)
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        status, _answer, _retry, problem = _send(opener, "PUT", target, data, headers, conn.timeout)
+        if status == REFUSED:
+            raise PushError(f"{target}: {problem}")
+        if not 200 <= status < 300:
+            raise PushError(f"{target}: the template was not installed ("
+                            f"{f'HTTP {status}: {problem}' if status else problem})")
+        done.append(path.rsplit("/", 1)[-1])
+    return done
+
+
+def push(url: str, pairs: Iterable[tuple[bytes, bytes]], retries: int = 3, max_docs: int = 500,
+         max_bytes: int = 5 << 20, conn: Connection = Connection(), backoff: float = 0.5,
+         sleep: Callable[[float], None] = time.sleep) -> PushResult:
+    base, headers = _headers(url, conn, "application/x-ndjson")
+    target = endpoint(base, "_bulk")
+    opener = conn.opener()
+    result = PushResult(target)
     for batch in batches(pairs, max_docs, max_bytes):
         result.batches += 1
         todo = batch
         attempt = 0
         while todo:
-            status, body, retry_after, problem = _post(endpoint, b"".join(a + d for a, d in todo), headers, timeout)
+            status, body, retry_after, problem = _send(opener, "POST", target, b"".join(a + d for a, d in todo),
+                                                       headers, conn.timeout)
             result.requests += 1
             again: list[tuple[bytes, bytes]] = []
             if status == 200 and body is not None:
                 items = body.get("items") if isinstance(body, dict) else None
                 if not isinstance(items, list) or len(items) != len(todo):
-                    raise PushError(f"{endpoint}: unexpected answer to a bulk request ({len(todo)} documents sent, "
+                    raise PushError(f"{target}: unexpected answer to a bulk request ({len(todo)} documents sent, "
                                     f"{len(items) if isinstance(items, list) else 'no'} items back)")
                 for pair, item in zip(todo, items):
                     res = next(iter(item.values()), None) if isinstance(item, dict) else None
@@ -161,6 +237,8 @@ def push(url: str, pairs: Iterable[tuple[bytes, bytes]], retries: int = 3, max_d
                     code = _code(res.get("status"))
                     if 200 <= code < 300:
                         result.sent += 1
+                    elif code == 409:  # create of an _id that is there already: this finding was sent before
+                        result.existing += 1
                     elif code in RETRYABLE:
                         again.append(pair)
                     else:
@@ -171,14 +249,14 @@ def push(url: str, pairs: Iterable[tuple[bytes, bytes]], retries: int = 3, max_d
             elif status in RETRYABLE or status == 0:
                 again = todo
             elif status == REFUSED:
-                raise PushError(f"{endpoint}: {problem}")
+                raise PushError(f"{target}: {problem}")
             else:
-                raise PushError(f"{endpoint}: HTTP {status}: {problem}")
+                raise PushError(f"{target}: HTTP {status}: {problem}")
             if not again:
                 break
             attempt += 1
             if attempt > retries:
-                raise PushError(f"{endpoint}: gave up after {retries} retries "
+                raise PushError(f"{target}: gave up after {retries} retries "
                                 f"({len(again)} documents not accepted; last: {problem or 'some documents refused with 429/5xx'})")
             result.retries += 1
             delay = min(MAX_BACKOFF, backoff * (2 ** (attempt - 1)))
@@ -207,15 +285,13 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_OPENER = urllib.request.build_opener(_NoRedirect)
-
-
-def _post(url: str, data: bytes, headers: dict[str, str], timeout: float):
+def _send(opener: urllib.request.OpenerDirector, method: str, url: str, data: bytes, headers: dict[str, str],
+          timeout: float):
     """(status, parsed JSON body or None, Retry-After seconds or None, problem text); status 0 = no answer,
     REFUSED = an answer that must end the push. At most ``timeout`` seconds in all, whatever the server does."""
     box: list[tuple] = []
-    worker = threading.Thread(target=lambda: box.append(_post_once(url, data, headers, timeout)), daemon=True,
-                              name="bulk-push")
+    worker = threading.Thread(target=lambda: box.append(_send_once(opener, method, url, data, headers, timeout)),
+                              daemon=True, name="bulk-push")
     worker.start()
     worker.join(timeout)
     if not box:  # a server that answers byte by byte: the thread is left to its socket timeout
@@ -223,10 +299,11 @@ def _post(url: str, data: bytes, headers: dict[str, str], timeout: float):
     return box[0]
 
 
-def _post_once(url: str, data: bytes, headers: dict[str, str], timeout: float):
-    req = urllib.request.Request(url, data=data, headers=headers, method="POST")
+def _send_once(opener: urllib.request.OpenerDirector, method: str, url: str, data: bytes, headers: dict[str, str],
+               timeout: float):
+    req = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
-        with _OPENER.open(req, timeout=timeout) as resp:
+        with opener.open(req, timeout=timeout) as resp:
             raw = resp.read(MAX_ANSWER + 1)
             status = resp.status
     except urllib.error.HTTPError as exc:

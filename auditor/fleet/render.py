@@ -11,8 +11,10 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
+from .. import __version__
+from ..core.severity import SEVERITIES as SEVERITY_LEVELS
 from ..errors import UsageError
-from ..fsutil import write_private
+from ..durable import write_bytes
 from ..render import view as pc_view
 from ..render.markdown import cell as md_cell, md as md_inline
 from ..render.templating import render_template
@@ -100,7 +102,7 @@ def build_view(tb: FleetTables, lang: str) -> dict[str, Any]:
     tools = facet_rows(tb.tools, lambda r: r["tool"])
     for x in tools:
         cat = x.get("tool_category") or ""
-        x["category_label"] = L(f"cat.{cat}") if cat else pc_view.EMPTY
+        x["category_label"] = L(f"value.category.{cat}") if cat else pc_view.EMPTY
     locations = facet_rows(tb.locations, lambda r: L(f"loc.{r['location']}"))
     platforms = facet_rows(tb.platforms, lambda r: (r["platform"] if lang == "zh" else r.get("platform_en"))
                            or r["platform"])
@@ -118,7 +120,8 @@ def build_view(tb: FleetTables, lang: str) -> dict[str, Any]:
         {"label": L("pcs_not_met"), "value": int((tb.pcs["not_met"] > 0).sum()) if n_pcs else 0, "cls": "s-medium"},
         {"label": L("rejected_n"), "value": len(rejected), "cls": "s-high" if rejected else ""},
     ]
-    sev_totals = [{"key": s, "label": L(s), "count": int(tb.pcs[s].sum()) if n_pcs else 0} for s in SEVERITIES]
+    sev_totals = [{"key": s.name, "label": L(s.name), "count": int(tb.pcs[s.name].sum()) if n_pcs else 0,
+                   "css": s.css, "color": s.color} for s in SEVERITY_LEVELS]
     period = (f"{tb.since.isoformat()} {L('since')} – {tb.as_of.isoformat()}" if tb.since
               else f"{L('all_time')} – {tb.as_of.isoformat()}")
     return {
@@ -134,7 +137,6 @@ def build_view(tb: FleetTables, lang: str) -> dict[str, Any]:
 
 
 def _version() -> str:
-    from .. import __version__
 
     return __version__
 
@@ -152,9 +154,9 @@ def render_md(tb: FleetTables, lang: str) -> bytes:
 
 
 def render_xlsx(tb: FleetTables, lang: str) -> bytes:
-    import xlsxwriter
+    import xlsxwriter  # deferred with the spreadsheet renderer below: only an .xlsx fleet report loads them
 
-    from ..render.xlsx import MAX_CELL, SEV_COLORS, VERDICT_COLORS
+    from ..render.xlsx import MAX_CELL, VERDICT_COLORS
 
     v = build_view(tb, lang)
     L = v["L"]
@@ -174,7 +176,7 @@ def render_xlsx(tb: FleetTables, lang: str) -> bytes:
         "label": f({"bold": True, "valign": "top", "border": 1, "bg_color": "#F5F7FA"}),
         "note": f({"italic": True, "font_color": "#5F6B7A", "text_wrap": True, "valign": "top"}),
     }
-    sev = {s: f({"bold": True, "font_color": "#FFFFFF", "bg_color": c, "border": 1}) for s, c in SEV_COLORS.items()}
+    sev = {s.name: f({"bold": True, "font_color": "#FFFFFF", "bg_color": s.color, "border": 1}) for s in SEVERITY_LEVELS}
     ver = {k: f({"bold": True, "font_color": "#FFFFFF", "bg_color": c, "border": 1}) for k, c in VERDICT_COLORS.items()}
 
     def put(ws, row: int, col: int, value: Any, kind: str = "text") -> None:
@@ -304,4 +306,4 @@ def renderer_for(path: Path) -> Callable[[FleetTables, str], bytes]:
 
 
 def write(tb: FleetTables, path: Path, lang: str) -> None:
-    write_private(Path(path), renderer_for(path)(tb, lang))
+    write_bytes(Path(path), renderer_for(path)(tb, lang))

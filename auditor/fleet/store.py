@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import sys
 from pathlib import Path
 from typing import Any, Iterable
 
-import platformdirs
-
 from ..errors import UsageError
-from ..fsutil import restrict_to_owner
+from ..durable import make_dirs, restrict_to_owner
+from ..paths import fleet_db_path
 from . import NAME
 
-STORE_VERSION = 1
+STORE_VERSION = 2  # 2: reports.machine_id and reports.signature (issue #19); a version-1 store is upgraded in place
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -39,7 +37,9 @@ CREATE TABLE IF NOT EXISTS reports (
   score INTEGER, grade TEXT, areas TEXT,
   total INTEGER NOT NULL, critical INTEGER NOT NULL, high INTEGER NOT NULL, medium INTEGER NOT NULL,
   low INTEGER NOT NULL, info INTEGER NOT NULL,
-  source TEXT NOT NULL, file_sha256 TEXT NOT NULL, ingested_at TEXT NOT NULL
+  source TEXT NOT NULL, file_sha256 TEXT NOT NULL, ingested_at TEXT NOT NULL,
+  machine_id TEXT,                  -- host.machine_id (/etc/machine-id, MachineGuid) when the report has one
+  signature TEXT                    -- 'ed25519', 'hmac' or NULL (not signed)
 );
 CREATE INDEX IF NOT EXISTS reports_pc ON reports (pc, finished_utc);
 CREATE INDEX IF NOT EXISTS reports_file ON reports (file_sha256);
@@ -70,16 +70,13 @@ CREATE TABLE IF NOT EXISTS rejected (
 REPORT_COLUMNS = ("digest", "pc", "hostname", "site", "role", "os", "os_version", "kernel", "tool_version",
                   "schema_version", "started_at", "finished_at", "finished_utc", "local_date", "signed",
                   "signature_checked", "judged_at_ingest", "score", "grade", "areas", "total", "critical", "high",
-                  "medium", "low", "info", "source", "file_sha256", "ingested_at")
+                  "medium", "low", "info", "source", "file_sha256", "ingested_at", "machine_id", "signature")
 FINDING_COLUMNS = ("digest", "fid", "check_id", "area", "severity", "title_zh", "title_en", "target", "tool",
                    "tool_category", "location", "platform", "platform_en", "records", "doc")
 
 
 def default_path() -> Path:
-    override = os.environ.get("AUDITOR_FLEET_DB")
-    if override:
-        return Path(override)
-    return Path(platformdirs.user_data_dir(NAME, appauthor=False)) / "fleet.sqlite"
+    return fleet_db_path()
 
 
 class Store:
@@ -113,6 +110,8 @@ class Store:
                                  f"INSERT OR IGNORE INTO meta VALUES ('application', '{NAME} fleet store');COMMIT;")
             elif int(version) > STORE_VERSION:
                 raise UsageError(f"--db {path}: written by a newer version of {NAME} (store version {version})")
+            elif int(version) < STORE_VERSION:
+                _upgrade(db, int(version))
         except sqlite3.DatabaseError as exc:
             raise UsageError(f"--db {path}: not a usable SQLite fleet store ({exc})") from None
         return cls(path, db)
@@ -197,16 +196,25 @@ def _meta(db: sqlite3.Connection, key: str) -> str | None:
     return row[0] if row else None
 
 
+def _upgrade(db: sqlite3.Connection, version: int) -> None:
+    """Bring a store of an earlier version to STORE_VERSION, in one transaction (reports signed before version 2
+    could only be signed with HMAC)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if version < 2:
+            db.execute("ALTER TABLE reports ADD COLUMN machine_id TEXT")
+            db.execute("ALTER TABLE reports ADD COLUMN signature TEXT")
+            db.execute("UPDATE reports SET signature = 'hmac' WHERE signed = 1")
+        db.execute("UPDATE meta SET value = ? WHERE key = 'store_version'", (str(STORE_VERSION),))
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
 def _create_private(path: Path) -> None:
     """An empty file, owner-only from the first moment (SQLite gives its journal the same mode)."""
-    parent = path.parent if str(path.parent) else Path(".")
-    new_dir = not parent.exists()
-    parent.mkdir(parents=True, exist_ok=True)
-    if new_dir and sys.platform != "win32":
-        try:
-            os.chmod(parent, 0o700)
-        except OSError:
-            pass
+    make_dirs(path.parent if str(path.parent) else Path("."))
     try:
         fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

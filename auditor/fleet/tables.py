@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .. import packs
-from ..model import Finding, Target
-from ..resources import pack_dir
-from ..severity import rank
+from ..core.checks import fleet_checks
+from ..core.factory import FindingFactory
+from ..core.model import Subject, Target
+from ..core.severity import NAMES as SEVERITIES, rank
 from . import DEFAULT_SILENT_DAYS
 from .store import Store
 
-SEVERITIES = ["critical", "high", "medium", "low", "info"]
 VERDICTS = ["not_met", "not_assessed", "met"]
 
 
@@ -48,28 +46,19 @@ class FleetTables:
     silent_findings: list[dict[str, Any]] = field(default_factory=list)
 
 
-# --------------------------------------------------------------------------- the fleet check pack
-
-@lru_cache(maxsize=None)
-def fleet_checks(root: Path | None = None) -> dict[str, packs.CheckDef]:
-    path = (root or pack_dir("checks")) / "fleet.toml"
-    return {raw["id"]: packs._check_from(raw, str(path)) for raw in packs.load_toml(path).get("check", [])}
-
+# --------------------------------------------------------------------------- the fleet check
 
 def silent_finding(row: dict[str, Any], as_of: dt.date, silent_days: int) -> dict[str, Any]:
     """FL-001 for one PC that stopped reporting, in the shape of a report finding."""
-    chk = fleet_checks()["FL-001"]
     site = row["site"] or ""
     params = {"host": row["hostname"], "site": site or "—", "days": row["days_ago"], "last": row["last_date"]}
-    f = Finding(
-        check_id=chk.id, area=chk.area, severity=chk.severity_for(row.get("role")),
-        title={k: packs.fill(v, params) for k, v in chk.title.items()},
-        target=Target("pc", f"{site}/{row['hostname']}", f"{row['hostname']} ({site or '—'})"),
-        evidence={"hostname": row["hostname"], "site": site or None, "role": row.get("role"),
-                  "last_report_at": row["last_scan"], "last_report_digest": row["digest"],
-                  "days_since_last_report": int(row["days_ago"]), "silent_after_days": silent_days,
-                  "as_of": as_of.isoformat()},
-        legal_basis=list(chk.legal_basis), remediation=dict(chk.remediation))
+    f = FindingFactory(fleet_checks(), row.get("role")).make(
+        "FL-001", Target("pc", f"{site}/{row['hostname']}", f"{row['hostname']} ({site or '—'})"),
+        {"hostname": row["hostname"], "site": site or None, "role": row.get("role"),
+         "last_report_at": row["last_scan"], "last_report_digest": row["digest"],
+         "days_since_last_report": int(row["days_ago"]), "silent_after_days": silent_days,
+         "as_of": as_of.isoformat()}, params,
+        subject=Subject("device", device=row["hostname"], time=row["last_scan"]))
     return f.to_dict()
 
 

@@ -1,5 +1,6 @@
 """The inspector's bundle: a ZIP holding the report (JSON + HTML), the checklist answers, host facts and a
-manifest with each file's SHA-256, signed with HMAC-SHA256 when a key is given; and its verification.
+manifest with each file's SHA-256, signed when a key is given (Ed25519 over the manifest's RFC 8785 canonical
+JSON: the public key alone verifies; or, as before, HMAC-SHA256 with a shared secret); and its verification.
 
 The ZIP is written by hand, deterministically (stored members, fixed timestamps and attributes, UTF-8 names),
 so that `auditor verify` can rebuild the container's structure from its members and compare it byte for byte: a
@@ -15,20 +16,21 @@ they stream by, in 1 MiB pieces. Only report.json (at most auditor.report_input.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import io
 import json
+import os
 import struct
-import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .. import boundedjson
+from .. import boundedjson, canonical_json
+from ..errors import UsageError
 from ..fleet.texts import shown
-from ..report_input import MAX_BYTES as MAX_REPORT_BYTES
-
+from ..integrity import check, ed25519_problem, signature_kind
+from ..report_input import MAX_BYTES as MAX_REPORT_BYTES, sealed_shape_problem
+from ..signing import HmacKey, SigningKey, VerifyKey, signer, verifier
 from ..terminal import echo
 
 FORMAT = "yuncang-auditor-inspection-bundle"
@@ -76,21 +78,53 @@ def build_zip(members: list[tuple[str, bytes]]) -> bytes:
     return bytes(out + central + _end_record(len(members), len(central), len(out)))
 
 
-def _canonical(manifest: dict[str, Any]) -> bytes:
-    body = {k: v for k, v in manifest.items() if k != "signature"}
-    return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+#: how the signed bytes of a manifest are made: RFC 8785 from this version on, Python's sorted JSON before
+JCS, LEGACY = "rfc8785-without-signature", "json-sorted-keys-compact-utf8-without-signature"
+_CANONICAL = {JCS: canonical_json.jcs, LEGACY: canonical_json.legacy}
 
 
-def make_bundle(files: list[tuple[str, bytes]], meta: dict[str, Any], key: bytes | None) -> bytes:
+def _canonical(manifest: dict[str, Any], canonicalization: str = JCS) -> bytes:
+    """The manifest without its signature, canonicalized: the bytes the signature is over."""
+    return _CANONICAL[canonicalization]({k: v for k, v in manifest.items() if k != "signature"})
+
+
+def make_bundle(files: list[tuple[str, bytes]], meta: dict[str, Any], key: SigningKey | bytes | None) -> bytes:
+    """The bundle's bytes; signed with an Ed25519 private key (the public key alone verifies) or, as before, an
+    HMAC secret."""
     manifest: dict[str, Any] = {
         "format": FORMAT, "format_version": FORMAT_VERSION, **meta,
         "files": [{"name": n, "size": len(d), "sha256": hashlib.sha256(d).hexdigest()} for n, d in files],
     }
-    if key:
-        manifest["signature"] = {"algorithm": "hmac-sha256",
-                                 "canonicalization": "json-sorted-keys-compact-utf8-without-signature",
-                                 "value": hmac.new(key, _canonical(manifest), hashlib.sha256).hexdigest()}
+    key = signer(key)
+    if isinstance(key, HmacKey):
+        manifest["signature"] = {"algorithm": "hmac-sha256", "canonicalization": JCS,
+                                 "value": key.mac(_canonical(manifest))}
+    elif key is not None:
+        sig = key.sign(_canonical(manifest))
+        manifest["signature"] = {"algorithm": "ed25519", "canonicalization": JCS,
+                                 "public_key_sha256": sig["public_key_sha256"], "value": sig["signature"]}
     return build_zip([*files, (MANIFEST, json_bytes(manifest))])
+
+
+def _signature_problem(manifest: dict[str, Any], key: VerifyKey) -> str | None:
+    """Why the manifest's signature is not ``key``'s; None when it is."""
+    sig = manifest.get("signature")
+    if not isinstance(sig, dict) or "value" not in sig:
+        return "the bundle is not signed (no signature in the manifest)"
+    canonicalization = sig.get("canonicalization")
+    if canonicalization not in _CANONICAL:
+        return "the manifest's signature names an unknown canonicalization"
+    data = _canonical(manifest, canonicalization)
+    if isinstance(key, HmacKey):
+        if sig.get("algorithm") != "hmac-sha256":
+            return "signed with an Ed25519 key, not with this HMAC key (verify with --pubkey)"
+        if not key.matches(data, sig["value"]):
+            return "HMAC signature does not match: altered, or signed with another key"
+        return None
+    if sig.get("algorithm") != "ed25519":
+        return "the bundle is not signed with an Ed25519 key"
+    return ed25519_problem({"public_key_sha256": sig.get("public_key_sha256"), "signature": sig["value"]}, data,
+                           key, "the bundle")
 
 
 class _Unreadable(Exception):
@@ -187,12 +221,12 @@ def _listed(manifest: Any) -> list[tuple[str, int, str]]:
     return out
 
 
-def check_bundle(data: bytes, key: bytes | None) -> tuple[list[str], dict[str, Any]]:
+def check_bundle(data: bytes, key: VerifyKey | SigningKey | bytes | None) -> tuple[list[str], dict[str, Any]]:
     """:func:`check_bundle_file` on bytes in memory."""
     return check_bundle_file(io.BytesIO(data), len(data), key)
 
 
-def check_bundle_file(fh: BinaryIO, size: int, key: bytes | None) -> tuple[list[str], dict[str, Any]]:
+def check_bundle_file(fh: BinaryIO, size: int, key: VerifyKey | SigningKey | bytes | None) -> tuple[list[str], dict[str, Any]]:
     """(problems, facts). No problems: every member is listed in the manifest with its SHA-256, the report's
     own digest holds (and it is a valid report), the signature matches (with a key), and the container is byte
     for byte what auditor writes for these members."""
@@ -204,8 +238,6 @@ def check_bundle_file(fh: BinaryIO, size: int, key: bytes | None) -> tuple[list[
     names = [m.name for m in members]
     by_name = {m.name: m for m in members}
     if MANIFEST not in by_name and "report.json" not in by_name:
-        from ..errors import UsageError
-
         raise UsageError("a ZIP file that is not an auditor bundle (no manifest.json, no report.json); verify a JSON "
                          "report or an inspector's bundle")
     if len(members) > MAX_MEMBERS:
@@ -245,12 +277,12 @@ def check_bundle_file(fh: BinaryIO, size: int, key: bytes | None) -> tuple[list[
         problems.append("manifest.json is not in the form auditor writes (edited)")
     sig = manifest.get("signature")
     facts["signed"] = isinstance(sig, dict)
+    facts["signature"] = sig if isinstance(sig, dict) else None
+    key = verifier(key)
     if key is not None:
-        if not isinstance(sig, dict) or "value" not in sig:
-            problems.append("the bundle is not signed (no HMAC signature in the manifest)")
-        elif not hmac.compare_digest(str(sig["value"]).encode("utf-8", "replace"),
-                                     hmac.new(key, _canonical(manifest), hashlib.sha256).hexdigest().encode()):
-            problems.append("HMAC signature does not match: altered, or signed with another key")
+        problem = _signature_problem(manifest, key)
+        if problem:
+            problems.append(problem)
     problems += _report_problems(contents.get("report.json"), key, facts)
     if not problems and not _same_container(fh, size, members):
         problems.append("the ZIP container's bytes differ from what auditor writes (headers, padding or a comment "
@@ -288,10 +320,7 @@ def _contents(fh: BinaryIO, size: int, members: list[_Member]) -> dict[str, _Con
     return out
 
 
-def _report_problems(content: _Content | None, key: bytes | None, facts: dict[str, Any]) -> list[str]:
-    from ..integrity import check
-    from ..report_input import sealed_shape_problem
-
+def _report_problems(content: _Content | None, key: VerifyKey | None, facts: dict[str, Any]) -> list[str]:
     if content is None:
         return ["report.json is missing"]
     if content.problems or content.body is None:
@@ -303,7 +332,7 @@ def _report_problems(content: _Content | None, key: bytes | None, facts: dict[st
     if not isinstance(report, dict):
         return ["report.json is not a report"]
     integ = report.get("integrity")
-    signed = isinstance(integ, dict) and "hmac_sha256" in integ
+    signed = signature_kind(integ) is not None
     problems = [f"report.json: {p}" for p in check(report, key if (key and signed) else None)]
     facts["report_digest"] = integ.get("digest") if isinstance(integ, dict) else None
     if not problems:
@@ -327,16 +356,20 @@ def _same_container(fh: BinaryIO, size: int, members: list[_Member]) -> bool:
     return pos + len(expected) == size and _read_at(fh, pos, len(expected)) == expected
 
 
-def verify_bundle(path: Path, fh: BinaryIO, key: bytes | None) -> int:
+def verify_bundle(path: Path, fh: BinaryIO, key: VerifyKey | None) -> int:
     """`auditor verify BUNDLE.zip`: 0 with one OK line, 1 with the problems on stderr."""
-    import os
-
     problems, facts = check_bundle_file(fh, os.fstat(fh.fileno()).st_size, key)
     if problems:
         echo(f"auditor verify: ALTERED: {path}: " + "; ".join(problems), err=True)  # member names: shown, not obeyed
         return 1
-    how = ("signature valid" if key else "signed, signature not checked (no --sign-key)") if facts.get("signed") \
-        else "not signed"
+    sig = facts.get("signature")
+    if sig is None:
+        how = "not signed"
+    else:
+        by = (f"Ed25519 key {str(sig.get('public_key_sha256'))[:16]}…" if sig.get("algorithm") == "ed25519"
+              else "HMAC")
+        hint = "--pubkey" if sig.get("algorithm") == "ed25519" else "--sign-key"
+        how = f"signature valid ({by})" if key else f"signed ({by}), signature not checked (no {hint})"
     m = facts["manifest"]
     echo(f"OK: {path} is intact ({facts['files']} files as listed in its manifest, created "
          f"{shown(str(m.get('created_at')), 40)} on {shown(str(m.get('host')), 100)}; report SHA-256 "

@@ -21,6 +21,7 @@ from .. import packs, safeio
 from ..compliance import load_duties
 from ..errors import PackError, UsageError
 from ..hostinfo import now_iso
+from ..i18n import t
 from ..resources import pack_dir
 
 ANSWERS = ("yes", "no", "partial", "na")
@@ -31,8 +32,6 @@ _ALIASES = {
     "partial": "partial", "p": "partial", "部分": "partial", "partly": "partial",
     "na": "na", "n/a": "na", "不适用": "na", "not applicable": "na",
 }
-LABELS = {"zh": {"yes": "是", "no": "否", "partial": "部分", "na": "不适用", NOT_ANSWERED: "未回答"},
-          "en": {"yes": "yes", "no": "no", "partial": "partial", "na": "not applicable", NOT_ANSWERED: "not answered"}}
 
 
 def load_checklist(root: Path | None = None) -> dict[str, Any]:
@@ -110,13 +109,12 @@ def ask(questions: list[dict[str, Any]], lang: str, prompt: Callable[[str], str]
         say: Callable[[str], None] = print) -> dict[str, dict[str, Any]]:
     """Ask each question at the terminal; Enter skips one, end of input (Ctrl-D) skips the rest."""
     out: dict[str, dict[str, Any]] = {}
-    hint = ("回答 y=是 n=否 p=部分 na=不适用，直接回车跳过" if lang == "zh"
-            else "answer y=yes n=no p=partial na=not applicable, Enter to skip")
-    say("组织管理检查表" if lang == "zh" else "Organisational checklist")
+    hint = t(lang, "checklist.hint")
+    say(t(lang, "checklist.title"))
     for i, q in enumerate(questions, 1):
         say(f"\n[{i}/{len(questions)}] {q['id']}  {q['text'][lang]}")
         if q["evidence"][lang]:
-            say(f"  {'查看' if lang == 'zh' else 'Evidence'}: {q['evidence'][lang]}")
+            say(f"  {t(lang, 'checklist.evidence')}: {q['evidence'][lang]}")
         while True:
             try:
                 raw = prompt(f"  {hint}: ")
@@ -126,11 +124,11 @@ def ask(questions: list[dict[str, Any]], lang: str, prompt: Callable[[str], str]
                 answer = normalize(raw, q["id"])
                 break
             except UsageError:
-                say("  ?" + (" 请输入 y、n、p 或 na" if lang == "zh" else " please type y, n, p or na"))
+                say(f"  ? {t(lang, 'checklist.again')}")
         if answer == NOT_ANSWERED:
             continue
         try:
-            note = prompt("  备注（可选）: " if lang == "zh" else "  note (optional): ").strip()
+            note = prompt(f"  {t(lang, 'checklist.note')}: ").strip()
         except EOFError:
             note = ""
         out[q["id"]] = {"answer": answer, "note": note or None}

@@ -241,7 +241,7 @@ class Folder:
             self.still_there()
 
         dest = self.path / name
-        write_chunks(dest, chunks, tag=tag, before_replace=last_checks)
+        write_chunks(dest, chunks, private=False, tag=tag, before_replace=last_checks)
         if mtime_ns is not None:
             try:
                 os.utime(dest, ns=(time.time_ns(), mtime_ns))

@@ -5,7 +5,7 @@ columns, ID-number columns, name columns and address columns are masked, and, on
 data, mobiles and valid ID numbers inside any other free-text column (a remark with a phone number). Sender
 columns, order numbers, product codes and tracking numbers are left alone.
 
-How (GB/T 41833 and auditor.files.masking): a mobile keeps 3 + 2 digits (6 hidden), an ID number its first 3
+How (GB/T 41833 and auditor.pii.masking): a mobile keeps 3 + 2 digits (6 hidden), an ID number its first 3
 and last character (the birth date hidden), a name its first character, an address loses its
 building/unit/room part.
 
@@ -26,12 +26,13 @@ from pathlib import Path
 from typing import Iterator
 
 from .. import safeio
-from ..files import cells
+from ..pii import cells
 from ..files.file_scan import FileScanner, _sheet_xml_bytes
-from ..files.masking import mask_address_unit, mask_id, mask_mobile, mask_name
-from ..files.rules import PiiRules
+from ..pii.masking import mask_address_unit, mask_id, mask_mobile, mask_name
+from ..pii.rules import PiiRules
 from ..files.table_scan import HEADER_SCAN, PERSON_KINDS, SAMPLE_ROWS, TableAnalyzer, _find_header, _is_total
-from ..tabular import SAMPLE, UnreadableTable, cell_text, detect_encoding, is_binary, sniff_delimiter
+from ..tabular import cell_text, sniff_delimiter
+from ..textcodec import SAMPLE, is_binary, sniff
 from .formulas import evaluate, formula_of, hidden_values
 
 TEXT_FORMATS = {".csv", ".tsv", ".txt", ".tab"}
@@ -48,8 +49,6 @@ MAX_LINK_CACHE = 8 << 20
 # parts of a workbook openpyxl does not carry over: refuse rather than silently drop them
 XLSX_UNSAFE = ("xl/charts/", "xl/drawings/", "xl/media/", "xl/pivotTables/", "xl/pivotCache/", "xl/embeddings/",
                "xl/chartsheets/")
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
-         (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 
 
 class CannotMask(Exception):
@@ -204,19 +203,10 @@ def _place_names(rows: list[list[str]], index: int) -> bool:
 
 def _decode(raw: bytes) -> tuple[bytes, str, str]:
     """(byte-order mark, codec, text); CannotMask when the bytes would not come back identical."""
-    bom, codec = b"", None
-    for mark, name in _BOMS:
-        if raw.startswith(mark):
-            bom, codec = mark, name
-            break
+    if is_binary(raw[:SAMPLE]):
+        raise CannotMask("binary content, not a text table")
+    bom, codec = sniff(raw[:SAMPLE])
     body = raw[len(bom):]
-    if codec is None:
-        if is_binary(raw[:SAMPLE]):
-            raise CannotMask("binary content, not a text table")
-        try:
-            codec = detect_encoding(raw[:SAMPLE])
-        except UnreadableTable as exc:
-            raise CannotMask(str(exc)) from None
     codec = codecs.lookup(codec).name
     try:
         text = body.decode(codec, "surrogateescape")

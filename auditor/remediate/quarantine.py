@@ -38,34 +38,27 @@ import secrets
 import shutil
 import stat
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
-import platformdirs
-
 from .. import safeio
-from ..durable import CHUNK, fsync_dir, private_dir, sha256_file, sha256_stream, write_bytes, write_chunks
+from ..durable import (CHUNK, fsync_dir, mkdir_private, private_dir, private_temp_dir, restrict_to_owner, sha256_file,
+                       sha256_stream, write_bytes, write_chunks)
 from ..errors import UsageError
-from ..files.rules import PiiRules
+from ..paths import quarantine_dir
+from ..pii.rules import PiiRules
 from ..files.textpath import display_path
 from .folder import Folder, FolderChanged
 from .maskers import CannotMask, MaskOutcome, mask_file
 from .records import MAX_RECORD, Damaged, is_item_id, parse_journal, parse_meta
 
-NAME = "yuncang-auditor"
 LOCK_WAIT = 10.0  # seconds another remediate command may hold the quarantine before we give up
 
 
 class InQuarantine(CannotMask):
     """The target lies inside the quarantine itself (a quarantined original is never a mask target)."""
-
-
-def quarantine_dir() -> Path:
-    override = os.environ.get("AUDITOR_QUARANTINE_DIR")
-    return Path(override) if override else Path(platformdirs.user_data_dir(NAME, appauthor=False)) / "quarantine"
 
 
 _PAUSED: set[str] = set()
@@ -274,7 +267,7 @@ class Quarantine:
     def _journal(self, qid: str, entry: dict[str, Any]) -> None:
         # JSON in ASCII here and in meta.json: a path that is not UTF-8 (a GBK name) survives as \udcXX escapes
         write_bytes(self._journal_path(qid), json.dumps(entry).encode("ascii"),
-                    private=True, tag="auditor-journal")
+                    tag="auditor-journal")
 
     def _unjournal(self, qid: str) -> None:
         try:
@@ -296,7 +289,7 @@ class Quarantine:
         while os.path.lexists(dest):
             n += 1
             dest = self.damaged_dir / f"{base}-{n}"
-        os.mkdir(dest, 0o700)
+        mkdir_private(dest)
         moved = []
         if item and os.path.lexists(self.item(name)):
             os.rename(self.item(name), dest / "item")
@@ -306,7 +299,7 @@ class Quarantine:
             os.rename(entry, dest / "journal.json")
             moved.append("journal")
         write_bytes(dest / "reason.json", json.dumps({"id": name, "reason": reason, "at": _now(), "moved": moved},
-                                                     ensure_ascii=False).encode("utf-8"), private=True,
+                                                     ensure_ascii=False).encode("utf-8"),
                     tag="auditor-damaged")
         for d in (self.items_dir, self.journal_dir, self.damaged_dir):
             fsync_dir(d)
@@ -513,7 +506,7 @@ class Quarantine:
 
         try:
             with target.folder.open_file(target.name, target.entry) as fh:
-                write_chunks(dest, chunks(fh), private=True, tag="auditor-quarantine")
+                write_chunks(dest, chunks(fh), tag="auditor-quarantine")
         except safeio.Refused as exc:
             raise CannotMask(exc.reason) from None
         return h.hexdigest()
@@ -521,11 +514,15 @@ class Quarantine:
     def preview(self, path: Path, rules: PiiRules) -> MaskOutcome:
         """What masking ``path`` would do, worked out on a private copy; nothing changes."""
         target = self.open_target(path)
-        with target.folder, tempfile.TemporaryDirectory(prefix="auditor-mask-") as tmp:
-            ext = target.path.suffix.lower()
-            copy = Path(tmp) / f"original{ext}"
-            self._copy_out(target, copy)
-            return mask_file(copy, Path(tmp) / f"preview{ext}", rules)
+        tmp = Path(private_temp_dir("auditor-mask-"))  # the copy holds personal data
+        try:
+            with target.folder:
+                ext = target.path.suffix.lower()
+                copy = tmp / f"original{ext}"
+                self._copy_out(target, copy)
+                return mask_file(copy, tmp / f"preview{ext}", rules)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     # ------------------------------------------------------------------ operations
     def mask(self, path: Path, rules: PiiRules) -> tuple[str | None, MaskOutcome]:
@@ -564,8 +561,7 @@ class Quarantine:
                 self._drop_item(qid)
                 self._unjournal(qid)
                 return None, outcome
-            if sys.platform != "win32":
-                os.chmod(masked, 0o600)
+            restrict_to_owner(masked)
             with open(masked, "rb+") as fh:
                 os.fsync(fh.fileno())
             masked_sha = sha256_file(masked)
@@ -578,7 +574,7 @@ class Quarantine:
                     "columns": [{k: c.get(k) for k in ("index", "header", "kind")} | {"sheet": s.sheet}
                                 for s in outcome.sheets for c in s.columns if c.get("changed")]}
             write_bytes(item / "meta.json", json.dumps(meta, indent=1).encode("ascii"),
-                        private=True, tag="auditor-meta")
+                        tag="auditor-meta")
             folder.still_there()
             entry.update(state="ready", masked_sha256=masked_sha)
             self._journal(qid, entry)

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import UsageError
-from ..fsutil import write_private
-from ..fleet import siem
+from ..durable import write_bytes
+from ..siem import ndjson
 from . import csv_report, html, json_report, markdown, xlsx
 
 # extension -> renderer(report, lang) -> bytes
@@ -18,8 +18,8 @@ RENDERERS: dict[str, Callable[[dict[str, Any], str], bytes]] = {
     ".md": markdown.render,
     ".xlsx": xlsx.render,
     ".csv": csv_report.render,
-    ".ecs.ndjson": siem.render_ecs,  # SIEM documents, one per finding, in _bulk NDJSON (issue #8)
-    ".ocsf.ndjson": siem.render_ocsf,
+    ".ecs.ndjson": ndjson.render_ecs,  # ECS documents in a _bulk body for the data stream (issues #8, #19)
+    ".ocsf.ndjson": ndjson.render_ocsf,  # OCSF 1.3.0 events, one per line
 }
 
 
@@ -33,4 +33,4 @@ def renderer_for(path: Path) -> Callable[[dict[str, Any], str], bytes]:
 
 
 def write(report: dict[str, Any], path: Path, lang: str) -> None:
-    write_private(path, renderer_for(path)(report, lang))
+    write_bytes(path, renderer_for(path)(report, lang))

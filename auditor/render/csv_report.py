@@ -23,7 +23,7 @@ def neutralise(value: Any) -> Any:
 def render(report: dict[str, Any], lang: str = "zh") -> bytes:
     v = view.build(report, lang)
     L = v["L"]
-    sep = "；" if lang == "zh" else "; "
+    sep = v["sep"]
     out = io.StringIO(newline="")
     writer = csv.writer(out, dialect="excel", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow([L("r.no"), L("r.severity"), "severity_code", L("r.area"), L("r.check"), L("r.title_col"),

@@ -5,18 +5,14 @@ verdicts, score, clauses and changes come from the report (auditor.compliance)."
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
-from ..i18n import t
-from ..severity import SEVERITIES
+from ..core.severity import SEVERITIES
+from ..i18n import has, t
+from ..integrity import signature_kind
+from . import evidence as ev_view
 
-EMPTY = "—"
-LONG_ITEM = 40  # lists with an item longer than this go one item per line
-
-
-def label(lang: str, key: str, **params: Any) -> str:
-    return t(lang, key, **params)
+EMPTY = ev_view.EMPTY
 
 
 def parse_time(value: Any) -> dt.datetime | None:
@@ -41,46 +37,7 @@ def scalar(value: Any, lang: str) -> str:
         return EMPTY
     if isinstance(value, bool):
         return t(lang, "r.yes") if value else t(lang, "r.no_")
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
     return str(value)
-
-
-def _item(value: Any, lang: str, nested: bool = False) -> str:
-    """One list item on one line: a dict as "k: v, k: v" ({...} when nested), a list as [a, b]."""
-    if isinstance(value, dict):
-        text = ", ".join(f"{k}: {_item(v, lang, True)}" for k, v in value.items())
-        return "{" + text + "}" if nested else text
-    if isinstance(value, list):
-        return "[" + ", ".join(_item(v, lang, True) for v in value) + "]"
-    return scalar(value, lang)
-
-
-def evidence_rows(evidence: Any, lang: str, prefix: str = "") -> list[tuple[str, str]]:
-    """Structured evidence as (key, text) rows: nested objects become dotted keys, lists one line per item."""
-    if not isinstance(evidence, dict):
-        return [(prefix.rstrip(".") or "value", scalar(evidence, lang))]
-    rows: list[tuple[str, str]] = []
-    for key, value in evidence.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
-            rows.extend(evidence_rows(value, lang, f"{name}."))
-        elif isinstance(value, list):
-            if not value:
-                rows.append((name, EMPTY))
-            elif all(not isinstance(v, (dict, list)) for v in value):
-                items = [scalar(v, lang) for v in value]
-                sep = "\n" if any(len(i) > LONG_ITEM for i in items) else ", "
-                rows.append((name, sep.join(items)))
-            else:
-                rows.append((name, "\n".join(_item(v, lang) for v in value)))
-        else:
-            rows.append((name, scalar(value, lang)))
-    return rows
-
-
-def evidence_text(evidence: Any, lang: str) -> str:
-    return "\n".join(f"{k}: {v}" for k, v in evidence_rows(evidence, lang))
 
 
 def clause_view(cid: str, clauses: dict[str, Any], lang: str) -> dict[str, Any]:
@@ -97,8 +54,8 @@ def clause_view(cid: str, clauses: dict[str, Any], lang: str) -> dict[str, Any]:
         "text": rec["text_zh"] if zh else rec["summary_en"],
         "effective": rec.get("effective", ""),
         "verified": rec.get("verified"),
-        "note": rec.get("note", ""),
-        "penalty": rec.get("penalty", ""),
+        "note": (rec.get("note_zh") if zh else None) or rec.get("note", ""),
+        "penalty": (rec.get("penalty_zh") if zh else None) or rec.get("penalty", ""),
         "anchor": f"c-{_anchor(cid)}",
     }
 
@@ -122,19 +79,22 @@ def build(report: dict[str, Any], lang: str) -> dict[str, Any]:
 
     fviews = []
     index: dict[str, dict[str, Any]] = {}
+    platforms = ev_view.platform_names(findings)
+    described = report.get("checks") or {}
     width = max(2, len(str(len(findings))))
     for n, f in enumerate(findings, 1):
         change = "new" if f["id"] in new_ids else "still_open" if f["id"] in open_ids else None
         target = f.get("target", {})
+        evidence = ev_view.present(f.get("evidence", {}), lang, platforms)
         fv = {
             "no": n, "ref": f"F{n:0{width}d}", "id": f["id"], "anchor": f"f-{f['id']}",
             "check_id": f["check_id"], "severity": f["severity"], "severity_label": L(f["severity"]),
             "area": f["area"], "area_label": area_label(lang, f["area"]),
             "title": f["title"].get(lang) or f["title"].get("zh", ""),
+            "description": ((described.get(f["check_id"]) or {}).get("description") or {}).get(lang, ""),
             "target": target.get("label", ""), "target_ref": target.get("ref", ""),
             "target_kind": target.get("kind", ""), "target_kind_label": _kind(lang, target.get("kind", "")),
-            "evidence": evidence_rows(f.get("evidence", {}), lang),
-            "evidence_text": evidence_text(f.get("evidence", {}), lang),
+            "evidence": evidence.rows, "evidence_tables": evidence.tables, "evidence_text": evidence.text(),
             "basis": [clause_view(c, clauses, lang) for c in f.get("legal_basis", [])],
             "remediation": f.get("remediation", {}).get(lang, ""),
             "note": (f.get("note") or {}).get(lang, ""),
@@ -236,7 +196,7 @@ def build(report: dict[str, Any], lang: str) -> dict[str, Any]:
     integ = report.get("integrity") or {}
     cited = [clause_view(cid, clauses, lang) for cid in clauses]
     return {
-        "lang": lang, "L": L,
+        "lang": lang, "L": L, "sep": L("sep.items"),
         "title": L("r.title"),
         "host": host, "hostname": host.get("hostname", ""), "site": host.get("site") or "",
         "role_label": L(host.get("role") or "unspecified"),
@@ -244,7 +204,8 @@ def build(report: dict[str, Any], lang: str) -> dict[str, Any]:
         "finished": fmt_time(report.get("finished_at")), "host_rows": host_rows,
         "score": score_view,
         "total": summary.get("total", len(findings)),
-        "severities": [{"key": s, "label": L(s), "count": by_sev.get(s, 0)} for s in SEVERITIES],
+        "severities": [{"key": s.name, "label": L(s.name), "count": by_sev.get(s.name, 0), "css": s.css, "color": s.color}
+                       for s in SEVERITIES],
         "areas": areas,
         "not_assessed": [a for a in areas if a["state"] != "assessed"],
         "duties": duties,
@@ -254,7 +215,7 @@ def build(report: dict[str, Any], lang: str) -> dict[str, Any]:
         "changes": change_view,
         "clauses": cited,
         "no_findings": no_findings_text(report, lang, "r."),
-        "digest": integ.get("digest", ""), "signed": bool(integ.get("hmac_sha256")),
+        "digest": integ.get("digest", ""), "signed": signature_kind(integ) is not None,
         "rendered_from": report.get("rendered_from"),
         "schema_version": report.get("schema_version", ""),
     }
@@ -288,15 +249,11 @@ def _count(value: Any) -> int:
 
 
 def area_label(lang: str, area: str) -> str:
-    key = f"area.{area}"
-    text = t(lang, key)
-    return area if text == key else text
+    return t(lang, f"area.{area}") if has(f"area.{area}") else area
 
 
 def _kind(lang: str, kind: str) -> str:
-    key = f"kind.{kind}"
-    text = t(lang, key)
-    return kind if text == key else text
+    return t(lang, f"kind.{kind}") if has(f"kind.{kind}") else kind
 
 
 def _brief_view(b: dict[str, Any], lang: str) -> dict[str, Any]:

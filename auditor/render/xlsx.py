@@ -11,10 +11,10 @@ from typing import Any
 
 import xlsxwriter
 
+from ..core.severity import SEVERITIES
 from . import view
 
 MAX_CELL = 32000  # Excel's limit is 32767 characters per cell
-SEV_COLORS = {"critical": "#7F1D1D", "high": "#C2410C", "medium": "#A16207", "low": "#0369A1", "info": "#6B7280"}
 VERDICT_COLORS = {"met": "#15803D", "not_met": "#B91C1C", "not_assessed": "#6B7280"}
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
@@ -49,8 +49,8 @@ class _Book:
         self.f_dt = f({"valign": "top", "border": 1, "num_format": "yyyy-mm-dd hh:mm:ss", "align": "left"})
         self.f_date = f({"valign": "top", "border": 1, "num_format": "yyyy-mm-dd", "align": "left"})
         self.f_label = f({"bold": True, "valign": "top", "border": 1, "bg_color": "#F5F7FA"})
-        self.f_sev = {s: f({"bold": True, "font_color": "#FFFFFF", "bg_color": c, "border": 1, "valign": "top"})
-                      for s, c in SEV_COLORS.items()}
+        self.f_sev = {s.name: f({"bold": True, "font_color": "#FFFFFF", "bg_color": s.color, "border": 1,
+                                 "valign": "top"}) for s in SEVERITIES}
         self.f_verdict = {v: f({"bold": True, "font_color": "#FFFFFF", "bg_color": c, "border": 1, "valign": "top"})
                           for v, c in VERDICT_COLORS.items()}
         self.names: set[str] = set()
@@ -253,13 +253,13 @@ def _area_sheet(b: _Book, area: str, findings: list[dict[str, Any]], L, v: dict[
     ws = b.sheet(view.area_label(v["lang"], area))
     cols = [L("r.no"), L("r.severity"), L("r.check"), L("r.title_col"), L("r.target_kind"), L("r.target"),
             L("r.target_ref"), L("r.evidence"), L("r.basis_text"), L("r.basis"), L("r.duties_col"),
-            L("r.remediation"), L("r.note"), L("r.change"), L("r.id")]
-    b.header(ws, 0, cols, [6, 9, 9, 36, 9, 26, 30, 60, 40, 22, 14, 48, 30, 10, 18])
+            L("r.remediation"), L("r.note"), L("r.change"), L("r.id"), L("r.description")]
+    b.header(ws, 0, cols, [6, 9, 9, 36, 9, 26, 30, 60, 40, 22, 14, 48, 30, 10, 18, 48])
     ws.freeze_panes(1, 0)
     if not findings:
         ws.write_string(1, 0, v["no_findings"], b.f_plain)
         return
-    sep = "；" if v["lang"] == "zh" else "; "
+    sep = v["sep"]
     for r, f in enumerate(findings, 1):
         ws.write_number(r, 0, f["no"], b.f_num)
         b.text(ws, r, 1, f["severity_label"], b.f_sev[f["severity"]])
@@ -276,6 +276,7 @@ def _area_sheet(b: _Book, area: str, findings: list[dict[str, Any]], L, v: dict[
         b.text(ws, r, 12, f["note"])
         b.text(ws, r, 13, f["change_label"])
         b.text(ws, r, 14, f["id"], b.f_mono)
+        b.text(ws, r, 15, f["description"])
     ws.autofilter(0, 0, len(findings), len(cols) - 1)
 
 
@@ -284,7 +285,7 @@ def _duties(b: _Book, v: dict[str, Any], L) -> None:
     b.header(ws, 0, [L("r.duty"), L("r.id"), L("r.verdict"), L("r.why"), L("r.total"), L("r.findings_behind"),
                      L("r.duty_areas"), L("r.clauses"), L("r.text")], [30, 14, 10, 44, 8, 24, 24, 50, 60])
     ws.freeze_panes(1, 0)
-    sep = "；" if v["lang"] == "zh" else "; "
+    sep = v["sep"]
     for r, d in enumerate(v["duties"], 1):
         b.text(ws, r, 0, d["title"])
         b.text(ws, r, 1, d["id"])
@@ -364,7 +365,7 @@ def _changes(b: _Book, v: dict[str, Any], L) -> None:
 
 def _legal(b: _Book, v: dict[str, Any], L) -> None:
     ws = b.sheet(L("r.sheet_legal"))
-    b.header(ws, 0, ["ID", L("r.law"), L("r.article"), L("r.effective"), L("r.text"), L("r.verified"),
+    b.header(ws, 0, [L("r.clause_id"), L("r.law"), L("r.article"), L("r.effective"), L("r.text"), L("r.verified"),
                      L("r.penalty"), L("r.clause_note")], [18, 34, 18, 12, 70, 8, 30, 40])
     ws.freeze_panes(1, 0)
     for r, c in enumerate(v["clauses"], 1):

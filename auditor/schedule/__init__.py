@@ -4,11 +4,13 @@ run itself (``runner``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.options import ScanOptions
 from ..errors import UsageError
 from ..terminal import is_unsafe, visible
 
@@ -27,6 +29,8 @@ _DAY_ALIASES = {
 }
 SYSTEMD_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 TASK_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+#: the scan options a scheduled scan takes (ScanOptions fields), in the order its command line gives them
+SCAN_OPTIONS = ("only", "paths", "role", "site")
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,6 @@ class When:
 
     def next_after(self, now):
         """The next run time after ``now`` (a naive or aware datetime), in the same timezone."""
-        import datetime as dt
 
         cand = now.replace(hour=self.hour, minute=self.minute, second=0, microsecond=0)
         if self.kind == "daily":
@@ -106,22 +109,29 @@ def check_value(what: str, value: str) -> str:
 
 @dataclass
 class Job:
-    """What a scheduled run does: `auditor schedule run-now` with these options. Every value is checked with
-    ``check_value`` when the job is made, so no text generated from it can hold a line break."""
+    """What a scheduled run does: `auditor schedule run-now` with these scan options (and signing key). Every value
+    is checked with ``check_value`` when the job is made, so no text generated from it can hold a line break."""
 
     when: When
     output_dir: Path
     keep: int
-    scan_args: list[str]
+    options: ScanOptions
+    sign_key: Path | None = None
 
     def __post_init__(self) -> None:
         check_value("--output-dir", str(self.output_dir))
-        for i, arg in enumerate(self.scan_args):
-            before = self.scan_args[i - 1] if i else ""
+        args = self.scan_args()
+        for i, arg in enumerate(args):
+            before = args[i - 1] if i else ""
             check_value(before if before.startswith("--") else "scan option", arg)
         for word in auditor_argv():
             check_value("the auditor's own path", word)
 
+    def scan_args(self) -> list[str]:
+        """The scan options (and signing key) on the run's command line, built from their declarations."""
+        args = self.options.to_argv(SCAN_OPTIONS)
+        return args + (["--sign-key", str(self.sign_key)] if self.sign_key else [])
+
     def argv(self) -> list[str]:
         return [*auditor_argv(), "schedule", "run-now", "--output-dir", str(self.output_dir), "--keep", str(self.keep),
-                *self.scan_args]
+                *self.scan_args()]

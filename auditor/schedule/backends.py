@@ -9,12 +9,12 @@ that tests and unusual systems need to move can be overridden by environment var
 from __future__ import annotations
 
 import datetime as dt
-import locale
 import os
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from shutil import which
 from typing import Any
 
 from .. import runcmd
@@ -33,18 +33,8 @@ class Result:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
-def _out(res: runcmd.CmdResult) -> str:
-    raw = res.stdout or b""
-    for enc in ("utf-8", locale.getpreferredencoding(False) or "utf-8", "gb18030"):
-        try:
-            return raw.decode(enc)
-        except (UnicodeDecodeError, LookupError):
-            continue
-    return raw.decode("utf-8", "replace")
-
-
 def _fail(res: runcmd.CmdResult) -> str:
-    return res.error or f"exit code {res.returncode}: {_out(res).strip()[:300]}"
+    return res.error or f"exit code {res.returncode}: {res.text.strip()[:300]}"
 
 
 # --------------------------------------------------------------------------- systemd
@@ -118,7 +108,7 @@ class Systemd:
         res = self._ctl("show", f"{UNIT}.timer", "--property=ActiveState,UnitFileState,NextElapseUSecRealtime,"
                                                  "LastTriggerUSec,LoadState", timeout=15)
         if res.returncode == 0:
-            for line in _out(res).splitlines():
+            for line in res.text.splitlines():
                 k, _, v = line.partition("=")
                 if k:
                     facts[k] = v
@@ -152,7 +142,6 @@ class Cron:
             return True, ""
         if self.system:
             return (Path("/etc/cron.d").is_dir(), "no /etc/cron.d (cron is not installed)")
-        from shutil import which
 
         return (which("crontab") is not None, "no crontab command (cron is not installed)")
 
@@ -164,7 +153,7 @@ class Cron:
                 return ""
         res = runcmd.run(["crontab", "-l"])
         if res.returncode == 0:
-            return _out(res)
+            return res.text
         if res.returncode == 1:
             return ""  # crontab -l exits 1 when the user has none
         raise UsageError(f"cannot read the crontab: {_fail(res)}")
@@ -229,7 +218,6 @@ class Schtasks:
         self.system = system
 
     def available(self) -> tuple[bool, str]:
-        from shutil import which
 
         return (which("schtasks") is not None, "no schtasks command (not Windows)")
 
@@ -253,7 +241,7 @@ class Schtasks:
         labels = {"Next Run Time": "next_run", "下次运行时间": "next_run", "Last Run Time": "last_run",
                   "上次运行时间": "last_run", "Last Result": "last_result", "上次结果": "last_result",
                   "Status": "status", "状态": "status", "模式": "status"}
-        for line in _out(res).splitlines():
+        for line in res.text.splitlines():
             k, sep, v = line.partition(":")
             if sep and k.strip() in labels and labels[k.strip()] not in facts:
                 facts[labels[k.strip()]] = v.strip()

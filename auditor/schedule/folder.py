@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import safeio
+from ..integrity import check
+from ..paths import LAST_RUN
 
 #: ``DATE_TIME[_HOST][_N].json|html``; HOST never all digits (see host_tag), so the old ``DATE_TIME_N`` still parses
 REPORT_RE = re.compile(r"^(\d{4}-\d{2}-\d{2}_\d{6})(?:_([^_]*[^_0-9][^_]*))?(?:_([0-9]+))?\.(json|html)$")
-LAST_RUN = "last-run.json"
 MAX_REPORT = 64 << 20  # a report larger than this is not read as a baseline (nor pruned)
 HOST_TAG_MAX = 40
 
@@ -163,8 +164,6 @@ class Reports:
 
     def previous(self) -> tuple[str, bytes] | None:
         """(stem, bytes) of the newest intact report of this host."""
-        from ..integrity import check
-
         for n in reversed(self.names):
             loaded = self.load(n.stem)
             if loaded is None:

@@ -1,5 +1,6 @@
 """One scheduled run: a dated JSON + HTML report in the output folder, compared with this PC's previous report,
-then only this PC's newest N kept. What `auditor schedule run-now` does (and what the scheduler starts).
+then only this PC's newest N kept. What `auditor schedule run-now` does (and what the scheduler starts): the scan
+runs in this process, through the same pipeline as `auditor scan` (auditor.scan.pipeline).
 
 Several PCs of a site may share one output folder (a NAS share), and whoever can write there can plant files:
 
@@ -28,14 +29,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import safeio
-from ..durable import private_dir
-from ..errors import UsageError
-from ..fsutil import write_private
-from ..terminal import echo
-from .folder import LAST_RUN, MAX_REPORT, REPORT_RE, Folder, Reports, host_tag, last_run_name, this_host
+import psutil
 
-__all__ = ["LAST_RUN", "REPORT_RE", "RunResult", "run_scheduled"]
+from .. import safeio
+from ..core.options import ScanOptions
+from ..core.severity import NAMES as SEVERITIES, at_least
+from ..durable import private_dir, write_bytes
+from ..errors import UsageError
+from ..paths import LAST_RUN
+from ..scan import pipeline
+from ..terminal import echo
+from .folder import MAX_REPORT, Folder, Reports, host_tag, last_run_name, this_host
+
+LANG = "zh"  # the language of a scheduled run's HTML report
 
 
 @dataclass
@@ -59,8 +65,6 @@ class _Lock:
         self.held = False
 
     def __enter__(self) -> "_Lock":
-        import psutil
-
         for _ in range(2):
             if self.folder.create_exclusive(self.name, str(os.getpid()).encode()):
                 self.held = True
@@ -79,10 +83,26 @@ class _Lock:
             self.folder.unlink(self.name)
 
 
-def run_scheduled(output_dir: Path, keep: int, scan_args: list[str], now: dt.datetime | None = None,
-                  quiet: bool = False) -> RunResult:
-    from ..cli import main as cli_main
+def _scan(opts: ScanOptions, key: bytes | None, outputs: list[Path], baseline: Path | None) -> int:
+    """The scan of a scheduled run, written to ``outputs``: 0, or 2 (a usage error: the message is printed) or 3
+    (an internal error) as `auditor scan` would exit."""
+    try:
+        pipeline.lower_priority()
+        report = pipeline.run(opts)
+        pipeline.finish(report, baseline=baseline)
+        pipeline.seal(report, key)
+        pipeline.write(report, outputs, LANG)
+    except UsageError as exc:
+        echo(f"auditor: {exc}", err=True)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - one failed run is recorded; the previous reports stay
+        echo(f"auditor: internal error: {type(exc).__name__}: {exc} (please report this)", err=True)
+        return 3
+    return 0
 
+
+def run_scheduled(output_dir: Path, keep: int, opts: ScanOptions, key: bytes | None = None,
+                  now: dt.datetime | None = None) -> RunResult:
     if keep < 1:
         raise UsageError("--keep must be at least 1")
     hostname = this_host()
@@ -98,17 +118,16 @@ def run_scheduled(output_dir: Path, keep: int, scan_args: list[str], now: dt.dat
         json_path, html_path = path / f"{stem}.json", path / f"{stem}.html"
         previous = reports.previous()
         baseline = path / f"{previous[0]}.json" if previous else None
-        argv = ["scan", "-q", "--fail-on", "none", "-o", str(json_path), "-o", str(html_path), *scan_args]
+        outputs = [json_path, html_path]
+        copy = None
         if previous:
             copy = Path(tmp) / "baseline.json"  # the bytes checked above, not what the name points to now
-            write_private(copy, previous[1])
-            code = cli_main([*argv, "--baseline", str(copy)])
-        else:
-            code = cli_main(argv)
+            write_bytes(copy, previous[1])
+        code = _scan(opts, key, outputs, copy)
         written = Reports.scan(folder, hostname)
         if code == 2 and baseline is not None and stem not in written.jsons:
             baseline = None  # a baseline this version cannot read: scan without comparison rather than not at all
-            code = cli_main(argv)
+            code = _scan(opts, key, outputs, None)
             written = Reports.scan(folder, hostname)
         result = RunResult(code, baseline=baseline)
         if code not in (0, 1) or stem not in written.jsons:
@@ -135,8 +154,6 @@ def run_scheduled(output_dir: Path, keep: int, scan_args: list[str], now: dt.dat
 def _changes(report: dict[str, Any], baseline: Path | None) -> dict[str, Any]:
     """The counts of ``changes`` in the report just written (read back from a folder others can write: every
     field checked, nothing trusted to have the right type)."""
-    from ..severity import SEVERITIES, at_least
-
     findings = report.get("findings") if isinstance(report.get("findings"), list) else []
     sev = {f.get("id"): f.get("severity") for f in findings if isinstance(f, dict) and isinstance(f.get("id"), str)}
     changes = report.get("changes") if isinstance(report.get("changes"), dict) else {}
@@ -167,6 +184,6 @@ def _write_last(folder: Folder, hostname: str, when: dt.datetime, result: RunRes
     body = (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     for name in (last_run_name(hostname), LAST_RUN):
         try:
-            write_private(folder.path / name, body)
+            write_bytes(folder.path / name, body)
         except OSError as exc:  # the report itself is written; only the record of the run is missing
             echo(f"auditor schedule: cannot record the run in {folder.path / name} ({exc.strerror or exc})", err=True)

@@ -1,4 +1,5 @@
-"""The back-office catalog (`checks/backoffices.toml`) and the rule "is this download an export?".
+"""The back-office catalog (`checks/backoffices.toml`, each back office named by its platform's id in
+`checks/platforms.toml`) and the rule "is this download an export?".
 
 Only the platform, the host and the path of a URL are ever kept: query strings, fragments and user info are
 dropped here, before anything else sees the URL."""
@@ -12,7 +13,8 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from urllib.parse import urlsplit
 
 from ..errors import PackError
-from ..packs import load_toml
+from ..packs import load_toml, string_list
+from ..platforms import platforms
 from ..resources import pack_dir
 
 # Chromium columns (and the Firefox download URL) in the order they are tried.
@@ -20,7 +22,10 @@ PAGE_FIELDS = ("tab_url", "tab_referrer_url", "referrer", "site_url")
 
 
 @dataclass(frozen=True)
-class Platform:
+class BackOffice:
+    """A shop platform's back office: ``id`` is the platform's (checks/platforms.toml), the names the back
+    office's own."""
+
     id: str
     name_zh: str
     name_en: str
@@ -34,7 +39,7 @@ class Platform:
 
 @dataclass(frozen=True)
 class PageMatch:
-    platform: Platform
+    platform: BackOffice
     field: str  # which URL matched: tab_url | tab_referrer_url | referrer | site_url | download_url
     host: str
     path: str  # URL path only ("" for a site_url or blob: URL)
@@ -43,7 +48,7 @@ class PageMatch:
 
 @dataclass(frozen=True)
 class Catalog:
-    platforms: tuple[Platform, ...]
+    platforms: tuple[BackOffice, ...]
     extensions: frozenset[str]
     mime_types: frozenset[str]
     max_exports_per_day: int
@@ -102,43 +107,41 @@ def file_name_of(path: str) -> str:
     return PurePosixPath(path).name
 
 
-def _strings(raw: dict, key: str, origin: str) -> tuple[str, ...]:
-    value = raw.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise PackError(f"{origin}: {key!r} must be a list of strings")
-    return tuple(v.strip() for v in value if v.strip())
-
-
 def load_catalog(path: Path) -> Catalog:
     data = load_toml(path)
     origin = path.name
-    platforms: list[Platform] = []
+    known = platforms(path.parent)
+    offices: list[BackOffice] = []
     seen: set[str] = set()
     for raw in data.get("platform", []):
         pid = raw.get("id")
-        if not isinstance(pid, str) or not pid or pid in seen:
+        if not isinstance(pid, str) or not pid:
             raise PackError(f"{origin}: platform id {pid!r} missing or duplicate")
-        seen.add(pid)
+        where = f"{origin}: platform {pid}"
         for key in ("name_zh", "name_en"):
             if not isinstance(raw.get(key), str) or not raw[key]:
-                raise PackError(f"{origin}: platform {pid}: missing {key!r}")
-        hosts = tuple(h.lower() for h in _strings(raw, "hosts", f"{origin}: platform {pid}"))
+                raise PackError(f"{where}: missing {key!r}")
+        hosts = tuple(h.lower() for h in string_list(raw, "hosts", where))
         if not hosts:
-            raise PackError(f"{origin}: platform {pid}: 'hosts' is empty")
-        platforms.append(Platform(pid, raw["name_zh"], raw["name_en"], hosts,
-                                  tuple(s.lower() for s in _strings(raw, "sites", f"{origin}: platform {pid}")),
-                                  _strings(raw, "export_pages", f"{origin}: platform {pid}")))
-    if not platforms:
+            raise PackError(f"{where}: 'hosts' is empty")
+        platform_id = known.require(pid, f"{origin}: [[platform]] id")  # an alias names its platform
+        if platform_id in seen:
+            raise PackError(f"{origin}: platform id {pid!r} missing or duplicate")
+        seen.add(platform_id)
+        offices.append(BackOffice(platform_id, raw["name_zh"], raw["name_en"], hosts,
+                                  tuple(s.lower() for s in string_list(raw, "sites", where)),
+                                  string_list(raw, "export_pages", where)))
+    if not offices:
         raise PackError(f"{origin}: no [[platform]] entries")
     files = data.get("export_files", {})
-    exts = frozenset(e.lower() for e in _strings(files, "extensions", f"{origin}: export_files"))
-    mimes = frozenset(m.lower() for m in _strings(files, "mime_types", f"{origin}: export_files"))
+    exts = frozenset(e.lower() for e in string_list(files, "extensions", f"{origin}: export_files"))
+    mimes = frozenset(m.lower() for m in string_list(files, "mime_types", f"{origin}: export_files"))
     if not exts:
         raise PackError(f"{origin}: export_files.extensions is empty")
     limit = data.get("limits", {}).get("max_exports_per_day", 20)
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         raise PackError(f"{origin}: limits.max_exports_per_day must be a positive whole number")
-    return Catalog(tuple(platforms), exts, mimes, limit)
+    return Catalog(tuple(offices), exts, mimes, limit)
 
 
 @lru_cache(maxsize=None)

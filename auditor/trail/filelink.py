@@ -1,4 +1,4 @@
-"""Is a downloaded export still at its target path, and what did the file scan say about it?
+"""Is a downloaded export still at its target path?
 
 A target path is checked only where this scan can see the right file system: on the live PC as stored; in an
 offline tree (``--root``) inside it; under an audited home (``--home`` or a copy) by mapping the part after
@@ -6,13 +6,11 @@ offline tree (``--root``) inside it; under an audited home (``--home`` or a copy
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any
 
 from .. import safeio
-from ..context import ScanContext
+from ..core.context import ScanContext
 from .profiles import ci_path, home_tree
 
 _WIN_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
@@ -64,7 +62,7 @@ def locate(target: str, ctx: ScanContext, home: Path, homes_given: bool) -> tupl
             return (PRESENT if tree.is_file(local) else ABSENT), local, "checked on this PC"
         if not ctx.live:
             if windows and drive_letter(target) != "C":
-                return UNKNOWN, None, f"drive {drive_letter(target)}: not in the audited tree"
+                return UNKNOWN, None, "drive not in the audited tree"
             local = ctx.win_path(target) if windows else ctx.path(target)
             if local is not None and tree.is_file(local):
                 return PRESENT, local, "checked in the audited tree"
@@ -81,45 +79,3 @@ def locate(target: str, ctx: ScanContext, home: Path, homes_given: bool) -> tupl
     if m:
         return _under_home(home, m.group(1), tree)
     return UNKNOWN, None, "target outside the audited home"
-
-
-def verdict_key(path: Path) -> str:
-    return os.path.normcase(os.path.abspath(path))
-
-
-def file_verdict(path: Path, shared: dict[str, Any],
-                 tree: safeio.Tree = safeio.LIVE) -> tuple[dict[str, Any] | None, str]:
-    """The file scan's verdict on ``path``: from the files area of this scan when it ran, else from
-    ``auditor.files.verdict.verdict_for``; (verdict or None, source) where source is one of
-    ``files-area``, ``verdict_for``, ``no-personal-data``, ``unavailable``."""
-    verdicts = shared.get("files.verdicts")
-    if isinstance(verdicts, dict):
-        found = verdicts.get(verdict_key(path))
-        if found is not None:
-            return found, "files-area"
-    try:
-        from ..files.verdict import verdict_for  # the files area (issue #4); optional
-    except ModuleNotFoundError as exc:
-        if (exc.name or "").startswith("auditor.files"):
-            return None, "unavailable"
-        return None, f"unavailable (missing module {exc.name})"
-    try:
-        found = verdict_for(path, tree)
-    except Exception as exc:  # noqa: BLE001 - a file that cannot be judged stays unjudged
-        return None, f"unavailable ({type(exc).__name__})"
-    return (found, "verdict_for") if found is not None else (None, "no-personal-data")
-
-
-def is_unmasked(verdict: dict[str, Any] | None) -> bool:
-    """Did the file scan judge this file to hold unmasked personal data? Its own judgement first (``finding``
-    from verdict_for, ``check_id`` from the files area); otherwise any unmasked record counts."""
-    if not verdict:
-        return False
-    if isinstance(verdict.get("finding"), bool):
-        return verdict["finding"]
-    if "check_id" in verdict:
-        return bool(verdict["check_id"])
-    try:
-        return int(verdict.get("records") or 0) > 0 and float(verdict.get("masked_share") or 0.0) < 1.0
-    except (TypeError, ValueError):
-        return False

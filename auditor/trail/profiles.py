@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import safeio
-from ..context import ci_child
+from ..core.context import ci_child
 
 # Paths relative to a user's home, '/'-separated; resolved case-insensitively in copies.
 _LOCAL = "AppData/Local"

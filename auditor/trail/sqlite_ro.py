@@ -24,13 +24,13 @@ import os
 import shutil
 import sqlite3
 import struct
-import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, TypeVar
 
 from .. import safeio
+from ..durable import private_temp_dir
 
 T = TypeVar("T")
 MAX_DATABASE = 1 << 30  # a database larger than this is not read (coverage says so)
@@ -200,7 +200,7 @@ def open_copy(path: Path, allowed: Mapping[str, frozenset[str] | None],
                 del data
                 how = "copied into memory"
             else:
-                tmpdir = tempfile.mkdtemp(prefix="auditor-db-")  # owner-only (0700), a fresh name
+                tmpdir = private_temp_dir("auditor-db-")  # owner-only, a fresh name
                 copy = os.path.join(tmpdir, "copy.sqlite")
                 with os.fdopen(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
                     shutil.copyfileobj(fh, out, 1 << 20)

@@ -18,6 +18,7 @@ from typing import Any
 
 from .. import safeio
 from ..adapters.registry import RegistryView
+from ..textcodec import WINDOWS_ANSI
 from .profiles import ci_path
 
 CONTROL_SETS = ("CurrentControlSet", "ControlSet001", "ControlSet002")
@@ -28,7 +29,6 @@ PROP_ARRIVAL, PROP_REMOVAL = "0066", "0067"
 _DOS_DEVICE = re.compile(r"^\\DosDevices\\([A-Za-z]):$", re.I)
 _USBSTOR_PATH = re.compile(r"USBSTOR#([^#]+)#([^#]+)#", re.I)
 _CLASS_PART = re.compile(r"(Ven|Prod|Rev)_([^&]*)", re.I)
-LNK_CODEPAGE = "cp936"  # the ANSI code page of Chinese Windows, for LNK files without Unicode paths
 DRIVE_REMOVABLE = "DRIVE_REMOVABLE"
 MAX_LNK_BYTES = 1 << 20
 MAX_JUMPLIST_BYTES = 16 << 20
@@ -174,7 +174,7 @@ def parse_lnk_bytes(data: bytes) -> dict[str, Any] | None:
 
         with warnings.catch_warnings():  # LnkParse3 warns on undecodable shell-item names
             warnings.simplefilter("ignore")
-            info = LnkParse3.lnk_file(indata=data, cp=LNK_CODEPAGE).get_json()
+            info = LnkParse3.lnk_file(indata=data, cp=WINDOWS_ANSI).get_json()  # cp: LNK files without Unicode paths
     except Exception:  # noqa: BLE001 - LnkParse3 raises many kinds of errors on damaged links
         return None
     link = info.get("link_info") or {}

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import safeio
+from ..durable import mkdir_private, restrict_to_owner
 from ..errors import UsageError
 from ..leakguard import scrub  # every event checked for personal data before it is written
 from ..terminal import echo, json_line
@@ -74,9 +75,9 @@ def _folder(path: Path) -> safeio.OpenDir:
     with _folder(path.parent) as parent:
         try:
             if parent.fd is None:
-                os.mkdir(path, 0o700)
+                mkdir_private(path)
             else:
-                os.mkdir(path.name, 0o700, dir_fd=parent.fd)
+                mkdir_private(path.name, dir_fd=parent.fd)
         except FileExistsError:
             pass
     return safeio.OpenDir.open(path)
@@ -137,14 +138,12 @@ def open_events(events: Path):
             raise refuse(problem)
         if hasattr(os, "fchmod") and stat.S_IMODE(st.st_mode) & 0o077:
             os.fchmod(fd, 0o600)
-        if hasattr(os, "set_blocking"):
+        if sys.platform != "win32":  # opened O_NONBLOCK (POSIX only); Windows refuses set_blocking on files
             os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)
         raise
     if sys.platform == "win32":
-        from ..fsutil import restrict_to_owner
-
         try:
             restrict_to_owner(events)
         except OSError:

@@ -1,6 +1,7 @@
 """Watching the export folders: watchdog reports file events; a file is scanned once it has stopped changing
-(size and mtime unchanged for the debounce interval), with the files area's scanner and rule; a file holding
-people's records becomes a `file_finding` alert with the same masked evidence as a scan finding.
+(size and mtime unchanged for the debounce interval), read and judged by the files area itself (its collector's
+table reader and its judge); a file holding people's records becomes a `file_finding` alert with the same
+finding and masked evidence as a scan.
 
 Files are opened as the files area opens them (auditor.safeio): a FIFO, a device or a user's link named like an
 export is a `file_skipped` line with the reason and never stalls the watch, so later exports in the same folder
@@ -8,8 +9,8 @@ still alert. The agent's own places (quarantine, state, fleet store) are never j
 
 from __future__ import annotations
 
-import datetime as dt
 import os
+import socket
 import threading
 import time
 from pathlib import Path
@@ -18,12 +19,19 @@ from typing import Any, Callable
 from watchdog.events import (DirCreatedEvent, DirDeletedEvent, DirMovedEvent, FileClosedEvent, FileCreatedEvent,
                              FileDeletedEvent, FileModifiedEvent, FileMovedEvent, FileSystemEventHandler)
 
-from ..detect.factory import FindingFactory
-from ..files.area import _owner, is_finding
-from ..files.file_scan import CANDIDATE_EXT, FileScanner
-from ..files.rules import PiiRules
-from ..files.textpath import display_path, label_name
-from ..model import Target
+from .. import safeio
+from ..core.context import ScanContext
+from ..core.factory import FindingFactory
+from ..files.collect import TableReader
+from ..files.file_scan import CANDIDATE_EXT
+from ..files.judge import finding_for
+from ..files.roots import skip_set
+from ..pii.rules import PiiRules, is_finding
+from ..files.textpath import display_path
+from ..durable import sha256_stream
+from ..files.walk import walk
+from ..ownplaces import is_own, own_ids
+from ..terminal import echo
 
 EVENT_FILTER = [FileCreatedEvent, FileModifiedEvent, FileMovedEvent, FileClosedEvent, FileDeletedEvent,
                 DirCreatedEvent, DirMovedEvent, DirDeletedEvent]
@@ -98,8 +106,6 @@ class Debouncer(FileSystemEventHandler):
     def add_tree(self, folder: str) -> None:
         """Every candidate below a folder that appeared (walked by descriptor: no link followed, never the
         agent's own places)."""
-        from ..files.walk import walk
-
         found = _Found()
         n = 0
         names = getattr(self.ignored, "skip_names", set())
@@ -146,8 +152,6 @@ class Debouncer(FileSystemEventHandler):
                 try:
                     self.on_stable(path)
                 except Exception as exc:  # noqa: BLE001 - one bad file must not stop the watch
-                    from ..terminal import echo
-
                     echo(f"auditor watch: {display_path(path)}: scan failed ({type(exc).__name__}: {exc})",
                          err=True, flush=True)
 
@@ -166,20 +170,11 @@ class SkipRules:
     OWN_TTL = 2.0  # seconds: the quarantine may be created while the watch runs
 
     def __init__(self, roots: list[Path]) -> None:
-        import socket
-
-        from ..context import ScanContext
-        from ..files.roots import skip_set
-
         self.skip_rel, self.skip_names = skip_set(ScanContext(hostname=socket.gethostname()))
         self.roots = sorted((os.path.abspath(str(r)) for r in roots), key=len, reverse=True)
-        from ..ownplaces import own_ids
-
         self._own, self._own_at = own_ids(), time.monotonic()  # at start: no first alert waits for it
 
     def own(self, path: str) -> bool:
-        from ..ownplaces import is_own, own_ids
-
         now = time.monotonic()
         if now - self._own_at > self.OWN_TTL:
             self._own, self._own_at = own_ids(), now
@@ -199,58 +194,47 @@ class SkipRules:
 
 
 class FileJudge:
-    """Scans one settled file and returns the alert fields, or None when it is not a finding."""
+    """Reads and judges one settled file as the files area does; returns the alerts' findings."""
 
     def __init__(self, rules: PiiRules, factory: FindingFactory) -> None:
         self.rules = rules
-        self.scanner = FileScanner(rules)
+        self.reader = TableReader()
         self.factory = factory
         self.alerted: dict[str, str] = {}  # path -> content digest last alerted (a touch is not a new alert)
 
     def judge(self, path: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """(findings as dicts, skipped outcomes {target, reason})."""
-        p = Path(path)
-        try:
-            st = p.stat()
-        except OSError:
-            return [], []
-        findings, skipped = [], []
-        for outcome in self.scanner.scan(p):
-            if outcome.skipped:
-                skipped.append({"target": display_path(outcome.target), "reason": outcome.skipped})
-                continue
-            s = outcome.summary()
-            if not is_finding(s, self.rules):
-                continue
-            findings.append(self._finding(p, st, outcome.target, s).to_dict())
+        """(findings as dicts, skipped tables {target, reason})."""
+        skipped = _Skipped()
+        tables = self.reader.read(Path(path), skipped)
+        findings = [finding_for(t, self.rules, self.factory).to_dict() for t in tables
+                    if is_finding(t.summary, self.rules)]
         if findings:
-            from ..collectors.pe_info import sha256_file
-
-            digest = findings[0]["evidence"].get("sha256") or sha256_file(str(p), limit=1 << 40) or ""
+            digest = next((t.summary.get("sha256") for t in tables if t.summary.get("sha256")), None) or _digest(path)
             key = os.path.normcase(os.path.abspath(path))
             if self.alerted.get(key) == digest:
-                return [], skipped
+                return [], skipped.items
             self.alerted[key] = digest
-        return findings, skipped
+        return findings, skipped.items
 
-    def _finding(self, path: Path, st: os.stat_result, target_raw: str, s: dict[str, Any]):
-        target = display_path(target_raw)
-        name = label_name(target)
-        evidence: dict[str, Any] = {
-            "path": target, "records": s["records"], "id_number_rows": s["id_rows"], "total_rows": s["total_rows"],
-            "masked_rows": s["masked_rows"], "masked_share": s["masked_share"], "kinds": s["kinds"],
-            "sheets": s["sheets"], "samples": s.get("samples", []), "sha256": s.get("sha256"),
-            "size": st.st_size, "encoding": s.get("encoding"),
-            "mtime": dt.datetime.fromtimestamp(st.st_mtime).astimezone().isoformat(timespec="seconds"),
-            "owner": _owner(getattr(st, "st_uid", None)) if os.name != "nt" else None,
-        }
-        if not evidence["sha256"] and "!" not in target:
-            from ..collectors.pe_info import sha256_file
 
-            evidence["sha256"] = sha256_file(str(path), limit=1 << 40)
-        params = {"name": name, "records": s["records"]}
-        t = Target("file", target, name)
-        if s["id_rows"] > 0:
-            return self.factory.make("PI-002", t, evidence, params)
-        severity = "critical" if s["records"] >= self.rules.critical_records else None
-        return self.factory.make("PI-001", t, evidence, params, severity=severity)
+def _digest(path: str) -> str:
+    """The SHA-256 of a file whose tables carry none (an archive), read through auditor.safeio."""
+    try:
+        with safeio.open_regular(path) as fh:
+            return sha256_stream(fh)
+    except OSError:
+        return ""
+
+
+class _Skipped:
+    """What the table reader could not read, as ``file_skipped`` alerts (a table read only in part still alerts
+    with its finding)."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def skip(self, item: str, reason: str) -> None:
+        self.items.append({"target": item, "reason": reason})
+
+    def partly(self, item: str, reason: str) -> None:
+        pass

@@ -12,17 +12,18 @@ import psutil
 
 from .. import packs
 from ..allowlist import Approval
-from ..collectors.processes import _read_process
-from ..detect.factory import FindingFactory
-from ..detect.remote import RemoteChecks
-from ..detect.tool_index import ToolIndex
-from ..facts import Facts, ProcessFact, SocketFact
+from ..core.factory import FindingFactory
+from ..remote.collect import read_executable
+from ..remote.facts import ProcessFact, RemoteFacts, SocketFact
+from ..remote.judge import RemoteJudge
+from ..remote.processes import read_process
+from ..remote.tool_index import ToolIndex
 
 
 class ProcessWatcher:
     def __init__(self, factory: FindingFactory, approvals: list[Approval]) -> None:
-        self.checks = RemoteChecks(ToolIndex(packs.catalog()), factory, approvals, socket.gethostname(),
-                                   dt.date.today())
+        self.index = ToolIndex(packs.catalog())
+        self.checks = RemoteJudge(self.index, factory, approvals, socket.gethostname(), dt.date.today())
         self.known: dict[int, float] = {}  # pid -> create time (a reused pid is a new process)
         self.first = True
 
@@ -42,17 +43,19 @@ class ProcessWatcher:
             try:
                 proc = psutil.Process(pid)
                 self.known[pid] = proc.create_time()
-                fact = _read_process(proc)
+                fact = read_process(proc)
             except (psutil.Error, OSError):
                 continue
             if pid == 0 and not fact.name:
                 continue
             new.append(fact)
         first, self.first = self.first, False
-        matched = [p for p in new if self.checks.match_process(p)[0] is not None]
+        for p in new:
+            read_executable(p, self.index)
+        matched = [p for p in new if self.index.match_process(p)[0] is not None]
         if not matched:
             return []
-        facts = Facts()
+        facts = RemoteFacts()
         for p in matched:
             try:
                 p.parent = psutil.Process(p.ppid).name() if p.ppid else None

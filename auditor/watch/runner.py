@@ -13,13 +13,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from watchdog.observers import Observer
+
 from .. import packs
 from ..allowlist import load_allowlist
-from ..detect.factory import FindingFactory
-from ..files.rules import load_rules
+from ..core.checks import checks as load_checks
+from ..core.factory import FindingFactory
+from ..pii.rules import load_rules
 from ..files.textpath import display_path
 from .alerts import Sink
 from .files import EVENT_FILTER, Debouncer, FileJudge, SkipRules
+from .procs import ProcessWatcher
 
 
 @dataclass
@@ -38,12 +42,10 @@ class WatchOptions:
 
 class Watch:
     def __init__(self, opts: WatchOptions) -> None:
-        from watchdog.observers import Observer
-
         self.opts = opts
         self.stop_event = threading.Event()
         self.sink = Sink(opts.events, console=opts.console, webhook=opts.webhook)
-        factory = FindingFactory(packs.checks(), opts.role)
+        factory = FindingFactory(load_checks(), opts.role)
         catalog = packs.catalog()
         approvals = load_allowlist(opts.allowlist, catalog) if opts.allowlist else []
         self.judge = FileJudge(load_rules(), factory)
@@ -55,8 +57,6 @@ class Watch:
         self.lost: set[Path] = set()
         self.procs = None
         if opts.processes:
-            from .procs import ProcessWatcher
-
             self.procs = ProcessWatcher(factory, approvals)
 
     # ------------------------------------------------------------------ files

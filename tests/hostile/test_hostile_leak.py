@@ -47,7 +47,7 @@ SECRETS = ["s3cr3tT0kenA1", "Zx9tokEqualsB2", "Qw8authSpaceC3", "pw4UserInfoD4",
 
 def _fix_ids() -> None:
     """Give the content ID numbers a valid check digit, so the file scan counts them as ID numbers."""
-    from auditor.files.cells import id_check_char
+    from auditor.pii.cells import id_check_char
 
     for i, (n, m, idn, a) in enumerate(CONTENT):
         CONTENT[i] = (n, m, idn[:17] + id_check_char(idn[:17]), a)

@@ -231,6 +231,43 @@ def test_a_fifo_named_on_the_command_line_is_one_clear_message(tmp_path, option)
     assert len(run.stderr.strip().splitlines()) == 1
 
 
+KEY_INPUTS = {  # the key and certificate files of issue #19, each with the rest of its command line
+    "verify --pubkey": ("verify", "{dir}/r.json", "--pubkey"),
+    "fleet ingest --pubkey": ("fleet", "ingest", "{dir}/share", "--db", "{dir}/f.sqlite", "--pubkey"),
+    "fleet export --ca-cert": ("fleet", "export", "--format", "ecs", "--db", "{dir}/f.sqlite", "--push",
+                               "https://127.0.0.1:9", "--ca-cert"),
+}
+
+
+def _key_input_argv(tmp_path: Path, what: str, target: Path) -> list[str]:
+    (tmp_path / "share").mkdir(exist_ok=True)
+    (tmp_path / "r.json").write_text("{}")
+    return [a.format(dir=tmp_path) for a in KEY_INPUTS[what]] + [str(target)]
+
+
+@pytest.mark.parametrize("what", sorted(KEY_INPUTS))
+def test_a_fifo_as_a_key_or_certificate_is_one_clear_message(tmp_path, what):
+    fifo = tmp_path / "input.pem"
+    os.mkfifo(fifo)
+    run = auditor(*_key_input_argv(tmp_path, what, fifo), env=state_env(tmp_path), timeout=30)
+    assert run.code == 2, run.output
+    assert "a FIFO (named pipe), not a regular file" in run.stderr and "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
+@needs_root
+@pytest.mark.parametrize("what", sorted(KEY_INPUTS))
+def test_a_users_link_as_a_key_or_certificate_is_refused(tmp_path, what):
+    secret_dir, secret_mobiles = root_only_secret(tmp_path)
+    link = tmp_path / "key.pem"
+    link.symlink_to(secret_dir / "secret.csv")
+    give_to_user(link)
+    run = auditor(*_key_input_argv(tmp_path, what, link), env=state_env(tmp_path), timeout=30)
+    assert run.code == 2, run.output
+    assert "symbolic link owned by uid 1000, not followed" in run.stderr
+    assert_no_leak(secret_mobiles, tmp_path / "state", text=run.output)
+
+
 @needs_root
 @pytest.mark.parametrize("option, name", [("--roster", "roster.csv"), ("--allowlist", "allow.toml")])
 def test_a_users_link_named_on_the_command_line_to_a_root_only_file_is_refused(tmp_path, option, name):

@@ -459,6 +459,7 @@ def test_run_now_shared_folder_touches_only_this_hosts_reports(tmp_path):
 
 
 def test_run_now_same_second_and_clock_going_back(tmp_path, monkeypatch):
+    from auditor.core.options import ScanOptions
     from auditor.schedule.runner import run_scheduled
 
     for key, value in state_env(tmp_path).items():
@@ -466,13 +467,13 @@ def test_run_now_same_second_and_clock_going_back(tmp_path, monkeypatch):
     exports = tmp_path / "exports"
     exports.mkdir()
     out = tmp_path / "reports"
-    args = ["--only", "files", "--path", str(exports)]
+    opts = ScanOptions(only=["files"], paths=[exports])
     t = dt.datetime(2031, 5, 6, 7, 8, 9).astimezone()
-    a = run_scheduled(out, 1, args, now=t, quiet=True)
-    b = run_scheduled(out, 1, args, now=t, quiet=True)  # the same second
+    a = run_scheduled(out, 1, opts, now=t)
+    b = run_scheduled(out, 1, opts, now=t)  # the same second
     assert a.json_path.name != b.json_path.name and b.json_path.stem == f"{a.json_path.stem}_2"
     assert b.pruned == [a.json_path.name, a.html_path.name] and b.json_path.is_file()
-    c = run_scheduled(out, 1, args, now=t - dt.timedelta(hours=1), quiet=True)  # the clock went back
+    c = run_scheduled(out, 1, opts, now=t - dt.timedelta(hours=1))  # the clock went back
     assert c.json_path.is_file() and c.html_path.is_file()  # the report just written is never pruned
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == sorted(
         [c.json_path.name, c.html_path.name, "last-run.json"])

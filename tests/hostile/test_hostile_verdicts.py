@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clirun import child_env
+from auditor.core import checks as core_checks
 from auditor import compliance, packs
 from hostilekit import HANG, auditor, state_env
 
@@ -156,7 +157,8 @@ def test_unreadable_subfolder_leaves_the_area_partial(tmp_path):
 def test_folder_that_vanished_before_the_walk_fails_the_area(tmp_path):
     """A --path checked at the command line and gone when the walk reaches it (an unplugged disk, an unmounted
     share): the real scan, in process, with the folder removed after the options were taken."""
-    from auditor.engine import ScanOptions, run_scan
+    from auditor.core.options import ScanOptions
+    from auditor.scan import pipeline
 
     gone = tmp_path / "share"
     gone.mkdir()
@@ -164,7 +166,7 @@ def test_folder_that_vanished_before_the_walk_fails_the_area(tmp_path):
     gone.rmdir()
     os.environ["AUDITOR_STATE_DIR"] = str(tmp_path / "state")
     try:
-        report = compliance.finish_report(run_scan(opts))
+        report = pipeline.finish(pipeline.run(opts))
     finally:
         del os.environ["AUDITOR_STATE_DIR"]
     cov = {c["source"]: c for c in report["coverage"]}
@@ -183,7 +185,7 @@ def test_missing_path_is_a_usage_error(tmp_path):
 
 AREAS = ("remote", "files", "accounts", "trail", "organisation")
 STATUSES = ("ok", "partial", "no_data", "skipped", "failed", "not_assessed")
-CHECKS = packs.checks()
+CHECKS = core_checks.checks()
 DUTIES = compliance.load_duties()
 
 

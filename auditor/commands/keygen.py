@@ -1,0 +1,47 @@
+"""`auditor keygen --out NAME`: an Ed25519 key pair for signing reports and inspector bundles.
+
+Writes NAME.key (the private key, PKCS#8 PEM, unencrypted, owner-only: give it to --sign-key on the PCs or the
+inspector's laptop that sign) and NAME.pub (the public key, SubjectPublicKeyInfo PEM: give it to whoever verifies,
+`auditor verify FILE --pubkey NAME.pub`; it cannot sign). Existing files are never overwritten (exit 2). Exit 0
+with the two paths and the public key's SHA-256 (the ``public_key_sha256`` that signed reports carry)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from ..errors import UsageError
+from ..signing import generate, write_key_pair
+from ..terminal import echo
+
+
+def run(args: argparse.Namespace) -> int:
+    base = Path(args.out)
+    if base.suffix.lower() in (".key", ".pub"):
+        base = base.with_suffix("")
+    targets = [base.with_name(base.name + ext) for ext in (".key", ".pub")]
+    if not base.name:
+        raise UsageError(f"--out {args.out}: give a file name without extension (NAME.key and NAME.pub are written)")
+    for target in targets:
+        if os.path.lexists(target):
+            raise UsageError(f"--out {args.out}: {target} exists; not overwritten (remove it or choose another NAME)")
+    parent = base.parent if str(base.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"--out {args.out}: folder {parent} does not exist")
+    key = generate()
+    try:
+        private, public = write_key_pair(key, base)
+    except OSError as exc:
+        raise UsageError(f"--out {args.out}: cannot write ({exc.strerror or exc})") from None
+    echo(f"private key (keep it secret; --sign-key): {private}")
+    echo(f"public key (for verifying; --pubkey): {public}")
+    echo(f"public key SHA-256: {key.public.key_id}")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    keygen = sub.add_parser("keygen", help="write an Ed25519 key pair: NAME.key (private, owner-only) and NAME.pub")
+    keygen.add_argument("--out", "-o", required=True, metavar="NAME",
+                        help="writes NAME.key and NAME.pub (never overwrites)")
+    keygen.set_defaults(run=run)

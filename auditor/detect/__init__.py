@@ -1,1 +1,0 @@
-"""Checks: judge the collected facts against the data packs and emit findings."""

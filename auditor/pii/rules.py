@@ -1,0 +1,89 @@
+"""The detection rules of `checks/pii.toml`, compiled once."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from functools import lru_cache
+
+from ..headers import norm_header
+from ..packs import load_toml
+from ..resources import pack_dir
+
+
+@dataclass(frozen=True)
+class PiiRules:
+    headers: dict[str, tuple[str, ...]]
+    not_personal: tuple[str, ...]
+    sender: tuple[str, ...]
+    mask_chars: str
+    mask_run: re.Pattern
+    mobile: re.Pattern  # search: a mobile inside a cell, with optional +86 and separators
+    mobile_full: re.Pattern
+    virtual: re.Pattern
+    masked_mobile: re.Pattern
+    id18: re.Pattern
+    masked_id: re.Pattern
+    landline: re.Pattern
+    provinces: frozenset[str]
+    surnames: frozenset[str]
+    compound: tuple[str, ...]
+    admin: tuple[str, ...]
+    street: tuple[str, ...]
+    room: re.Pattern
+    tracking: re.Pattern
+    candidate: re.Pattern  # fast pre-filter: anything that may be a mobile or an ID number
+    digit_sep: re.Pattern  # a space or dash between two digits
+    mobile_line: re.Pattern  # a line (of joined cells, separators removed) holding a real mobile
+    masked_line: re.Pattern  # a line holding a masked mobile or a platform privacy number
+    min_records: int
+    critical_records: int
+    spc_sensitive: int
+    spc_other: int
+
+
+def is_finding(counts: dict[str, Any], rules: PiiRules) -> bool:
+    """Whether a table's counts make a file finding: any unmasked ID number, or at least ``min_records`` rows
+    with an unmasked mobile or ID number."""
+    return counts["id_rows"] > 0 or counts["records"] >= rules.min_records
+
+
+@lru_cache(maxsize=None)
+def load_rules(folder: str | None = None) -> PiiRules:
+    data = load_toml((pack_dir("checks") if folder is None else __import__("pathlib").Path(folder)) / "pii.toml")
+    h = data["headers"]
+    mask = re.escape(data["masking"]["chars"])
+    run = int(data["masking"]["min_run"])
+    mob = data["mobile"]["pattern"]
+    return PiiRules(
+        headers={k: tuple(norm_header(x) for x in h[k]) for k in
+                 ("mobile", "id_number", "name", "address", "tracking", "landline")},
+        not_personal=tuple(norm_header(x) for x in h["not_personal"]),
+        sender=tuple(norm_header(x) for x in h["sender"]),
+        mask_chars=data["masking"]["chars"],
+        mask_run=re.compile(rf"[{mask}]{{{run},}}"),
+        mobile=re.compile(r"(?<![\d])(?:(?:\+|00)?86[\s\-]?)?(1[3-9]\d)[\s\-]?(\d{4})[\s\-]?(\d{4})(?![\d])"),
+        mobile_full=re.compile(f"(?:{mob})"),
+        virtual=re.compile(rf"(?<!\d){data['mobile']['virtual_pattern']}(?!\d)"),
+        masked_mobile=re.compile(rf"(?<!\d)(?:1\d{{0,3}})?[{mask}]{{{run},}}\d{{2,4}}(?!\d)"),
+        id18=re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])"),
+        masked_id=re.compile(rf"(?<!\d)\d{{1,6}}[{mask}]{{6,}}\d{{0,4}}[\dXx]?(?![\d])"),
+        landline=re.compile(r"(?<!\d)(?:[(（]?0\d{2,3}[)）]?[\s\-—]?)\d{7,8}(?!\d)"),
+        provinces=frozenset(data["id_number"]["provinces"]),
+        surnames=frozenset(data["names"]["surnames"].strip()),
+        compound=tuple(data["names"]["compound"]),
+        admin=tuple(data["address"]["admin"]),
+        street=tuple(data["address"]["street"]),
+        room=re.compile(data["address"]["room"]),
+        tracking=re.compile("^(?:" + "|".join(data["tracking"]["patterns"]) + ")$"),
+        candidate=re.compile(r"1[3-9]\d|\d{15}"),
+        digit_sep=re.compile(r"(?<=\d)[ \-](?=\d)"),
+        mobile_line=re.compile(rf"(?m)^[^\n]*?(?<!\d)(?:(?:\+|00)?86)?(?:{mob})(?!\d)(?![_转]\d)"),
+        masked_line=re.compile(rf"(?m)^[^\n]*?(?:(?<!\d)(?:1\d{{0,3}})?[{mask}]{{{run},}}\d{{2,4}}(?!\d)|"
+                               rf"(?<!\d){data['mobile']['virtual_pattern']}(?!\d))"),
+        min_records=int(data["thresholds"]["min_records"]),
+        critical_records=int(data["thresholds"]["critical_records"]),
+        spc_sensitive=int(data["thresholds"]["spc_sensitive_items"]),
+        spc_other=int(data["thresholds"]["spc_other_items"]),
+    )

@@ -1,0 +1,73 @@
+"""Version information of Windows executables (OriginalFilename, CompanyName, ProductName...), read with
+pefile, so a renamed copy of a remote-control tool is still recognised."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from .. import safeio
+from ..durable import sha256_stream
+
+MAX_PE_BYTES = 128 << 20  # read into memory whole (never memory-mapped: a user could truncate it under us)
+KEYS = ("OriginalFilename", "CompanyName", "ProductName", "FileDescription", "InternalName", "FileVersion")
+
+
+def _key(path: str) -> tuple[str, int, int] | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return path, st.st_size, int(st.st_mtime)
+
+
+def version_info(path: str | None) -> dict[str, str]:
+    """PE version strings of ``path``; {} for non-PE files, unreadable files or files without them. The path
+    of a running process's executable can be swapped by its user for a FIFO or a link: it is opened through
+    auditor.safeio (a regular file only, no user's link, bounded)."""
+    if not path:
+        return {}
+    key = _key(path)
+    if key is None or key[1] > MAX_PE_BYTES or key[1] < 64:
+        return {}
+    return dict(_cached(key))
+
+
+@lru_cache(maxsize=4096)
+def _cached(key: tuple[str, int, int]) -> tuple[tuple[str, str], ...]:
+    path = key[0]
+    try:
+        with safeio.open_regular(path, max_size=MAX_PE_BYTES) as fh:
+            if fh.read(2) != b"MZ":
+                return ()
+            data = b"MZ" + fh.read()
+        import pefile
+
+        pe = pefile.PE(data=data, fast_load=True)
+        try:
+            pe.parse_data_directories(directories=[pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_RESOURCE"]])
+            found: dict[str, str] = {}
+            for info in getattr(pe, "FileInfo", None) or []:
+                for entry in info:
+                    for table in getattr(entry, "StringTable", []) or []:
+                        for k, v in table.entries.items():
+                            name = k.decode("utf-8", "replace")
+                            if name in KEYS and name not in found:
+                                found[name] = v.decode("utf-8", "replace").strip("\x00 ").strip()
+            return tuple(sorted(found.items()))
+        finally:
+            pe.close()
+    except Exception:  # noqa: BLE001 - malformed PE files are common; they are simply not matched
+        return ()
+
+
+def sha256_file(path: str | None, limit: int = MAX_PE_BYTES) -> str | None:
+    """SHA-256 of a regular file opened through auditor.safeio; None when it is not one, or larger than
+    ``limit``."""
+    if not path:
+        return None
+    try:
+        with safeio.open_regular(path, max_size=limit) as fh:
+            return sha256_stream(fh)
+    except (OSError, ValueError):
+        return None
