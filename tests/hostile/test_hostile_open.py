@@ -231,7 +231,7 @@ def test_a_fifo_named_on_the_command_line_is_one_clear_message(tmp_path, option)
     assert len(run.stderr.strip().splitlines()) == 1
 
 
-KEY_INPUTS = {  # the key and certificate files of issue #19, each with the rest of its command line
+KEY_INPUTS = {  # the key and certificate files (signing, TLS), each with the rest of its command line
     "verify --pubkey": ("verify", "{dir}/r.json", "--pubkey"),
     "fleet ingest --pubkey": ("fleet", "ingest", "{dir}/share", "--db", "{dir}/f.sqlite", "--pubkey"),
     "fleet export --ca-cert": ("fleet", "export", "--format", "ecs", "--db", "{dir}/f.sqlite", "--push",
