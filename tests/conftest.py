@@ -2,28 +2,40 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 import siemcheck
+import system_packages
+from clirun import run_cli  # noqa: F401 - the test modules take it from here
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA = REPO / "reports" / "schema" / "report.schema.json"
 SLEEP = shutil.which("sleep")
+BIG_JSON = 8 << 20
+
+
+@functools.lru_cache(maxsize=1)
+def _schema_validator(mtime_ns: int) -> jsonschema.Draft202012Validator:
+    """Built once (checking the schema itself and compiling it costs about ten times one validation)."""
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 
 def validate_report(report: dict) -> None:
-    import jsonschema
-
-    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
-    jsonschema.validate(report, schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    """``report`` against the published schema (raises jsonschema.ValidationError)."""
+    _schema_validator(SCHEMA.stat().st_mtime_ns).validate(report)
 
 
 def load_report(path: Path) -> dict:
@@ -49,12 +61,23 @@ def _private_places(tmp_path_factory, monkeypatch):
 @pytest.fixture(autouse=True)
 def _validate_every_report(tmp_path):
     """Every JSON report a test leaves in its tmp_path must validate against the published schema, and every
-    NDJSON file of SIEM documents against OCSF 1.3.0 / ECS 9.4 and the shipped index template (tests/siemcheck.py)."""
+    NDJSON file of SIEM documents against OCSF 1.3.0 / ECS 9.4 and the shipped index template (tests/siemcheck.py).
+    (Only regular files: a FIFO named *.json is left alone. A file over 8 MiB is parsed only when its start names a
+    schema version, as every report the agent writes does: the hostile tests leave tens of MB of other JSON.)"""
     yield
     for path in tmp_path.rglob("*.json"):
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, OSError):
+            st = path.lstat()
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            raw = path.read_bytes()
+        except OSError:
+            continue
+        if st.st_size > BIG_JSON and b'"schema_version"' not in raw[:65536]:
+            continue
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except ValueError:
             continue
         if isinstance(data, dict) and "schema_version" in data and "findings" in data:
             validate_report(data)
@@ -129,13 +152,6 @@ def spawn(tmp_path_factory):
     s.stop()
 
 
-def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """The real command line, in a child process (exit codes, stderr and all)."""
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "auditor", *args], capture_output=True, text=True,
-                          env=full_env, cwd=cwd, timeout=timeout)
-
-
 def findings_of(report: dict, check_id: str | None = None) -> list[dict]:
     return [f for f in report["findings"] if check_id is None or f["check_id"] == check_id]
 
@@ -157,57 +173,57 @@ def start_named_python(folder: Path, name: str, code: str) -> subprocess.Popen:
     return proc
 
 
-def listen_code(port: int = 0) -> str:
-    return ("import socket,time;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);"
-            f"s.bind(('127.0.0.1',{port}));s.listen();print(s.getsockname()[1],flush=True);time.sleep(120)")
+def listen_code(*ports: int) -> str:
+    """Code that listens on 127.0.0.1 on the first of ``ports`` that is free here (none given: any free port) and
+    prints the port it got (nothing when every one is taken)."""
+    return ("import socket,time\n"
+            f"for p in {list(ports) or [0]}:\n"
+            "    s=socket.socket()\n"
+            "    try:\n"
+            "        s.bind(('127.0.0.1',p)); s.listen(); break\n"
+            "    except OSError:\n"
+            "        s.close(); s=None\n"
+            "print(s.getsockname()[1] if s else '',flush=True)\n"
+            "time.sleep(120)\n")
 
 
-# --------------------------------------------------------------------------- headless Chromium (HTML reports)
+# --------------------------------------------------------------------------- system packages
 
-_APT_UPDATED = False
-
-
-def _apt_install(*packages: str) -> None:
-    """Install Debian packages (root only); `apt-get update` runs once per test session."""
-    global _APT_UPDATED
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    if not _APT_UPDATED:
-        subprocess.run(["apt-get", "update"], env=env, check=True, capture_output=True, timeout=900)
-        _APT_UPDATED = True
-    subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", *packages], env=env, check=True,
-                   capture_output=True, timeout=1800)
+def skip_or_fail(reason: str) -> None:
+    """Skip a test that cannot run on this machine; under CI (``CI`` set: `.ci/run` has installed every system
+    package first) fail instead, so CI never passes by skipping."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI must run this test)")
+    pytest.skip(reason)
 
 
-def _can_apt() -> bool:
-    return hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get") is not None
-
-
-def _has_cjk_font() -> bool:
-    if not shutil.which("fc-list"):
-        return False
-    res = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True)
-    return bool(res.stdout.strip())
+def require(*packages: str) -> None:
+    """The Debian packages a test needs (tests/system_packages.py): missing ones skip it, naming the command."""
+    lacking = system_packages.missing(*packages)
+    if lacking:
+        skip_or_fail(f"needs {' '.join(lacking)}: python3 tests/system_packages.py, or as root: "
+                     f"{system_packages.install_command(lacking)}")
 
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    """Path of the Debian `chromium` (installed with apt-get when missing and we are root), with a CJK font so
-    Chinese reports render as text, not boxes."""
-    exe = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-    if exe is None and _can_apt():
-        _apt_install("chromium")
-        exe = shutil.which("chromium") or "/usr/bin/chromium"
-    if exe is None or not Path(exe).exists():
-        pytest.skip("chromium is not installed and cannot be installed here (needs root and apt-get)")
-    if not _has_cjk_font() and _can_apt():
-        _apt_install("fonts-noto-cjk")
-    return exe
+    """Path of the Debian `chromium`, with a CJK font so Chinese reports render as text, not boxes."""
+    require("chromium", "fontconfig", "fonts-noto-cjk")
+    return shutil.which("chromium")
+
+
+# markers given by what a test uses (pyproject.toml lists every marker; slow and most live ones are explicit)
+MARK_BY_FIXTURE = {"chromium": "browser", "winpc": "wine", "built": "wine", "spawn": "live", "live": "live",
+                   "tunnels": "live", "corpus": "live"}
 
 
 def pytest_collection_modifyitems(items):
-    """The hostile suite (tests/hostile, see hostilekit.py): every test there is marked ``hostile``. (Here and not in
-    a tests/hostile/conftest.py: pytest imports every conftest.py as the module ``conftest``, and a second one
-    shadows this file for the test modules that import its helpers.)"""
+    """Every test in tests/hostile is marked ``hostile`` (here and not in a tests/hostile/conftest.py: pytest
+    imports every conftest.py as the module ``conftest``, and a second one shadows this file for the test modules
+    that import its helpers); a test using a fixture of MARK_BY_FIXTURE gets its marker."""
     for item in items:
         if "/hostile/" in str(item.fspath).replace("\\", "/"):
             item.add_marker(pytest.mark.hostile)
+        for fixture, marker in MARK_BY_FIXTURE.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(marker)

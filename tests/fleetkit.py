@@ -14,13 +14,10 @@ import datetime as dt
 import hashlib
 import json
 import random
-import shutil
-import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conftest import SLEEP, load_report, run_cli
+from conftest import Spawner, load_report, run_cli
 from exportgen import export_rows, write_csv
 from reportkit import three_area_tree, unmasked, write
 
@@ -37,13 +34,6 @@ def _scan(out: Path, *args: str, env: dict | None = None) -> dict:
                   env={"AUDITOR_STATE_DIR": str(out.parent / "state"), **(env or {})})
     assert res.returncode == 0, res.stderr
     return load_report(out)
-
-
-def _spawn(folder: Path, name: str) -> subprocess.Popen:
-    folder.mkdir(parents=True, exist_ok=True)
-    exe = folder / name
-    shutil.copy2(SLEEP, exe)
-    return subprocess.Popen([str(exe), "600"], stdin=subprocess.DEVNULL)
 
 
 def _trail_home(base: Path) -> tuple[Path, list[str]]:
@@ -84,14 +74,17 @@ def real_templates(base: Path) -> dict:
     write(clean_root, "etc/shadow", "root:!:19000:0:90:7:::\nkf01:$6$s$h:20000:0:90:7:::\n")
     (clean_root / "home/kf01/Desktop").mkdir(parents=True, exist_ok=True)
     clean = _scan(base / "clean" / "r.json", "--root", str(clean_root), "--role", "office")
-    procs = [_spawn(base / "procs" / "a", "ToDesk.exe"), _spawn(base / "procs" / "b", "frpc")]
+    spawn = Spawner(base / "procs")
     try:
-        time.sleep(0.3)
+        procs = [spawn.start("ToDesk.exe"), spawn.start("frpc")]
+        spawn.wait_visible()
         live = _scan(base / "live" / "r.json", "--only", "remote")
     finally:
-        for p in procs:
-            p.kill()
-            p.wait()
+        spawn.stop()
+    # only the processes started here: what else runs on this host must not change the fleet (Variants judges
+    # and seals each variant again)
+    ours = {p.pid for p in procs}
+    live["findings"] = [f for f in live["findings"] if f["evidence"].get("pid") in ours]
     home, trail_secrets = _trail_home(base)
     trail = _scan(base / "trail" / "r.json", "--only", "trail", "--only", "files", "--home", str(home),
                   "--path", str(home / "Desktop"), "--path", str(home / "Downloads"), "--days", "30")

@@ -3,15 +3,13 @@ an XLSX login log, plus a Linux tree; bad inputs end in one clear message (exit 
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from pathlib import Path
 
 import pytest
 
 from accounts_helpers import (AS_OF, LOGIN_HEADER, LOGINS, ROSTER, ROSTER_HEADER, SUB_HEADER, SUBACCOUNTS,
                               linux_tree, write_csv, write_scenario, write_xlsx)
-from conftest import findings_of, load_report, run_cli
+from conftest import load_report, run_cli
 
 SHOP = "taobao:云仓旗舰店:"
 

@@ -1,4 +1,4 @@
-"""Catalog freshness (issue #17 item 4): review dates and sources on every entry, the tools added in the
+"""Catalog freshness: review dates and sources on every entry, the tools added in the
 2026-12 review found by the real detector under their own names, their direct/LAN ports betraying a bland
 listener, everyday office programs left alone, and the hand-run LOLRMM comparison script."""
 
@@ -18,7 +18,7 @@ from auditor.remote.tool_index import ToolIndex
 from auditor.errors import PackError
 from auditor.resources import pack_dir
 from auditor.core.severity import at_least
-from conftest import REPO, load_report, run_cli, start_named_python
+from conftest import REPO, load_report, run_cli
 
 CATALOG = pack_dir("checks") / "remote-tools"
 FIRST_CATALOG = dt.date(2026, 11, 26)  # the commit that wrote the first catalog
@@ -72,12 +72,10 @@ def catalog():
 # --------------------------------------------------------------------------- review dates and sources
 
 def test_every_file_has_a_reviewed_date_and_sources():
-    import tomllib
-
     files = sorted(CATALOG.glob("*.toml"))
     assert len(files) >= 200
     for path in files:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = packs.load_toml(path)
         reviewed = raw.get("reviewed")
         assert isinstance(reviewed, dt.date) and not isinstance(reviewed, dt.datetime), path.name
         assert reviewed >= FIRST_CATALOG, path.name

@@ -31,15 +31,31 @@ def test_usage_errors_exit_2_with_one_line(args, fragment, tmp_path):
 
 
 def test_no_command_prints_help_and_exits_2():
-    res = run_cli()
+    res = run_cli(child=True)  # the exit code of the real entry point (python -m auditor)
     assert res.returncode == 2 and "scan" in res.stdout
 
 
 def test_version():
     from auditor import __version__
 
-    res = run_cli("--version")
+    res = run_cli("--version", child=True)  # argparse exits the interpreter itself
     assert res.returncode == 0 and res.stdout.strip() == f"auditor {__version__}"
+
+
+@pytest.mark.parametrize("args", [(), ("--version",), ("scan", "--bogus"), ("scan", "--only", "remote", "--root",
+                                                                             "{root}", "-q", "-o", "{out}"),
+                                  ("scan", "--only", "remote", "--root", "{root}", "--lang", "en"),
+                                  ("verify", "{out}"), ("report", "{out}", "-o", "{md}")])
+def test_in_process_runs_give_what_the_real_entry_point_gives(tmp_path, args):
+    """The tests run the CLI in process (tests/clirun.py): same exit code, stdout and stderr as a child."""
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True, exist_ok=True)
+    (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    places = {"root": root, "out": tmp_path / "r.json", "md": tmp_path / "r.md"}
+    run_cli("scan", "--only", "remote", "--root", str(root), "-q", "-o", str(places["out"]))
+    argv = [a.format(**places) for a in args]
+    inside, child = run_cli(*argv, env={"COLUMNS": "200"}), run_cli(*argv, env={"COLUMNS": "200"}, child=True)
+    assert (inside.returncode, inside.stdout, inside.stderr) == (child.returncode, child.stdout, child.stderr)
 
 
 def test_fail_on_threshold(spawn, tmp_path):

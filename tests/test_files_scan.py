@@ -7,7 +7,6 @@ import io
 import os
 import random
 import shutil
-import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -15,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import findings_of, load_report, run_cli
-from exportgen import (decoy_rows, export_rows, person, write_csv, write_xlsx, write_zip)
+from clirun import child_env
+from conftest import load_report, run_cli
+from exportgen import decoy_rows, export_rows, write_csv, write_xlsx, write_zip
 
 
 def _csv_bytes(rows, encoding="utf-8", delimiter=","):
@@ -220,8 +220,8 @@ def test_permission_denied_file_is_reported(tmp_path):
     res = subprocess.run(["setpriv", "--bounding-set", "-dac_override,-dac_read_search", sys.executable, "-m",
                           "auditor", "scan", "--only", "files", "--path", str(root), "-q", "-o", str(out)],
                          capture_output=True, text=True,
-                         env={**os.environ, "AUDITOR_STATE_DIR": str(tmp_path / "state"),
-                              "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+                         env=child_env({"AUDITOR_STATE_DIR": str(tmp_path / "state"),
+                                        "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}))
     assert res.returncode == 1, res.stderr
     report = load_report(out)
     skipped = {Path(s["item"]).name: s["reason"] for c in report["coverage"] for s in c["skipped"]}

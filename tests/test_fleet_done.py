@@ -1,4 +1,4 @@
-"""Issue #8, "done when", through the command line only: a folder of reports from many PCs becomes one fleet report
+"""The fleet's "done when", through the command line only: a folder of reports from many PCs becomes one fleet report
 that names the worst sites and the silent PCs; re-ingesting changes nothing; a tampered report is rejected with
 its reason; the NDJSON loads through the bulk API with no customer data in clear."""
 
@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bulkserver import BulkServer
 from conftest import run_cli
 from fleetkit import FleetSpec, altered, ingest_cli, make_fleet, store_dump, templates_once
 
 
+@pytest.mark.slow
 def test_done_when(tmp_path_factory):
     real = templates_once(tmp_path_factory)
     base = tmp_path_factory.mktemp("done")

@@ -293,6 +293,7 @@ def _push(store, url, *extra, fmt="ecs", env=None):
                    store["spec"].end.isoformat(), "--push", url, "--lang", "en", *extra, env=env)
 
 
+@pytest.mark.slow
 def test_push_creates_in_the_data_stream_survives_outages_and_is_idempotent(store, server):
     srv = server(fail_requests=2, throttle_first=7)
     res = _push(store, srv.url, "--batch", "40")
@@ -344,6 +345,7 @@ def test_push_from_the_written_file_with_basic_auth(store, server, tmp_path):
     assert srv2.indices == {"soc-findings"} and len(srv2.docs) == len(bulk_pairs(out2))
 
 
+@pytest.mark.slow
 def test_push_gives_up_after_bounded_retries(store, server):
     srv = server(always_fail=True)
     t0 = time.monotonic()

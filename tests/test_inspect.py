@@ -18,9 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from clirun import child_env
 from auditor.inspector.bundle import build_zip, check_bundle, json_bytes
 from conftest import run_cli, validate_report
 from exportgen import export_rows, write_csv
+
+pytestmark = pytest.mark.live  # sees the processes of this host (judges only its own)
 
 QUESTIONS = ["Q-RULES", "Q-OWNER", "Q-TRAINING", "Q-OFFBOARD", "Q-LOGS", "Q-DPA", "Q-MASKPRINT"]
 
@@ -108,6 +111,7 @@ def _bundle(tmp_path: Path, site: dict, name: str = "b.zip", *extra: str) -> Pat
     return bundle
 
 
+@pytest.mark.slow
 def test_every_single_byte_change_is_caught(tmp_path, site):
     bundle = _bundle(tmp_path, site)
     data = bundle.read_bytes()
@@ -195,7 +199,7 @@ def test_no_terminal_and_no_answers_file_still_writes_the_bundle(tmp_path, site)
     bundle = tmp_path / "b.zip"
     res = subprocess.run([sys.executable, "-m", "auditor", "inspect", "-o", str(bundle), "--path",
                           str(site["exports"])], stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                         env={**os.environ, **site["env"]}, timeout=120)
+                         env=child_env({**site["env"]}), timeout=120)
     assert res.returncode == 1, res.stderr
     checklist = json.loads(_members(bundle)["answers.json"])
     assert checklist["source"] == "not answered (no terminal and no answers file)"
@@ -210,7 +214,7 @@ def test_checklist_answered_at_a_terminal(tmp_path, site):
     master, slave = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "auditor", "inspect", "-o", str(bundle), "--path",
                              str(site["exports"]), "--lang", "en", "--inspector", "Li Si"],
-                            stdin=slave, stdout=slave, stderr=slave, env={**os.environ, **site["env"]})
+                            stdin=slave, stdout=slave, stderr=slave, env=child_env({**site["env"]}))
     os.close(slave)
     # Q-RULES yes + note; Q-OWNER no; Q-TRAINING skipped; Q-OFFBOARD partial; Q-LOGS "x" (refused) then na;
     # Q-DPA skipped; Q-MASKPRINT skipped

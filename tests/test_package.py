@@ -14,6 +14,8 @@ import pytest
 
 from conftest import REPO, validate_report
 
+pytestmark = pytest.mark.slow  # a wheel built and installed into a fresh venv
+
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:

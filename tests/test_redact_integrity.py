@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from auditor.integrity import check, seal
@@ -14,7 +12,7 @@ from conftest import load_report, run_cli
 def test_secrets_in_command_lines_are_masked():
     assert redact_cmdline(["frpc", "-t", "s3cr3t", "-c", "frpc.ini"]) == ["frpc", "-t", "***", "-c", "frpc.ini"]
     assert redact_cmdline(["npc", "-server=1.2.3.4:8024", "-vkey=abcdef"]) == ["npc", "-server=1.2.3.4:8024", "-vkey=***"]
-    # the positional token of `ngrok authtoken X` is a secret too (issue #14)
+    # the positional token of `ngrok authtoken X` is a secret too
     assert redact_cmdline(["ngrok", "authtoken", "x", "--authtoken", "2abc"]) == ["ngrok", "authtoken", "***", "--authtoken", "***"]
     assert redact_cmdline(["x11vnc", "-passwd", "hunter2", "-forever"]) == ["x11vnc", "-passwd", "***", "-forever"]
     assert redact_command("cloudflared tunnel run --token eyJhIjoi") == "cloudflared tunnel run --token ***"

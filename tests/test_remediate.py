@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from clirun import child_env
 from auditor.pii.rules import load_rules
 from auditor.remediate.maskers import CellMasker
 from conftest import run_cli
@@ -253,7 +254,7 @@ def test_bad_input_clear_messages_nothing_lost(tmp_path, qenv):
 def _start(args: list[str], env: dict, pause_at: str | None, pause_file: Path) -> subprocess.Popen:
     extra = {"AUDITOR_TEST_PAUSE_AT": pause_at, "AUDITOR_TEST_PAUSE_FILE": str(pause_file)} if pause_at else {}
     return subprocess.Popen([sys.executable, "-m", "auditor", "remediate", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env={**os.environ, **env, **extra})
+                            stderr=subprocess.PIPE, env=child_env({**env, **extra}))
 
 
 def _kill_at(args: list[str], env: dict, step: str, tmp: Path) -> None:
@@ -293,6 +294,7 @@ MASK_STEPS = {  # step -> state after recovery
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("step", list(MASK_STEPS))
 def test_kill_during_mask_loses_nothing(tmp_path, qenv, step):
     path, original = _big_export(tmp_path)
@@ -319,6 +321,7 @@ RESTORE_STEPS = {"restore:begun": "masked", "restore:temp-written": "masked", "r
                  "restore:cleanup": "original"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("step", list(RESTORE_STEPS))
 def test_kill_during_restore_loses_nothing(tmp_path, qenv, step):
     path, original = _big_export(tmp_path)
@@ -337,6 +340,7 @@ def test_kill_during_restore_loses_nothing(tmp_path, qenv, step):
     assert path.read_bytes() == original and _items(qenv) == []
 
 
+@pytest.mark.slow
 def test_random_kills_during_mask_and_restore(tmp_path, qenv):
     """Three exports (two large CSVs, an XLSX) masked and restored in one command each, killed at random
     moments until each command gets through; after every kill nothing is lost."""

@@ -60,6 +60,7 @@ def _flip(data: bytes, pos: int) -> bytes:
     return data[:pos] + new + data[pos + 1:]
 
 
+@pytest.mark.slow
 def test_a_one_byte_change_anywhere_is_detected(signed, tmp_path):
     data = signed["plain"].read_bytes()
     text = data.decode("utf-8")

@@ -308,9 +308,7 @@ def test_real_systemd_user_timer(tmp_path):
 
 def test_install_without_any_scheduler_says_so(tmp_path):
     env = _env(tmp_path, PATH=str(tmp_path / "empty"))
-    res = subprocess.run([sys.executable, "-m", "auditor", "schedule", "install", "--user", "--backend", "cron",
-                          "--output-dir", str(tmp_path / "r")], capture_output=True, text=True,
-                         env={**os.environ, **env})
+    res = run_cli("schedule", "install", "--user", "--backend", "cron", "--output-dir", str(tmp_path / "r"), env=env)
     assert res.returncode == 2
     assert "--backend cron: not usable here" in res.stderr and "Traceback" not in res.stderr
 

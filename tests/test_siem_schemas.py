@@ -1,5 +1,5 @@
 """The validators of tests/siemcheck.py catch what the official OCSF 1.3.0 and ECS 9.4 definitions forbid (the
-faults issue #19 found in the first feed among them), and the mappings of auditor.siem stay valid on awkward
+faults found in the first feed among them), and the mappings of auditor.siem stay valid on awkward
 findings: Chinese host names, unknown operating systems, missing facts, oversized texts, odd back-office hosts."""
 
 from __future__ import annotations

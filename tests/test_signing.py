@@ -1,4 +1,4 @@
-"""Signatures a verifier cannot forge (issue #19): `auditor keygen` writes an Ed25519 key pair; reports and
+"""Signatures a verifier cannot forge: `auditor keygen` writes an Ed25519 key pair; reports and
 inspector bundles signed with the private key verify with the public key alone (`auditor verify --pubkey`), and a
 one-byte change or another key is refused. The digest is over RFC 8785 canonical JSON (checked against the RFC's
 test vectors and an independent implementation, and reproduced with standard tools: the `rfc8785` package,

@@ -1,4 +1,4 @@
-"""The MSI (issue #18), for real under Wine: `packaging/windows/build.sh --sign` with a throw-away test certificate
+"""The MSI, for real under Wine: `packaging/windows/build.sh --sign` with a throw-away test certificate
 builds the one-folder agent and `dist/yuncang-auditor-VERSION-x64.msi` (cached while the sources are unchanged; a
 new certificate re-signs and re-packages the cached freeze); `msiexec /i ... /qn SCHEDULE=1 ROLE=... SITE=...`
 installs it in a fresh prefix; the installed `auditor.exe` runs from the system PATH and finds the planted tools,
@@ -10,8 +10,8 @@ that the custom actions run (task registered and deleted again, the output kept 
 round with a stand-in schtasks.exe that records its calls checks what they ask of the Task Scheduler (the task as
 SYSTEM at the lowest priority running the installed exe with the site's role and site), that a failing Task
 Scheduler does not abort the install and is recorded, that a newer MSI replaces the installed one without touching
-the task, and that the uninstall removes the task first. Like the other Wine tests nothing is skipped, unless
-AUDITOR_WINE_TESTS=skip."""
+the task, and that the uninstall removes the task first. Like the other Wine tests these skip only where Wine or
+the build tools are missing (tests/system_packages.py) or AUDITOR_WINE_TESTS=skip, and never under CI."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 import wine_env
+from conftest import skip_or_fail
 # the planted office PC of the one-file tests; their fixtures take this module's `winpc` (the MSI-installed agent)
 from test_windows_wine import planted, tools_running  # noqa: F401
 from test_windows_wine import test_full_scan_names_every_planted_item as full_scan_names_every_planted_item
@@ -170,12 +171,12 @@ def signing(tmp_path_factory):
 def built(signing):
     """dist/ signed with the throw-away certificate, time-stamped by a local time-stamping server."""
     if os.environ.get(wine_env.SKIP_ENV) == "skip":
-        pytest.skip(f"{wine_env.SKIP_ENV}=skip: this machine cannot run Wine")
+        skip_or_fail(f"{wine_env.SKIP_ENV}=skip: this machine cannot run Wine")
     tsa = TimeStampServer(signing["tsa_cnf"])
     try:
         wine_env.ensure_built(sign=(signing["chain"], signing["key"]), timestamp_url=tsa.url)
     except wine_env.WineUnavailable as exc:
-        pytest.fail(str(exc))
+        skip_or_fail(str(exc))
     finally:
         tsa.close()
     stamp = json.loads((wine_env.DIST / ".package").read_text(encoding="utf-8"))
@@ -193,8 +194,8 @@ def _package_module():
 
 def test_sign_with_a_pfx_and_password(built, signing, tmp_path):
     """A site's PFX (certificate chain and key in one file, password in a file), as build.sh --sign CERT.pfx -
-    --pass-file F passes it to package.py: a real PE signed with it verifies against the CA. (`built`: build.sh
-    has installed osslsigncode and mingw-w64 on a fresh machine.)"""
+    --pass-file F passes it to package.py: a real PE signed with it verifies against the CA. (`built`: osslsigncode and mingw-w64
+    are there, tests/system_packages.py.)"""
     pfx, pw = tmp_path / "site.pfx", tmp_path / "pfx-password.txt"
     pw.write_text("s3cret-仓\n", encoding="utf-8")
     subprocess.run(["openssl", "pkcs12", "-export", "-out", str(pfx), "-inkey", str(signing["key"]), "-in",

@@ -2,7 +2,8 @@
 real MSI installs, both built by `packaging/windows/build.sh`.
 
 The module fixtures (`winpc` in test_windows_wine.py, `msipc` in test_windows_msi.py) call `ensure_built()`, which
-installs Wine with apt when it is missing (through build.sh, as root) and rebuilds when dist/ is missing or built
+needs the Wine tools installed (tests/system_packages.py; missing ones skip the tests, and fail them under CI) and
+rebuilds when dist/ is missing or built
 from other sources (`dist/auditor.exe.inputs` against `packaging/windows/sources.py`; with `sign=` or `msi=True`
 build.sh is always asked, and does nothing when dist/ already matches), then boot a `WinePC`.
 
@@ -28,6 +29,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 
+import system_packages
+
 REPO = Path(__file__).resolve().parent.parent
 WINDOWS = REPO / "packaging" / "windows"
 BUILD_SH = WINDOWS / "build.sh"
@@ -40,6 +43,7 @@ EXE_DIR = r"C:\ProgramData\yuncang-auditor"  # where the one-file tests put the 
 INSTALL_DIR = r"C:\Program Files\yuncang-auditor"  # where the MSI installs the one-folder agent
 DATA_DIR = r"C:\ProgramData\yuncang-auditor"  # the agent's reports and data (kept by the uninstall)
 SKIP_ENV = "AUDITOR_WINE_TESTS"  # =skip: only for machines that cannot run Wine at all; never in CI
+PACKAGES = ("wine64", "wine", "gcc-mingw-w64-x86-64-win32", "wixl", "msitools")  # build.sh's tools
 
 # Measured durations of the set-up steps (seconds), for the README and the closing note.
 TIMINGS: dict[str, float] = {}
@@ -66,8 +70,13 @@ def exe_is_current() -> bool:
         return False
 
 
-def _tools_present() -> bool:
-    return bool(shutil.which("wine") and shutil.which("wineserver") and shutil.which("x86_64-w64-mingw32-gcc"))
+def _missing_tools(sign: bool) -> str | None:
+    """Why build.sh cannot run here (None: it can). The tests never install them: tests/system_packages.py does."""
+    lacking = system_packages.missing(*PACKAGES, *(("osslsigncode",) if sign else ()))
+    if not lacking:
+        return None
+    return (f"needs {' '.join(lacking)}: python3 tests/system_packages.py, or as root: "
+            f"{system_packages.install_command(lacking)}")
 
 
 def dist_msi() -> Path:
@@ -82,13 +91,13 @@ def ensure_built(sign: tuple[Path, Path] | None = None, timestamp_url: str | Non
     """Wine + mingw installed, the build cache's shim present, dist/ built from this tree; ``sign=(CERT, KEY)``:
     signed with that certificate (build.sh --sign, time-stamped by ``timestamp_url``); ``msi``: build.sh is asked
     even when the exe is current (it re-packages when its packaging stage changed)."""
+    why = _missing_tools(sign is not None)
+    if why:
+        raise WineUnavailable(why)
     need_exe = not exe_is_current() or sign is not None or msi
-    need_prepare = not _tools_present() or not (CACHE / "bcryptprimitives.dll").is_file()
+    need_prepare = not (CACHE / "bcryptprimitives.dll").is_file()
     if not (need_exe or need_prepare):
         return
-    if not _tools_present() and not (hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get")):
-        raise WineUnavailable("Wine is not installed and cannot be installed here (needs root and apt-get); "
-                              f"install wine64, wine and gcc-mingw-w64-x86-64-win32, or set {SKIP_ENV}=skip")
     CACHE.mkdir(parents=True, exist_ok=True)
     log = CACHE / "build.log"
     argv = ["bash", str(BUILD_SH)] + ([] if need_exe else ["--prepare"])

@@ -53,10 +53,13 @@ def run(args: argparse.Namespace) -> int:
     if action is None:
         raise UsageError("remediate: say mask, restore or list (auditor remediate --help)")
     q = Quarantine()
-    if q.exists:
-        for line in q.recover():
-            echo(f"recovered: {line}")
-    return {"mask": _mask, "restore": _restore, "list": _list}[action](args, q)
+    try:
+        if q.exists:
+            for line in q.recover():
+                echo(f"recovered: {line}")
+        return {"mask": _mask, "restore": _restore, "list": _list}[action](args, q)
+    finally:
+        q.release()  # the command is over (also when it runs inside a longer-lived process)
 
 
 def _files_from_report(path: Path) -> tuple[list[Path], int]:

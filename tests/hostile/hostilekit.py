@@ -5,8 +5,9 @@
 - the **share writer**: anyone who can drop files into the folder ``fleet ingest`` reads;
 - the **network**: a server on 127.0.0.1 that answers ``--push`` and webhooks as it likes.
 
-Every command is run as the real CLI in a child process with a hard timeout (a hang fails the test with the
-word "hung"), and what it leaves behind is searched for the planted personal data and secrets.
+Every command is run as the real CLI with a hard timeout (a hang fails the test with the word "hung"): in the
+test's process, or in a child process where the child is the point (peak RSS, a hang only a kill ends, another
+user); what it leaves behind is searched for the planted personal data and secrets.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ import random
 import sqlite3
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 import pytest
+
+from clirun import QUIET, child_env, run_in_process
 
 USER_UID = USER_GID = 1000  # an ordinary account; it need not exist in /etc/passwd for the kernel
 HANG = 60.0  # seconds: no command of the agent may take longer on these small inputs
@@ -45,19 +49,24 @@ class Run:
     code: int
     stdout: str
     stderr: str
-    peak_rss_mb: float
+    rss_mb: float | None  # measured by the kernel for a child run only
     seconds: float
 
     @property
     def output(self) -> str:
         return self.stdout + self.stderr
 
+    @property
+    def peak_rss_mb(self) -> float:
+        assert self.rss_mb is not None, "peak RSS is measured for child runs only: auditor(..., child=True)"
+        return self.rss_mb
+
 
 _MEASURE = r"""
 import resource, subprocess, sys, time, json
 t = time.monotonic()
 try:
-    r = subprocess.run(sys.argv[2:], capture_output=True, timeout=float(sys.argv[1]))
+    r = subprocess.run(sys.argv[2:], capture_output=True, timeout=float(sys.argv[1]), stdin=subprocess.DEVNULL)
     code, out, err = r.returncode, r.stdout, r.stderr
 except subprocess.TimeoutExpired as exc:
     code, out, err = "hung", exc.stdout or b"", exc.stderr or b""
@@ -68,15 +77,20 @@ sys.stdout.buffer.write(json.dumps({"code": code, "rss": rss, "s": time.monotoni
 
 
 def auditor(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = HANG,
-            user: bool = False) -> Run:
-    """The real CLI in a child process, bounded in time; its peak RSS measured by the kernel.
-    ``user=True`` runs it as the ordinary user (setpriv), for the cases where the agent is not root."""
+            user: bool = False, child: bool = False) -> Run:
+    """The CLI, bounded in time (past ``timeout`` the test fails with the word "hung"): in this process by
+    default (clirun); ``child=True`` in a real child process whose peak RSS the kernel measures (for the bounds
+    on memory, and where only killing the process bounds a hang); ``user=True`` in a child as the ordinary user
+    (setpriv), for the cases where the agent is not root."""
+    if not (child or user):
+        started = time.monotonic()
+        res = run_in_process(*args, env={**QUIET, **(env or {})}, cwd=cwd, timeout=timeout)
+        return Run(res.returncode, res.stdout, res.stderr, None, time.monotonic() - started)
     argv = [sys.executable, "-m", "auditor", *args]
     if user:
         argv = ["setpriv", f"--reuid={USER_UID}", f"--regid={USER_GID}", "--clear-groups", *argv]
-    full_env = {**os.environ, "AUDITOR_PRIORITY": "normal", **(env or {})}
     res = subprocess.run([sys.executable, "-c", _MEASURE, str(timeout), *argv], capture_output=True,
-                         env=full_env, cwd=cwd, timeout=timeout + 30)
+                         env=child_env(env), cwd=cwd, timeout=timeout + 30)
     data = json.loads(res.stdout)
     if data["code"] == "hung":
         pytest.fail(f"hung: `auditor {' '.join(args)}` did not finish within {timeout:.0f} s\n{data['err'][-2000:]}")
@@ -141,11 +155,12 @@ def mobiles(n: int, seed: int = 7) -> list[str]:
     return [rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10 ** 8):08d}" for _ in range(n)]
 
 
-def scan_files(tmp_path: Path, folder: Path, *extra: str):
-    """(run, report, report path) of a full files scan of ``folder`` that must end without a crash."""
+def scan_files(tmp_path: Path, folder: Path, *extra: str, child: bool = False):
+    """(run, report, report path) of a full files scan of ``folder`` that must end without a crash
+    (``child=True``: in a child process, whose peak RSS is measured)."""
     out = tmp_path / "report.json"
     run = auditor("scan", "--only", "files", "--path", str(folder), "--full", "-q", "-o", str(out),
-                  "--fail-on", "none", *extra, env=state_env(tmp_path))
+                  "--fail-on", "none", *extra, env=state_env(tmp_path), child=child)
     assert run.code == 0, run.output[-3000:]
     assert "Traceback" not in run.output
     return run, json.loads(out.read_text(encoding="utf-8")), out

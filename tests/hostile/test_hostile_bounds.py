@@ -19,7 +19,13 @@ from hostilekit import files_content as _content
 from hostilekit import finding_for as _finding
 from hostilekit import mobiles as _mobiles
 from hostilekit import reason_for as _reason
-from hostilekit import scan_files as _scan
+from hostilekit import scan_files
+
+pytestmark = pytest.mark.slow  # bounds on volume: tens of MB generated, peak RSS measured in a child
+
+
+def _scan(tmp_path: Path, folder: Path, *extra: str):
+    return scan_files(tmp_path, folder, *extra, child=True)  # peak RSS
 
 
 def _bounded(run, limit: float | None = None) -> None:
@@ -58,7 +64,7 @@ def test_one_50mb_line_of_mobiles_is_a_file_full_of_mobiles(tmp_path, sep, newli
     reps = (50 << 20) // len(piece.encode("utf-8")) + 1
     folder = tmp_path / "Downloads"
     folder.mkdir()
-    (folder / "一行.txt").write_text(piece * reps + newline, encoding="utf-8", newline="")
+    (folder / "一行.txt").write_bytes((piece * reps + newline).encode("utf-8"))
     run, report, out = _scan(tmp_path, folder)
     _bounded(run)
     f = _finding(report, "一行.txt")

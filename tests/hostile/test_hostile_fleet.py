@@ -40,8 +40,9 @@ def share_dir(tmp_path_factory, name: str) -> Path:
     return tmp_path_factory.mktemp(name)
 
 
-def ingest(*paths: Path, db: Path, env: dict | None = None, timeout: float = 60):
-    return auditor("fleet", "ingest", *map(str, paths), "--db", str(db), "--lang", "en", env=env, timeout=timeout)
+def ingest(*paths: Path, db: Path, env: dict | None = None, timeout: float = 60, child: bool = False):
+    return auditor("fleet", "ingest", *map(str, paths), "--db", str(db), "--lang", "en", env=env, timeout=timeout,
+                   child=child)
 
 
 def rejected(res) -> dict[str, str]:
@@ -60,6 +61,7 @@ def assert_clean_exit(res, *codes: int) -> None:
 
 # --------------------------------------------------------------------------- the share writer
 
+@pytest.mark.slow
 def test_huge_files_are_rejected_unread_or_bounded(real, tmp_path_factory, tmp_path):
     share = share_dir(tmp_path_factory, "share-huge")
     (share / "good.json").write_bytes(sealed(real["report"], "GOOD-PC"))
@@ -67,7 +69,7 @@ def test_huge_files_are_rejected_unread_or_bounded(real, tmp_path_factory, tmp_p
         fh.truncate(60 << 20)
     (share / "ten-million-objects.json").write_bytes(b"[" + b"{}," * 10_000_000 + b"{}]")  # 30 MB of {}
     (share / "long-line.json").write_bytes(b'["' + b"1" * (30 << 20) + b'"]')  # one 30 MB string
-    res = ingest(share, db=tmp_path / "f.sqlite")
+    res = ingest(share, db=tmp_path / "f.sqlite", child=True)  # peak RSS measured
     assert_clean_exit(res, 1)
     why = rejected(res)
     assert why["sixty-mb.json"].startswith("too large: 62914560 bytes")
@@ -152,6 +154,7 @@ def test_numbers_out_of_range_are_rejected_and_nothing_breaks_later(real, tmp_pa
     _fleet_outputs_work(db, tmp_path)
 
 
+@pytest.mark.slow
 def test_wrong_types_everywhere(real, tmp_path_factory, tmp_path):
     """Every field a fleet command reads, given every other JSON type, re-sealed: each file is loaded or rejected
     with a reason, the run goes on, and the fleet report and SIEM export still work afterwards."""
@@ -200,6 +203,7 @@ def _fleet_outputs_work(db: Path, tmp_path: Path) -> None:
         assert "skipped" not in res.output  # a validated store holds only valid documents
 
 
+@pytest.mark.slow
 def test_too_many_findings(real, tmp_path_factory, tmp_path):
     share = share_dir(tmp_path_factory, "share-many")
     rep = copy.deepcopy(real["report"])
@@ -207,7 +211,7 @@ def test_too_many_findings(real, tmp_path_factory, tmp_path):
                  target={"kind": "x", "ref": "x", "label": "x"})
     rep["findings"] = [dict(small, id=f"{i:016x}") for i in range(20_001)]
     (share / "many.json").write_bytes(sealed(rep, "MANY-PC"))
-    res = ingest(share, db=tmp_path / "f.sqlite")
+    res = ingest(share, db=tmp_path / "f.sqlite", child=True)  # peak RSS measured
     assert_clean_exit(res, 1)
     assert rejected(res)["many.json"] == "too large: too many findings (20001; limit 20000)"
     assert res.peak_rss_mb < limit_memory_mb(), res.peak_rss_mb
@@ -383,9 +387,9 @@ def store(real, tmp_path_factory):
     return db
 
 
-def _push(db: Path, url: str, *extra: str, timeout: float = 60):
+def _push(db: Path, url: str, *extra: str, timeout: float = 60, child: bool = False):
     return auditor("fleet", "export", "--db", str(db), "--format", "ecs", "--no-silent", "--push", url, "--lang",
-                   "en", "--retries", "1", *extra, timeout=timeout)
+                   "en", "--retries", "1", *extra, timeout=timeout, child=child)
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
@@ -452,6 +456,7 @@ def test_credentials_over_plain_http_to_another_machine_are_refused(store, tmp_p
     assert "no answer" in res.stderr
 
 
+@pytest.mark.slow
 def test_a_dripping_server_cannot_hold_the_push(store, servers):
     def drip(h):
         h.send_response(200)
@@ -473,6 +478,7 @@ def test_a_dripping_server_cannot_hold_the_push(store, servers):
     assert time.monotonic() - t0 < 15
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("body", ["huge", "deep", "escapes", "weird-items"])
 def test_hostile_answers(store, servers, body):
     def answer(h):
@@ -495,7 +501,7 @@ def test_hostile_answers(store, servers, body):
             _send(h, 200, json.dumps({"errors": True, "items": items}).encode())
 
     srv = servers(answer)
-    res = _push(store, srv.url, "--batch", "1" if body == "weird-items" else "500")
+    res = _push(store, srv.url, "--batch", "1" if body == "weird-items" else "500", child=True)  # peak RSS
     assert_clean_exit(res, 1)
     assert "\x1b" not in res.stderr and "\u202e" not in res.stderr
     assert res.peak_rss_mb < limit_memory_mb()
@@ -510,7 +516,7 @@ def test_report_and_verify_never_block_on_a_fifo_or_follow_a_users_link(real, tm
     os.mkfifo(share / "r.json")
     for cmd in (("report", str(share / "r.json"), "-o", str(tmp_path / "x.html")), ("verify", str(share / "r.json")),
                 ("report", str(real["path"]), "--baseline", str(share / "r.json"), "-o", str(tmp_path / "y.html"))):
-        res = auditor(*cmd, timeout=20)
+        res = auditor(*cmd, timeout=20, child=True)  # a FIFO: only a kill would end a hang
         assert_clean_exit(res, 2)
 
 
@@ -593,12 +599,13 @@ def test_a_bundle_member_inflating_to_gigabytes_is_never_inflated(bundle, tmp_pa
     forged = [(n, d, 0, zlib.crc32(d), len(d)) if n != "report.html" else (n, bomb, 8, 0, size) for n, d in members]
     path = share_dir(tmp_path_factory, "bundle-bomb") / "b.zip"
     path.write_bytes(_zip(forged))
-    res = auditor("verify", str(path), timeout=30)
+    res = auditor("verify", str(path), timeout=30, child=True)  # peak RSS
     assert_clean_exit(res, 1)
     assert "report.html: compressed (auditor stores members): altered, not inflated" in res.stderr
     assert res.peak_rss_mb < 150 and res.seconds < 10
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("trick", ["declared-huge", "many-members", "manifest-huge", "manifest-deep",
                                    "overlapping", "comment", "not-a-bundle"])
 def test_crafted_bundles(bundle, tmp_path_factory, trick):
@@ -630,6 +637,6 @@ def test_crafted_bundles(bundle, tmp_path_factory, trick):
         data = bundle[:-2] + b"\x05\x00hello"
     path = share_dir(tmp_path_factory, "bundle-" + trick) / "b.zip"
     path.write_bytes(data)
-    res = auditor("verify", str(path), timeout=30)
+    res = auditor("verify", str(path), timeout=30, child=True)  # peak RSS
     assert_clean_exit(res, expect_code)
     assert res.peak_rss_mb < 150 and res.seconds < 15

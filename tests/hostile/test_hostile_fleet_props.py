@@ -24,7 +24,8 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from hostile_reports import forged, scanned_report
 
-pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX temporary files")
+pytestmark = [pytest.mark.skipif(os.name == "nt", reason="POSIX temporary files"),
+              pytest.mark.slow]  # property runs: seconds each
 
 MAX_TRACED_MB = 200  # a mutation of a 100 kB report: anything near this is unbounded growth
 

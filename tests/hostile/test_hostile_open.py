@@ -1,8 +1,8 @@
 """The local user against every place the agent reads (auditor.safeio used by every area, watch, inspect and
 the command-line inputs), and an audited tree (``--root``) whose links point out of it.
 
-Each case runs the real CLI bounded in time (hostilekit.auditor: a hang fails with "hung"), checks the exit
-code, that the item is in the coverage with its reason, and that the planted mobiles of files the agent must
+Each case runs the real CLI bounded in time (hostilekit.auditor: a hang fails with "hung"; in a child process
+where a FIFO could hold it or its peak RSS is bounded, `child=True`), checks the exit code, that the item is in the coverage with its reason, and that the planted mobiles of files the agent must
 not read (a root-only file reached through a user's link, the auditing machine's side of a --root tree) are
 never counted or shown anywhere it writes."""
 
@@ -89,7 +89,8 @@ def test_export_folder_planted_with_fifos_devices_sockets_and_links(tmp_path):
     give_to_user(desk, desk / "x.csv", desk / "订单.xlsx", desk / "s.txt")
     out = tmp_path / "r.json"
     try:
-        run = auditor("scan", "--only", "files", "--path", str(desk), "-q", "-o", str(out), env=state_env(tmp_path))
+        run = auditor("scan", "--only", "files", "--path", str(desk), "-q", "-o", str(out),
+                      env=state_env(tmp_path), child=True)
     finally:
         sock.close()
     assert run.code == 1, run.stderr
@@ -116,7 +117,8 @@ def test_a_path_given_that_is_a_users_link_is_not_entered(tmp_path):
     desk.symlink_to(secret_dir)
     give_to_user(home, desk)
     out = tmp_path / "r.json"
-    run = auditor("scan", "--only", "files", "--path", str(desk), "-q", "-o", str(out), env=state_env(tmp_path))
+    run = auditor("scan", "--only", "files", "--path", str(desk), "-q", "-o", str(out),
+                  env=state_env(tmp_path), child=True)
     assert run.code == 0, run.stderr
     bounded(run)
     report = load_report(out)
@@ -127,6 +129,7 @@ def test_a_path_given_that_is_a_users_link_is_not_entered(tmp_path):
     assert_no_leak(secret_mobiles, out, tmp_path / "state", text=run.output)
 
 
+@pytest.mark.slow
 def test_a_file_growing_for_ever_is_read_up_to_its_size_when_opened(tmp_path):
     folder = tmp_path / "exports"
     folder.mkdir()
@@ -152,7 +155,8 @@ def test_a_file_growing_for_ever_is_read_up_to_its_size_when_opened(tmp_path):
         while written[0] < 4 << 20:
             time.sleep(0.05)
         out = tmp_path / "r.json"
-        run = auditor("scan", "--only", "files", "--path", str(folder), "-q", "-o", str(out), env=state_env(tmp_path))
+        run = auditor("scan", "--only", "files", "--path", str(folder), "-q", "-o", str(out),
+                      env=state_env(tmp_path), child=True)
     finally:
         stop.set()
         th.join(5)
@@ -174,7 +178,8 @@ def test_folders_nested_deeper_than_the_walk_goes_are_reported(tmp_path):
     export(top / "d0" / "shallow.csv", seed=15)
     (top / "d0" / "loop").symlink_to(top)  # a loop back up: listed as a link, never followed
     out = tmp_path / "r.json"
-    run = auditor("scan", "--only", "files", "--path", str(top), "-q", "-o", str(out), env=state_env(tmp_path))
+    run = auditor("scan", "--only", "files", "--path", str(top), "-q", "-o", str(out),
+                  env=state_env(tmp_path), child=True)
     assert run.code == 1, run.stderr
     bounded(run)
     report = load_report(out)
@@ -195,11 +200,13 @@ def fifo_desktop(tmp_path: Path, seed: int) -> Path:
     return desk
 
 
+@pytest.mark.live
 @needs_root
 def test_inspect_with_a_fifo_in_its_folder_and_a_fifo_roster(tmp_path):
     desk = fifo_desktop(tmp_path, seed=2)
     bundle = tmp_path / "b.zip"
-    run = auditor("inspect", "--output", str(bundle), "--path", str(desk), "--lang", "en", env=state_env(tmp_path))
+    run = auditor("inspect", "--output", str(bundle), "--path", str(desk), "--lang", "en",
+                  env=state_env(tmp_path), child=True)
     assert run.code == 1, run.stderr
     bounded(run)
     import zipfile
@@ -208,7 +215,7 @@ def test_inspect_with_a_fifo_in_its_folder_and_a_fifo_roster(tmp_path):
     assert skipped_reasons(report)["x.csv"] == "a FIFO (named pipe), not a regular file"
     os.mkfifo(tmp_path / "roster.csv")
     run = auditor("inspect", "--output", str(tmp_path / "c.zip"), "--path", str(desk), "--roster",
-                  str(tmp_path / "roster.csv"), env=state_env(tmp_path))
+                  str(tmp_path / "roster.csv"), env=state_env(tmp_path), child=True)
     assert run.code == 2 and "FIFO" in run.stderr and "Traceback" not in run.stderr
     assert not (tmp_path / "c.zip").exists()
 
@@ -218,13 +225,13 @@ def test_inspect_with_a_fifo_in_its_folder_and_a_fifo_roster(tmp_path):
 def test_a_fifo_named_on_the_command_line_is_one_clear_message(tmp_path, option):
     fifo = tmp_path / "input.csv"
     os.mkfifo(fifo)
-    run = auditor("scan", "--only", "remote", option, str(fifo), "-q", env=state_env(tmp_path), timeout=30)
+    run = auditor("scan", "--only", "remote", option, str(fifo), "-q", env=state_env(tmp_path), timeout=30, child=True)
     assert run.code == 2, run.output
     assert "a FIFO (named pipe), not a regular file" in run.stderr and "Traceback" not in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
 
 
-KEY_INPUTS = {  # the key and certificate files of issue #19, each with the rest of its command line
+KEY_INPUTS = {  # the key and certificate files (signing, TLS), each with the rest of its command line
     "verify --pubkey": ("verify", "{dir}/r.json", "--pubkey"),
     "fleet ingest --pubkey": ("fleet", "ingest", "{dir}/share", "--db", "{dir}/f.sqlite", "--pubkey"),
     "fleet export --ca-cert": ("fleet", "export", "--format", "ecs", "--db", "{dir}/f.sqlite", "--push",
@@ -279,7 +286,7 @@ def test_schedule_run_now_with_a_fifo_in_the_folder(tmp_path):
     desk = fifo_desktop(tmp_path, seed=3)
     out = tmp_path / "reports"
     run = auditor("schedule", "run-now", "--output-dir", str(out), "--path", str(desk), "--only", "files",
-                  env=state_env(tmp_path))
+                  env=state_env(tmp_path), child=True)
     assert run.code in (0, 1), run.stderr
     bounded(run)
     (report_path,) = [p for p in out.glob("*.json") if p.name != "last-run.json"]
@@ -327,7 +334,8 @@ def test_browser_files_replaced_by_fifos(tmp_path):
                 wal=False)
     os.mkfifo(ff / "places.sqlite-wal")
     out = tmp_path / "r.json"
-    run = auditor("scan", "--only", "trail", "--home", str(home), "-q", "-o", str(out), env=state_env(tmp_path))
+    run = auditor("scan", "--only", "trail", "--home", str(home), "-q", "-o", str(out),
+                  env=state_env(tmp_path), child=True)
     assert run.code in (0, 1), run.stderr
     bounded(run)
     report = load_report(out)
@@ -371,7 +379,7 @@ def test_root_confines_links_that_point_out_of_the_tree(tmp_path):
     (erin / "Desktop" / "p.csv").symlink_to(host / "home" / "alice" / "Desktop" / "host-export.csv")
     out = tmp_path / "r.json"
     run = auditor("scan", "--root", str(tree), "--only", "files", "--only", "accounts", "--only", "trail",
-                  "-q", "-o", str(out), env=state_env(tmp_path))
+                  "-q", "-o", str(out), env=state_env(tmp_path), child=True)
     assert run.code in (0, 1), run.stderr
     bounded(run)
     report = load_report(out)
@@ -394,7 +402,8 @@ def test_root_passwd_that_links_out_shows_nothing_of_the_auditing_machine(tmp_pa
     (tree / "etc" / "passwd").symlink_to(str(host / "etc" / "passwd") if target == "HOST" else target)
     (tree / "etc" / "shadow").symlink_to("/etc/shadow")
     out = tmp_path / "r.json"
-    run = auditor("scan", "--root", str(tree), "--only", "accounts", "-q", "-o", str(out), env=state_env(tmp_path))
+    run = auditor("scan", "--root", str(tree), "--only", "accounts", "-q", "-o", str(out),
+                  env=state_env(tmp_path), child=True)
     assert run.code in (0, 1), run.stderr
     bounded(run)
     report = load_report(out)
@@ -513,7 +522,8 @@ def test_root_confines_a_windows_tree_too(tmp_path):
     (users / "Public").mkdir()
     (users / "Public" / "Documents").symlink_to("/")  # C:\Users\Public\Documents: the tree's own root, not /
     out = tmp_path / "r.json"
-    run = auditor("scan", "--root", str(tree), "--only", "files", "-q", "-o", str(out), env=state_env(tmp_path))
+    run = auditor("scan", "--root", str(tree), "--only", "files", "-q", "-o", str(out),
+                  env=state_env(tmp_path), child=True)
     assert run.code == 1, run.stderr
     bounded(run)
     report = load_report(out)
@@ -525,6 +535,7 @@ def test_root_confines_a_windows_tree_too(tmp_path):
 
 # --------------------------------------------------------------------------- running processes
 
+@pytest.mark.live
 @pytest.mark.parametrize("swap", ["fifo", "link-to-dev-zero"])
 def test_a_running_tools_executable_swapped_for_a_fifo_or_link(tmp_path, swap):
     """The user starts a remote tool from a folder of theirs, then replaces its executable by a FIFO (or a link
@@ -542,7 +553,7 @@ def test_a_running_tools_executable_swapped_for_a_fifo_or_link(tmp_path, swap):
             exe.symlink_to("/dev/zero")
         give_to_user(exe) if os.geteuid() == 0 else None
         out = tmp_path / "r.json"
-        run = auditor("scan", "--only", "remote", "-q", "-o", str(out), env=state_env(tmp_path))
+        run = auditor("scan", "--only", "remote", "-q", "-o", str(out), env=state_env(tmp_path), child=True)
         assert run.code == 1, run.stderr
         bounded(run)
         report = load_report(out)

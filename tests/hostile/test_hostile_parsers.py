@@ -17,11 +17,9 @@ Budget: the whole file runs in well under a minute here; ``HYPOTHESIS_PROFILE=ci
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import hashlib
-import importlib.util
 import io
 import json
 import os
@@ -47,6 +45,7 @@ if str(TESTS) not in sys.path:
 import accounts_helpers as ah  # noqa: E402
 import exportgen  # noqa: E402
 import hostilekit  # noqa: E402
+from clirun import run_in_process  # noqa: E402
 
 from auditor import packs  # noqa: E402
 from auditor.accounts import net_user  # noqa: E402
@@ -341,6 +340,7 @@ def test_regfile_reading_a_hostile_export_gives_a_view_or_says_why(sample):
     b"!bad line\r\n" * 300_000,  # 300,000 problems
     b"\"z\"=hex:" + b"0," * 2_000_000 + b"\r\n",  # one value of 2,000,000 one-digit bytes
 ], ids=["continued", "empty-continuations", "deletions", "deep", "problems", "long-value"])
+@pytest.mark.slow
 def test_regfile_large_exports_stay_linear_and_bounded(body, tmp_path):
     data = utf16("Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\A]\r\n" +
                  body.decode("ascii"))
@@ -504,6 +504,7 @@ def test_net_user_any_console_output_gives_names_and_an_account(sample):
     "'User name                    x\\r\\nLast logon                   2024/3/5' + ' ' * 200_000 + 'x\\r\\n'",
     "'-----\\r\\n' + 'a                        b\\r\\n' * 200_000",
 ], ids=["continued-groups", "spaced-date", "long-list"])
+@pytest.mark.slow
 def test_net_user_large_outputs_stay_linear(make, request):
     """400,000 continuation lines, a date padded with 200,000 spaces, a list of 400,000 names: each parsed in
     time and memory in proportion to the text (the group list was joined again for every line)."""
@@ -744,6 +745,7 @@ def test_account_inputs_arbitrary_bytes(kind, sample, ext):
     _check_inputs(out, cov, name)
 
 
+@pytest.mark.slow
 def test_account_inputs_big_hostile_cells_stay_fast(tmp_path):
     """Cells of brackets, spaces and digits (the patterns' worst cases) in every column of 2,000 rows."""
     header, _ = ACCOUNT_INPUTS["subaccounts"]
@@ -779,29 +781,10 @@ def test_column_map_any_options_give_a_map_or_one_usage_line(raw):
 
 # --------------------------------------------------------------------------- at the CLI (in process, then real runs)
 
-@contextlib.contextmanager
-def _quiet_env():
-    saved = {k: os.environ.get(k) for k in ("AUDITOR_PRIORITY", "AUDITOR_STATE_DIR")}
-    os.environ["AUDITOR_PRIORITY"] = "normal"
-    with tempfile.TemporaryDirectory() as state:
-        os.environ["AUDITOR_STATE_DIR"] = state
-        try:
-            yield
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-
-
 def _main(*argv: str) -> tuple[int, str]:
-    from auditor import cli
-
-    err, out = io.StringIO(), io.StringIO()
-    with _quiet_env(), contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
-        code = cli.main(list(argv))
-    return code, err.getvalue()
+    with tempfile.TemporaryDirectory() as state:
+        res = run_in_process(*argv, env={"AUDITOR_STATE_DIR": state})
+    return res.returncode, res.stderr
 
 
 def _check_cli(code: int, err: str, name: str) -> None:
@@ -850,6 +833,7 @@ CLI_CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("option, name, data", CLI_CASES, ids=[c[1] for c in CLI_CASES])
 def test_cli_real_run_on_hostile_inputs(tmp_path, option, name, data):
     (tmp_path / "root").mkdir()
@@ -857,7 +841,7 @@ def test_cli_real_run_on_hostile_inputs(tmp_path, option, name, data):
     path.write_bytes(data)
     area = "remote" if option == "--allowlist" else "accounts"
     run = hostilekit.auditor("scan", "--only", area, "--root", str(tmp_path / "root"), option, str(path), "-q",
-                             "--fail-on", "none", env=hostilekit.state_env(tmp_path), timeout=60)
+                             "--fail-on", "none", env=hostilekit.state_env(tmp_path), timeout=60, child=True)
     assert run.code in (0, 2), f"exit {run.code}: {run.stderr[-300:]}"
     if run.code == 2:
         lines = run.stderr.strip().splitlines()
@@ -866,9 +850,7 @@ def test_cli_real_run_on_hostile_inputs(tmp_path, option, name, data):
 
 
 # =========================================================================== tables (tabular.py, files/table_scan.py)
-# Owned by others: a crash found here is a strict xfail naming the bug (see the report of #14), never a fix here.
 
-HAVE_TABLE_BOUNDS = importlib.util.find_spec("auditor.table_bounds") is not None
 RULES = load_rules()
 UNMASKED_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 TABLE_ERRORS = (UnreadableTable, UnicodeError, ValueError)  # what the files area turns into coverage entries
@@ -921,10 +903,8 @@ def _check_tables(out) -> None:
         assert not any(UNMASKED_MOBILE.search(s) for s in res.samples), "samples are masked"
 
 
-# A row of 100,000 cells takes the analyzer (before auditor.table_bounds) seconds per example: that class, the
-# million-column CSV, is owned and tested by tests/hostile/test_hostile_bounds.py; here it is generated only
-# where the bounds exist.
-TABLE_HUGE = (b'"', b"\r\n", b"\x00", b"1" * 17 + b"X", b"\xa1") + ((b",", b"13812345678,") if HAVE_TABLE_BOUNDS else ())
+# (the million-column CSV itself is tested by tests/hostile/test_hostile_bounds.py)
+TABLE_HUGE = (b'"', b"\r\n", b"\x00", b"1" * 17 + b"X", b"\xa1", b",", b"13812345678,")
 
 
 @budget(60)
@@ -953,12 +933,6 @@ def test_unmutated_exports_count_every_record_in_every_encoding(seed, layout, en
 
 # =========================================================================== what the parsers' messages quote
 
-HAVE_LEAKGUARD = importlib.util.find_spec("auditor.leakguard") is not None
-
-
-@pytest.mark.xfail(not HAVE_LEAKGUARD, strict=True, reason=(
-    "a cell quoted in an error message or a coverage note is masked by auditor.leakguard (noleak's part of #14); "
-    "after the merge textsafe.quote must pass its excerpt through leakguard.mask_pi"))
 def test_messages_about_a_hostile_file_hold_no_planted_person(tmp_path):
     person = exportgen.person(random.Random(11))
     (tmp_path / "root").mkdir()

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from clirun import child_env
 from exportgen import export_rows, person, write_csv
 from hostilekit import assert_no_leak, auditor, give_to_user, needs_root, state_env
 
@@ -104,8 +105,8 @@ class Paused:
         self.pause = tmp / f"pause-{step.replace(':', '-')}-{time.time_ns()}"
         self.proc = subprocess.Popen([sys.executable, "-m", "auditor", "remediate", *args], stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True,
-                                     env={**os.environ, **env, "AUDITOR_TEST_PAUSE_AT": step,
-                                          "AUDITOR_TEST_PAUSE_FILE": str(self.pause)})
+                                     env=child_env({**env, "AUDITOR_TEST_PAUSE_AT": step,
+                                          "AUDITOR_TEST_PAUSE_FILE": str(self.pause)}))
         deadline = time.monotonic() + 60
         while not self.pause.exists():
             if self.proc.poll() is not None:
@@ -132,6 +133,7 @@ def _big_user_export(tmp_path: Path) -> tuple[Path, bytes]:
 
 # --------------------------------------------------------------------------- the races, for real
 
+@pytest.mark.slow
 @needs_root
 @pytest.mark.parametrize("step", MASK_STEPS)
 def test_mask_folder_swapped_for_link_at_each_step(tmp_path, env, step):
@@ -153,6 +155,7 @@ def test_mask_folder_swapped_for_link_at_each_step(tmp_path, env, step):
     assert res.code == 0 and not list((_qdir(env) / "journal").iterdir()), res.output
 
 
+@pytest.mark.slow
 @needs_root
 @pytest.mark.parametrize("step", RESTORE_STEPS)
 def test_restore_folder_swapped_for_link_at_each_step(tmp_path, env, step):
@@ -259,14 +262,14 @@ def test_fifo_as_target_or_in_place_of_the_masked_file_never_hangs(tmp_path, env
     fifo = tmp_path / "导出.csv"
     os.mkfifo(fifo)
     for args in (["mask", str(fifo)], ["mask", str(fifo), "--apply"]):
-        res = auditor("remediate", *args, env=env, timeout=20)
+        res = auditor("remediate", *args, env=env, timeout=20, child=True)  # a FIFO: only a kill would end a hang
         assert res.code == 1 and "FIFO" in res.stdout, res.output
     path, original = _user_export(tmp_path)
     qid = _qid(auditor("remediate", "mask", str(path), "--apply", env=env).stdout)
     path.unlink()
     os.mkfifo(path)
     for args in (["restore", qid], ["restore", qid, "--apply"]):
-        res = auditor("remediate", *args, env=env, timeout=20)
+        res = auditor("remediate", *args, env=env, timeout=20, child=True)  # a FIFO: only a kill would end a hang
         assert res.code == 1 and "FIFO" in res.output, res.output
     assert _originals(env) == [original]
     path.unlink()
@@ -484,6 +487,7 @@ BOUNDS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(BOUNDS))
 def test_crafted_tables_are_refused_within_bounds(tmp_path, env, name):
     from hostilekit import limit_memory_mb
@@ -493,7 +497,7 @@ def test_crafted_tables_are_refused_within_bounds(tmp_path, env, name):
     BOUNDS[name](path, people)
     before = path.read_bytes()
     for args in (["mask", str(path)], ["mask", str(path), "--apply"]):
-        res = auditor("remediate", *args, env=env, timeout=60)
+        res = auditor("remediate", *args, env=env, timeout=60, child=True)  # peak RSS
         assert res.code == 1 and "cannot mask" in res.stdout, res.output
         assert res.peak_rss_mb < limit_memory_mb() and res.seconds < 30, (res.peak_rss_mb, res.seconds)
     assert path.read_bytes() == before and _items(env) == []
@@ -637,7 +641,7 @@ def test_fifo_in_place_of_the_masked_copy_during_recovery(tmp_path, env):
     run.proc.communicate()
     item, = _items(env)
     _fifo(item / "masked.csv")
-    res = auditor("remediate", "list", env=env, timeout=20)
+    res = auditor("remediate", "list", env=env, timeout=20, child=True)  # a FIFO: only a kill would end a hang
     assert res.code == 0 and "rolled back" in res.stdout, res.output
     assert path.read_bytes() == original and _items(env) == []
 
@@ -706,6 +710,7 @@ def test_any_bytes_are_a_record_or_damaged(raw):
             assert rec["id"] == QID
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(_mutated(VALID_META), _mutated(VALID_JOURNAL))
 def test_mistyped_records_are_damaged_or_sound(meta, journal):

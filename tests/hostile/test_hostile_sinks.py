@@ -18,6 +18,7 @@ import http.server
 import json
 import os
 import random
+import re
 import shutil
 import shlex
 import signal
@@ -34,6 +35,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from clirun import child_env
 from auditor.integrity import seal
 from auditor.render.json_report import render as render_json
 from auditor.schedule.folder import Name, host_tag, parse_name
@@ -92,6 +94,7 @@ def _assert_shown_not_obeyed(out: str, expected: list[str]) -> None:
 
 # --------------------------------------------------------------------------- the terminal
 
+@pytest.mark.live
 def test_scan_summary_shows_process_names_escaped(tmp_path):
     procs = _start_renamed(tmp_path, list(NASTY))
     try:
@@ -135,7 +138,7 @@ class _Watch:
         self.err = open(tmp / "watch.err", "w+b")
         self.proc = subprocess.Popen([sys.executable, "-m", "auditor", "watch", "--events", str(self.events),
                                       "--interval", "0.5", *args], stdout=self.out, stderr=self.err,
-                                     stdin=subprocess.DEVNULL, env={**os.environ, **state_env(tmp), **TERMINAL})
+                                     stdin=subprocess.DEVNULL, env=child_env({**state_env(tmp), **TERMINAL}))
 
     def lines(self) -> list[dict]:
         try:
@@ -166,6 +169,7 @@ class _Watch:
         return self.out.read().decode("utf-8")
 
 
+@pytest.mark.live
 def test_watch_console_lines_are_escaped_json(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -196,6 +200,7 @@ def test_watch_console_lines_are_escaped_json(tmp_path):
         assert not [ch for ch in text if ch != "\n" and visible(ch) != ch], "a raw control/bidi character"
 
 
+@pytest.mark.slow
 def test_webhook_redirect_is_not_followed(tmp_path):
     hits: list[str] = []
 
@@ -435,10 +440,11 @@ def test_run_now_shared_folder_touches_only_this_hosts_reports(tmp_path):
         assert not (out / "2020-01-01_000000.json").exists()  # ours: pruned (keep 1)
         second = auditor(*args, env=env)
         assert second.code == 0, second.output
-        ours = sorted(p.name for p in out.glob(f"*_{tag}.json") if p.is_file() and not p.is_symlink()
+        named = re.compile(rf"_{re.escape(tag)}(_[0-9]+)?\.json")  # _2: a second report in the same second
+        ours = sorted(p.name for p in out.iterdir() if named.search(p.name) and p.is_file() and not p.is_symlink()
                       and p.name not in planted)
         last = json.loads((out / "last-run.json").read_text(encoding="utf-8"))
-        assert len(ours) == 1 and last["host"] == me and last["report"] == ours[0]
+        assert len(ours) == 1 and last["host"] == me and last["report"] == ours[0], ours
         assert f"since {last['baseline']}" in second.stdout and last["baseline"].endswith(f"_{tag}.json")
         assert last["pruned"] == [last["baseline"], last["baseline"].replace(".json", ".html")]
         for name, data in planted.items():

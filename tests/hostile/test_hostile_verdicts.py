@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from clirun import child_env
 from auditor.core import checks as core_checks
 from auditor import compliance, packs
 from hostilekit import HANG, auditor, state_env
@@ -106,7 +107,7 @@ def _without_bypass(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
         pytest.skip("needs root and setpriv to drop the permission-bypass capabilities")
     return subprocess.run(["setpriv", "--bounding-set", "-dac_override,-dac_read_search", sys.executable, "-m",
                            "auditor", *args], capture_output=True, text=True, timeout=HANG,
-                          env={**os.environ, **state_env(tmp_path), "PYTHONPATH": str(REPO)})
+                          env=child_env({**state_env(tmp_path), "PYTHONPATH": str(REPO)}))
 
 
 def test_unreadable_root_leaves_the_area_failed_never_assessed(tmp_path):
@@ -204,6 +205,7 @@ coverage_entries = st.lists(st.tuples(st.sampled_from(AREAS), st.sampled_from(ST
                             max_size=25)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(entries=coverage_entries, scope=st.lists(st.sampled_from(AREAS[:4]), unique=True),
        findings=st.lists(st.tuples(st.sampled_from(sorted(CHECKS)), st.sampled_from(["critical", "high", "medium",
