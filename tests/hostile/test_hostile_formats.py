@@ -25,7 +25,7 @@ pytestmark = pytest.mark.hostile
 
 
 def _scan(tmp_path, folder):
-    run, report, out = scan_files(tmp_path, folder)
+    run, report, out = scan_files(tmp_path, folder, child=True)  # peak RSS and hangs: a real child
     assert run.peak_rss_mb < limit_memory_mb(), f"peak RSS {run.peak_rss_mb:.0f} MB"
     return run, report, out
 
