@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - last resort: a message (the traceback with --debug and in the log)
         agentlog.internal_error(exc)
         if debug:
-            echo(mask_pi("".join(traceback.format_exception(exc)).rstrip()), err=True)
+            echo(mask_pi("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()), err=True)
         where = agentlog.log_file()
         echo(f"auditor: internal error: {type(exc).__name__}: {exc} (please report this"
              f"{f'; details in {where}' if where else ''})", err=True)
