@@ -265,6 +265,7 @@ def test_a_scan_run_logs_its_command_and_summary(tmp_path, syslog_socket):
     assert "[system log: syslog]" in text and str(tmp_path / "r.json") in text
 
 
+@pytest.mark.slow  # two child processes
 def test_debug_prints_the_traceback_of_an_internal_error(tmp_path):
     """Exit 3 stays; `--debug` (before or after the command) adds the traceback, personal data masked; the log
     file has it either way. (The bug is made by replacing the pipeline's run in the child process: there is no

@@ -51,6 +51,7 @@ def _with_table(pe: bytes, offset: int, size: int, table: bytes = b"") -> bytes:
     return bytes(out)
 
 
+@pytest.mark.slow  # many crafted tables
 def test_crafted_certificate_tables_are_no_signer(bare, tmp_path):
     data = bare.read_bytes()
     end = len(data)

@@ -42,6 +42,7 @@ def test_version():
     assert res.returncode == 0 and res.stdout.strip() == f"auditor {__version__}"
 
 
+@pytest.mark.slow  # each case runs the real entry point in a child too
 @pytest.mark.parametrize("args", [(), ("--version",), ("scan", "--bogus"), ("scan", "--only", "remote", "--root",
                                                                              "{root}", "-q", "-o", "{out}"),
                                   ("scan", "--only", "remote", "--root", "{root}", "--lang", "en"),

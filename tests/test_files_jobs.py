@@ -57,6 +57,7 @@ def _counts(findings: list) -> list:
     return [(c, s, t, {k: e.get(k) for k in keep}) for c, s, t, e in findings]
 
 
+@pytest.mark.slow  # process pools
 def test_one_worker_or_two_give_the_same_report_and_state(tmp_path, tree):
     one = _scan(tmp_path, tree, "s1", "--jobs", "1")
     two = _scan(tmp_path, tree, "s2", "--jobs", "2")
@@ -91,6 +92,7 @@ class DyingReader(TableReader):
         return super().summaries(path, opener, tree)
 
 
+@pytest.mark.slow  # process pools
 def test_a_dead_worker_costs_no_file(tmp_path):
     rng = random.Random(3)
     names = ["a.csv", "b.csv", "die.csv", "c.csv", "d.csv", "e.csv"]

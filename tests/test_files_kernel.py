@@ -66,6 +66,7 @@ def test_masking_levels(tmp_path, scanners, layout, masked):
     assert got["summary"]["records"] == expected
 
 
+@pytest.mark.slow  # the equivalence corpus: every layout and variant
 @pytest.mark.parametrize("layout, variant", [("taobao", "headerless"), ("erp", "headerless"), ("idcard", "headerless"),
                                              ("taobao", "wrap"), ("idcard", "wrap"), ("taobao", "wrap_masked"),
                                              ("english", "intl"), ("jd", "intl"), ("erp", "title"), ("idcard", "title")])
@@ -120,6 +121,7 @@ def _irregular_rows(rng: random.Random, n: int) -> list[list[str]]:
     return out
 
 
+@pytest.mark.slow  # the equivalence corpus: irregular cells in every encoding
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("encoding, delimiter", [("utf-8", ","), ("gbk", ","), ("utf-16", "\t"), ("gb18030", "\t")])
 def test_irregular_cells(tmp_path, scanners, seed, encoding, delimiter):

@@ -627,6 +627,7 @@ def test_links_and_device_names_in_the_desktop_are_not_followed(winpc):
 
 
 # --------------------------------------------------------------------------- the Net API structures
+@pytest.mark.wine  # built with mingw, run under Wine
 def test_netapi_structures_match_the_windows_headers(tmp_path):
     """The ctypes USER_INFO structures auditor.accounts.netapi reads have the offsets and sizes the Windows SDK
     headers give (tests/wine/netapi_layout.c built with mingw-w64 and run under Wine: x64 layout, as on Windows)."""

@@ -32,6 +32,7 @@ def _scan(tmp_path, folder):
 
 # --------------------------------------------------------------------------- web .xls and XML spreadsheets
 
+@pytest.mark.slow  # volume: a million cells in a child
 def test_html_with_a_million_cells(tmp_path):
     """A web .xls of one row of a million cells (every tenth a mobile) and a table of a million cells in rows:
     read in bounded memory, the numbers in the over-long row counted, the cut said in the coverage."""
@@ -51,6 +52,7 @@ def test_html_with_a_million_cells(tmp_path):
     assert_no_leak(pool[:500], out, tmp_path / "state", text=run.output)
 
 
+@pytest.mark.slow  # volume
 def test_tables_nested_ten_thousand_deep_and_endless_markup(tmp_path):
     pool = mobiles(20, seed=3)
     folder = tmp_path / "Downloads"
@@ -127,6 +129,7 @@ def _deflate_zeros(size: int) -> bytes:
     return b"".join(comp.compress(chunk) for _ in range(size >> 20)) + comp.flush()
 
 
+@pytest.mark.slow  # volume: decompression bombs in a child
 def test_pdf_bombs_truncated_encrypted_and_recursive_pdfs(tmp_path):
     folder = tmp_path / "Desktop"
     folder.mkdir()
