@@ -21,7 +21,7 @@ from ..durable import make_dirs, restrict_to_owner
 from ..paths import fleet_db_path
 from . import NAME
 
-STORE_VERSION = 2  # 2: reports.machine_id and reports.signature (issue #19); a version-1 store is upgraded in place
+STORE_VERSION = 2  # 2: reports.machine_id and reports.signature; a version-1 store is upgraded in place
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -18,7 +18,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any], str], bytes]] = {
     ".md": markdown.render,
     ".xlsx": xlsx.render,
     ".csv": csv_report.render,
-    ".ecs.ndjson": ndjson.render_ecs,  # ECS documents in a _bulk body for the data stream (issues #8, #19)
+    ".ecs.ndjson": ndjson.render_ecs,  # ECS documents in a _bulk body for the data stream
     ".ocsf.ndjson": ndjson.render_ocsf,  # OCSF 1.3.0 events, one per line
 }
 
