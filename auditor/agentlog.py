@@ -29,6 +29,7 @@ from typing import Any, Iterable
 from . import TOOL_NAME, __version__, paths
 from .durable import restrict_to_owner
 from .leakguard import mask_pi
+from .terminal import echo
 
 WINDOWS = sys.platform == "win32"
 if WINDOWS:
@@ -77,7 +78,7 @@ class _OwnerOnlyRotating(logging.handlers.RotatingFileHandler):
 def _quiet_failure(what: str, exc: BaseException) -> None:
     if not _state["said"]:
         _state["said"] = True
-        print(f"auditor: {what}: {exc} (the command goes on without it)", file=sys.stderr)
+        echo(f"auditor: {what}: {exc} (the command goes on without it)", err=True)  # the OS's text, escaped
 
 
 def log_file() -> Path | None:

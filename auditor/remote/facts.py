@@ -10,6 +10,11 @@ from typing import Any
 from ..authenticode import Signer
 
 
+def _present(fact: Any) -> dict[str, Any]:
+    """A fact's fields that hold something (None and "" left out of the evidence)."""
+    return {k: v for k, v in asdict(fact).items() if v not in (None, "")}
+
+
 @dataclass
 class ProcessFact:
     pid: int
@@ -56,7 +61,7 @@ class InstalledFact:
     command: str | None = None  # UninstallString / Exec= line
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v not in (None, "")}
+        return _present(self)
 
 
 @dataclass
@@ -74,7 +79,7 @@ class ServiceFact:
         return self.start in ("auto", "enabled", "boot", "system")
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v not in (None, "")}
+        return _present(self)
 
 
 @dataclass
@@ -86,7 +91,7 @@ class AutostartFact:
     user: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v not in (None, "")}
+        return _present(self)
 
 
 @dataclass

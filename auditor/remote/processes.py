@@ -60,10 +60,18 @@ def read_process(proc: psutil.Process) -> ProcessFact:
                        ppid=ppid, name_source=name_source)
 
 
-def collect_processes(ctx: ScanContext, facts: RemoteFacts) -> None:
-    cov = ctx.coverage.source(AREA, "processes")
+def _live_source(ctx: ScanContext, source: str):
+    """The coverage entry of a live source, or None (marked skipped) when auditing an offline tree."""
+    cov = ctx.coverage.source(AREA, source)
     if not ctx.live:
         cov.status, cov.note = "skipped", "live source: not read when auditing an offline tree (--root)"
+        return None
+    return cov
+
+
+def collect_processes(ctx: ScanContext, facts: RemoteFacts) -> None:
+    cov = _live_source(ctx, "processes")
+    if cov is None:
         return
     try:
         pids = psutil.pids()
@@ -93,9 +101,8 @@ def collect_processes(ctx: ScanContext, facts: RemoteFacts) -> None:
 
 
 def collect_sockets(ctx: ScanContext, facts: RemoteFacts) -> None:
-    cov = ctx.coverage.source(AREA, "sockets")
-    if not ctx.live:
-        cov.status, cov.note = "skipped", "live source: not read when auditing an offline tree (--root)"
+    cov = _live_source(ctx, "sockets")
+    if cov is None:
         return
     try:
         conns = psutil.net_connections(kind="inet")
