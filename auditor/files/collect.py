@@ -17,7 +17,6 @@ from ..core.handover import Handover
 from ..core.model import SourceCoverage
 from ..durable import sha256_stream
 from .file_scan import Limits
-from .kernel.scanner import KernelScanner
 from .parallel import ParallelReads, default_jobs
 from .roots import scan_roots, skip_set
 from ..pii.rules import load_rules
@@ -124,6 +123,8 @@ class TableReader:
         limits = Limits()
         if max_file_size:
             limits.max_file_size = max_file_size
+        from .kernel.scanner import KernelScanner  # deferred: numpy, only when files are read (not at every start)
+
         self.scanner = KernelScanner(load_rules(), limits)
 
     def summaries(self, path: Path, opener: Callable[..., BinaryIO] | None = None,
