@@ -195,7 +195,7 @@ def test_no_syslog_socket_is_said_not_fatal(tmp_path):
 def test_the_log_file_rotates_and_stays_owner_only(tmp_path):
     logs = tmp_path / "logs"
     code = ("log = agentlog.start('watch')\n"
-            "for i in range(30000): log.info('alert %d %s', i, 'x' * 200)\n")
+            "for i in range(8000): log.info('alert %d %s', i, 'x' * 900)\n")  # 7 MB: past five rotations
     res = _run_agentlog(code, {paths.ENV_LOGS: str(logs)}, tmp_path)
     assert res.returncode == 0, res.stderr
     files = sorted(p.name for p in logs.iterdir())

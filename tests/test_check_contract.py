@@ -5,6 +5,7 @@ a finding's severity is the highest of default, role and the conditions that hol
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from pathlib import Path
 
@@ -23,9 +24,14 @@ NOT_CHECKS = {"SHA-256"}  # shaped like a check id
 SOURCES = sorted((REPO / "auditor").rglob("*.py"))
 
 
+@functools.lru_cache(maxsize=1)
+def _parsed() -> tuple:
+    """Every source parsed once for the whole module (three tests walk them)."""
+    return tuple((path, ast.parse(path.read_text(encoding="utf-8"), str(path))) for path in SOURCES)
+
+
 def _trees():
-    for path in SOURCES:
-        yield path, ast.parse(path.read_text(encoding="utf-8"), str(path))
+    yield from _parsed()
 
 
 def _code_ids() -> set[str]:
