@@ -46,6 +46,12 @@ _WIDE = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)}, "＋": "+
                           "\u2066\u2067\u2068\u2069\u200e\u200f"}})
 
 
+# Every number masked here is written in groups of at least three digits (ASCII or full-width, mixed too): a
+# string without three digits in a row cannot hold one, and most strings of a report (keys, labels, reasons)
+# skip the rest of the work.
+_DIGIT_RUN = re.compile(r"[0-9\uff10-\uff19]{3}")
+
+
 def _rules() -> PiiRules:
     return load_rules()
 
@@ -90,6 +96,8 @@ def mask_pi(text: str) -> str:
     """``text`` with every unmasked mobile and ID number masked, and a name standing next to one."""
     if not isinstance(text, str) or not text:
         return text
+    if not _DIGIT_RUN.search(text):
+        return text
     rules = _rules()
     seen = text.translate(_WIDE)
     if not rules.candidate.search(seen):
@@ -127,6 +135,8 @@ def scrub(value: Any, key: str = "") -> Any:
     Digests and fingerprints (all hex, 16/32/40/64/128 characters) and a locator's ``path_hex`` are left alone:
     masking would break them, and they are never names."""
     if isinstance(value, str):
+        if not _DIGIT_RUN.search(value):
+            return value
         return value if _HEX.fullmatch(value) and (len(value) in _DIGEST_LENGTHS or key == "path_hex") \
             else mask_pi(value)
     if isinstance(value, dict):

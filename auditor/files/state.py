@@ -75,10 +75,19 @@ class FileState:
             self.db.execute("DELETE FROM files")  # keys made with a lost install key can never match again
         self._cache: dict[bytes, tuple[Any, ...]] | None = None
         self._seen: dict[bytes, bytes] = {}  # file key -> root key, this scan
+        self._last: tuple[bytes, bytes] = (b"", b"")  # the last path and its key
+        self._roots: dict[Path, bytes] = {}
 
     def key(self, path: Path | str | bytes) -> bytes:
         raw = path if isinstance(path, bytes) else os.fsencode(path)
-        return hmac.new(self.secret, raw, hashlib.sha256).digest()[:16]
+        if raw != self._last[0]:  # the walk asks seen() then lookup() for the same file: one HMAC for both
+            self._last = (raw, hmac.new(self.secret, raw, hashlib.sha256).digest()[:16])
+        return self._last[1]
+
+    def _root_key(self, root: Path) -> bytes:
+        if root not in self._roots:
+            self._roots[root] = hmac.new(self.secret, os.fsencode(root), hashlib.sha256).digest()[:16]
+        return self._roots[root]
 
     def _load(self) -> dict[bytes, tuple[Any, ...]]:
         if self._cache is None:
@@ -88,7 +97,7 @@ class FileState:
 
     def seen(self, path: Path, root: Path) -> None:
         """``path`` exists under the scanned ``root`` (call for every file walked)."""
-        self._seen[self.key(path)] = self.key(root)
+        self._seen[self.key(path)] = self._root_key(root)
 
     def lookup(self, path: Path, size: int, mtime_ns: int, inode: int) -> list[dict[str, Any]] | None:
         row = self._load().get(self.key(path))
@@ -105,12 +114,12 @@ class FileState:
         """Remember ``outcomes`` (counts; strings are checked for personal data once more)."""
         key = self.key(path)
         self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (key, self.key(root), size, mtime_ns, inode,
+                        (key, self._root_key(root), size, mtime_ns, inode,
                          json.dumps(scrub(outcomes), ensure_ascii=False), SCHEMA, int(time.time())))
 
     def drop_missing(self, roots: list[Path]) -> int:
         """Forget files under the scanned roots that were not seen, and files no scan has seen for a long time."""
-        root_keys = {self.key(r) for r in roots}
+        root_keys = {self._root_key(r) for r in roots}
         gone = [k for k, row in self._load().items() if row[0] in root_keys and k not in self._seen]
         self.db.executemany("DELETE FROM files WHERE key = ?", [(k,) for k in gone])
         now = int(time.time())
