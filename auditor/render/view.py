@@ -160,7 +160,8 @@ def build(report: dict[str, Any], lang: str) -> dict[str, Any]:
         base = changes["baseline"]
         change_view = {
             "baseline_time": fmt_time(base.get("finished_at")), "baseline_host": base.get("hostname") or EMPTY,
-            "same_host": base.get("same_host", True), "baseline_digest": base.get("digest") or EMPTY,
+            "same_host": base.get("same_host", True), "other_host": other_host_note(report, lang),
+            "baseline_digest": base.get("digest") or EMPTY,
             "baseline_intact": base.get("intact"), "score_before": base.get("score"),
             "score_now": score.get("value"),
             "new": refs(changes["new"]), "still_open": refs(changes["still_open"]),
@@ -259,3 +260,13 @@ def _kind(lang: str, kind: str) -> str:
 def _brief_view(b: dict[str, Any], lang: str) -> dict[str, Any]:
     return {"id": b["id"], "check_id": b["check_id"], "severity": b["severity"], "severity_label": t(lang, b["severity"]),
             "area_label": area_label(lang, b["area"]), "title": b["title"].get(lang, ""), "target": b["target"]}
+
+
+def other_host_note(report: dict[str, Any], lang: str) -> str:
+    """The warning that the baseline is another host's report ('' when it is this host's, or no baseline)."""
+    changes = report.get("changes") if isinstance(report.get("changes"), dict) else {}
+    base = changes.get("baseline") if isinstance(changes.get("baseline"), dict) else {}
+    if base.get("same_host", True) is not False:
+        return ""
+    now = (report.get("host") or {}).get("hostname") or EMPTY
+    return t(lang, "r.baseline_other_host", host=base.get("hostname") or EMPTY, now=now)
