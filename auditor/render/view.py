@@ -133,7 +133,8 @@ def build(report: dict[str, Any], lang: str) -> dict[str, Any]:
             skipped.append({"item": "…", "reason": L("skipped_more", n=c["skipped_more"])})
         coverage.append({"area": c["area"], "area_label": area_label(lang, c["area"]), "source": c["source"],
                          "status": c["status"], "status_label": L(c["status"]), "examined": c["examined"],
-                         "skipped": skipped, "note": c.get("note", "")})
+                         "skipped": skipped,
+                         "note": "; ".join(x for x in (c.get("note", ""), *reader_notes(c, lang)) if x)})
 
     score = report.get("score") or {}
     cap = score.get("grade_cap")
@@ -270,3 +271,9 @@ def other_host_note(report: dict[str, Any], lang: str) -> str:
         return ""
     now = (report.get("host") or {}).get("hostname") or EMPTY
     return t(lang, "r.baseline_other_host", host=base.get("hostname") or EMPTY, now=now)
+
+
+def reader_notes(entry: dict[str, Any], lang: str) -> list[str]:
+    """A coverage entry's notes for the reader (``notes``: {"zh", "en"} each), in ``lang``."""
+    notes = entry.get("notes") if isinstance(entry.get("notes"), list) else []
+    return [str(n.get(lang) or n.get("en") or "") for n in notes if isinstance(n, dict)]
