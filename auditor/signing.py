@@ -15,10 +15,11 @@ public key is refused (it verifies, give it to ``--pubkey``); any other content 
 bytes), by this rule (:func:`hmac_secret`):
 
 * the file's bytes, verbatim (``head -c 32 /dev/urandom > site.key`` is a key, whatever bytes it drew);
-* except a text key: a file that is UTF-8 text whose every character is printable (spaces included) once a
-  single trailing line ending is removed, and that ends with one ``\n`` or ``\r\n``: that one line ending is
-  not part of the key (``echo 0123456789abcdef-site > site.key`` and the same text without the newline are
-  one key). Nothing else is removed: leading or trailing spaces, a second newline, a BOM stay in the key.
+* except a text key: a file that ends with one ``\\n`` or ``\\r\\n`` and is, before it, UTF-8 text whose every
+  character is printable (spaces included): that one line ending is not part of the key (``echo
+  0123456789abcdef-site > site.key`` and the same text without the newline are one key). Nothing else is
+  removed: leading or trailing spaces stay in the key, and a file with a second newline, a tab, a BOM or any
+  other control character is not a text key (all its bytes are the key).
 
 An outside verifier computes HMAC-SHA256 over the canonical bytes with the same secret. Versions before this rule
 stripped all surrounding whitespace (bytes 0x09-0x0D and 0x20) from the file; when a key file's stripped bytes
