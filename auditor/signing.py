@@ -11,9 +11,21 @@ Two kinds of key:
 ``--sign-key FILE`` tells them apart by content: a file that starts (after whitespace) with a PEM private-key line
 (``-----BEGIN … PRIVATE KEY-----``) is a private key, and must be an unencrypted PKCS#8 Ed25519 key (as
 ``auditor keygen`` and ``openssl genpkey -algorithm ed25519`` write it; any other private key is refused); a PEM
-public key is refused (it verifies, give it to ``--pubkey``); any other content is an HMAC secret, as before (at
-least 16 bytes, surrounding whitespace stripped). A key file is an input from outside: it
-is read through auditor.safeio (no FIFO, device or user's link; at most 1 MiB) and its bytes are never shown."""
+public key is refused (it verifies, give it to ``--pubkey``); any other content is an HMAC secret (at least 16
+bytes), by this rule (:func:`hmac_secret`):
+
+* the file's bytes, verbatim (``head -c 32 /dev/urandom > site.key`` is a key, whatever bytes it drew);
+* except a text key: a file that ends with one ``\\n`` or ``\\r\\n`` and is, before it, UTF-8 text whose every
+  character is printable (spaces included): that one line ending is not part of the key (``echo
+  0123456789abcdef-site > site.key`` and the same text without the newline are one key). Nothing else is
+  removed: leading or trailing spaces stay in the key, and a file with a second newline, a tab, a BOM or any
+  other control character is not a text key (all its bytes are the key).
+
+An outside verifier computes HMAC-SHA256 over the canonical bytes with the same secret. Versions before this rule
+stripped all surrounding whitespace (bytes 0x09-0x0D and 0x20) from the file; when a key file's stripped bytes
+differ from its secret, that earlier secret is also accepted when *verifying* (reports and bundles signed by
+earlier versions still verify), never used to sign. A key file is an input from outside: it is read through
+auditor.safeio (no FIFO, device or user's link; at most 1 MiB) and its bytes are never shown."""
 
 from __future__ import annotations
 
@@ -45,13 +57,18 @@ class HmacKey:
     """A shared secret: signs and verifies with HMAC-SHA256."""
 
     secret: bytes = field(repr=False)
+    legacy: bytes | None = field(default=None, repr=False)  # the key file as earlier versions read it (verify only)
     kind = "hmac"
 
     def mac(self, data: bytes) -> str:
         return hmac.new(self.secret, data, hashlib.sha256).hexdigest()
 
     def matches(self, data: bytes, mac: Any) -> bool:
-        return hmac.compare_digest(str(mac).encode("utf-8", "replace"), self.mac(data).encode())
+        given = str(mac).encode("utf-8", "replace")
+        if hmac.compare_digest(given, self.mac(data).encode()):
+            return True
+        old = hmac.new(self.legacy, data, hashlib.sha256).hexdigest() if self.legacy else ""
+        return bool(old) and hmac.compare_digest(given, old.encode())
 
 
 @dataclass(frozen=True)
@@ -154,9 +171,33 @@ def parse_signing_key(data: bytes, where: str) -> SigningKey:
                                             serialization.NoEncryption()))
     if _PEM_PUBLIC.match(text):
         raise UsageError(f"{where}: a public key: it verifies but cannot sign (give it to --pubkey)")
-    if len(text) < MIN_HMAC_KEY:
-        raise UsageError(f"{where}: key too short (at least {MIN_HMAC_KEY} bytes)")
-    return HmacKey(text)
+    secret = hmac_secret(data)
+    if len(secret) < MIN_HMAC_KEY:
+        raise UsageError(f"{where}: key too short ({len(secret)} bytes; at least {MIN_HMAC_KEY})")
+    return HmacKey(secret, legacy=text if text != secret and len(text) >= MIN_HMAC_KEY else None)
+
+
+def hmac_secret(data: bytes) -> bytes:
+    """The HMAC secret a key file's bytes hold (the module's rule): the bytes verbatim, less the one trailing
+    line ending of a printable text key."""
+    for end in (b"\r\n", b"\n"):
+        if data.endswith(end):
+            body = data[:-len(end)]
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                return data
+            return body if text.isprintable() else data
+    return data
+
+
+def parse_verify_key(data: bytes, where: str) -> VerifyKey:
+    """The key a --verify-key file holds: an Ed25519 public key (PEM), or what --sign-key reads (an HMAC secret,
+    an Ed25519 private key whose public half verifies)."""
+    if _PEM_PUBLIC.match(data.strip()):
+        return parse_public_key(data, where)
+    key = parse_signing_key(data, where)
+    return key.public if isinstance(key, PrivateKey) else key
 
 
 def parse_public_key(data: bytes, where: str) -> PublicKey:
@@ -186,6 +227,10 @@ def read_signing_key(path: Path, option: str = "--sign-key") -> SigningKey:
 
 def read_public_key(path: Path, option: str = "--pubkey") -> PublicKey:
     return parse_public_key(read_input(path, option, max_size=MAX_KEY_FILE), f"{option} {path}")
+
+
+def read_verify_key_file(path: Path, option: str = "--verify-key") -> VerifyKey:
+    return parse_verify_key(read_input(path, option, max_size=MAX_KEY_FILE), f"{option} {path}")
 
 
 def read_verify_key(pubkey: Path | None, sign_key: Path | None) -> VerifyKey | None:

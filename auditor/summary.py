@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .i18n import t
-from .render.view import assessment_text, no_findings_text
+from .render.view import assessment_text, no_findings_text, other_host_note, reader_notes
 from .core.severity import NAMES, severity
 from .terminal import text
 
@@ -36,6 +36,8 @@ def print_summary(report: dict[str, Any], lang: str, console: Console | None = N
         if assessment_text(score, lang):  # how much the score rests on: never a bare A for a partial scan
             console.print(text(f"{t(lang, 'r.assessment')}: {assessment_text(score, lang)}",
                                "" if (score.get("assessment") or {}).get("complete") else "yellow"))
+    if other_host_note(report, lang):  # a baseline of another PC: the changes compare two PCs
+        console.print(text(other_host_note(report, lang), "bold yellow"))
 
     counts = Table(show_header=True, header_style="bold")
     counts.add_column(t(lang, "severity"))
@@ -68,6 +70,9 @@ def print_summary(report: dict[str, Any], lang: str, console: Console | None = N
         cov.add_row(text(f"{c['area']}:{c['source']}"), text(status, "" if c["status"] == "ok" else "yellow"),
                     text(c["examined"]), text(len(c["skipped"])))
     console.print(cov)
+    for c in report["coverage"]:  # what the reader must know about a source (a roster column named twice)
+        for note in reader_notes(c, lang):
+            console.print(text(f"{c['area']}:{c['source']}: {note}", "yellow"))
 
 
 def _severity(sev: str, lang: str) -> Text:

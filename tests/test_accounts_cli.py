@@ -283,3 +283,35 @@ def test_roster_pc_account_column_and_the_trail_map_names(tmp_path):
     ev = got["AC-001"]["os:olduser"]["evidence"]
     assert ev["matched_by"] == "roster_account" and ev["employee_id"] == "E20" and ev["leave_date"] == "2025-04-30"
     assert "AC-007" not in got or "os:olduser" not in got["AC-007"]
+
+
+def test_a_roster_header_named_twice_is_a_coverage_note_saying_which_column_was_read(tmp_path):
+    """HR's export has 姓名 twice (the employee's, then the line manager's): the first is read, and the report
+    says so in the coverage, in HTML, Markdown and on the terminal, in both languages."""
+    roster = write_csv(tmp_path / "hr.csv", ["员工编号", "姓名", "电脑账号", "任职状态", "最后一天", "姓名"],
+                       [["E20", "王强", "olduser", "离职", "2025-04-30", "刘主管"],
+                        ["E21", "赵丽", "wh01", "在职", "", "刘主管"]])
+    out = tmp_path / "r.json"
+    res = run_cli("scan", "--only", "accounts", "--root", str(linux_tree(tmp_path / "root")), "--as-of",
+                  AS_OF.isoformat(), "--roster", str(roster), "--map", "departure=最后一天", "--fail-on", "none",
+                  "-o", str(out), "-o", str(tmp_path / "r.html"), "-o", str(tmp_path / "r.md"))
+    assert res.returncode == 0, res.stderr
+    report = load_report(out)
+    entry = next(c for c in report["coverage"] if c["source"] == "roster:hr.csv")
+    zh = "列“姓名”出现了 2 次（第 2 (B), 6 (F) 列）；读取的是第 2 (B) 列（作为 name），其余同名列被忽略"
+    en = "The column “姓名” appears 2 times (columns 2 (B), 6 (F)); column 2 (B) was read as name"
+    assert entry["notes"] == [{"zh": zh, "en": en + ", the other ones were ignored"}]
+    assert zh in res.stdout.replace("\n", "")
+    assert zh in (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert zh in (tmp_path / "r.md").read_text(encoding="utf-8")
+    ac001 = _by_check(report)["AC-001"]["os:olduser"]["evidence"]
+    assert ac001["employee_id"] == "E20" and "王" in ac001["holder"] and "刘" not in ac001["holder"]  # the first
+    res = run_cli("report", str(out), "-o", str(tmp_path / "en.html"), "-o", str(tmp_path / "en.md"), "--lang", "en")
+    assert res.returncode == 0, res.stderr
+    assert en in (tmp_path / "en.html").read_text(encoding="utf-8")
+    assert en in (tmp_path / "en.md").read_text(encoding="utf-8")
+    # one 姓名 column: no note
+    single = write_csv(tmp_path / "one.csv", ["员工编号", "姓名", "电脑账号", "任职状态", "最后一天"],
+                       [["E20", "王强", "olduser", "离职", "2025-04-30"]])
+    res, out = _scan(tmp_path, "--roster", str(single), "--map", "departure=最后一天", name="one.json")
+    assert "notes" not in next(c for c in load_report(out)["coverage"] if c["source"] == "roster:one.csv")

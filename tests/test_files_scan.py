@@ -289,3 +289,34 @@ def test_default_windows_roots_on_an_offline_windows_disk(tmp_path):
     roots = [c_["source"] for c_ in report["coverage"] if c_["source"].startswith("root:")]
     # the WeChat folder lies inside Documents, which is walked whole
     assert any(r.endswith("zhang/Documents") for r in roots) and any(r.endswith("zhang/Desktop") for r in roots)
+
+
+def test_archive_members_are_labelled_with_the_archive_to_open(tmp_path):
+    """`orders.zip › 7月/x.csv`: the label names the archive first, in every output and on the terminal; the
+    path and the finding's id stay as they were (``…orders.zip!7月/x.csv``)."""
+    rows = export_rows(random.Random(8), "pdd", 30)[0]
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as zf:
+        zf.writestr("jd.csv", _csv_bytes(rows))
+    root = tmp_path / "Downloads"
+    write_zip(root / "orders.zip", {"7月/x.csv": _csv_bytes(rows), "more.zip": inner.getvalue()})
+    out = tmp_path / "out"
+    out.mkdir()
+    res = run_cli("scan", "--only", "files", "--path", str(root), "--fail-on", "none", "--lang", "en",
+                  *(a for ext in ("json", "html", "md", "csv") for a in ("-o", str(out / f"r.{ext}"))),
+                  env={"COLUMNS": "250"})
+    assert res.returncode == 0, res.stderr
+    report = load_report(out / "r.json")
+    labels = {f["target"]["label"]: f for f in report["findings"]}
+    assert set(labels) == {"orders.zip › 7月/x.csv", "orders.zip › more.zip › jd.csv"}
+    x = labels["orders.zip › 7月/x.csv"]
+    assert x["target"]["ref"].endswith("orders.zip!7月/x.csv") and x["subject"]["name"] == "orders.zip › 7月/x.csv"
+    assert "orders.zip › 7月/x.csv (30 records of people)" in x["title"]["en"]
+    for label in labels:
+        assert label in res.stdout, res.stdout
+        for ext in ("html", "md", "csv"):
+            assert label in (out / f"r.{ext}").read_text(encoding="utf-8-sig"), ext
+    # an archive's member cannot be masked in place: remediate names the archive to unpack
+    res = run_cli("remediate", "mask", "--from-report", str(out / "r.json"), env={
+        "AUDITOR_QUARANTINE_DIR": str(tmp_path / "q"), "AUDITOR_STATE_DIR": str(tmp_path / "s")})
+    assert res.returncode == 1 and "orders.zip" in res.stdout and "unpack the archive" in res.stdout

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from auditor.core.legacy import subject_from_legacy
 from conftest import REPO, load_report, run_cli, validate_report
 
 OLD = REPO / "tests" / "fixtures" / "reports"
@@ -73,3 +74,14 @@ def test_old_reports_load_into_the_fleet_store(tmp_path):
         con.close()
     assert versions == ["1.0", "1.1"]
     assert "ToDesk" in tools and any(t.startswith("frp") for t in tools)
+
+
+def test_an_old_reports_file_name_is_the_label_the_agent_made():
+    """A Linux name holding a backslash (``7月\\orders.csv``): an old report's file subject is named by the label the
+    agent made on its own platform, not cut at the backslash."""
+    report = json.loads(_old("1.1").read_text(encoding="utf-8"))
+    f = next(f for f in report["findings"] if f["area"] == "files")
+    folder = f["evidence"]["path"].rsplit("/", 1)[0]
+    f["evidence"]["path"] = f["target"]["ref"] = folder + "/7月\\orders.csv"
+    f["target"]["label"] = "7月\\orders.csv"
+    assert subject_from_legacy(f)["name"] == "7月\\orders.csv"

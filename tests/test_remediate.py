@@ -200,6 +200,38 @@ def test_mask_from_report(tmp_path, qenv):
     assert res.returncode == 2 and "refusing" in res.stderr
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="names that are not valid UTF-8 exist on POSIX file systems only")
+def test_mask_from_report_finds_names_that_are_not_utf8(tmp_path, qenv):
+    """A GBK name unpacked on Linux (b'\\xb6\\xa9\\xb5\\xa5.csv', 订单.csv), one holding a person's name and
+    mobile, and a Linux name holding a backslash: scanned, then masked from the report that found them."""
+    folder = tmp_path / "Desktop"
+    folder.mkdir()
+    raw = os.fsencode(folder)
+    names = [b"\xb6\xa9\xb5\xa5.csv", "张三13812345678.csv".encode("gbk"), b"7\xd4\xc2\\orders.csv"]
+    paths = []
+    for i, name in enumerate(names):
+        path = Path(os.fsdecode(os.path.join(raw, name)))
+        write_csv(path, export_rows(random.Random(10 + i), "pdd", 20)[0], encoding="gb18030")
+        paths.append(path)
+    before = {p: p.read_bytes() for p in paths}
+    report = tmp_path / "report.json"
+    res = run_cli("scan", "--only", "files", "--path", str(folder), "-q", "--fail-on", "none", "-o", str(report),
+                  env=qenv)
+    assert res.returncode == 0, res.stderr
+    shown = {f["target"]["label"] for f in json.loads(report.read_text(encoding="utf-8"))["findings"]}
+    assert shown == {"订单.csv", "张*138******78.csv", "7月\\orders.csv"}  # decoded, masked, cut at / only
+    assert "13812345678" not in report.read_text(encoding="utf-8")
+    res = run_cli("remediate", "mask", "--from-report", str(report), "--apply", env=qenv)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.count("masked ") == 3 and "no longer there" not in res.stdout
+    assert "masked " + str(folder) + "/订单.csv" in res.stdout
+    assert all(p.read_bytes() != data for p, data in before.items())
+    assert _scan_records(tmp_path, folder, qenv) == []
+    for item in _items(qenv):
+        assert run_cli("remediate", "restore", item.name, "--apply", env=qenv).returncode == 0
+    assert all(p.read_bytes() == data for p, data in before.items())
+
+
 def test_bad_input_clear_messages_nothing_lost(tmp_path, qenv):
     res = run_cli("remediate", "restore", "abcd1234", env=qenv)
     assert res.returncode == 2 and "no quarantined file with ID abcd1234" in res.stderr

@@ -12,7 +12,7 @@ import pytest
 from auditor.core import checks as core_checks
 from auditor import compliance, packs
 from conftest import findings_of, load_report, run_cli
-from reportkit import scan, three_area_tree
+from reportkit import forge, scan, three_area_tree
 
 
 def _duties(report: dict) -> dict[str, dict]:
@@ -150,6 +150,37 @@ def test_baseline_new_resolved_still_open_from_two_real_scans(tmp_path):
     assert again["changes"]["new"] == ch["new"] and again["changes"]["resolved"] == ch["resolved"]
     md = (tmp_path / "again.md").read_text(encoding="utf-8")
     assert "## Change since the previous report" in md and "| resolved |" in md
+
+
+def test_a_baseline_from_another_host_is_said_in_every_output(tmp_path):
+    """The reader is told, in their language, that the changes compare two PCs: HTML, Markdown, the terminal."""
+    root = tmp_path / "root"
+    three_area_tree(root)
+    first = scan(tmp_path / "one", "--only", "remote", "--root", str(root))
+    other = forge(tmp_path / "one" / "r.json", tmp_path / "other-pc.json",
+                  lambda r: r["host"].update(hostname="仓库前台-PC2"))
+    out = tmp_path / "two"
+    out.mkdir()
+    res = run_cli("scan", "--only", "remote", "--root", str(root), "--fail-on", "none", "--baseline", str(other),
+                  "-o", str(out / "r.json"), "-o", str(out / "r.html"), "-o", str(out / "r.md"))
+    assert res.returncode == 0, res.stderr
+    here = first["host"]["hostname"]
+    zh = f"对比基准是另一台主机（仓库前台-PC2）的报告，不是本机（{here}）的"
+    assert zh in res.stdout.replace("\n", "")
+    assert load_report(out / "r.json")["changes"]["baseline"]["same_host"] is False
+    assert zh in (out / "r.html").read_text(encoding="utf-8")
+    assert zh in (out / "r.md").read_text(encoding="utf-8")
+    res = run_cli("report", str(out / "r.json"), "-o", str(tmp_path / "en.html"), "-o", str(tmp_path / "en.md"),
+                  "--lang", "en")
+    assert res.returncode == 0, res.stderr
+    en = f"The baseline is the report of another host (仓库前台-PC2), not of this one ({here})"
+    assert en in (tmp_path / "en.html").read_text(encoding="utf-8")
+    assert en in (tmp_path / "en.md").read_text(encoding="utf-8")
+    # the same host's baseline: no such note
+    same = scan(tmp_path / "three", "--only", "remote", "--root", str(root), "--baseline",
+                str(tmp_path / "one" / "r.json"), outputs=("r.json", "r.html"))
+    assert same["changes"]["baseline"]["same_host"] is True
+    assert "另一台主机" not in (tmp_path / "three" / "r.html").read_text(encoding="utf-8")
 
 
 def test_findings_of_sources_that_did_not_run_again_are_not_resolved(spawn, tmp_path):

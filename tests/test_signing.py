@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import math
 import shutil
@@ -271,6 +272,101 @@ def test_report_rerender_checks_and_resigns_with_the_key_pair(signed, keys, tmp_
     assert json.loads(out.read_text(encoding="utf-8"))["rendered_from"]["signed"] is True
     res = run_cli("report", str(signed), "--sign-key", str(keys / "other.key"), "-o", str(tmp_path / "x.html"))
     assert res.returncode == 2 and "Ed25519 signature does not match" in res.stderr
+
+
+def test_report_resigns_with_another_key_given_verify_key(signed, keys, tmp_path):
+    """Re-signing: the input checked with --verify-key, the output signed with --sign-key."""
+    out = tmp_path / "s2.json"
+    res = run_cli("report", str(signed), "-o", str(out), "--verify-key", str(keys / "site.pub"),
+                  "--sign-key", str(keys / "other.key"))
+    assert res.returncode == 0, res.stderr
+    assert _verify(out, "--pubkey", str(keys / "other.pub")).returncode == 0
+    _altered(_verify(out, "--pubkey", str(keys / "site.pub")), "signed with another key")
+    assert json.loads(out.read_text(encoding="utf-8"))["rendered_from"]["signed"] is True
+    # the private key verifies too (its public half); an HMAC key file signs the output
+    hmac_key = tmp_path / "hmac.key"
+    hmac_key.write_bytes(b"0123456789abcdef-hq-key\n")
+    out2 = tmp_path / "s3.json"
+    res = run_cli("report", str(out), "-o", str(out2), "--verify-key", str(keys / "other.key"),
+                  "--sign-key", str(hmac_key))
+    assert res.returncode == 0, res.stderr
+    assert _verify(out2, "--sign-key", str(hmac_key)).returncode == 0
+    # the wrong verify key: refused with the command's tamper exit, nothing written
+    bad = tmp_path / "bad.json"
+    res = run_cli("report", str(signed), "-o", str(bad), "--verify-key", str(keys / "other.pub"),
+                  "--sign-key", str(keys / "other.key"))
+    assert res.returncode == 2 and "Ed25519 signature does not match: signed with another key" in res.stderr
+    assert "refusing to render it" in res.stderr and not bad.exists()
+    res = run_cli("report", str(out2), "-o", str(bad), "--verify-key", str(keys / "site.pub"))
+    assert res.returncode == 2 and "not signed with an Ed25519 key" in res.stderr and not bad.exists()
+    res = run_cli("report", str(signed), "-o", str(bad), "--verify-key", str(tmp_path / "missing.pub"))
+    assert res.returncode == 2 and "missing.pub" in res.stderr and not bad.exists()
+
+
+def test_an_hmac_key_file_is_its_bytes(tmp_path):
+    """Random bytes are a key as they are; a text key's one trailing newline is not part of it; an outside
+    verifier computes HMAC-SHA256 with the file's bytes."""
+    report = tmp_path / "r.json"
+    assert run_cli("scan", "--only", "remote", "--root", str(_tiny_root(tmp_path)), "-q", "-o",
+                   str(report)).returncode == 0
+    keys = {
+        "binary, starting and ending in whitespace": b"\n\t\x00\x9f" + bytes(range(200, 210)) + b" \n",
+        "text with a newline": b"0123456789abcdef-site\n",
+        "text with CRLF": b"0123456789abcdef-site\r\n",
+        "text with spaces kept": b"  0123456789abcdef-site  \n",
+    }
+    secrets = {
+        "binary, starting and ending in whitespace": keys["binary, starting and ending in whitespace"],
+        "text with a newline": b"0123456789abcdef-site",
+        "text with CRLF": b"0123456789abcdef-site",
+        "text with spaces kept": b"  0123456789abcdef-site  ",
+    }
+    for what, data in keys.items():
+        key = tmp_path / "k.key"
+        key.write_bytes(data)
+        out = tmp_path / "signed.json"
+        res = run_cli("report", str(report), "-o", str(out), "--sign-key", str(key))
+        assert res.returncode == 0, (what, res.stderr)
+        sealed = json.loads(out.read_text(encoding="utf-8"))
+        integ = sealed.pop("integrity")
+        mac = hmac.new(secrets[what], rfc8785.dumps(sealed), hashlib.sha256).hexdigest()
+        assert integ["hmac_sha256"] == mac, what
+        assert _verify(out, "--sign-key", str(key)).returncode == 0, what
+    # 16 random bytes are always a key, whatever they are (earlier, whitespace at either end was cut off)
+    key = tmp_path / "urandom.key"
+    key.write_bytes(b" \n\t\r" + bytes(range(240, 252)))
+    assert run_cli("report", str(report), "-o", str(tmp_path / "u.json"), "--sign-key", str(key)).returncode == 0
+    key.write_bytes(b"fifteen-bytes!!\n")
+    res = run_cli("report", str(report), "-o", str(tmp_path / "u.json"), "--sign-key", str(key))
+    assert res.returncode == 2 and "key too short (15 bytes; at least 16)" in res.stderr
+
+
+def test_reports_signed_by_the_earlier_key_rule_still_verify(tmp_path):
+    """Earlier versions stripped all surrounding whitespace from a key file: what they signed verifies."""
+    key = tmp_path / "padded.key"
+    key.write_bytes(b"  0123456789abcdef-old-site \n\n")
+    report = json.loads((LEGACY / "v1.1-plain.json").read_text(encoding="utf-8"))
+    seal(report, HmacKey(key.read_bytes().strip()))  # as the earlier version signed
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
+    assert check(report, parse_signing_key(key.read_bytes(), "k")) == []
+    out = tmp_path / "again.json"
+    res = run_cli("report", str(old), "-o", str(out), "--sign-key", str(key))
+    assert res.returncode == 0, res.stderr
+    integ = json.loads(out.read_text(encoding="utf-8"))["integrity"]  # signed with the key as it is now read
+    again = json.loads(out.read_text(encoding="utf-8"))
+    again.pop("integrity")
+    assert integ["hmac_sha256"] == hmac.new(key.read_bytes(), rfc8785.dumps(again), hashlib.sha256).hexdigest()
+    other = tmp_path / "other.key"
+    other.write_bytes(b"0123456789abcdef-new-site")
+    assert check(report, parse_signing_key(other.read_bytes(), "k")) != []
+
+
+def _tiny_root(base: Path) -> Path:
+    root = base / "root"
+    (root / "etc").mkdir(parents=True, exist_ok=True)
+    (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    return root
 
 
 def test_fleet_ingest_checks_ed25519_signatures_with_the_public_key(signed, keys, tmp_path):

@@ -30,6 +30,7 @@ from ..tabular import TEXT_EXT, Sheet, UnreadableTable, iter_sheets, sniff_delim
 from ..textcodec import RETRY_ENCODINGS, SAMPLE, open_stream
 from ..textsafe import quote
 from .dates import BadDate, is_never, parse_when
+from .duplicate_columns import duplicate_notes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -462,6 +463,7 @@ def _finish(kind: str, path: Path, voc: Vocab, res: _Read, coverage: Coverage, f
                          f"columns found: {shown}. Name the columns with --map FIELD=COLUMN "
                          f"(e.g. --map {spec.needs[0][0]}=<column>)")
     columns = {f: first.header[i] for f, i in first.columns.items()}
+    cov.notes += duplicate_notes(first.header, first.columns, norm)
     records = res.records
     if not records:
         if kind == "roster":

@@ -76,7 +76,8 @@ def _remote(f: dict[str, Any], ev: dict[str, Any]) -> dict[str, Any]:
 def _file(f: dict[str, Any], ev: dict[str, Any]) -> dict[str, Any]:
     kinds = ev.get("kinds") if isinstance(ev.get("kinds"), dict) else {}
     path = _text(ev.get("path"))
-    return {"kind": "file", "path": path, "name": _basename(path) or _text((f.get("target") or {}).get("label")),
+    # the label the agent made on its own platform (a Linux name may hold "\\"), else the path's last part
+    return {"kind": "file", "path": path, "name": _text((f.get("target") or {}).get("label")) or _basename(path),
             "size": _count(ev.get("size")), "sha256": _sha(ev.get("sha256")), "mtime": _text(ev.get("mtime")),
             "owner": _text(ev.get("owner")), "location": location_of(path), "records": _count(ev.get("records")),
             "id_rows": _count(ev.get("id_number_rows")),

@@ -175,6 +175,7 @@ class SourceCoverage:
     skipped: list[dict[str, str]] = field(default_factory=list)
     note: str = ""
     skipped_more: int = 0
+    notes: list[dict[str, str]] = field(default_factory=list)  # notes for the reader, {"zh": …, "en": …} each
 
     def skip(self, item: str, reason: str) -> None:
         """An item not examined: listed with the reason; the source becomes partial."""
@@ -205,6 +206,8 @@ class SourceCoverage:
         }
         if self.skipped_more:
             out["skipped_more"] = self.skipped_more
+        if self.notes:
+            out["notes"] = self.notes
         return out
 
 

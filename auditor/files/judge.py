@@ -16,7 +16,7 @@ from ..paths import location_of
 from . import locator
 from .collect import FilesFacts, TableFact
 from ..pii.rules import PiiRules, is_finding, load_rules
-from .textpath import display_path, label_name
+from .textpath import display_path, label_name, member_label
 from .verdict import verdict_for
 
 
@@ -51,7 +51,7 @@ def finding_for(table: TableFact, rules: PiiRules, factory: FindingFactory) -> F
     """The finding of one table that holds people's records (``is_finding``): the scan's and ``watch``'s."""
     s = table.summary
     shown = table.shown
-    name = label_name(shown)
+    name = member_label(display_path(table.path), table.member) if table.member else label_name(shown)
     mtime = dt.datetime.fromtimestamp(table.mtime_ns / 1e9).astimezone().isoformat(timespec="seconds")
     evidence: dict[str, Any] = {
         "path": shown, "records": s["records"], "id_number_rows": s["id_rows"], "total_rows": s["total_rows"],

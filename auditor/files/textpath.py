@@ -4,7 +4,8 @@
 console, watch events): each component decoded on its own (``auditor.textcodec.decode_name``: UTF-8, else
 GB18030 — a GBK name unpacked on Linux beside UTF-8 folders —, else ``\\xNN``), then masked
 (``auditor.leakguard.mask_pi``). A component is cut at the platform's own separators only: on Linux ``\\`` is an
-ordinary character of a name."""
+ordinary character of a name. A member of an archive is labelled with the archive's name in front
+(:func:`member_label`): the label says which file to open."""
 
 from __future__ import annotations
 
@@ -45,3 +46,14 @@ def split_shown(shown: str) -> list[str]:
 def label_name(shown: str) -> str:
     """The last component of a shown path, cut at the platform's separators only."""
     return split_shown(shown)[-1]
+
+
+MEMBER_MARK = " › "  # between an archive's name and a member's path in a label: ``orders.zip › 7月/x.csv``
+_NESTED = re.compile(r"(?<=\.zip)!", re.I)  # where a member path enters a nested archive (``a.zip!b.zip!x.csv``)
+
+
+def member_label(shown_file: str, member: str) -> str:
+    """The label of a member of an archive: the archive's name, then the member's path inside it, each nested
+    archive in turn (``orders.zip › 7月/x.csv``). ``member`` as the files area writes it: ``!path`` after the
+    archive's shown path."""
+    return MEMBER_MARK.join([label_name(shown_file), *_NESTED.split(member[1:] if member.startswith("!") else member)])

@@ -133,7 +133,8 @@ def build(report: dict[str, Any], lang: str) -> dict[str, Any]:
             skipped.append({"item": "…", "reason": L("skipped_more", n=c["skipped_more"])})
         coverage.append({"area": c["area"], "area_label": area_label(lang, c["area"]), "source": c["source"],
                          "status": c["status"], "status_label": L(c["status"]), "examined": c["examined"],
-                         "skipped": skipped, "note": c.get("note", "")})
+                         "skipped": skipped,
+                         "note": "; ".join(x for x in (c.get("note", ""), *reader_notes(c, lang)) if x)})
 
     score = report.get("score") or {}
     cap = score.get("grade_cap")
@@ -160,7 +161,8 @@ def build(report: dict[str, Any], lang: str) -> dict[str, Any]:
         base = changes["baseline"]
         change_view = {
             "baseline_time": fmt_time(base.get("finished_at")), "baseline_host": base.get("hostname") or EMPTY,
-            "same_host": base.get("same_host", True), "baseline_digest": base.get("digest") or EMPTY,
+            "same_host": base.get("same_host", True), "other_host": other_host_note(report, lang),
+            "baseline_digest": base.get("digest") or EMPTY,
             "baseline_intact": base.get("intact"), "score_before": base.get("score"),
             "score_now": score.get("value"),
             "new": refs(changes["new"]), "still_open": refs(changes["still_open"]),
@@ -259,3 +261,19 @@ def _kind(lang: str, kind: str) -> str:
 def _brief_view(b: dict[str, Any], lang: str) -> dict[str, Any]:
     return {"id": b["id"], "check_id": b["check_id"], "severity": b["severity"], "severity_label": t(lang, b["severity"]),
             "area_label": area_label(lang, b["area"]), "title": b["title"].get(lang, ""), "target": b["target"]}
+
+
+def other_host_note(report: dict[str, Any], lang: str) -> str:
+    """The warning that the baseline is another host's report ('' when it is this host's, or no baseline)."""
+    changes = report.get("changes") if isinstance(report.get("changes"), dict) else {}
+    base = changes.get("baseline") if isinstance(changes.get("baseline"), dict) else {}
+    if base.get("same_host", True) is not False:
+        return ""
+    now = (report.get("host") or {}).get("hostname") or EMPTY
+    return t(lang, "r.baseline_other_host", host=base.get("hostname") or EMPTY, now=now)
+
+
+def reader_notes(entry: dict[str, Any], lang: str) -> list[str]:
+    """A coverage entry's notes for the reader (``notes``: {"zh", "en"} each), in ``lang``."""
+    notes = entry.get("notes") if isinstance(entry.get("notes"), list) else []
+    return [str(n.get(lang) or n.get("en") or "") for n in notes if isinstance(n, dict)]
