@@ -164,6 +164,16 @@ def test_hex_digests_and_guids_are_no_mobiles_in_both(tmp_path, scanners, encodi
     assert got["summary"]["records"] == real
 
 
+@pytest.mark.parametrize("encoding", ["gbk", "utf-16"])
+def test_tab_separated_text_saved_as_xls_in_both(tmp_path, scanners, encoding):
+    """A TSV under an .xls name is a text table for the kernel and the reference alike."""
+    rows, expected = export_rows(random.Random(encoding), "taobao", ROWS, masked=0.2)
+    path = tmp_path / "订单导出.xls"
+    path.write_bytes("".join("\t".join(r) + "\r\n" for r in rows).encode(encoding))
+    got = _same(scanners, path)
+    assert got["skipped"] is None and got["summary"]["records"] == expected
+
+
 def test_line_endings_quotes_and_blank_lines(tmp_path, scanners):
     """LF and CRLF endings, every cell quoted, blank lines, and a file without a final line break."""
     rows, _ = export_rows(random.Random(5), "erp", ROWS)
