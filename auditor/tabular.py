@@ -34,6 +34,19 @@ def open_text(fh: IO[bytes]) -> tuple[io.TextIOWrapper, str]:
     return open_stream(fh, codec)
 
 
+def tab_separated(sample: bytes) -> bool:
+    """Whether the start of a file is text whose first lines are separated by tabs (a TSV, as many back offices
+    save one under an .xls name): most of the first five non-blank lines hold a tab, two of them at least (or
+    the only one). Binary content never is."""
+    if not sample or is_binary(sample):
+        return False
+    mark, codec = sniff(sample)
+    text = sample[len(mark):].decode(codec, "replace")
+    lines = [l for l in text.splitlines()[:6] if l.strip()][:5]
+    tabbed = sum("\t" in l for l in lines)
+    return bool(lines) and tabbed >= min(2, len(lines)) and tabbed * 2 > len(lines)
+
+
 def sniff_delimiter(head: str) -> str:
     lines = [l for l in head.splitlines()[:20] if l.strip()]
     best, best_score = ",", 0

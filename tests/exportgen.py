@@ -186,3 +186,16 @@ def write_zip(path: Path, members: dict[str, bytes]) -> Path:
         for name, data in members.items():
             zf.writestr(name, data)
     return path
+
+
+def hex_runs(rng: random.Random, n: int) -> tuple[list[str], list[str]]:
+    """(SHA-256 digests, GUIDs): ``n`` of each, every one holding a real mobile's 11 digits between hex
+    letters or inside its last group (a13812345678f...), as a file of digests or a GUID column may."""
+    digests, guids = [], []
+    for _ in range(n):
+        mobile = person(rng).mobile
+        hexes = "".join(rng.choice("0123456789abcdef") for _ in range(64))
+        at = rng.randrange(1, 64 - 12)
+        digests.append(hexes[:at - 1] + rng.choice("abcdef") + mobile + rng.choice("abcdef") + hexes[at + 12:])
+        guids.append(f"{hexes[:8]}-{hexes[8:12]}-{hexes[12:16]}-{hexes[16:20]}-{rng.choice('abcdef')}{mobile}")
+    return digests, guids

@@ -10,7 +10,7 @@ import pytest
 from auditor.pii.rules import load_rules
 from auditor.files.table_scan import TableAnalyzer
 from auditor.textcodec import sniff
-from exportgen import LAYOUTS, decoy_rows, export_rows, person
+from exportgen import LAYOUTS, decoy_rows, export_rows, hex_runs, person
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +95,32 @@ def test_digit_heavy_gbk_is_gbk():
     rows = ["SF4111805853896,义乌仓,13905790000,李娜,155 9250 2272,浙江省金华市义乌市稠城街道"] * 200
     raw = "\n".join(rows).encode("gbk")
     assert sniff(raw[:65536]) == (b"", "gb18030")
+
+
+def test_hex_digests_and_guid_columns_hold_no_mobiles(analyze):
+    """11 digits inside a longer run of letters and digits (a SHA-256 digest, a GUID) are no phone number, in a
+    digest list whose header has a "name" column and in a masked export with a GUID column."""
+    rng = random.Random(17)
+    digests, guids = hex_runs(rng, 300)
+    listing = [["name", "sha256", "size"]] + [[f"file{i}.bin", d, str(i * 37)] for i, d in enumerate(digests)]
+    res = analyze(listing)
+    assert res.records == 0 and "mobile" not in res.kinds
+    rows, expected = export_rows(rng, "taobao", 300, masked=1.0)
+    assert expected == 0
+    rows[0].append("记录GUID")
+    for row, guid in zip(rows[1:], guids):
+        row.append(guid)
+    res = analyze(rows)
+    assert res.records == 0 and res.kinds["mobile"] == "masked"
+
+
+def test_a_mobile_next_to_chinese_text_or_punctuation_still_counts(analyze):
+    rng = random.Random(18)
+    forms = ["电话{m}", "{m}（本人）", "联系:{m}", "({m})", "{m}，请放门口", "【{m}】", "tel {m}", "{m}/备用", "#{m}",
+             "收件人张三{m}浙江省"]
+    rows = [["收件人", "备注"]] + [[person(rng).name, forms[i % len(forms)].format(m=person(rng).mobile)]
+                                  for i in range(40)]
+    res = analyze(rows)
+    assert res.records == 40 and res.kinds["mobile"] == "unmasked"
+    glued = [["收件人", "备注"]] + [[person(rng).name, f"SN{person(rng).mobile}A"] for _ in range(40)]
+    assert analyze(glued).records == 0  # glued to letters on both sides: a serial, not a phone

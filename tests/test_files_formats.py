@@ -1,7 +1,8 @@
 """The files area on the kinds of export issue #17 added, through the real CLI: web ".xls" (HTML tables in
 several back-office layouts and encodings), "XML Spreadsheet 2003" under .xls and .xml names, saved .htm(l)
 pages, PDF label batches (also inside a ZIP), among decoys (an HTML price list, a product-catalogue PDF, a scan,
-pages and XML documents without tables); a real OLE ".xls" still goes to the workbook reader."""
+pages and XML documents without tables), tab-separated text saved as .xls (GBK, UTF-16 with its mark); a real OLE
+".xls" still goes to the workbook reader, and a binary or untabbed ".xls" says it is no workbook."""
 
 from __future__ import annotations
 
@@ -63,6 +64,10 @@ def tree(tmp_path_factory):
                                        "订单.xls": web_xls(inner_rows, style="erp", encoding="gbk")}))
     expected["Downloads/批量面单.zip!面单/20261101.pdf"] = zipped.records
     expected["Downloads/批量面单.zip!订单.xls"] = inner_n
+    rows, n = orders(rng, "pdd", 90)
+    put("Downloads/拼多多待发货.xls", _tsv(rows).encode("gbk"), n, rows)  # a back office's TSV under .xls
+    rows, n = orders(rng, "erp", 70)
+    put("Downloads/ERP发货明细.xls", _tsv([["发货明细 2026-11-01"]] + rows).encode("utf-16"), n, rows)  # BOM, title
     # decoys and things without tables
     put("Documents/报价单.html", price_list_html(rng))
     put("Documents/产品目录.pdf", catalogue_pdf(rng))
@@ -70,7 +75,13 @@ def tree(tmp_path_factory):
     put("Documents/帮助.html", "<html><body><h1>使用说明</h1><p>联系 13905791234</p></body></html>".encode())
     put("Documents/config.xml", b'<?xml version="1.0"?><config><item key="a">1</item></config>')
     put("Documents/老表格.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 4000)  # OLE: the workbook reader's
+    put("Documents/损坏.xls", bytes(range(256)) * 40)  # binary, no OLE header: still no workbook
+    put("Documents/说明.xls", "订单说明\n联系 13905791234 转客服\n".encode("gbk"))  # text without tabs: no TSV
     return root, expected, secrets
+
+
+def _tsv(rows: list[list[str]]) -> str:
+    return "".join("\t".join(r) + "\r\n" for r in rows)
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
@@ -128,10 +139,12 @@ def test_decoys_are_no_findings_and_unreadable_ones_say_why(tree, scanned):
     report, _out, _res = scanned
     refs = {_rel(root, f["target"]["ref"]) for f in report["findings"]}
     for decoy in ("Documents/报价单.html", "Documents/产品目录.pdf", "Documents/扫描件.pdf", "Documents/帮助.html",
-                  "Documents/config.xml", "Documents/已脱敏.xls", "Documents/老表格.xls"):
+                  "Documents/config.xml", "Documents/已脱敏.xls", "Documents/老表格.xls", "Documents/损坏.xls",
+                  "Documents/说明.xls"):
         assert decoy not in refs
     content = next(c for c in report["coverage"] if c["source"] == "files:content")
     reasons = {_rel(root, s["item"]): s["reason"] for s in content["skipped"]}
     assert reasons["Documents/扫描件.pdf"].startswith("no text layer")
     assert "workbook" in reasons["Documents/老表格.xls"]  # an OLE file is still the workbook reader's
+    assert "workbook" in reasons["Documents/损坏.xls"] and "workbook" in reasons["Documents/说明.xls"]
     assert not [r for r in reasons if r.endswith((".html", ".htm", "config.xml"))]

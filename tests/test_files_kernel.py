@@ -15,7 +15,7 @@ import pytest
 from auditor.files.file_scan import FileScanner
 from auditor.files.kernel.scanner import KernelScanner
 from auditor.pii.rules import load_rules
-from exportgen import LAYOUTS, decoy_rows, export_rows, person, write_csv
+from exportgen import LAYOUTS, decoy_rows, export_rows, hex_runs, person, write_csv
 
 ROWS = 9_000  # past the sample (310 rows) and one full batch (8,192 rows): every path of the reference runs
 ENCODINGS = [("utf-8", ","), ("utf-8-sig", ","), ("gbk", ","), ("gb18030", ","), ("gbk", "\t"),
@@ -141,6 +141,37 @@ def test_mobile_only_tables(tmp_path, scanners, seed):
         first = p.mobile if rng.random() > (0.3 if seed >= 2 else 0) else p.mobile[:3] + "****" + p.mobile[7:]
         rows.append([p.name, first, second, rng.choice(["", "", f"另一号码 {person(rng).mobile}"])])
     _same(scanners, write_csv(tmp_path / "mob.csv", rows))
+
+
+@pytest.mark.parametrize("encoding, delimiter", [("utf-8", ","), ("gbk", "\t")])
+def test_hex_digests_and_guids_are_no_mobiles_in_both(tmp_path, scanners, encoding, delimiter):
+    """Digests and GUIDs holding a mobile's digits inside them, in a people's table (free text) and in a
+    mobile column, beside real mobiles next to Chinese text and punctuation: the same verdict both ways."""
+    rng = random.Random(31)
+    digests, guids = hex_runs(rng, ROWS)
+    rows = [["收件人", "手机", "文件摘要", "备注"]]
+    real = 0
+    for i, (d, g) in enumerate(zip(digests, guids)):
+        p = person(rng)
+        if i % 3 == 0:
+            rows.append([p.name, p.mobile[:3] + "****" + p.mobile[7:], d, g])
+        elif i % 3 == 1:
+            rows.append([p.name, g, d, ""])  # a GUID where the mobile belongs
+        else:
+            rows.append([p.name, "", d, f"电话{p.mobile}，放门口"])
+            real += 1
+    got = _same(scanners, write_csv(tmp_path / "hex.csv", rows, encoding=encoding, delimiter=delimiter))
+    assert got["summary"]["records"] == real
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "utf-16"])
+def test_tab_separated_text_saved_as_xls_in_both(tmp_path, scanners, encoding):
+    """A TSV under an .xls name is a text table for the kernel and the reference alike."""
+    rows, expected = export_rows(random.Random(encoding), "taobao", ROWS, masked=0.2)
+    path = tmp_path / "订单导出.xls"
+    path.write_bytes("".join("\t".join(r) + "\r\n" for r in rows).encode(encoding))
+    got = _same(scanners, path)
+    assert got["skipped"] is None and got["summary"]["records"] == expected
 
 
 def test_line_endings_quotes_and_blank_lines(tmp_path, scanners):

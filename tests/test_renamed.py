@@ -19,7 +19,8 @@ from auditor.remote.facts import ProcessFact, RemoteFacts
 from auditor.remote.judge import RemoteJudge
 from auditor.remote.pe_info import version_info
 from auditor.remote.tool_index import ToolIndex
-from signkit import need_tools, signed_copy, stripped_pe
+from signkit import need_mingw, need_tools, signed_copy, stripped_pe, versioned_pe
+from test_catalog_freshness import NEW_TOOLS
 
 # A real Windows PE with version info ships inside pip (distlib's launcher stubs).
 LAUNCHER = Path(pip.__file__).parent / "_vendor" / "distlib" / "t64.exe"
@@ -100,3 +101,40 @@ def test_wine_style_process_without_name_falls_back_to_cmdline():
                     user=None, started=None, ppid=None, name_source="cmdline")
     [finding] = _judged(packs.catalog(), p)
     assert finding.check_id == "RC-001" and finding.evidence["name_source"] == "cmdline"
+
+
+# The tools released or popular since 2023 (the catalog's 2026-12 review) whose renamed copies the catalog's PE
+# facts name; the others have no version information or signer a public source gives (see their notes).
+RENAMED_NAMED_AT_LEAST = 10
+
+
+def test_renamed_copies_of_the_post_2023_tools(tmp_path):
+    """Done-when trial for tools: for each tool of the 2026-12 review, a real PE built here under a bland name
+    with the version information its catalog entry gives (OriginalFilename, ProductName, CompanyName), and a
+    stripped PE signed with its catalog signer's subject; each copy is named as its own tool, never as another,
+    and the share of tools named is kept."""
+    need_tools()
+    need_mingw()
+    catalog = packs.catalog()
+    bare = stripped_pe(tmp_path / "bare.exe")
+    named, unknown = set(), set()
+    for tool_id in NEW_TOOLS:
+        pe = catalog[tool_id].pe
+        strings = {key: pe[field][0] for key, field in (("OriginalFilename", "original_filenames"),
+                                                        ("ProductName", "product_names"),
+                                                        ("CompanyName", "company_names")) if pe[field]}
+        copies = []
+        if strings:
+            copies.append(versioned_pe(tmp_path / tool_id / "v" / "WinSecurityHost.exe", strings))
+        for k, subject in enumerate(pe["signers"]):
+            copies.append(signed_copy(bare, tmp_path / tool_id / f"s{k}" / "WinSecurityHost.exe", subject))
+        if not copies:
+            unknown.add(tool_id)
+            continue
+        for exe in copies:
+            [finding] = _judged(catalog, _proc(exe))
+            assert finding.check_id == "RC-002" and finding.evidence["renamed"] is True, (tool_id, exe)
+            assert finding.evidence["tool"]["id"] == tool_id, (tool_id, finding.evidence["match"])
+        named.add(tool_id)
+    assert named | unknown == set(NEW_TOOLS)
+    assert len(named) >= RENAMED_NAMED_AT_LEAST, (sorted(named), sorted(unknown))

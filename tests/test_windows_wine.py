@@ -661,3 +661,39 @@ def test_netapi_structures_match_the_windows_headers(tmp_path):
         else:
             field = member.split("_", 1)[1] if member[0].isdigit() else member
             assert getattr(cls, field).offset == value, (struct, member)
+
+
+# --------------------------------------------------------------------------- the formats of issue #17
+
+def test_web_xls_xml2003_and_pdf_labels_found_by_the_exe(winpc):
+    """A web ".xls" (an HTML table in GBK), an "XML Spreadsheet 2003" workbook saved as .xls and a PDF batch of
+    waybill labels, planted on the Wine C: drive: the exe (pypdf and the markup readers inside it) names each
+    with its records, and the masked label batch is no finding."""
+    from formatgen import label_pdf, orders, web_xls, xml2003
+
+    rng = random.Random(17)
+    folder = winpc.profile(r"Desktop\发货单")
+    html_rows, html_records = orders(rng, "taobao", 80)
+    xml_rows, xml_records = orders(rng, "pdd", 60)
+    labels, masked = label_pdf(rng, 40, layout="thermal"), label_pdf(rng, 30, layout="a4", masked=1.0)
+    planted = {folder + r"\淘宝订单导出.xls": (web_xls(html_rows, style="excel", encoding="gbk"), html_records),
+               folder + r"\ERP发货单_XML.xls": (xml2003({"发货单": xml_rows}, encoding="gbk"), xml_records),
+               folder + r"\菜鸟面单_1101.pdf": (labels.data, labels.records),
+               folder + r"\已脱敏面单.pdf": (masked.data, 0)}
+    for win_path, (data, _) in planted.items():
+        path = winpc.c_path(win_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    _, work = winpc.workdir("formats17")
+    res = winpc.auditor("scan", "--only", "files", "--path", folder, "--output", "r.json", "--quiet", cwd=work)
+    assert "Traceback" not in res.output and res.returncode == 1, res.output
+    report = load_report(work / "r.json")
+    found = {f["target"]["ref"].casefold(): f["evidence"] for f in report["findings"] if f["area"] == "files"}
+    for win_path, (_, records) in planted.items():
+        if records:
+            assert found[win_path.casefold()]["records"] == records, win_path
+            assert found[win_path.casefold()]["kinds"]["mobile"] == "unmasked", win_path
+        else:
+            assert win_path.casefold() not in found, win_path
+    assert len(found) == 3
+    assert found[(folder + r"\菜鸟面单_1101.pdf").casefold()]["sheets"][0]["pages"] == labels.pages

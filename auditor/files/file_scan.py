@@ -2,8 +2,8 @@
 
 Formats: text tables (CSV, TSV, TXT), workbooks (calamine), tables written as markup under ``.xls``, ``.htm(l)``
 and ``.xml`` names (HTML tables and "XML Spreadsheet 2003", recognised by their content: a real BIFF ``.xls``
-still goes to calamine) and PDF label batches (their text layer, judged by auditor.files.label_scan), also
-inside ZIP archives.
+still goes to calamine), tab-separated text saved as ``.xls`` (read as a TSV) and PDF label batches (their text
+layer, judged by auditor.files.label_scan), also inside ZIP archives.
 
 Never crashes on bad input: every file that cannot be judged comes back as a skipped outcome with the
 reason (encrypted, corrupt, too large, zip bomb, unsupported, binary, vanished, permission denied)."""
@@ -23,7 +23,7 @@ from ..html_tables import html_tables
 from ..markup_rows import markup_kind
 from ..pdf_text import UnreadablePdf, read_pdf
 from ..table_bounds import workbook_extent
-from ..tabular import SHEET_EXT, TEXT_EXT, UnreadableTable, iter_sheets
+from ..tabular import SHEET_EXT, TEXT_EXT, UnreadableTable, iter_sheets, tab_separated
 from ..pii.rules import PiiRules
 from ..textcodec import SAMPLE, decode_short
 from ..xml_sheets import xml_worksheets
@@ -188,10 +188,23 @@ class FileScanner:
                 return [Outcome(name, size, skipped=f"read error ({safeio.reason_of(exc)})")]
 
     # ------------------------------------------------------------------ tables
+    @staticmethod
+    def _read_as(fh: IO[bytes], ext: str) -> str:
+        """The extension a file is read under: ".tsv" for an ".xls" that is tab-separated text (neither an OLE
+        workbook nor an HTML or XML 2003 table), else its own."""
+        if ext != ".xls":
+            return ext
+        sample = fh.read(SAMPLE)
+        fh.seek(0)
+        if sample.startswith(OLE_MAGIC) or markup_kind(sample) is not None:
+            return ext
+        return ".tsv" if tab_separated(sample) else ext
+
     def _table(self, fh: IO[bytes], target: str, ext: str, size: int) -> Outcome:
         out = Outcome(target, size)
         if ext in PDF_EXT:
             return self._pdf(fh, out)
+        ext = self._read_as(fh, ext)
         head = fh.read(8)
         fh.seek(0)
         markup = None

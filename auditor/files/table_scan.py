@@ -279,8 +279,10 @@ class TableAnalyzer:
         self.rules = rules
         # for text beyond the reading bounds (_OverflowCounter): a real mobile written as 11 digits (not a
         # platform privacy number with an extension), and one written with spaces or dashes inside
-        self.plain_mobile = re.compile(r"(?<!\d)(?:(?:\+|00)?86)?" + rules.mobile_full.pattern + r"(?!\d)(?![-_转]\d)")
-        self.spaced_mobile = re.compile(r"1(?<!\d1)[3-9]\d(?:[\s\-]\d{4}[\s\-]?|\d{4}[\s\-])\d{4}(?!\d)")
+        edge = rules.run_chars  # a mobile is no part of a longer run of these (checks/pii.toml)
+        self.plain_mobile = re.compile(rf"(?<![{edge}])(?:(?:\+|00)?86)?(?:{rules.mobile_full.pattern})(?![{edge}])"
+                                       r"(?![-_转]\d)")
+        self.spaced_mobile = re.compile(rf"1(?<![{edge}]1)[3-9]\d(?:[\s\-]\d{{4}}[\s\-]?|\d{{4}}[\s\-])\d{{4}}(?![{edge}])")
 
     def analyze(self, rows: Iterable[list[str]], sheet: str = "") -> TableResult:
         """Judge one table. ``rows`` from auditor.tabular (BoundedRows) also hands over the text beyond the

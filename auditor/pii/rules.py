@@ -21,6 +21,7 @@ class PiiRules:
     mask_chars: str
     mask_run: re.Pattern
     mobile: re.Pattern  # search: a mobile inside a cell, with optional +86 and separators
+    run_chars: str  # a character class body: a mobile is never inside a longer run of these (hex, GUIDs)
     mobile_full: re.Pattern
     virtual: re.Pattern
     masked_mobile: re.Pattern
@@ -57,6 +58,8 @@ def load_rules(folder: str | None = None) -> PiiRules:
     mask = re.escape(data["masking"]["chars"])
     run = int(data["masking"]["min_run"])
     mob = data["mobile"]["pattern"]
+    edge = data["mobile"].get("run_chars", r"\d")
+    before, after = f"(?<![{edge}])", f"(?![{edge}])"  # a mobile is no part of a longer run (checks/pii.toml)
     return PiiRules(
         headers={k: tuple(norm_header(x) for x in h[k]) for k in
                  ("mobile", "id_number", "name", "address", "tracking", "landline")},
@@ -65,9 +68,10 @@ def load_rules(folder: str | None = None) -> PiiRules:
         never_name=tuple(norm_header(x) for x in h.get("never_name", [])),
         mask_chars=data["masking"]["chars"],
         mask_run=re.compile(rf"[{mask}]{{{run},}}"),
-        mobile=re.compile(r"(?<![\d])(?:(?:\+|00)?86[\s\-]?)?(1[3-9]\d)[\s\-]?(\d{4})[\s\-]?(\d{4})(?![\d])"),
+        mobile=re.compile(before + r"(?:(?:\+|00)?86[\s\-]?)?(1[3-9]\d)[\s\-]?(\d{4})[\s\-]?(\d{4})" + after),
+        run_chars=edge,
         mobile_full=re.compile(f"(?:{mob})"),
-        virtual=re.compile(rf"(?<!\d){data['mobile']['virtual_pattern']}(?!\d)"),
+        virtual=re.compile(rf"{before}{data['mobile']['virtual_pattern']}{after}"),
         masked_mobile=re.compile(rf"(?<!\d)(?:1\d{{0,3}})?[{mask}]{{{run},}}\d{{2,4}}(?!\d)"),
         id18=re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])"),
         masked_id=re.compile(rf"(?<!\d)\d{{1,6}}[{mask}]{{6,}}\d{{0,4}}[\dXx]?(?![\d])"),
@@ -81,9 +85,9 @@ def load_rules(folder: str | None = None) -> PiiRules:
         tracking=re.compile("^(?:" + "|".join(data["tracking"]["patterns"]) + ")$"),
         candidate=re.compile(r"1[3-9]\d|\d{15}"),
         digit_sep=re.compile(r"(?<=\d)[ \-](?=\d)"),
-        mobile_line=re.compile(rf"(?m)^[^\n]*?(?<!\d)(?:(?:\+|00)?86)?(?:{mob})(?!\d)(?![_转]\d)"),
+        mobile_line=re.compile(rf"(?m)^[^\n]*?{before}(?:(?:\+|00)?86)?(?:{mob}){after}(?![_转]\d)"),
         masked_line=re.compile(rf"(?m)^[^\n]*?(?:(?<!\d)(?:1\d{{0,3}})?[{mask}]{{{run},}}\d{{2,4}}(?!\d)|"
-                               rf"(?<!\d){data['mobile']['virtual_pattern']}(?!\d))"),
+                               rf"{before}{data['mobile']['virtual_pattern']}{after})"),
         min_records=int(data["thresholds"]["min_records"]),
         critical_records=int(data["thresholds"]["critical_records"]),
         spc_sensitive=int(data["thresholds"]["spc_sensitive_items"]),

@@ -206,8 +206,10 @@ def literals(formula: str) -> list[str]:
 
 def hidden_values(formula: str) -> list[str]:
     """What a check should look at in a formula: its value when it can be worked out, and its constants one
-    by one, joined, and their digits joined (``="138"&A1&"12345678"``)."""
+    by one, joined, their digits joined (``="138"&A1&"12345678"``) and each constant's runs of digits (a
+    function may cut a mobile out of ``"13812345678X"``, which as written is no mobile)."""
     value = evaluate(formula)
     lits = literals(formula)
     out = [value] if value is not None else []
-    return out + lits + ["".join(lits), "".join(ch for lit in lits for ch in lit if ch.isdigit())]
+    runs = [run for lit in lits for run in _DIGITS.findall(lit)]
+    return out + lits + ["".join(lits), "".join(ch for lit in lits for ch in lit if ch.isdigit())] + runs

@@ -26,8 +26,9 @@ from .grid import Grid, join_spans
 from .shapes import Cells, Shapes
 
 # the end of a cell a match of the reference's mobile pattern (whose separators include a line break) may
-# run on from into the next row's cell: "86", "138", "138 1234" (with an optional +86 / 0086 before)
-_MAY_CONTINUE = re.compile(r"(?:(?:\+|00)?86|(?:(?:\+|00)?86[\s\-]?)?1[3-9]\d(?:[\s\-]?\d{4})?)\Z")
+# run on from into the next row's cell: "86", "138", "138 1234" (with an optional +86 / 0086 before), not
+# inside a longer run of letters and digits (the pattern's own boundary, PiiRules.run_chars)
+_MAY_CONTINUE = r"(?<![{edge}])(?:(?:\+|00)?86|(?:(?:\+|00)?86[\s\-]?)?1[3-9]\d(?:[\s\-]?\d{{4}})?)\Z"
 _GAP = "\n#\n"  # between separate runs of cells: no match crosses it
 
 
@@ -63,6 +64,7 @@ class BatchJudge:
         rules = self.rules
         self.total_prefixes = sorted({encode(p) for p in TOTAL_PREFIXES})
         self.id_words = [encode(w) for w in ID_WORDS]
+        self.may_continue = re.compile(_MAY_CONTINUE.format(edge=rules.run_chars))
         self.mobile_line = rules.mobile_line
         self.masked_line = rules.masked_line
         self.masked_mobile = _anywhere(rules.masked_mobile)
@@ -268,7 +270,7 @@ class BatchJudge:
         for run in np.split(odd, breaks):
             members = run.tolist()
             last = members[-1]
-            if last + 1 < n and _MAY_CONTINUE.search(texts[last]):
+            if last + 1 < n and self.may_continue.search(texts[last]):
                 members.append(last + 1)
                 qual[last + 1] = False  # decided again below, with what runs on into it
             if chunks:

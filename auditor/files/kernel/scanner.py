@@ -18,6 +18,8 @@ class KernelScanner(FileScanner):
         self.text = TextKernel(self.analyzer)
 
     def _table(self, fh: IO[bytes], target: str, ext: str, size: int) -> Outcome:
+        if ext == ".xls" and _rewinds(fh):
+            ext = self._read_as(fh, ext)  # a TSV saved as .xls is a text table for the kernel too
         if ext in TEXT_EXT and _rewinds(fh):
             try:
                 table, sha256 = self.text.read(fh)
