@@ -9,6 +9,7 @@ import io
 import json
 import os
 import random
+import re
 import select
 import subprocess
 import sys
@@ -55,7 +56,7 @@ def test_spot_check_bundle_verifies_and_carries_everything(tmp_path, site, spawn
                   "--sign-key", str(site["key"]), "--role", "waybill-printing", "--site", "义乌一仓", env=site["env"])
     took = time.time() - t0
     assert res.returncode == 1, res.stderr  # high findings exist
-    assert "checklist 4/7 answered" in res.stdout and "bundle written" in res.stdout
+    assert "检查表已回答 4/7 项" in res.stdout and "检查包已写入" in res.stdout  # Chinese by default
     assert took < 120
 
     members = _members(bundle)
@@ -245,6 +246,29 @@ def test_checklist_answered_at_a_terminal(tmp_path, site):
                    "Q-TRAINING": ("not_answered", None), "Q-OFFBOARD": ("partial", None), "Q-LOGS": ("na", None),
                    "Q-DPA": ("not_answered", None), "Q-MASKPRINT": ("not_answered", None)}
     assert checklist["source"] == "interactive" and checklist["inspector"] == "Li Si"
+
+
+def test_every_terminal_line_follows_lang(tmp_path, site):
+    """`inspect --lang zh` speaks Chinese on every line it prints, `--lang en` English; its own usage errors too."""
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    for lang, done, written in (("zh", "现场检查完成", "检查包已写入"), ("en", "spot check done", "bundle written")):
+        bundle = tmp_path / f"{lang}.zip"
+        res = run_cli("inspect", "-o", str(bundle), "--path", str(site["exports"]), "--lang", lang,
+                      "--sign-key", str(site["key"]), env=site["env"])
+        assert res.returncode == 1, res.stderr
+        lines = res.stdout.splitlines()
+        assert len(lines) == 2 and lines[0].startswith(done) and lines[1].startswith(written), res.stdout
+        assert f"auditor verify {bundle} --sign-key KEYFILE" in lines[1]
+        for line in lines:
+            words = cjk.sub("", line.replace(str(bundle), "").replace("auditor verify", "").replace("--sign-key", ""))
+            assert bool(cjk.search(line)) == (lang == "zh"), line
+            if lang == "zh":  # no English word left, only numbers, paths, commands
+                assert not re.search(r"[A-Za-z]{3,}", words.replace("KEYFILE", "")), line
+        bad = run_cli("inspect", "-o", str(tmp_path / "b.txt"), "--lang", lang, env=site["env"])
+        assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+        assert ("检查包须为 .zip 文件" if lang == "zh" else "the bundle is a .zip file") in bad.stderr
+        bad = run_cli("inspect", "-o", str(tmp_path / "nowhere" / "b.zip"), "--lang", lang, env=site["env"])
+        assert bad.returncode == 2 and ("不存在" if lang == "zh" else "does not exist") in bad.stderr
 
 
 def test_answers_json_and_bad_answers(tmp_path, site):

@@ -306,6 +306,45 @@ def test_real_systemd_user_timer(tmp_path):
     assert "yuncang-auditor-scan.timer" not in timers
 
 
+def test_print_shows_what_install_would_do_on_this_host(tmp_path):
+    """A new user's first step, `schedule install --print --user`: where no systemd user manager answers (a
+    container, a PC whose init is not systemd) it shows the cron entry that `install` then writes, line for line;
+    where one answers, the units. One decision (backends.plan) for both."""
+    crontab = tmp_path / "crontab"
+    bin_dir = tmp_path / "bin"
+    _fake_tool(bin_dir, "systemctl", "import sys\nprint('Failed to connect to bus: No medium found', "
+                                     "file=sys.stderr)\nsys.exit(1)\n")
+    env = _env(tmp_path, AUDITOR_CRONTAB_FILE=str(crontab), AUDITOR_SYSTEMD_DIR=str(tmp_path / "units"),
+               PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    args = ("schedule", "install", "--user", "--daily", "07:05", "--output-dir", str(tmp_path / "r"))
+    shown = run_cli(*args, "--print", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert "would use cron here" in shown.stderr and "no systemd user manager reachable" in shown.stderr
+    assert "[Service]" not in shown.stdout and "5 7 * * * " in shown.stdout
+    assert not crontab.exists() and not (tmp_path / "units").exists()  # --print installs nothing
+    res = run_cli(*args, env=env)
+    assert res.returncode == 0, res.stderr
+    assert crontab.read_text(encoding="utf-8") == shown.stdout  # exactly what --print showed
+    assert not (tmp_path / "units").exists()
+
+    _fake_tool(bin_dir, "systemctl", "import sys\nsys.exit(0)\n")  # now a user manager answers
+    shown = run_cli(*args, "--print", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert "would use systemd here" in shown.stderr
+    assert f"# {tmp_path / 'units' / 'yuncang-auditor-scan.timer'}" in shown.stdout
+    assert "OnCalendar=*-*-* 07:05:00" in shown.stdout
+
+
+def test_print_without_any_scheduler_says_install_would_refuse(tmp_path):
+    env = _env(tmp_path, PATH=str(tmp_path / "empty"))  # neither systemctl nor crontab
+    res = run_cli("schedule", "install", "--print", "--user", "--output-dir", str(tmp_path / "r"), env=env)
+    assert res.returncode == 0, res.stderr
+    assert "no scheduler is usable here" in res.stderr and "would refuse (exit 2)" in res.stderr
+    assert "# BEGIN yuncang-auditor" in res.stdout
+    res = run_cli("schedule", "install", "--user", "--output-dir", str(tmp_path / "r"), env=env)
+    assert res.returncode == 2 and "no scheduler available here" in res.stderr
+
+
 def test_install_without_any_scheduler_says_so(tmp_path):
     env = _env(tmp_path, PATH=str(tmp_path / "empty"))
     res = run_cli("schedule", "install", "--user", "--backend", "cron", "--output-dir", str(tmp_path / "r"), env=env)

@@ -147,17 +147,35 @@ def _install(args: argparse.Namespace) -> int:
 
 
 def _print_texts(job: Job, system: bool, backend: str) -> int:
-    if backend == "auto":
-        backend = "schtasks" if sys.platform == "win32" else "systemd"
-    if backend == "schtasks":
+    """What ``install`` would write on this host, decided as ``install`` decides (``backends.plan``): the text on
+    stdout (ready to copy), which backend and why on stderr."""
+    chosen, passed_over = be.plan(backend, system)
+    why = f" ({'; '.join(passed_over)})" if passed_over else ""
+    if chosen is not None:
+        name = chosen.name
+        echo(f"schedule install would use {name} here, {_where(name, system)}{why}", err=True)
+    else:
+        name = be.fallback(backend)
+        echo(f"note: no scheduler is usable here{why}; `schedule install` would refuse (exit 2). Shown: what "
+             f"{name} would get once it is usable, {_where(name, system)}", err=True)
+    if name == "schtasks":
         print(texts.task_xml(job, system), end="")
-    elif backend == "systemd":
-        unit = "/etc/systemd/system" if system else "~/.config/systemd/user"
-        print(f"# {unit}/{texts.UNIT}.service\n{texts.systemd_service(job, system)}")
-        print(f"# {unit}/{texts.UNIT}.timer\n{texts.systemd_timer(job)}", end="")
+    elif name == "systemd":
+        service, timer = be.Systemd(system).paths()
+        print(f"# {service}\n{texts.systemd_service(job, system)}")
+        print(f"# {timer}\n{texts.systemd_timer(job)}", end="")
     else:
         print(texts.cron_system_file(job) if system else texts.cron_block(job), end="")
     return 0
+
+
+def _where(name: str, system: bool) -> str:
+    if name == "schtasks":
+        return f"task {be.TASK_NAME} ({'as SYSTEM' if system else 'for this user, S4U'})"
+    if name == "systemd":
+        return f"units in {be.Systemd(system).unit_dir()}"
+    cron = be.Cron(system)
+    return f"entry in {cron.file}" if cron.file else "entry in this user's crontab"
 
 
 def _scopes(args: argparse.Namespace) -> list[bool]:
