@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ..core.options import ScanOptions, positive
-from ..durable import private_dir, write_bytes
+from ..durable import write_bytes
 from ..errors import UsageError
-from ..paths import reports_dir, state_dir
+from ..paths import prepare, reports_dir, state_dir
 from ..schedule import SCAN_OPTIONS, Job, When, parse_when
 from ..schedule import backends as be
 from ..schedule import texts
@@ -124,7 +124,7 @@ def _install(args: argparse.Namespace) -> int:
         return _print_texts(job, system, args.backend)
     backend = be.choose(args.backend, system)
     try:
-        private_dir(job.output_dir)
+        prepare(job.output_dir)
     except OSError as exc:
         raise UsageError(f"--output-dir {job.output_dir}: cannot create ({exc.strerror or exc})") from None
     if _load_state(system):
@@ -140,6 +140,7 @@ def _install(args: argparse.Namespace) -> int:
              "output_dir": str(job.output_dir), "keep": job.keep, "options": job.options.to_json(),
              "sign_key": str(job.sign_key) if job.sign_key else None, "command": job.argv(), "files": result.files,
              "installed_at": be.now_iso()}
+    prepare(_state_path(system).parent)
     write_bytes(_state_path(system), (json.dumps(state, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     echo(f"schedule installed: {job.when.describe()}, reports in {job.output_dir} (last {job.keep} kept), "
           f"next run {job.when.next_after(dt.datetime.now()).strftime('%Y-%m-%d %H:%M')}")

@@ -34,9 +34,9 @@ import psutil
 from .. import agentlog, safeio
 from ..core.options import ScanOptions
 from ..core.severity import NAMES as SEVERITIES, at_least
-from ..durable import private_dir, write_bytes
+from ..durable import write_bytes
 from ..errors import UsageError
-from ..paths import LAST_RUN
+from ..paths import LAST_RUN, prepare
 from ..scan import pipeline
 from ..terminal import echo
 from .folder import MAX_REPORT, Folder, Reports, host_tag, last_run_name, this_host
@@ -110,7 +110,7 @@ def run_scheduled(output_dir: Path, keep: int, opts: ScanOptions, key: bytes | N
     hostname = this_host()
     path = Path(output_dir)
     try:
-        folder = Folder(private_dir(path))
+        folder = Folder(prepare(path))
     except OSError as exc:
         raise UsageError(f"--output-dir {path}: {safeio.reason_of(exc)}") from None
     with folder, _Lock(folder, hostname), tempfile.TemporaryDirectory(prefix="auditor-run-") as tmp:
