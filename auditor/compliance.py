@@ -61,7 +61,10 @@ def load_duties(root: Path | None = None, clauses: dict[str, Any] | None = None)
     clauses = clauses if clauses is not None else packs.legal_clauses(root)
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for raw in packs.load_toml(path).get("duty", []):
+    raws = packs.load_toml(path).get("duty")
+    if not raws or not isinstance(raws, list):
+        raise PackError(f"{path}: no [[duty]] entries")
+    for raw in raws:
         did = raw.get("id")
         where = f"{path}: duty {did or '?'}"
         if not isinstance(did, str) or not did.startswith("D-"):

@@ -196,6 +196,32 @@ def test_rebuilt_bundles_are_caught(tmp_path, site):
     assert res.returncode == 1 and "not a readable ZIP bundle" in res.stderr
 
 
+def test_a_malformed_manifest_says_what_is_wrong(tmp_path, site):
+    """`auditor verify` on a bundle whose manifest.json was rewritten: the message says what is wrong with it (it
+    once said only "malformed (TypeError)")."""
+    members = _members(_bundle(tmp_path, site))
+    manifest = json.loads(members["manifest.json"])
+    first = dict(manifest["files"][0])
+    for i, (shape, said) in enumerate((
+            ([1, 2], "manifest.json is malformed: a JSON list, not an object"),
+            ({**manifest, "files": {"a": 1}}, 'manifest.json is malformed: "files" is not a list'),
+            ({k: v for k, v in manifest.items() if k != "files"}, 'manifest.json is malformed: no "files" list'),
+            ({**manifest, "files": [{**first, "size": "12"}]},
+             'manifest.json is malformed: "files" entry 1: "size" missing or not a whole number of bytes'),
+            ({**manifest, "files": ["report.json"]}, 'manifest.json is malformed: "files" entry 1 is not an object'),
+            ({**manifest, "files": [{"name": "report.json", "size": 1}]},
+             'manifest.json is malformed: "files" entry 1: "sha256" missing or not a text'))):
+        path = tmp_path / f"m{i}.zip"
+        path.write_bytes(build_zip(list({**members, "manifest.json": json_bytes(shape)}.items())))
+        res = run_cli("verify", str(path))
+        assert res.returncode == 1 and said in res.stderr, res.stderr
+        assert "Error)" not in res.stderr
+    path = tmp_path / "not-json.zip"
+    path.write_bytes(build_zip(list({**members, "manifest.json": b"{not json"}.items())))
+    res = run_cli("verify", str(path))
+    assert res.returncode == 1 and "manifest.json is not a JSON manifest (" in res.stderr, res.stderr
+
+
 def test_no_terminal_and_no_answers_file_still_writes_the_bundle(tmp_path, site):
     bundle = tmp_path / "b.zip"
     res = subprocess.run([sys.executable, "-m", "auditor", "inspect", "-o", str(bundle), "--path",
