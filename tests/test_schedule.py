@@ -363,8 +363,11 @@ def test_run_now_dates_compares_and_prunes(tmp_path):
     args = ("schedule", "run-now", "--output-dir", str(out), "--keep", "2", "--only", "files", "--path", str(exports))
 
     first = run_cli(*args, env=env)
-    assert first.returncode == 0, first.stderr
-    assert "no previous report to compare with" in first.stdout
+    # the first run: no previous report, so every finding is new since it (README: exit 1 on new high findings)
+    assert first.returncode == 1, first.stderr
+    assert ("first run (no previous intact report of this PC): every finding counts as new, 1 new "
+            "(1 high or critical)") in first.stdout
+    assert json.loads((out / "last-run.json").read_text(encoding="utf-8"))["first_run"] is True
     stems = sorted(p.stem for p in out.glob("*.json") if p.name != "last-run.json")
     assert len(stems) == 1 and (out / f"{stems[0]}.html").is_file()
     for p in out.iterdir():
@@ -379,6 +382,7 @@ def test_run_now_dates_compares_and_prunes(tmp_path):
     report = json.loads(newest.read_text(encoding="utf-8"))
     assert report["changes"]["baseline"]["intact"] is True
     assert len(report["changes"]["new"]) == 1 and len(report["changes"]["still_open"]) == 1
+    assert json.loads((out / "last-run.json").read_text(encoding="utf-8"))["first_run"] is False
 
     third = run_cli(*args, env=env)
     assert third.returncode == 0, third.stderr  # nothing new
@@ -389,6 +393,16 @@ def test_run_now_dates_compares_and_prunes(tmp_path):
     assert last["exit_code"] == 0 and last["report"] == reports[-1] and last["baseline"] == reports[1]
 
 
+def test_first_run_without_findings_exits_0_and_says_first_run(tmp_path):
+    exports = tmp_path / "exports"
+    write_csv(exports / "商品.csv", [["商品编码", "商品名称"], ["A-1", "纸巾"]])
+    out = tmp_path / "reports"
+    res = run_cli("schedule", "run-now", "--output-dir", str(out), "--only", "files", "--path", str(exports),
+                  env=_env(tmp_path))
+    assert res.returncode == 0, res.stderr
+    assert "first run (no previous intact report of this PC): every finding counts as new, 0 new" in res.stdout
+
+
 def test_run_now_passes_over_an_altered_previous_report(tmp_path):
     rng = random.Random(8)
     exports = tmp_path / "exports"
@@ -396,7 +410,7 @@ def test_run_now_passes_over_an_altered_previous_report(tmp_path):
     out = tmp_path / "reports"
     env = _env(tmp_path)
     args = ("schedule", "run-now", "--output-dir", str(out), "--keep", "5", "--only", "files", "--path", str(exports))
-    assert run_cli(*args, env=env).returncode == 0
+    assert run_cli(*args, env=env).returncode == 1  # first run: its findings are new
     good = sorted(out.glob("20*.json"))[-1]
     assert run_cli(*args, env=env).returncode == 0
     bad = sorted(out.glob("20*.json"))[-1]

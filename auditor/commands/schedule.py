@@ -5,7 +5,8 @@ install   registers a Windows Task Scheduler task (schtasks), a systemd timer + 
 status    what is installed, when it runs next, the last run's result; exit 1 when nothing is installed.
 remove    unregisters it and deletes the generated files (reports are kept).
 run-now   one scheduled run now: dated JSON + HTML report, compared with the previous one, last N kept;
-          exit 1 when findings of high severity or above are new since the previous report.
+          exit 1 when findings of high severity or above are new since the previous report (on the first run,
+          with no previous report, every finding is new).
 """
 
 from __future__ import annotations
