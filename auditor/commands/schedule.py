@@ -141,8 +141,12 @@ def _install(args: argparse.Namespace) -> int:
              "output_dir": str(job.output_dir), "keep": job.keep, "options": job.options.to_json(),
              "sign_key": str(job.sign_key) if job.sign_key else None, "command": job.argv(), "files": result.files,
              "installed_at": be.now_iso()}
-    prepare(_state_path(system).parent)
-    write_bytes(_state_path(system), (json.dumps(state, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    try:
+        prepare(_state_path(system).parent)
+        write_bytes(_state_path(system), (json.dumps(state, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    except OSError as exc:  # registered, but not recorded: say so (status and remove read the record)
+        raise UsageError(f"{_state_path(system)}: cannot record the schedule ({exc.strerror or exc}); it is "
+                         f"registered with {backend.name}") from None
     echo(f"schedule installed: {job.when.describe()}, reports in {job.output_dir} (last {job.keep} kept), "
           f"next run {job.when.next_after(dt.datetime.now()).strftime('%Y-%m-%d %H:%M')}")
     return 0

@@ -13,8 +13,8 @@ from ..errors import UsageError
 from ..files.roots import default_folders
 from ..files.walk import resolve_root
 from ..i18n import t
-from ..terminal import echo
 from ..scan.pipeline import lower_priority
+from ..terminal import echo
 from ..watch.alerts import check_webhook_url
 from ..watch.runner import Watch, WatchOptions
 from .options import add_lang, add_scan_options
