@@ -317,5 +317,5 @@ def test_answers_json_and_bad_answers(tmp_path, site):
                       env=site["env"])
         assert res.returncode == 2 and message in res.stderr, (name, res.stderr)
         assert not out.exists()
-    res = run_cli("inspect", "-o", str(tmp_path / "b.tar"), env=site["env"])
+    res = run_cli("inspect", "-o", str(tmp_path / "b.tar"), "--lang", "en", env=site["env"])
     assert res.returncode == 2 and "is a .zip file" in res.stderr
