@@ -13,6 +13,7 @@ from .commands import fleet, inspect, keygen, remediate, report, scan, schedule,
 from .commands.options import Parser
 from .errors import UsageError
 from .leakguard import mask_pi
+from .pii.rules import load_rules
 from .terminal import echo
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -67,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return EXIT_USAGE
         agentlog.start(agentlog.command_line(argv))
+        load_rules()  # the leak guard's rules: a site's broken pii.toml is exit 2 for every command, named
         return args.run(args)
     except UsageError as exc:  # messages carry paths and values of the command line: shown, never obeyed
         echo(f"auditor: {exc}" if not str(exc).startswith("auditor") else str(exc), err=True)

@@ -61,7 +61,10 @@ def load_duties(root: Path | None = None, clauses: dict[str, Any] | None = None)
     clauses = clauses if clauses is not None else packs.legal_clauses(root)
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for raw in packs.load_toml(path).get("duty", []):
+    raws = packs.load_toml(path).get("duty")
+    if not raws or not isinstance(raws, list):
+        raise PackError(f"{path}: no [[duty]] entries")
+    for raw in raws:
         did = raw.get("id")
         where = f"{path}: duty {did or '?'}"
         if not isinstance(did, str) or not did.startswith("D-"):
@@ -164,10 +167,17 @@ def area_status(report: dict[str, Any], duties: list[dict[str, Any]]) -> list[di
         else:
             state = "assessed"
         out.append({"area": area, "state": state, "sources": len(entries),
-                    "examined": sum(c.get("examined", 0) for c in entries),
+                    "examined": sum(c.get("examined", 0) for c in entries if not is_listing(c)),
                     "skipped": sum(len(c.get("skipped", [])) + _count(c.get("skipped_more")) for c in entries),
                     "reason": reason})
     return out
+
+
+def is_listing(entry: dict[str, Any]) -> bool:
+    """A folder's coverage entry (``root:FOLDER`` of the files area, in reports of every version): what was found
+    under that folder and what could not be listed. Its files are examined, and counted, by the area's content
+    source (``files:content``); the area's figure counts them once."""
+    return str(entry.get("source", "")).startswith("root:")
 
 
 def _count(value: Any) -> int:

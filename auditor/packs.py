@@ -26,13 +26,17 @@ else:  # pragma: no cover - Python 3.9/3.10 on older UOS/Kylin builds
 
 
 def load_toml(path: Path) -> dict[str, Any]:
+    """A pack file's TOML; unreadable, malformed or empty (nothing defined) is a pack error naming it (exit 2)."""
     try:
         with open(path, "rb") as fh:
-            return tomllib.load(fh)
+            data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise PackError(f"{path}: {exc}") from None
     except OSError as exc:
         raise PackError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not data:
+        raise PackError(f"{path}: empty (nothing defined); restore it from the agent's own copy")
+    return data
 
 
 def string_list(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
@@ -47,7 +51,10 @@ def string_list(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=None)
 def legal_clauses(root: Path | None = None) -> dict[str, dict[str, Any]]:
-    data = load_toml((root or pack_dir("checks")) / "legal.toml")
+    path = (root or pack_dir("checks")) / "legal.toml"
+    data = load_toml(path)
+    if not data.get("clause"):
+        raise PackError(f"{path}: no [[clause]] entries")
     out: dict[str, dict[str, Any]] = {}
     for raw in data.get("clause", []):
         if raw.get("id") in out:
@@ -142,6 +149,8 @@ def _tool_from(raw: dict[str, Any], origin: str) -> Tool:
 
 def load_catalog(folder: Path) -> dict[str, Tool]:
     tools: dict[str, Tool] = {}
+    if not folder.is_dir():
+        raise PackError(f"{folder}: no such folder (the remote-tool catalog)")
     files = sorted(folder.glob("*.toml"))
     if not files:
         raise PackError(f"{folder}: the remote-tool catalog is empty")

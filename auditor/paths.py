@@ -30,7 +30,7 @@ from typing import Any
 import platformdirs
 
 from . import TOOL_NAME
-from .durable import make_dirs
+from .durable import make_dirs, restrict_to_owner
 
 WINDOWS = sys.platform == "win32"
 if WINDOWS:
@@ -170,16 +170,38 @@ def protected_roots() -> list[Path]:
 
 
 def prepare(folder: Path | str) -> Path:
-    """``folder`` ready for the agent to write in: when it lies in a protected folder of the machine, that folder is
-    created or checked (and repaired) first, once per process; then ``folder`` and its missing parents are created
-    owner-only. Raises OSError when the protected folder cannot be made safe."""
+    """``folder``, one of the agent's own places (state, quarantine, scheduled reports, the fleet store's folder,
+    logs), ready to write in and owner-only whichever command comes first: when it lies in a protected folder of
+    the machine, that folder is created or checked (and repaired) first, once per process; ``folder`` and its
+    missing parents are created owner-only (0700 from the first moment); elsewhere (a user's run, a place given
+    by the environment or the command line) ``folder`` itself, and the agent's own folders above it
+    (``yuncang-auditor`` in the user's data and state folders), are made owner-only when they existed wider.
+    Raises OSError when that cannot be done."""
     folder = Path(folder)
-    for root in protected_roots():
-        if _inside(folder, root):
-            result = protect(root)
-            if result.outcome == "failed":
-                raise PermissionError(f"{root}: {result.detail}")
-    return make_dirs(folder)
+    guarded = [root for root in protected_roots() if _inside(folder, root)]
+    for root in guarded:
+        result = protect(root)
+        if result.outcome == "failed":
+            raise PermissionError(f"{root}: {result.detail}")
+    make_dirs(folder)
+    if guarded:
+        return folder  # the machine's folder and its sub-folders: protect() keeps their owner, mode and ACL
+    here = Path(os.path.abspath(folder))
+    for base in own_bases():
+        base = Path(os.path.abspath(base))
+        if _inside(here, base) and here != base:
+            restrict_to_owner(base)
+            for part in here.relative_to(base).parents[-2::-1]:  # the folders between, top down
+                restrict_to_owner(base / part)
+    restrict_to_owner(folder)
+    return folder
+
+
+def own_bases() -> list[Path]:
+    """The agent's own top folders of a user's run (the machine's are ``protected_roots``)."""
+    if system_context():
+        return []
+    return [data_dir(False), _user_state(), Path(platformdirs.user_log_dir(TOOL_NAME, appauthor=False))]
 
 
 def protections() -> list[Protection]:

@@ -7,16 +7,28 @@ import os
 import sys
 from pathlib import Path
 
+from .errors import PackError
+
 _HERE = Path(__file__).resolve().parent
 
 
 def pack_dir(name: str) -> Path:
     """Directory of a data pack: ``checks`` or ``reports``.
 
-    ``AUDITOR_CHECKS_DIR`` / ``AUDITOR_REPORTS_DIR`` point to a site's own copy (extra tools, edited texts)."""
-    override = os.environ.get(f"AUDITOR_{name.upper()}_DIR")
+    ``AUDITOR_CHECKS_DIR`` / ``AUDITOR_REPORTS_DIR`` point to a site's own copy (extra tools, edited texts); one
+    that is not a folder is a pack error naming the variable (exit 2)."""
+    var = f"AUDITOR_{name.upper()}_DIR"
+    override = os.environ.get(var)
     if override:
+        if not os.path.isdir(override):
+            why = "no such folder" if not os.path.lexists(override) else "not a folder"
+            raise PackError(f"{var}={override}: {why} (it names the site's own copy of the {name!r} pack)")
         return Path(override)
+    return embedded_pack_dir(name)
+
+
+def embedded_pack_dir(name: str) -> Path:
+    """The pack that comes with the agent, whatever ``AUDITOR_*_DIR`` says."""
     candidates = [_HERE / "_packs" / name, _HERE.parent / name]
     bundle = getattr(sys, "_MEIPASS", None)
     if bundle:

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .i18n import t
-from .render.view import assessment_text, no_findings_text, other_host_note, reader_notes
+from .render.view import area_label, assessment_text, no_findings_text, other_host_note, reader_notes
 from .core.severity import NAMES, severity
 from .terminal import text
 
@@ -63,16 +63,17 @@ def print_summary(report: dict[str, Any], lang: str, console: Console | None = N
             console.print(text(t(lang, "more", n=len(findings) - MAX_ROWS)))
 
     cov = Table(title=t(lang, "coverage"), show_header=True, header_style="bold")
+    cov.add_column(t(lang, "r.area"))
     for key in ("source", "status", "examined", "skipped"):
         cov.add_column(t(lang, key))
     for c in report["coverage"]:
         status = t(lang, c["status"])
-        cov.add_row(text(f"{c['area']}:{c['source']}"), text(status, "" if c["status"] == "ok" else "yellow"),
-                    text(c["examined"]), text(len(c["skipped"])))
+        cov.add_row(text(area_label(lang, c["area"])), text(c["source"]),
+                    text(status, "" if c["status"] == "ok" else "yellow"), text(c["examined"]), text(len(c["skipped"])))
     console.print(cov)
     for c in report["coverage"]:  # what the reader must know about a source (a roster column named twice)
         for note in reader_notes(c, lang):
-            console.print(text(f"{c['area']}:{c['source']}: {note}", "yellow"))
+            console.print(text(f"{area_label(lang, c['area'])} · {c['source']}: {note}", "yellow"))
 
 
 def _severity(sev: str, lang: str) -> Text:

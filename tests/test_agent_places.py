@@ -12,12 +12,14 @@ import socket
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from auditor import paths
 from auditor.agentlog import MAX_BYTES, alert_line, command_line
+from clirun import child_env
 from conftest import run_cli
 
 OWN_ENV = (paths.ENV_DATA, paths.ENV_STATE, paths.ENV_QUARANTINE, paths.ENV_FLEET_DB, paths.ENV_LOGS)
@@ -307,3 +309,143 @@ def test_a_watch_alert_goes_to_the_log_and_the_system_log(tmp_path, syslog_socke
     assert MOBILE not in datagram
     text = (logs / "auditor.log").read_text(encoding="utf-8")
     assert text.count("watch alert ") == 1 and "WARNING" in text and MOBILE not in text
+
+
+# --------------------------------------------------------------------------- owner-only from the first creation
+
+def _loose_modes(root: Path) -> list[str]:
+    """Every folder under ``root`` (itself included) that is not 0700, every file that is not 0600."""
+    found = []
+    for folder, dirs, files in os.walk(root):
+        for path, want in [(Path(folder), 0o700)] + [(Path(folder) / f, 0o600) for f in files]:
+            if _mode(path) != want:
+                found.append(f"{path.relative_to(root.parent)} {_mode(path):04o}")
+    return found
+
+
+def _fresh_data(tmp_path: Path, name: str, monkeypatch) -> tuple[Path, dict]:
+    """A data folder no command has made yet: every place of the agent inside it (no per-place override)."""
+    for var in (paths.ENV_STATE, paths.ENV_QUARANTINE, paths.ENV_FLEET_DB, paths.ENV_LOGS):
+        monkeypatch.delenv(var, raising=False)
+    data = tmp_path / name / "yuncang-auditor"
+    return data, {paths.ENV_DATA: str(data)}
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)  # what a login shell usually has: folders made without a mode come out 0755
+    yield
+    os.umask(old)
+
+
+@needs_root
+def test_every_command_makes_its_data_folders_owner_only(tmp_path, monkeypatch, umask_022):
+    """scan, remediate, fleet, schedule run-now, inspect and watch, each first on a fresh data folder: every folder
+    it creates there is 0700 and every file 0600 (fleet.sqlite in a 0700 folder, whoever made the folder)."""
+    from exportgen import export_rows, write_csv
+    import random
+
+    exports = tmp_path / "exports"
+    write_csv(exports / "订单.csv", export_rows(random.Random(4), "taobao", 20)[0])
+    report = tmp_path / "r.json"
+    runs = {
+        "scan": ("scan", "--only", "files", "--path", str(exports), "-q", "-o", str(report)),
+        "remediate": ("remediate", "mask", str(exports / "订单.csv"), "--apply"),
+        "fleet": ("fleet", "ingest", str(report)),
+        "run-now": ("schedule", "run-now", "--only", "files", "--path", str(exports)),
+        "inspect": ("inspect", "-o", str(tmp_path / "b.zip"), "--path", str(exports)),
+    }
+    made = {}
+    for name, args in runs.items():
+        data, env = _fresh_data(tmp_path, name, monkeypatch)
+        res = run_cli(*args, env=env)
+        assert res.returncode in (0, 1), (name, res.stderr)
+        assert _loose_modes(data) == [], name
+        made[name] = sorted(str(p.relative_to(data)) for p in data.rglob("*") if p.is_dir())
+    assert "quarantine" in made["remediate"] and "state" in made["scan"] and "reports" in made["run-now"]
+    assert (tmp_path / "fleet" / "yuncang-auditor" / "fleet.sqlite").is_file()
+
+    # watch (a long-running process: a child, stopped by SIGTERM), its events file in a folder it creates
+    data, env = _fresh_data(tmp_path, "watch", monkeypatch)
+    events = tmp_path / "w" / "events" / "e.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "auditor", "watch", "--path", str(exports), "--no-processes",
+                             "--events", str(events)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=child_env({k: v for k, v in env.items()}), stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not (events.exists() and "watch_started" in events.read_text()):
+            assert proc.poll() is None, proc.stderr.read()
+            time.sleep(0.05)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert _loose_modes(data) == [] and (data / "logs").is_dir()
+    assert _mode(events.parent) == 0o700 and _mode(events.parent.parent) == 0o700 and _mode(events) == 0o600
+
+
+@needs_root
+def test_a_data_folder_left_loose_is_made_owner_only_before_use(tmp_path, monkeypatch, umask_022):
+    """A data folder an earlier version or another tool left 0755 (with a 0755 quarantine in it): the first command
+    that writes there makes it 0700 before fleet.sqlite or an original lands in it."""
+    data, env = _fresh_data(tmp_path, "old", monkeypatch)
+    (data / "quarantine").mkdir(parents=True)
+    os.chmod(data, 0o755)
+    os.chmod(data / "quarantine", 0o755)
+    export = tmp_path / "a.csv"
+    from exportgen import export_rows, write_csv
+    import random
+
+    write_csv(export, export_rows(random.Random(5), "jd", 10)[0])
+    res = run_cli("remediate", "mask", str(export), "--apply", env=env)
+    assert res.returncode == 0, res.stderr
+    assert _loose_modes(data) == []
+
+
+@pytest.fixture
+def user_home():
+    """A home for uid 65534 that it can reach by its absolute path (pytest's base folder is root's, 0700)."""
+    import shutil
+    import tempfile
+
+    top = Path(tempfile.mkdtemp(prefix="auditor-user-"))
+    os.chmod(top, 0o755)
+    try:
+        yield top / "home"
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+@needs_root
+def test_a_users_data_folder_left_loose_is_made_owner_only(user_home):
+    """An ordinary user (uid 65534) whose `yuncang-auditor` data folder an earlier version left 0755: `remediate
+    mask --apply` and then `fleet ingest` leave it, the quarantine and the fleet store owner-only."""
+    from exportgen import export_rows, write_csv
+    import random
+
+    home = user_home
+    data = home / ".local" / "share" / "yuncang-auditor"
+    data.mkdir(parents=True)
+    os.chmod(data, 0o755)
+    write_csv(home / "a.csv", export_rows(random.Random(6), "pdd", 10)[0])
+    for folder, _, files in os.walk(home):
+        for p in [folder, *(os.path.join(folder, f) for f in files)]:
+            os.chown(p, 65534, 65534)
+    env = {k: v for k, v in os.environ.items() if k not in OWN_ENV and not k.startswith("XDG_")}
+    env.update(HOME=str(home), AUDITOR_PRIORITY="normal")
+    as_user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable]
+    probe = subprocess.run([*as_user, "-c", "import auditor"], env=env, capture_output=True, text=True, timeout=60,
+                           cwd=str(home))
+    if probe.returncode != 0:  # e.g. an interpreter under root's 0700 home (pyenv)
+        pytest.skip(f"this interpreter cannot run as uid 65534: {probe.stderr.strip()[:200]}")
+    res = subprocess.run([*as_user, "-m", "auditor", "remediate", "mask", "a.csv", "--apply"], env=env,
+                         capture_output=True, text=True, timeout=120, cwd=str(home))
+    assert res.returncode == 0, res.stderr
+    report = home / "r.json"
+    res = subprocess.run([*as_user, "-m", "auditor", "scan", "--only", "files", "--path", str(home), "-q", "-o",
+                          str(report)], env=env, capture_output=True, text=True, timeout=120, cwd=str(home))
+    assert res.returncode in (0, 1), res.stderr
+    res = subprocess.run([*as_user, "-m", "auditor", "fleet", "ingest", str(report)], env=env, capture_output=True,
+                         text=True, timeout=120, cwd=str(home))
+    assert res.returncode == 0, res.stderr
+    assert _mode(data) == 0o700 and _mode(data / "quarantine") == 0o700 and _mode(data / "fleet.sqlite") == 0o600
+    assert _mode(home / ".local" / "state" / "yuncang-auditor") == 0o700

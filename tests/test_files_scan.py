@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -127,6 +128,36 @@ def test_office_tree_findings_and_counts(office, tmp_path):
     assert not [s for s in secrets if s.encode() in db]
     assert (out.stat().st_mode & 0o777) == 0o600
     assert ((tmp_path / "state" / "files.sqlite").stat().st_mode & 0o777) == 0o600
+
+
+def test_sixty_files_are_sixty_examined_everywhere(tmp_path):
+    """A folder of 60 files: the files area counts 60 in `areas[].examined`, in the per-area tables of the HTML and
+    Markdown reports, and the terminal names the source once (`files:content`, never `files:files:content`)."""
+    root = tmp_path / "exports"
+    rng = random.Random(60)
+    for i in range(60):
+        write_csv(root / f"d{i // 20}" / f"订单{i}.csv", export_rows(rng, "taobao", 3)[0] if i % 3 == 0
+                  else decoy_rows(rng, "log", 3))
+    out = tmp_path / "r"
+    res = run_cli("scan", "--only", "files", "--path", str(root), "--lang", "en", "--fail-on", "none",
+                  "-o", f"{out}.json", "-o", f"{out}.html", "-o", f"{out}.md",
+                  env={"AUDITOR_STATE_DIR": str(tmp_path / "state"), "COLUMNS": "200"})
+    assert res.returncode == 0, res.stderr
+    report = load_report(Path(f"{out}.json"))
+    files = next(a for a in report["areas"] if a["area"] == "files")
+    assert files["examined"] == 60 and files["state"] == "assessed"
+    assert next(c for c in report["coverage"] if c["source"] == "files:content")["examined"] == 60
+
+    label = "Unmasked waybill/order files"
+    md = Path(f"{out}.md").read_text(encoding="utf-8")
+    area_rows = [r.split(" | ") for r in md.splitlines() if r.startswith(f"| {label} | ") and "files:" not in r
+                 and "root:" not in r]
+    assert len(area_rows) == 1 and area_rows[0][3] == "60", area_rows  # area | state | findings | examined
+    html = Path(f"{out}.html").read_text(encoding="utf-8")
+    cell = re.search(rf'<td data-label="Area">{label}</td>.*?<td class="num" data-label="Examined">(\d+)</td>', html)
+    assert cell and cell.group(1) == "60"
+
+    assert "files:files:content" not in res.stdout and "files:content" in res.stdout
 
 
 def test_incremental_rescan_and_full(office, tmp_path):

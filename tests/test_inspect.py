@@ -9,6 +9,7 @@ import io
 import json
 import os
 import random
+import re
 import select
 import subprocess
 import sys
@@ -55,7 +56,7 @@ def test_spot_check_bundle_verifies_and_carries_everything(tmp_path, site, spawn
                   "--sign-key", str(site["key"]), "--role", "waybill-printing", "--site", "义乌一仓", env=site["env"])
     took = time.time() - t0
     assert res.returncode == 1, res.stderr  # high findings exist
-    assert "checklist 4/7 answered" in res.stdout and "bundle written" in res.stdout
+    assert "检查表已回答 4/7 项" in res.stdout and "检查包已写入" in res.stdout  # Chinese by default
     assert took < 120
 
     members = _members(bundle)
@@ -195,6 +196,32 @@ def test_rebuilt_bundles_are_caught(tmp_path, site):
     assert res.returncode == 1 and "not a readable ZIP bundle" in res.stderr
 
 
+def test_a_malformed_manifest_says_what_is_wrong(tmp_path, site):
+    """`auditor verify` on a bundle whose manifest.json was rewritten: the message says what is wrong with it (it
+    once said only "malformed (TypeError)")."""
+    members = _members(_bundle(tmp_path, site))
+    manifest = json.loads(members["manifest.json"])
+    first = dict(manifest["files"][0])
+    for i, (shape, said) in enumerate((
+            ([1, 2], "manifest.json is malformed: a JSON list, not an object"),
+            ({**manifest, "files": {"a": 1}}, 'manifest.json is malformed: "files" is not a list'),
+            ({k: v for k, v in manifest.items() if k != "files"}, 'manifest.json is malformed: no "files" list'),
+            ({**manifest, "files": [{**first, "size": "12"}]},
+             'manifest.json is malformed: "files" entry 1: "size" missing or not a whole number of bytes'),
+            ({**manifest, "files": ["report.json"]}, 'manifest.json is malformed: "files" entry 1 is not an object'),
+            ({**manifest, "files": [{"name": "report.json", "size": 1}]},
+             'manifest.json is malformed: "files" entry 1: "sha256" missing or not a text'))):
+        path = tmp_path / f"m{i}.zip"
+        path.write_bytes(build_zip(list({**members, "manifest.json": json_bytes(shape)}.items())))
+        res = run_cli("verify", str(path))
+        assert res.returncode == 1 and said in res.stderr, res.stderr
+        assert "Error)" not in res.stderr
+    path = tmp_path / "not-json.zip"
+    path.write_bytes(build_zip(list({**members, "manifest.json": b"{not json"}.items())))
+    res = run_cli("verify", str(path))
+    assert res.returncode == 1 and "manifest.json is not a JSON manifest (" in res.stderr, res.stderr
+
+
 def test_no_terminal_and_no_answers_file_still_writes_the_bundle(tmp_path, site):
     bundle = tmp_path / "b.zip"
     res = subprocess.run([sys.executable, "-m", "auditor", "inspect", "-o", str(bundle), "--path",
@@ -247,6 +274,29 @@ def test_checklist_answered_at_a_terminal(tmp_path, site):
     assert checklist["source"] == "interactive" and checklist["inspector"] == "Li Si"
 
 
+def test_every_terminal_line_follows_lang(tmp_path, site):
+    """`inspect --lang zh` speaks Chinese on every line it prints, `--lang en` English; its own usage errors too."""
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    for lang, done, written in (("zh", "现场检查完成", "检查包已写入"), ("en", "spot check done", "bundle written")):
+        bundle = tmp_path / f"{lang}.zip"
+        res = run_cli("inspect", "-o", str(bundle), "--path", str(site["exports"]), "--lang", lang,
+                      "--sign-key", str(site["key"]), env=site["env"])
+        assert res.returncode == 1, res.stderr
+        lines = res.stdout.splitlines()
+        assert len(lines) == 2 and lines[0].startswith(done) and lines[1].startswith(written), res.stdout
+        assert f"auditor verify {bundle} --sign-key KEYFILE" in lines[1]
+        for line in lines:
+            words = cjk.sub("", line.replace(str(bundle), "").replace("auditor verify", "").replace("--sign-key", ""))
+            assert bool(cjk.search(line)) == (lang == "zh"), line
+            if lang == "zh":  # no English word left, only numbers, paths, commands
+                assert not re.search(r"[A-Za-z]{3,}", words.replace("KEYFILE", "")), line
+        bad = run_cli("inspect", "-o", str(tmp_path / "b.txt"), "--lang", lang, env=site["env"])
+        assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+        assert ("检查包须为 .zip 文件" if lang == "zh" else "the bundle is a .zip file") in bad.stderr
+        bad = run_cli("inspect", "-o", str(tmp_path / "nowhere" / "b.zip"), "--lang", lang, env=site["env"])
+        assert bad.returncode == 2 and ("不存在" if lang == "zh" else "does not exist") in bad.stderr
+
+
 def test_answers_json_and_bad_answers(tmp_path, site):
     good = tmp_path / "a.json"
     good.write_text(json.dumps({"answers": {q: "yes" for q in QUESTIONS}}), encoding="utf-8")
@@ -267,5 +317,5 @@ def test_answers_json_and_bad_answers(tmp_path, site):
                       env=site["env"])
         assert res.returncode == 2 and message in res.stderr, (name, res.stderr)
         assert not out.exists()
-    res = run_cli("inspect", "-o", str(tmp_path / "b.tar"), env=site["env"])
+    res = run_cli("inspect", "-o", str(tmp_path / "b.tar"), "--lang", "en", env=site["env"])
     assert res.returncode == 2 and "is a .zip file" in res.stderr

@@ -240,6 +240,14 @@ def test_bad_input_clear_messages_nothing_lost(tmp_path, qenv):
     res = run_cli("remediate", "mask", str(tmp_path / "missing.csv"), env=qenv)
     assert res.returncode == 2 and "no such file" in res.stderr
     assert run_cli("remediate", env=qenv).returncode == 2
+    # a folder or a device is named as what it is (it once read "no such file", then "no extension")
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    for path, said in ((folder, "a folder, not a file that can be masked; give the export files in it"),
+                       (Path("/dev/null"), "a character device, not a file that can be masked")):
+        res = run_cli("remediate", "mask", str(path), "--apply", env=qenv)
+        assert res.returncode == 1 and f"cannot mask {path}: {said}" in res.stdout, res.stdout
+        assert "no such file" not in res.stdout + res.stderr and "extension" not in res.stdout
 
     legacy = tmp_path / "old.xls"
     legacy.write_bytes(b"\xd0\xcf\x11\xe0" + b"\0" * 100)

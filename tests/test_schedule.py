@@ -306,6 +306,45 @@ def test_real_systemd_user_timer(tmp_path):
     assert "yuncang-auditor-scan.timer" not in timers
 
 
+def test_print_shows_what_install_would_do_on_this_host(tmp_path):
+    """A new user's first step, `schedule install --print --user`: where no systemd user manager answers (a
+    container, a PC whose init is not systemd) it shows the cron entry that `install` then writes, line for line;
+    where one answers, the units. One decision (backends.plan) for both."""
+    crontab = tmp_path / "crontab"
+    bin_dir = tmp_path / "bin"
+    _fake_tool(bin_dir, "systemctl", "import sys\nprint('Failed to connect to bus: No medium found', "
+                                     "file=sys.stderr)\nsys.exit(1)\n")
+    env = _env(tmp_path, AUDITOR_CRONTAB_FILE=str(crontab), AUDITOR_SYSTEMD_DIR=str(tmp_path / "units"),
+               PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    args = ("schedule", "install", "--user", "--daily", "07:05", "--output-dir", str(tmp_path / "r"))
+    shown = run_cli(*args, "--print", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert "would use cron here" in shown.stderr and "no systemd user manager reachable" in shown.stderr
+    assert "[Service]" not in shown.stdout and "5 7 * * * " in shown.stdout
+    assert not crontab.exists() and not (tmp_path / "units").exists()  # --print installs nothing
+    res = run_cli(*args, env=env)
+    assert res.returncode == 0, res.stderr
+    assert crontab.read_text(encoding="utf-8") == shown.stdout  # exactly what --print showed
+    assert not (tmp_path / "units").exists()
+
+    _fake_tool(bin_dir, "systemctl", "import sys\nsys.exit(0)\n")  # now a user manager answers
+    shown = run_cli(*args, "--print", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert "would use systemd here" in shown.stderr
+    assert f"# {tmp_path / 'units' / 'yuncang-auditor-scan.timer'}" in shown.stdout
+    assert "OnCalendar=*-*-* 07:05:00" in shown.stdout
+
+
+def test_print_without_any_scheduler_says_install_would_refuse(tmp_path):
+    env = _env(tmp_path, PATH=str(tmp_path / "empty"))  # neither systemctl nor crontab
+    res = run_cli("schedule", "install", "--print", "--user", "--output-dir", str(tmp_path / "r"), env=env)
+    assert res.returncode == 0, res.stderr
+    assert "no scheduler is usable here" in res.stderr and "would refuse (exit 2)" in res.stderr
+    assert "# BEGIN yuncang-auditor" in res.stdout
+    res = run_cli("schedule", "install", "--user", "--output-dir", str(tmp_path / "r"), env=env)
+    assert res.returncode == 2 and "no scheduler available here" in res.stderr
+
+
 def test_install_without_any_scheduler_says_so(tmp_path):
     env = _env(tmp_path, PATH=str(tmp_path / "empty"))
     res = run_cli("schedule", "install", "--user", "--backend", "cron", "--output-dir", str(tmp_path / "r"), env=env)
@@ -324,8 +363,11 @@ def test_run_now_dates_compares_and_prunes(tmp_path):
     args = ("schedule", "run-now", "--output-dir", str(out), "--keep", "2", "--only", "files", "--path", str(exports))
 
     first = run_cli(*args, env=env)
-    assert first.returncode == 0, first.stderr
-    assert "no previous report to compare with" in first.stdout
+    # the first run: no previous report, so every finding is new since it (README: exit 1 on new high findings)
+    assert first.returncode == 1, first.stderr
+    assert ("first run (no previous intact report of this PC): every finding counts as new, 1 new "
+            "(1 high or critical)") in first.stdout
+    assert json.loads((out / "last-run.json").read_text(encoding="utf-8"))["first_run"] is True
     stems = sorted(p.stem for p in out.glob("*.json") if p.name != "last-run.json")
     assert len(stems) == 1 and (out / f"{stems[0]}.html").is_file()
     for p in out.iterdir():
@@ -340,6 +382,7 @@ def test_run_now_dates_compares_and_prunes(tmp_path):
     report = json.loads(newest.read_text(encoding="utf-8"))
     assert report["changes"]["baseline"]["intact"] is True
     assert len(report["changes"]["new"]) == 1 and len(report["changes"]["still_open"]) == 1
+    assert json.loads((out / "last-run.json").read_text(encoding="utf-8"))["first_run"] is False
 
     third = run_cli(*args, env=env)
     assert third.returncode == 0, third.stderr  # nothing new
@@ -350,6 +393,16 @@ def test_run_now_dates_compares_and_prunes(tmp_path):
     assert last["exit_code"] == 0 and last["report"] == reports[-1] and last["baseline"] == reports[1]
 
 
+def test_first_run_without_findings_exits_0_and_says_first_run(tmp_path):
+    exports = tmp_path / "exports"
+    write_csv(exports / "商品.csv", [["商品编码", "商品名称"], ["A-1", "纸巾"]])
+    out = tmp_path / "reports"
+    res = run_cli("schedule", "run-now", "--output-dir", str(out), "--only", "files", "--path", str(exports),
+                  env=_env(tmp_path))
+    assert res.returncode == 0, res.stderr
+    assert "first run (no previous intact report of this PC): every finding counts as new, 0 new" in res.stdout
+
+
 def test_run_now_passes_over_an_altered_previous_report(tmp_path):
     rng = random.Random(8)
     exports = tmp_path / "exports"
@@ -357,7 +410,7 @@ def test_run_now_passes_over_an_altered_previous_report(tmp_path):
     out = tmp_path / "reports"
     env = _env(tmp_path)
     args = ("schedule", "run-now", "--output-dir", str(out), "--keep", "5", "--only", "files", "--path", str(exports))
-    assert run_cli(*args, env=env).returncode == 0
+    assert run_cli(*args, env=env).returncode == 1  # first run: its findings are new
     good = sorted(out.glob("20*.json"))[-1]
     assert run_cli(*args, env=env).returncode == 0
     bad = sorted(out.glob("20*.json"))[-1]

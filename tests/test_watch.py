@@ -233,6 +233,37 @@ def test_watched_folder_that_disappears_and_comes_back(tmp_path, watcher):
     assert w.events_of("watch_stopped")
 
 
+def test_a_path_not_there_is_warned_reported_and_watched_for(tmp_path, watcher):
+    """`watch --path MISSING --path DESKTOP`: a warning on the terminal (in --lang), a path_lost event at once, the
+    other folder watched; when the missing folder appears it is watched too."""
+    later = tmp_path / "U盘导出"
+    desk = tmp_path / "Desktop"
+    desk.mkdir()
+    w = watcher("--path", str(later), "--path", str(desk), "--no-processes", "--lang", "en")
+    assert w.wait_for("path_lost", timeout=5, path=str(later))["message"] == "watched folder does not exist"
+    assert w.wait_for("watch_started")["paths"] == [str(later), str(desk)]
+    w.err.seek(0)
+    err = w.err.read().decode("utf-8")
+    assert f"warning: --path {later}: no such folder; watched for until it appears" in err, err
+    assert "watching 1 folder(s), waiting for 1 folder(s) not there yet" in err, err
+    assert json.loads((tmp_path / "watch.out").read_text(encoding="utf-8").splitlines()[0])["event"] == "path_lost"
+    write_csv(desk / "a.csv", export_rows(random.Random(3), "taobao", 10)[0])
+    assert w.wait_for("file_finding", timeout=5)["path"].endswith("a.csv")
+    later.mkdir()
+    write_csv(later / "b.csv", export_rows(random.Random(4), "jd", 10)[0])
+    w.wait_for("path_restored", timeout=5, path=str(later))
+    assert w.wait_for("file_finding", timeout=5, path=str(later / "b.csv"))
+    assert w.stop() == 0
+
+
+def test_watch_terminal_lines_in_chinese_by_default(tmp_path, watcher):
+    w = watcher("--path", str(tmp_path / "没有"), "--path", str(tmp_path), "--no-processes")
+    assert w.stop() == 0
+    err = (tmp_path / "watch.err").read_text(encoding="utf-8")
+    assert "警告：--path" in err and "文件夹不存在" in err and "正在监视 1 个文件夹" in err and "已停止" in err, err
+    assert "watching" not in err and "stopped" not in err
+
+
 def test_ctrl_c_stops_cleanly(tmp_path, watcher):
     w = watcher("--path", str(tmp_path), "--no-processes")
     t0 = time.time()
@@ -328,8 +359,12 @@ def test_idle_watch_uses_almost_no_cpu(tmp_path, watcher):
 def test_bad_input_is_a_clear_message(tmp_path):
     from conftest import run_cli
 
-    res = run_cli("watch", "--path", str(tmp_path / "nope"))
-    assert res.returncode == 2 and "not a directory" in res.stderr
+    res = run_cli("watch", "--path", str(tmp_path / "nope"), "--lang", "en")  # every folder missing: nothing to watch
+    assert res.returncode == 2 and res.stderr.count("\n") == 1
+    assert f"--path: none of the folders is there ({tmp_path / 'nope'}: no such folder)" in res.stderr
+    (tmp_path / "f").write_text("x")
+    res = run_cli("watch", "--path", str(tmp_path / "nope"), "--path", str(tmp_path / "f"))
+    assert res.returncode == 2 and "所给的文件夹都不存在" in res.stderr and "不是文件夹" in res.stderr
     res = run_cli("watch", "--path", str(tmp_path), "--webhook", "ftp://example.com/x")
     assert res.returncode == 2 and "not an http" in res.stderr
     (tmp_path / "a-file").write_text("x")

@@ -49,10 +49,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     out = Path(args.output)
+    lang = args.lang
     if out.suffix.lower() != ".zip":
-        raise UsageError(f"--output {out}: the bundle is a .zip file")
+        raise UsageError(t(lang, "inspect.not_zip", path=out))
     if not out.parent.resolve().is_dir():
-        raise UsageError(f"--output {out}: folder {out.parent} does not exist")
+        raise UsageError(t(lang, "inspect.no_folder", path=out, folder=out.parent))
     key = sign_key(args)
     checklist = load_checklist()
     questions, profile = checklist["questions"], checklist["profile"]
@@ -106,13 +107,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         write_bytes(out, data)
     except OSError as exc:
-        raise UsageError(f"--output {out}: cannot write ({exc.strerror or exc})") from None
+        raise UsageError(t(lang, "inspect.cannot_write", path=out, why=exc.strerror or exc)) from None
     sev = report["summary"]["by_severity"]
-    counts = ", ".join(f"{k} {v}" for k, v in sev.items() if v)
-    print(f"spot check done in {scan_seconds:.0f} s: {report['summary']['total']} findings"
-          f"{' (' + counts + ')' if counts else ''}; checklist {checks['answered']}/{len(questions)} answered")
-    echo(f"bundle written: {out} ({len(data)} bytes{', signed' if key else ''}); "
-         f"check it with: auditor verify {out}{_key_option(key)}")
+    counts = t(lang, "sep.list").join(f"{t(lang, k)} {v}" for k, v in sev.items() if v)
+    print(t(lang, "inspect.done", seconds=f"{scan_seconds:.0f}", total=report["summary"]["total"],
+            counts=t(lang, "inspect.counts", counts=counts) if counts else "", answered=checks["answered"],
+            questions=len(questions)))
+    echo(t(lang, "inspect.written", path=out, size=len(data), signed=t(lang, "inspect.signed") if key else "",
+           command=f"auditor verify {out}{_key_option(key)}"))
     return 1 if any(at_least(f["severity"], "high") for f in report["findings"]) else 0
 
 

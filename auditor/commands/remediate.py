@@ -18,8 +18,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import stat
 from pathlib import Path
 
+from .. import safeio
 from ..core.options import existing_file
 from ..errors import UsageError
 from ..files import locator
@@ -97,6 +99,16 @@ def _files_from_report(path: Path) -> tuple[list[Path], int]:
     return out, unresolved
 
 
+def _not_a_file(path: Path) -> str | None:
+    """Why ``path`` is not a file to mask at all (a folder, a device, a FIFO…), before its extension is asked."""
+    mode = os.lstat(path).st_mode
+    if stat.S_ISREG(mode) or stat.S_ISLNK(mode):  # a link is judged when the file is opened
+        return None
+    hint = ("; give the export files in it, or scan it (auditor scan --path FOLDER -o r.json) and mask with "
+            "--from-report r.json") if stat.S_ISDIR(mode) else ""
+    return f"{safeio.kind_of(mode)}, not a file that can be masked{hint}"
+
+
 def _mask(args: argparse.Namespace, q: Quarantine) -> int:
     targets = [Path(p) for p in args.files]
     unresolved = 0
@@ -128,7 +140,7 @@ def _mask(args: argparse.Namespace, q: Quarantine) -> int:
             echo(f"skip {shown}: no longer there")
             failed += 1
             continue
-        problem = format_problem(path)
+        problem = _not_a_file(path) or format_problem(path)
         if problem:
             echo(f"cannot mask {shown}: {problem}")
             failed += 1

@@ -5,7 +5,8 @@ install   registers a Windows Task Scheduler task (schtasks), a systemd timer + 
 status    what is installed, when it runs next, the last run's result; exit 1 when nothing is installed.
 remove    unregisters it and deletes the generated files (reports are kept).
 run-now   one scheduled run now: dated JSON + HTML report, compared with the previous one, last N kept;
-          exit 1 when findings of high severity or above are new since the previous report.
+          exit 1 when findings of high severity or above are new since the previous report (on the first run,
+          with no previous report, every finding is new).
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from ..core.options import ScanOptions, positive
-from ..durable import private_dir, write_bytes
+from ..durable import write_bytes
 from ..errors import UsageError
-from ..paths import reports_dir, state_dir
+from ..paths import prepare, reports_dir, state_dir
 from ..schedule import SCAN_OPTIONS, Job, When, parse_when
 from ..schedule import backends as be
 from ..schedule import texts
@@ -124,7 +125,7 @@ def _install(args: argparse.Namespace) -> int:
         return _print_texts(job, system, args.backend)
     backend = be.choose(args.backend, system)
     try:
-        private_dir(job.output_dir)
+        prepare(job.output_dir)
     except OSError as exc:
         raise UsageError(f"--output-dir {job.output_dir}: cannot create ({exc.strerror or exc})") from None
     if _load_state(system):
@@ -140,24 +141,47 @@ def _install(args: argparse.Namespace) -> int:
              "output_dir": str(job.output_dir), "keep": job.keep, "options": job.options.to_json(),
              "sign_key": str(job.sign_key) if job.sign_key else None, "command": job.argv(), "files": result.files,
              "installed_at": be.now_iso()}
-    write_bytes(_state_path(system), (json.dumps(state, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    try:
+        prepare(_state_path(system).parent)
+        write_bytes(_state_path(system), (json.dumps(state, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    except OSError as exc:  # registered, but not recorded: say so (status and remove read the record)
+        raise UsageError(f"{_state_path(system)}: cannot record the schedule ({exc.strerror or exc}); it is "
+                         f"registered with {backend.name}") from None
     echo(f"schedule installed: {job.when.describe()}, reports in {job.output_dir} (last {job.keep} kept), "
           f"next run {job.when.next_after(dt.datetime.now()).strftime('%Y-%m-%d %H:%M')}")
     return 0
 
 
 def _print_texts(job: Job, system: bool, backend: str) -> int:
-    if backend == "auto":
-        backend = "schtasks" if sys.platform == "win32" else "systemd"
-    if backend == "schtasks":
+    """What ``install`` would write on this host, decided as ``install`` decides (``backends.plan``): the text on
+    stdout (ready to copy), which backend and why on stderr."""
+    chosen, passed_over = be.plan(backend, system)
+    why = f" ({'; '.join(passed_over)})" if passed_over else ""
+    if chosen is not None:
+        name = chosen.name
+        echo(f"schedule install would use {name} here, {_where(name, system)}{why}", err=True)
+    else:
+        name = be.fallback(backend)
+        echo(f"note: no scheduler is usable here{why}; `schedule install` would refuse (exit 2). Shown: what "
+             f"{name} would get once it is usable, {_where(name, system)}", err=True)
+    if name == "schtasks":
         print(texts.task_xml(job, system), end="")
-    elif backend == "systemd":
-        unit = "/etc/systemd/system" if system else "~/.config/systemd/user"
-        print(f"# {unit}/{texts.UNIT}.service\n{texts.systemd_service(job, system)}")
-        print(f"# {unit}/{texts.UNIT}.timer\n{texts.systemd_timer(job)}", end="")
+    elif name == "systemd":
+        service, timer = be.Systemd(system).paths()
+        print(f"# {service}\n{texts.systemd_service(job, system)}")
+        print(f"# {timer}\n{texts.systemd_timer(job)}", end="")
     else:
         print(texts.cron_system_file(job) if system else texts.cron_block(job), end="")
     return 0
+
+
+def _where(name: str, system: bool) -> str:
+    if name == "schtasks":
+        return f"task {be.TASK_NAME} ({'as SYSTEM' if system else 'for this user, S4U'})"
+    if name == "systemd":
+        return f"units in {be.Systemd(system).unit_dir()}"
+    cron = be.Cron(system)
+    return f"entry in {cron.file}" if cron.file else "entry in this user's crontab"
 
 
 def _scopes(args: argparse.Namespace) -> list[bool]:

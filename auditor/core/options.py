@@ -21,10 +21,18 @@ from ..safeio import kind_of
 
 # --------------------------------------------------------------------------- value types of the command line
 
+def folder_state(path: Path) -> str:
+    """``ok`` (a folder), ``missing`` (nothing there, or not reachable) or ``not_folder`` (a file, a device…)."""
+    if path.is_dir():
+        return "ok"
+    return "not_folder" if os.path.lexists(path) else "missing"
+
+
 def existing_dir(value: str) -> Path:
     path = Path(value)
-    if not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{value}: not a directory")
+    state = folder_state(path)
+    if state != "ok":
+        raise argparse.ArgumentTypeError(f"{value}: {'no such folder' if state == 'missing' else 'not a folder'}")
     return path
 
 

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import safeio
-from ..durable import make_dirs, restrict_to_owner, write_bytes
+from ..durable import restrict_to_owner, write_bytes
 from ..leakguard import scrub
-from ..paths import state_dir
+from ..paths import prepare, state_dir
 
 SCHEMA = 2
 FORGET_DAYS = 180
@@ -53,11 +53,7 @@ def _install_key(folder: Path) -> tuple[bytes, bool]:
 class FileState:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or state_dir() / "files.sqlite"
-        make_dirs(self.path.parent)
-        try:
-            restrict_to_owner(self.path.parent)
-        except OSError:
-            pass
+        prepare(self.path.parent)
         self.secret, fresh_key = _install_key(self.path.parent)
         new = not self.path.exists()
         self.db = sqlite3.connect(str(self.path))

@@ -18,7 +18,7 @@ from typing import Any, Iterable
 
 from ..errors import UsageError
 from ..durable import make_dirs, restrict_to_owner
-from ..paths import fleet_db_path
+from ..paths import data_dir, fleet_db_path, prepare
 from . import NAME
 
 STORE_VERSION = 2  # 2: reports.machine_id and reports.signature; a version-1 store is upgraded in place
@@ -214,7 +214,10 @@ def _upgrade(db: sqlite3.Connection, version: int) -> None:
 
 def _create_private(path: Path) -> None:
     """An empty file, owner-only from the first moment (SQLite gives its journal the same mode)."""
-    make_dirs(path.parent if str(path.parent) else Path("."))
+    if path.parent == data_dir():
+        prepare(path.parent)  # the default store, in the agent's own data folder
+    else:
+        make_dirs(path.parent if str(path.parent) else Path("."))  # a --db of the user's choosing
     try:
         fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

@@ -208,15 +208,30 @@ def _stream(fh: BinaryIO, start: int, length: int, keep: bool) -> tuple[str, int
     return sha.hexdigest(), crc & 0xFFFFFFFF, bytes(kept) if kept is not None else None
 
 
+class _Malformed(ValueError):
+    """What is wrong with a manifest's shape, in words (no value of it quoted)."""
+
+
 def _listed(manifest: Any) -> list[tuple[str, int, str]]:
-    files = manifest.get("files") if isinstance(manifest, dict) else None
-    if not isinstance(files, list) or len(files) > MAX_MEMBERS:
-        raise ValueError("files")
+    """(name, size, SHA-256) of each file the manifest lists; :class:`_Malformed` saying what is wrong."""
+    if not isinstance(manifest, dict):
+        raise _Malformed(f"a JSON {type(manifest).__name__}, not an object")
+    files = manifest.get("files")
+    if not isinstance(files, list):
+        raise _Malformed('no "files" list' if files is None else '"files" is not a list')
+    if len(files) > MAX_MEMBERS:
+        raise _Malformed(f'"files" lists {len(files)} entries; a bundle holds at most {MAX_MEMBERS}')
     out = []
-    for f in files:
-        name, size, digest = f["name"], f["size"], f["sha256"]
-        if not isinstance(name, str) or type(size) is not int or not isinstance(digest, str) or size < 0:
-            raise TypeError("entry")
+    for i, f in enumerate(files, 1):
+        if not isinstance(f, dict):
+            raise _Malformed(f'"files" entry {i} is not an object')
+        name, size, digest = f.get("name"), f.get("size"), f.get("sha256")
+        if not isinstance(name, str):
+            raise _Malformed(f'"files" entry {i}: "name" missing or not a text')
+        if type(size) is not int or size < 0:
+            raise _Malformed(f'"files" entry {i}: "size" missing or not a whole number of bytes')
+        if not isinstance(digest, str):
+            raise _Malformed(f'"files" entry {i}: "sha256" missing or not a text')
         out.append((name, size, digest))
     return out
 
@@ -252,9 +267,12 @@ def check_bundle_file(fh: BinaryIO, size: int, key: VerifyKey | SigningKey | byt
         return [f"not a readable ZIP bundle ({exc})"], facts
     try:
         manifest = boundedjson.loads(contents[MANIFEST].body, boundedjson.Limits(max_bytes=MAX_MANIFEST_BYTES))
+    except boundedjson.OutOfBounds as exc:
+        return [f"manifest.json is not a JSON manifest ({exc.reason})"], facts
+    try:
         listed = _listed(manifest)
-    except (ValueError, KeyError, TypeError) as exc:
-        return [f"manifest.json is malformed ({type(exc).__name__})"], facts
+    except _Malformed as exc:
+        return [f"manifest.json is malformed: {exc}"], facts
     problems: list[str] = [p for c in contents.values() for p in c.problems]
     if manifest.get("format") != FORMAT:
         problems.append("manifest format is not " + FORMAT)

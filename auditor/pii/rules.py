@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
+from ..errors import PackError
 from ..headers import norm_header
 from ..packs import load_toml
 from ..resources import pack_dir
@@ -53,7 +55,18 @@ def is_finding(counts: dict[str, Any], rules: PiiRules) -> bool:
 
 @lru_cache(maxsize=None)
 def load_rules(folder: str | None = None) -> PiiRules:
-    data = load_toml((pack_dir("checks") if folder is None else __import__("pathlib").Path(folder)) / "pii.toml")
+    """The rules of ``pii.toml``; a missing or malformed entry is a pack error naming the file (exit 2)."""
+    path = (pack_dir("checks") if folder is None else Path(folder)) / "pii.toml"
+    data = load_toml(path)
+    try:
+        return _rules_of(data)
+    except KeyError as exc:
+        raise PackError(f"{path}: {exc.args[0]!r} is missing") from None
+    except (TypeError, ValueError, AttributeError, re.error) as exc:
+        raise PackError(f"{path}: malformed ({type(exc).__name__}: {exc})") from None
+
+
+def _rules_of(data: dict[str, Any]) -> PiiRules:
     h = data["headers"]
     mask = re.escape(data["masking"]["chars"])
     run = int(data["masking"]["min_run"])

@@ -47,7 +47,7 @@ from .. import safeio
 from ..durable import (CHUNK, fsync_dir, mkdir_private, private_dir, private_temp_dir, restrict_to_owner, sha256_file,
                        sha256_stream, write_bytes, write_chunks)
 from ..errors import UsageError
-from ..paths import quarantine_dir
+from ..paths import prepare, quarantine_dir
 from ..pii.rules import PiiRules
 from ..files.textpath import display_path
 from .folder import Folder, FolderChanged
@@ -146,11 +146,12 @@ class Quarantine:
 
     @property
     def exists(self) -> bool:
-        return self.root.is_dir()
+        return os.path.isdir(self.root)  # False, never an exception, when a folder above cannot be searched
 
     def ensure(self) -> None:
         try:
-            for d in (self.root, self.items_dir, self.journal_dir):
+            prepare(self.root)
+            for d in (self.items_dir, self.journal_dir):
                 private_dir(d)
         except OSError as exc:
             raise UsageError(f"quarantine {self.root}: cannot create ({exc.strerror or exc})") from None

@@ -257,22 +257,34 @@ class Schtasks:
 BACKENDS = {"systemd": Systemd, "cron": Cron, "schtasks": Schtasks}
 
 
-def choose(name: str, system: bool):
-    """The backend to use: the one named, or the first available of schtasks (Windows) / systemd, cron."""
-    if name != "auto":
-        backend = BACKENDS[name](system)
-        ok, why = backend.available()
-        if not ok:
-            raise UsageError(f"--backend {name}: not usable here: {why}")
-        return backend
-    order = ["schtasks"] if sys.platform == "win32" else ["systemd", "cron"]
+def plan(name: str, system: bool):
+    """The backend ``install`` would use on this host, and why the others were passed over: the one named, or the
+    first available of schtasks (Windows) / systemd, cron; with the reasons of those passed over (``backend``
+    None when none is usable). ``choose`` (install) and ``install --print`` both decide through this function."""
+    order = [name] if name != "auto" else (["schtasks"] if sys.platform == "win32" else ["systemd", "cron"])
     reasons = []
     for n in order:
         backend = BACKENDS[n](system)
         ok, why = backend.available()
         if ok:
-            return backend
+            return backend, reasons
         reasons.append(f"{n}: {why}")
+    return None, reasons
+
+
+def fallback(name: str) -> str:
+    """The backend whose text ``install --print`` shows when none is usable here: the one named, or the last
+    resort of this platform (cron on Linux: systemd, when it is the init system, is usable)."""
+    return name if name != "auto" else ("schtasks" if sys.platform == "win32" else "cron")
+
+
+def choose(name: str, system: bool):
+    """The backend to install with (``plan``); a usage error naming each reason when none is usable."""
+    backend, reasons = plan(name, system)
+    if backend is not None:
+        return backend
+    if name != "auto":
+        raise UsageError(f"--backend {name}: not usable here: {reasons[0].partition(': ')[2]}")
     raise UsageError("no scheduler available here (" + "; ".join(reasons) + "); "
                      "`auditor schedule install --print` shows what would be installed")
 

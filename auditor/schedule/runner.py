@@ -34,9 +34,9 @@ import psutil
 from .. import agentlog, safeio
 from ..core.options import ScanOptions
 from ..core.severity import NAMES as SEVERITIES, at_least
-from ..durable import private_dir, write_bytes
+from ..durable import write_bytes
 from ..errors import UsageError
-from ..paths import LAST_RUN
+from ..paths import LAST_RUN, prepare
 from ..scan import pipeline
 from ..terminal import echo
 from .folder import MAX_REPORT, Folder, Reports, host_tag, last_run_name, this_host
@@ -53,6 +53,7 @@ class RunResult:
     changes: dict[str, Any] = field(default_factory=dict)
     pruned: list[str] = field(default_factory=list)
     message: str = ""
+    first_run: bool = False  # no intact report of this PC before: every finding counts as new
 
 
 class _Lock:
@@ -110,7 +111,7 @@ def run_scheduled(output_dir: Path, keep: int, opts: ScanOptions, key: bytes | N
     hostname = this_host()
     path = Path(output_dir)
     try:
-        folder = Folder(private_dir(path))
+        folder = Folder(prepare(path))
     except OSError as exc:
         raise UsageError(f"--output-dir {path}: {safeio.reason_of(exc)}") from None
     with folder, _Lock(folder, hostname), tempfile.TemporaryDirectory(prefix="auditor-run-") as tmp:
@@ -127,11 +128,12 @@ def run_scheduled(output_dir: Path, keep: int, opts: ScanOptions, key: bytes | N
             write_bytes(copy, previous[1])
         code = _scan(opts, key, outputs, copy)
         written = Reports.scan(folder, hostname)
+        unreadable = None
         if code == 2 and baseline is not None and stem not in written.jsons:
-            baseline = None  # a baseline this version cannot read: scan without comparison rather than not at all
+            unreadable, baseline = baseline, None  # this version cannot read it: scan without comparison
             code = _scan(opts, key, outputs, None)
             written = Reports.scan(folder, hostname)
-        result = RunResult(code, baseline=baseline)
+        result = RunResult(code, baseline=baseline, first_run=previous is None)
         if code not in (0, 1) or stem not in written.jsons:
             result.message = f"scan failed (exit {code}); previous reports kept"
             _write_last(folder, hostname, now, result)
@@ -141,16 +143,24 @@ def run_scheduled(output_dir: Path, keep: int, opts: ScanOptions, key: bytes | N
         result.changes = _changes(loaded[0] if loaded else {}, baseline)
         result.pruned = written.prune(keep, stem)
         c = result.changes
-        result.code = 1 if baseline is not None and c["new_high"] else 0
+        # with no previous report of this PC (the first run) every finding is new since the previous report
+        result.code = 1 if c["new_high"] else 0
         result.message = (f"report {json_path.name} (+ .html): {c['findings']} findings"
                           + (f"; since {baseline.name}: {c['new']} new ({c['new_high']} high or critical), "
                              f"{c['still_open']} still open, {c['resolved']} resolved" if baseline else
-                             "; no previous report to compare with")
+                             f"; {_no_baseline(unreadable)}: every finding counts as new, {c['new']} new "
+                             f"({c['new_high']} high or critical)")
                           + ("" if loaded else "; the report could not be read back to count its changes "
                              f"(larger than {MAX_REPORT >> 20} MiB, or replaced)")
                           + (f"; pruned {len(result.pruned)} old files" if result.pruned else ""))
         _write_last(folder, hostname, now, result)
         return result
+
+
+def _no_baseline(unreadable: Path | None) -> str:
+    if unreadable is None:
+        return "first run (no previous intact report of this PC)"
+    return f"the previous report {unreadable.name} could not be read by this version"
 
 
 def _changes(report: dict[str, Any], baseline: Path | None) -> dict[str, Any]:
@@ -181,7 +191,8 @@ def _write_last(folder: Folder, hostname: str, when: dt.datetime, result: RunRes
             "message": result.message,
             "report": result.json_path.name if result.json_path else None,
             "html": result.html_path.name if result.html_path else None,
-            "baseline": result.baseline.name if result.baseline else None, "changes": result.changes,
+            "baseline": result.baseline.name if result.baseline else None,
+            "first_run": result.first_run, "changes": result.changes,
             "pruned": result.pruned}
     body = (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     for name in (last_run_name(hostname), LAST_RUN):

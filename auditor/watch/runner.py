@@ -21,6 +21,7 @@ from ..core.checks import checks as load_checks
 from ..core.factory import FindingFactory
 from ..pii.rules import load_rules
 from ..files.textpath import display_path
+from ..i18n import t
 from .alerts import Sink
 from .files import EVENT_FILTER, Debouncer, FileJudge, SkipRules
 from .procs import ProcessWatcher
@@ -38,6 +39,7 @@ class WatchOptions:
     allowlist: Path | None = None
     console: bool = True
     why: dict[str, str] = field(default_factory=dict)
+    lang: str = "zh"  # of the terminal lines
 
 
 class Watch:
@@ -135,8 +137,10 @@ class Watch:
             self.sink.emit("watch_started", pid=os.getpid(), paths=[display_path(p) for p in self.opts.paths],
                            processes=self.procs is not None, interval=self.opts.interval, debounce=self.opts.debounce,
                            webhook=bool(self.opts.webhook))
-            self.sink.status(f"watching {len(self.watches)} folder(s)"
-                             f"{' and new processes' if self.procs else ''}; Ctrl-C to stop")
+            lang = self.opts.lang
+            self.sink.status(t(lang, "watch.watching", n=len(self.watches),
+                               missing=t(lang, "watch.waiting", n=len(self.lost)) if self.lost else "",
+                               processes=t(lang, "watch.processes") if self.procs else ""))
             while not self.stop_event.wait(self.opts.interval):
                 self._check_roots()
                 self._poll()
@@ -154,5 +158,5 @@ class Watch:
                     signal.signal(sig, handler)
                 except (ValueError, OSError):
                     pass
-        self.sink.status("stopped")
+        self.sink.status(t(self.opts.lang, "watch.stopped"))
         return 0
