@@ -129,10 +129,12 @@ class WorkbookKernel:
         """One sheet, in memory once at a time: the reader's cells, then Arrow's, then the grid's."""
         try:
             height = int(sheet.height)
+            if int(sheet.width) > MAX_COLUMNS:
+                raise Unsupported("a row wider than the column bound")
             batch = Batch(sheet)
         except ArrowLayoutError as exc:
             raise Unsupported(str(exc)) from None
-        except _ESCAPES:
+        except (Unsupported, *_ESCAPES):
             raise
         except BaseException as exc:  # noqa: BLE001 - see read_bytes
             raise Unsupported(f"fastexcel: {type(exc).__name__}") from None
@@ -142,8 +144,6 @@ class WorkbookKernel:
         odd = [c.kind for c in columns if c.kind not in ("string", "float", "int", "null")]
         if odd:
             raise Unsupported(f"a column of {odd[0]}")
-        if len(columns) > MAX_COLUMNS:
-            raise Unsupported("a row wider than the column bound")
         if any(c.length != height for c in columns):
             raise Unsupported("columns of different heights")
         grid = sheet_grid(columns, height)
