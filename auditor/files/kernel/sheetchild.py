@@ -5,7 +5,8 @@ the scan holds. The parent hands over the workbook's bytes (read through auditor
 standard input and gets the sheets' judgements back on standard output; the child opens no file.
 
 Not on Windows (processes started from auditor.exe: see auditor.files.parallel) nor in a frozen build: there
-the workbook is read in the scan process."""
+the workbook is read in the scan process. The child is killed after ``time_bound`` seconds (then, as when it
+fails, the reference reader reads the workbook in the scan process)."""
 
 from __future__ import annotations
 
@@ -26,19 +27,27 @@ _BOOT = ("import pickle, sys\n"
 
 
 def usable() -> bool:
-    return sys.platform != "win32" and not getattr(sys, "frozen", False)
+    return sys.platform != "win32" and not getattr(sys, "frozen", False) and bool(sys.executable)
+
+
+def time_bound(size: int) -> float:
+    """Seconds the child may take for a workbook of ``size`` bytes (about 50 times what it needs)."""
+    return 60.0 + 5.0 * size / (1 << 20)
 
 
 def read_in_child(rules: PiiRules, data: bytes) -> list[TableResult]:
     """WorkbookKernel.read_bytes in a child process; Unsupported when it declines or does not finish (the
     caller's reference reader then reads the workbook and says what is wrong with it)."""
+    timeout = time_bound(len(data))
     payload = pickle.dumps(list(sys.path)) + pickle.dumps([rules, data], protocol=pickle.HIGHEST_PROTOCOL)
     del data
     try:
         proc = subprocess.run([sys.executable, "-c", _BOOT], input=payload, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, check=False)
+                              stderr=subprocess.DEVNULL, check=False, timeout=timeout)
     except OSError as exc:
         raise Unsupported(f"the workbook reader's process did not start ({exc.strerror or exc})") from None
+    except subprocess.TimeoutExpired:  # killed: the reference reader takes the workbook
+        raise Unsupported(f"the workbook reader's process took more than {timeout:.0f} s") from None
     if proc.returncode != 0:
         raise Unsupported(f"the workbook reader's process ended with code {proc.returncode}")
     status, value = pickle.loads(proc.stdout)  # written by serve() below, in our own child
