@@ -1,6 +1,6 @@
 """Benchmarks of the files area on generated data, each against a reference measured in the same run.
 
-  python bench/bench_files.py [--gb 1.0] [--xlsx-rows 200000] [--files 10000] [--jobs N] [--keep DIR]
+  python bench/bench_files.py [--gb 1.0] [--xlsx-rows 200000] [--files 10000] [--jobs N] [--keep DIR] [--cases abc]
 
 (a) a >= 1 GiB tree of CSV/TXT exports in the encodings and layouts of real ones (bench/exporttree.py: UTF-8
     with and without BOM, GBK, GB18030, UTF-16 tab-separated, title lines, Excel's ="..." wrapping, masking):
@@ -90,62 +90,66 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--tree", type=Path, help="the CSV/TXT tree of (a), made there when missing, kept")
     ap.add_argument("--keep", type=Path, help="keep generated data here (reused when present)")
+    ap.add_argument("--cases", default="abc", help="the cases to run, of a, b and c (d covers those run)")
     args = ap.parse_args()
     base = args.keep or Path(tempfile.mkdtemp(prefix="auditor-bench-"))
     rng = random.Random(42)
     try:
+        rss_a = rss_b = rss_c = 0.0
         # (a) CSV/TXT tree vs ripgrep
-        tree = args.tree or base / "tree"
-        if not tree.exists():
-            make_tree(tree, args.gb)
-        files = [p for p in tree.rglob("*") if p.is_file()]
-        size = sum(p.stat().st_size for p in files)
-        subprocess.run(["cat", *map(str, files)], stdout=subprocess.DEVNULL)  # warm the page cache for both
-        rg = shutil.which("rg")
-        rg_s = min(timed([rg, "-c", RG_PATTERN, str(tree)])[0] for _ in range(2)) if rg else float("nan")
-        print(f"(a) tree of {len(files)} CSV/TXT exports, {size / 2**30:.2f} GiB   load {os.getloadavg()[0]:.1f}")
-        print(f"    rg -c (mobile pattern): {rg_s:.2f} s ({size / 2**20 / rg_s:.0f} MiB/s)")
-        rss_a = 0.0
-        for jobs in (args.jobs, 1):
-            st = base / f"state-a{jobs}"
+        if "a" in args.cases:
+            tree = args.tree or base / "tree"
+            if not tree.exists():
+                make_tree(tree, args.gb)
+            files = [p for p in tree.rglob("*") if p.is_file()]
+            size = sum(p.stat().st_size for p in files)
+            subprocess.run(["cat", *map(str, files)], stdout=subprocess.DEVNULL)  # warm the page cache for both
+            rg = shutil.which("rg")
+            rg_s = min(timed([rg, "-c", RG_PATTERN, str(tree)])[0] for _ in range(2)) if rg else float("nan")
+            print(f"(a) tree of {len(files)} CSV/TXT exports, {size / 2**30:.2f} GiB   load {os.getloadavg()[0]:.1f}")
+            print(f"    rg -c (mobile pattern): {rg_s:.2f} s ({size / 2**20 / rg_s:.0f} MiB/s)")
+            for jobs in (args.jobs, 1):
+                st = base / f"state-a{jobs}"
+                shutil.rmtree(st, ignore_errors=True)
+                st.mkdir()
+                ours, rss, rep = scan([tree], st, ("--full", "--jobs", str(jobs)))
+                rss_a = max(rss_a, rss)
+                recs = rep["files_summary"]["unmasked_records"]
+                print(f"    ours --jobs {jobs}: {ours:.2f} s ({size / 2**20 / ours:.0f} MiB/s)   ratio {ours / rg_s:.1f}x rg   "
+                      f"{len(rep['findings'])} files with findings, {recs} records   peak RSS {rss:.0f} MB")
+        # (b) XLSX rows per second
+        if "b" in args.cases:
+            xl = base / "xlsx"
+            xfile = xl / "big.xlsx"
+            if not xfile.exists():
+                rows, _ = export_rows(rng, "douyin", args.xlsx_rows)
+                write_xlsx(xfile, {"明细": rows})
+            st = base / "state-b"
             shutil.rmtree(st, ignore_errors=True)
             st.mkdir()
-            ours, rss, rep = scan([tree], st, ("--full", "--jobs", str(jobs)))
-            rss_a = max(rss_a, rss)
-            recs = rep["files_summary"]["unmasked_records"]
-            print(f"    ours --jobs {jobs}: {ours:.2f} s ({size / 2**20 / ours:.0f} MiB/s)   ratio {ours / rg_s:.1f}x rg   "
-                  f"{len(rep['findings'])} files with findings, {recs} records   peak RSS {rss:.0f} MB")
-        # (b) XLSX rows per second
-        xl = base / "xlsx"
-        xfile = xl / "big.xlsx"
-        if not xfile.exists():
-            rows, _ = export_rows(rng, "douyin", args.xlsx_rows)
-            write_xlsx(xfile, {"明细": rows})
-        st = base / "state-b"
-        shutil.rmtree(st, ignore_errors=True)
-        st.mkdir()
-        t_xl, rss_b, rep = scan([xl], st, ("--full",))
-        n = rep["findings"][0]["evidence"]["total_rows"]
-        t_cal, out = timed([sys.executable, "-c", CALAMINE_LOAD, str(xfile)])
-        print(f"(b) XLSX {n} rows ({xfile.stat().st_size / 2**20:.0f} MiB): ours {t_xl:.2f} s = {n / t_xl:,.0f} rows/s; "
-              f"python-calamine's own load {t_cal:.2f} s = {int(out) / t_cal:,.0f} rows/s (both incl. interpreter "
-              f"start)   ratio {t_xl / t_cal:.2f}x   peak RSS {rss_b:.0f} MB")
+            t_xl, rss_b, rep = scan([xl], st, ("--full",))
+            n = rep["findings"][0]["evidence"]["total_rows"]
+            t_cal, out = timed([sys.executable, "-c", CALAMINE_LOAD, str(xfile)])
+            print(f"(b) XLSX {n} rows ({xfile.stat().st_size / 2**20:.0f} MiB): ours {t_xl:.2f} s = {n / t_xl:,.0f} rows/s; "
+                  f"python-calamine's own load {t_cal:.2f} s = {int(out) / t_cal:,.0f} rows/s (both incl. interpreter "
+                  f"start)   ratio {t_xl / t_cal:.2f}x   peak RSS {rss_b:.0f} MB")
         # (c) unchanged rescan of 10,000 files
-        many = base / "many"
-        if not many.exists():
-            rows, _ = export_rows(rng, "jd", 20)
-            for i in range(args.files):
-                write_csv(many / f"u{i % 100}" / f"f{i}.csv", rows if i % 10 == 0 else [["日期", "数量"], ["1", "2"]])
-        st = base / "state-c"
-        shutil.rmtree(st, ignore_errors=True)
-        st.mkdir()
-        first, _, _ = scan([many], st)
-        second, rss_c, rep = scan([many], st)
-        cov = next(c for c in rep["coverage"] if c["source"] == "files:content")
-        inproc = rescan_in_process(many, st)
-        print(f"(c) {args.files} files: first scan {first:.2f} s, unchanged rescan {second:.2f} s CLI "
-              f"(interpreter start, {len(rep['findings'])} findings written to JSON) / {inproc:.2f} s in-process "
-              f"walk + state + judgement ({cov['note']})   peak RSS {rss_c:.0f} MB")
+        if "c" in args.cases:
+            many = base / "many"
+            if not many.exists():
+                rows, _ = export_rows(rng, "jd", 20)
+                for i in range(args.files):
+                    write_csv(many / f"u{i % 100}" / f"f{i}.csv", rows if i % 10 == 0 else [["日期", "数量"], ["1", "2"]])
+            st = base / "state-c"
+            shutil.rmtree(st, ignore_errors=True)
+            st.mkdir()
+            first, _, _ = scan([many], st)
+            second, rss_c, rep = scan([many], st)
+            cov = next(c for c in rep["coverage"] if c["source"] == "files:content")
+            inproc = rescan_in_process(many, st)
+            print(f"(c) {args.files} files: first scan {first:.2f} s, unchanged rescan {second:.2f} s CLI "
+                  f"(interpreter start, {len(rep['findings'])} findings written to JSON) / {inproc:.2f} s in-process "
+                  f"walk + state + judgement ({cov['note']})   peak RSS {rss_c:.0f} MB")
         print(f"(d) peak RSS: {max(rss_a, rss_b, rss_c):.0f} MB (target < 300 MB)")
     finally:
         if not args.keep:

@@ -245,10 +245,10 @@ class FileScanner:
             hasher = _HashingReader(fh)
             reader = io.BufferedReader(hasher, 1 << 20)
         try:
-            tables = MARKUP_READERS[markup](reader) if markup else \
-                ((sheet.name, sheet.rows) for sheet in iter_sheets(target, fh=reader, ext=ext))
-            for name, rows in tables:
-                out.tables.append(self.analyzer.analyze(rows, name))
+            if markup:
+                out.tables = [self.analyzer.analyze(rows, name) for name, rows in MARKUP_READERS[markup](reader)]
+            else:
+                out.tables = self._sheets(reader, target, ext)
         except UnreadableTable as exc:
             out.skipped, out.tables = str(exc), []
             return out
@@ -262,6 +262,10 @@ class FileScanner:
                 hasher.hash.update(chunk)
             out.sha256 = hasher.hash.hexdigest()
         return out
+
+    def _sheets(self, fh: IO[bytes], target: str, ext: str) -> list[TableResult]:
+        """Every table of a text table or workbook file, judged (auditor.files.kernel reads them faster)."""
+        return [self.analyzer.analyze(sheet.rows, sheet.name) for sheet in iter_sheets(target, fh=fh, ext=ext)]
 
     def _pdf(self, fh: IO[bytes], out: Outcome) -> Outcome:
         """A PDF's text layer judged as a label batch: one table of distinct recipients."""

@@ -1,21 +1,29 @@
-"""FileScanner with the kernel: text tables judged by auditor.files.kernel.textscan, the reference reader
-taking every file the kernel refuses (and giving the outcome the reference gives)."""
+"""FileScanner with the kernel: text tables judged by auditor.files.kernel.textscan, workbooks by
+auditor.files.kernel.sheetscan (where fastexcel is installed), the reference reader taking every file the
+kernel refuses (and giving the outcome the reference gives)."""
 
 from __future__ import annotations
 
 from typing import IO
 
-from ...tabular import TEXT_EXT, UnreadableTable
+from ...tabular import SHEET_EXT, TEXT_EXT, UnreadableTable
 from ..file_scan import FileScanner, Limits, Outcome, _Rewindable
+from ..table_scan import TableResult
 from ...pii.rules import PiiRules
 from .grid import Unsupported
+from . import sheetchild
+from .sheetscan import WorkbookKernel, available
 from .textscan import TextKernel
+
+
+CHILD_BYTES = 4 << 20  # a workbook this large is read in a child process (kernel.sheetchild)
 
 
 class KernelScanner(FileScanner):
     def __init__(self, rules: PiiRules, limits: Limits | None = None) -> None:
         super().__init__(rules, limits)
         self.text = TextKernel(self.analyzer)
+        self.workbooks = WorkbookKernel(self.analyzer) if available() else None
 
     def _table(self, fh: IO[bytes], target: str, ext: str, size: int) -> Outcome:
         if ext == ".xls" and _rewinds(fh):
@@ -30,6 +38,18 @@ class KernelScanner(FileScanner):
             else:
                 return Outcome(target, size, tables=[table], sha256=sha256)
         return super()._table(fh, target, ext, size)
+
+    def _sheets(self, fh: IO[bytes], target: str, ext: str) -> list[TableResult]:
+        if ext in SHEET_EXT and self.workbooks is not None and _rewinds(fh):
+            try:
+                fh.seek(0)
+                data = fh.read()
+                if len(data) >= CHILD_BYTES and sheetchild.usable():
+                    return sheetchild.read_in_child(self.analyzer.rules, data)
+                return self.workbooks.read_bytes(data)
+            except (Unsupported, UnicodeError, ValueError):
+                fh.seek(0)  # the reference reads it, and says what is wrong with it if anything is
+        return super()._sheets(fh, target, ext)
 
 
 def _rewinds(fh: IO[bytes]) -> bool:
