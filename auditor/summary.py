@@ -67,7 +67,7 @@ def print_summary(report: dict[str, Any], lang: str, console: Console | None = N
     for key in ("source", "status", "examined", "skipped"):
         cov.add_column(t(lang, key))
     for c in report["coverage"]:
-        status = t(lang, c["status"])
+        status = t(lang, f"coverage_status.{c['status']}")
         cov.add_row(text(area_label(lang, c["area"])), text(c["source"]),
                     text(status, "" if c["status"] == "ok" else "yellow"), text(c["examined"]), text(len(c["skipped"])))
     console.print(cov)

@@ -508,6 +508,28 @@ def test_both_catalogs_have_the_same_keys_and_parameters():
         assert parameters(zh[key]) == parameters(en[key]), key
 
 
+
+def test_a_coverage_status_is_named_as_a_status_not_as_a_column(tmp_path):
+    """Every coverage status has its own label (section ``coverage_status``): "skipped" as a status reads like
+    "partial" or "no data", not like the column header "Skipped"; on the terminal and in the HTML alike."""
+    statuses = ("ok", "partial", "no_data", "skipped", "failed", "not_assessed")
+    for lang in LANGS:
+        labels = [t(lang, f"coverage_status.{s}") for s in statuses]
+        assert len(set(labels)) == len(statuses) and not any(x.startswith("coverage_status") for x in labels)
+    assert [t("en", f"coverage_status.{s}") for s in statuses] == [
+        "ok", "partial", "no data", "skipped", "failed", "not assessed"]
+    home = tmp_path / "empty"
+    home.mkdir()
+    res = run_cli("scan", "--only", "trail", "--home", str(home), "--lang", "en", "-o", str(tmp_path / "r.html"),
+                  "-o", str(tmp_path / "r.json"), "--fail-on", "none", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    statuses_seen = {c["source"]: c["status"] for c in load_report(tmp_path / "r.json")["coverage"]}
+    assert statuses_seen["removable:usb-registry"] == "skipped"  # the registry is Windows-only
+    row = next(line for line in res.stdout.splitlines() if "removable:usb-registry" in line)
+    assert re.search(r"\bskipped\b", row) and "Skipped" not in row, row
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert 'data-label="Status">skipped<' in page and 'data-label="Status">Skipped<' not in page
+
 def test_a_title_parameter_can_differ_per_language():
     platform = {"zh": "拼多多商家后台", "en": "Pinduoduo merchant back office"}
     assert fill("从{platform}导出", {"platform": platform}, "zh") == "从拼多多商家后台导出"

@@ -258,3 +258,26 @@ def test_days_window_from_the_command_line(tmp_path):
     res = run_cli("scan", "--only", "trail", "--home", str(home), "--days", "7", "-o", str(out), "--fail-on", "none", "-q")
     assert {f["evidence"]["file_name"] for f in load_report(out)["findings"]} == {"recent.xlsx"}
     assert json.loads(out.read_text(encoding="utf-8"))["trail"]["window"]["days"] == 7
+
+
+def test_a_relative_home_finds_the_exports_inside_it(tmp_path):
+    """`--home homes/gina` from the folder above: the download targets (absolute, as the browser records them)
+    are inside the audited home, so a vanished export is TR-001 and one still there is judged, as with an
+    absolute --home."""
+    home = tmp_path / "homes" / "gina"
+    dl = home / "Downloads"
+    dl.mkdir(parents=True)
+    (dl / "still-here.xlsx").write_bytes(b"PK")
+    make_history(home / ".config" / "google-chrome" / "Default" / "History", [
+        Dl(str(dl / "gone.xlsx"), ago(1), tab_url=TB_EXPORT),
+        Dl(str(dl / "still-here.xlsx"), ago(1), tab_url=TB_EXPORT),
+    ])
+    out = tmp_path / "r.json"
+    res = run_cli("scan", "--only", "trail", "--home", "homes/gina", "-o", "r.json", "--fail-on", "none", "-q",
+                  cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    by_name = {f["evidence"]["file_name"]: f for f in load_report(out)["findings"]}
+    assert by_name["gone.xlsx"]["check_id"] == "TR-001"
+    assert by_name["gone.xlsx"]["evidence"]["file_exists"] is False
+    assert by_name["still-here.xlsx"]["evidence"]["file_exists"] is True
+    assert {f["evidence"]["file_check"] for f in by_name.values()} == {"inside the audited home"}

@@ -242,7 +242,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--db", type=Path, metavar="FILE",
-                       help="fleet store (SQLite; default: fleet.sqlite in the user's data directory)")
+                       help="fleet store (SQLite; default: fleet.sqlite in the agent's data folder: "
+                            "/var/lib/yuncang-auditor as root, the user's data folder otherwise)")
         p.add_argument("--lang", choices=LANGS, default="zh", help="language (default: zh)")
         p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
 

@@ -149,7 +149,7 @@ class ScanOptions:
     # export trail
     days: int = opt("--days", default=90, type=positive, metavar="N", group="export trail",
                     help="look back N days in browser download history (default 90)")
-    homes: list[Path] = opt("--home", factory=list, action="append", type=existing_dir, metavar="DIR",
+    homes: list[Path] = opt("--home", factory=list, action="append", type=existing_dir_absolute, metavar="DIR",
                             group="export trail", help="audit the browser data under this user folder instead, may repeat")
     # how this run goes (never on a command line)
     progress: bool = False  # a progress line on an interactive terminal

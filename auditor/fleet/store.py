@@ -1,4 +1,5 @@
-"""The fleet store: one SQLite file, created owner-only in the user's data directory unless --db says otherwise.
+"""The fleet store: one SQLite file, created owner-only in the agent's data folder (`auditor.paths.fleet_db_path`)
+unless --db says otherwise.
 
 Why SQLite (README "Fleet view"): it is in the Python standard library (nothing to add to the one-file Windows
 build or to install on a UOS/Kylin PC), one file that can be copied or backed up, safe against two ingests at

@@ -132,7 +132,7 @@ def build(report: dict[str, Any], lang: str) -> dict[str, Any]:
         if c.get("skipped_more"):
             skipped.append({"item": "…", "reason": L("skipped_more", n=c["skipped_more"])})
         coverage.append({"area": c["area"], "area_label": area_label(lang, c["area"]), "source": c["source"],
-                         "status": c["status"], "status_label": L(c["status"]), "examined": c["examined"],
+                         "status": c["status"], "status_label": L(f"coverage_status.{c['status']}"), "examined": c["examined"],
                          "skipped": skipped,
                          "note": "; ".join(x for x in (c.get("note", ""), *reader_notes(c, lang)) if x)})
 
