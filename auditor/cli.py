@@ -10,7 +10,7 @@ import sys
 import traceback
 
 from . import __version__, agentlog
-from .commands.options import Parser
+from .commands.parser import Parser
 from .errors import UsageError
 from .leakguard import mask_pi
 from .terminal import echo
