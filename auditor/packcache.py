@@ -6,9 +6,10 @@ holds what the TOML parser returned (plain data: tables, arrays, strings, number
 objects: every caller validates the data as it always does, cached or not, so the cache cannot change what a
 pack means.
 
-* **Key:** SHA-256 of the cache format, the agent's version, the folder and every file's name and bytes. A pack
-  file edited, added or removed, another folder (``AUDITOR_CHECKS_DIR``) or another version is a new key: the
-  cache is rebuilt.
+* **Key:** SHA-256 of the cache format, the agent's version, the folder (inside a frozen agent: relative to its
+  bundle, which a one-file exe unpacks anew at every start) and every file's name and bytes. A pack file edited,
+  added or removed, another folder (``AUDITOR_CHECKS_DIR``) or another version is a new key: the cache is
+  rebuilt.
 * **Trust:** the file lies in ``paths.pack_cache_dir()`` (inside the state folder: the machine's protected
   folder, or the user's own), is opened through ``safeio`` (a regular file, no user's link, bounded) and on
   POSIX must be owned by the account the agent runs as and writable by nobody else. Its body carries its own
@@ -70,11 +71,23 @@ def _read_pack(path: Path) -> bytes:
 
 
 def _key(folder: Path, sources: dict[str, bytes]) -> str:
-    h = hashlib.sha256(f"{FORMAT}\0{__version__}\0{os.path.abspath(folder)}\0".encode("utf-8", "surrogateescape"))
+    h = hashlib.sha256(f"{FORMAT}\0{__version__}\0{_named(folder)}\0".encode("utf-8", "surrogateescape"))
     for name, data in sources.items():
         h.update(name.encode("utf-8", "surrogateescape") + b"\0" + len(data).to_bytes(8, "big"))
         h.update(data)
     return h.hexdigest()
+
+
+def _named(folder: Path) -> str:
+    """The folder as the key names it. Inside the frozen agent's own bundle it is named relative to the bundle: the
+    one-file exe unpacks to a new %TEMP% folder at every start, and its packs are those of the installed agent."""
+    path = os.path.abspath(folder)
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:
+        rel = os.path.relpath(path, bundle) if os.path.splitdrive(path)[0] == os.path.splitdrive(bundle)[0] else ".."
+        if rel != ".." and not rel.startswith(".." + os.sep):
+            return f"<bundle>{os.sep}{rel}"
+    return path
 
 
 # --------------------------------------------------------------------------- reading: any doubt is a miss

@@ -219,3 +219,21 @@ def test_scan_reports_are_identical_with_and_without_the_cache(tmp_path):
     reports = [_comparable(load_report(p)) for p in outs]
     assert any(f["target"].get("tool") == "todesk" or "todesk" in json.dumps(f) for f in reports[0]["findings"])
     assert reports[0] == reports[1] == reports[2]
+
+
+def test_frozen_bundle_unpacked_elsewhere_keeps_its_cache(tmp_path, monkeypatch):
+    """A one-file exe unpacks its packs to a new folder at every start: the same bytes there are the same cache."""
+    starts = []
+    for n in range(2):
+        bundle = tmp_path / f"_MEI{n}"
+        shutil.copytree(CATALOG, bundle / "auditor" / "_packs" / "checks" / "remote-tools")
+        monkeypatch.setattr(sys, "_MEIPASS", str(bundle), raising=False)
+        starts.append(packs.load_catalog(bundle / "auditor" / "_packs" / "checks" / "remote-tools"))
+        if n == 0:
+            mtime = _cache().stat().st_mtime_ns
+    assert _cache().stat().st_mtime_ns == mtime  # the second start read what the first wrote
+    assert starts[0] == starts[1]
+    outside = tmp_path / "site-copy"
+    shutil.copytree(CATALOG, outside)
+    packs.load_catalog(outside)  # a folder outside the bundle is named by its path: another key
+    assert _cache().stat().st_mtime_ns != mtime
