@@ -173,5 +173,20 @@ def catalog(folder: Path | None = None) -> dict[str, Tool]:
     return load_catalog(folder or pack_dir("checks") / "remote-tools")
 
 
-def glob_match(pattern: str, text: str) -> bool:
-    return fnmatch.fnmatchcase(text.casefold(), pattern.casefold())
+@dataclass(frozen=True)
+class Glob:
+    """A catalog glob (fnmatch, case-insensitive) made ready for matching many texts: casefolded once, and a text
+    that lacks the pattern's longest literal part is refused without running the pattern (a live host's process
+    list meets a hundred globs per process)."""
+
+    pattern: str  # casefolded
+    literal: str  # a part every match contains ("" when the pattern has a [set]: then always run)
+
+    @classmethod
+    def of(cls, pattern: str) -> Glob:
+        low = pattern.casefold()
+        return cls(low, "" if "[" in low else max(re.split(r"[*?]", low), key=len))
+
+    def match(self, low: str) -> bool:
+        """Whether the casefolded text ``low`` matches."""
+        return self.literal in low and fnmatch.fnmatchcase(low, self.pattern)

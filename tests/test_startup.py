@@ -3,12 +3,16 @@ the point, and this test process has imported everything) runs the CLI and lists
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import json
 import subprocess
 import sys
 
-from auditor import cli
+from hypothesis import given, settings, strategies as st
+
+from auditor import cli, packs
+from auditor.packs import Glob
 from auditor.scan.registry import AREAS
 from clirun import child_env, run_cli
 
@@ -103,3 +107,25 @@ def test_deferred_area_functions_name_real_functions():
     assert callable(getattr(importlib.import_module("auditor.files.verdict"), "verdict_for"))
     assert callable(getattr(importlib.import_module("auditor.accounts.collect"), "read_inputs"))
     assert callable(getattr(importlib.import_module("auditor.accounts.departures"), "departures_from"))
+
+
+GLOB_TEXTS = st.text(alphabet=st.sampled_from("abcdefgtodeskvnc-_.[]*?! 0123456789EXEÄß"), max_size=24)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pattern=GLOB_TEXTS, text=GLOB_TEXTS)
+def test_prepared_glob_is_fnmatch(pattern, text):
+    """The literal pre-check never refuses what fnmatch (case-insensitive) accepts, nor accepts what it refuses."""
+    assert Glob.of(pattern).match(text.casefold()) == fnmatch.fnmatchcase(text.casefold(), pattern.casefold())
+
+
+def test_catalog_globs_match_as_before():
+    names = ["ToDesk.exe", "todesk_service", "SunloginClient.exe", "AnyDesk", "frpc", "rustdesk.exe", "vncserver",
+             "TeamViewer_Service.exe", "chrome.exe", "explorer.exe", "AweSun.exe", "oray_sunlogin_remote.exe"]
+    tools = packs.catalog()
+    patterns = [p for t in tools.values() for p in (*t.processes, *t.display_names, *t.autostart_names)]
+    assert sum(any(c in p for c in "*?[") for p in patterns) > 50
+    for pattern in patterns:
+        for name in names + [pattern.replace("*", "x").replace("?", "y")]:
+            assert Glob.of(pattern).match(name.casefold()) == fnmatch.fnmatchcase(name.casefold(),
+                                                                                  pattern.casefold()), (pattern, name)
