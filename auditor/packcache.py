@@ -1,23 +1,28 @@
-"""The parsed-pack cache: the TOML files of one pack folder (the ~200 files of the remote-tool catalog, the text
-catalogs) parsed once and kept as JSON in the agent's own data place, so that a start does not parse them again.
+"""The parsed-pack cache: the TOML files of the data packs (the ~200 files of the remote-tool catalog, the rules, the
+text catalogs…) parsed once and kept as JSON in the agent's own data place, so that a start does not parse them
+again.
 
-Parsing is most of a short scan's start under Wine; reading the files' bytes and hashing them is not. The cache
-holds what the TOML parser returned (plain data: tables, arrays, strings, numbers, dates), never validated
-objects: every caller validates the data as it always does, cached or not, so the cache cannot change what a
-pack means.
+Parsing is most of a short scan's start; under Wine so is opening files (about 3 ms each): a start with the cache
+lists each pack folder once, opens one cache file and decodes the entries it needs. The cache holds what the TOML
+parser returned (plain data: tables, arrays, strings, numbers, dates), never validated objects: every caller
+validates the data as it always does, cached or not, so the cache cannot change what a pack means.
 
-* **Key:** SHA-256 of the cache format, the agent's version, the folder (inside a frozen agent: relative to its
-  bundle, which a one-file exe unpacks anew at every start) and every file's name and bytes. A pack file edited,
-  added or removed, another folder (``AUDITOR_CHECKS_DIR``) or another version is a new key: the cache is
-  rebuilt.
-* **Trust:** the file lies in ``paths.pack_cache_dir()`` (inside the state folder: the machine's protected
-  folder, or the user's own), is opened through ``safeio`` (a regular file, no user's link, bounded) and on
-  POSIX must be owned by the account the agent runs as and writable by nobody else. Its body carries its own
-  SHA-256. A cache that is missing, foreign, loose, corrupt, of another key or unreadable is ignored and
-  rebuilt silently; a cache that cannot be written (read-only place) is simply not kept.
-* **Format:** JSON (never pickle): one header line ``{"format", "key", "sha256"}``, then the body, the parsed
-  files by name. TOML dates and times become ``{"\\u0000toml": "date", "v": "2026-12-05"}``; a pack whose own
-  table has that key is not cached (parsed every time, as without the cache).
+* **Key** of each entry (one per pack file, or per folder for the catalog): SHA-256 of the cache format, the agent's
+  version, the folder (inside a frozen agent: relative to its bundle, which a one-file exe unpacks anew at every
+  start) and every file's name, size and modification time as the folder listing gives them (no file is opened
+  to check the cache). A pack file edited, added or removed, another folder (``AUDITOR_CHECKS_DIR``) or another
+  version is a new key: that entry is rebuilt. (An edit that keeps a file's size and puts its modification time
+  back is not seen: only whoever may write the packs can make one.)
+* **Trust:** one file, ``packs.json`` in ``paths.pack_cache_dir()`` (inside the state folder: the machine's
+  protected folder, or the user's own), opened through ``safeio`` (a regular file, no user's link, bounded); on
+  POSIX it must be owned by the account the agent runs as and writable by nobody else. Its body carries its own
+  SHA-256. A cache that is missing, foreign, loose, corrupt or unreadable is ignored as a whole, an entry of
+  another key or that does not decode is rebuilt, silently; a cache that cannot be written (read-only place) is
+  simply not kept.
+* **Format:** JSON (never pickle): a header line ``{"format", "sha256"}``, then one line per entry: the JSON of
+  its name, a tab, its key, a tab, the JSON of the parsed files by name. TOML dates and times become
+  ``{"\\u0000toml": "date", "v": "2026-12-05"}``; a pack whose own table has that key is not cached (parsed every
+  time, as without the cache).
 """
 
 from __future__ import annotations
@@ -36,12 +41,16 @@ from .durable import write_bytes
 from .errors import PackError
 from .paths import pack_cache_dir, prepare
 
-FORMAT = 1
-MAX_CACHE = 32 << 20  # the whole catalog is ~0.5 MB as JSON
+FORMAT = 2
+CACHE_FILE = "packs.json"
+MAX_CACHE = 32 << 20  # every pack together is ~0.6 MB as JSON
 _TAG = "\x00toml"
 _TIME_TYPES: dict[str, Callable[[str], Any]] = {
     "datetime": dt.datetime.fromisoformat, "date": dt.date.fromisoformat, "time": dt.time.fromisoformat}
 WINDOWS = sys.platform == "win32"
+Entries = dict[str, tuple[str, bytes]]  # name -> (key, JSON of the parsed files)
+
+_read_once: tuple[tuple[Any, ...], Entries] | None = None  # (the cache file as stat() saw it, its entries)
 
 
 class _Uncachable(Exception):
@@ -49,18 +58,38 @@ class _Uncachable(Exception):
 
 
 def load(kind: str, folder: Path, names: Sequence[str], parse: Callable[[bytes, Path], Any]) -> dict[str, Any]:
-    """``{name: parse(bytes, folder / name)}`` for the files ``names`` of ``folder``, from the cache ``kind``
-    when it holds exactly these bytes, else parsed (and the cache rewritten). ``parse`` raises for a bad file:
-    nothing is cached then."""
-    sources = {name: _read_pack(folder / name) for name in names}
-    key = _key(folder, sources)
-    place = pack_cache_dir() / f"{kind}.json"
-    cached = _read(place, key)
-    if cached is not None and set(cached) == set(sources):
-        return cached
-    parsed = {name: parse(data, folder / name) for name, data in sources.items()}
-    _write(place, key, parsed)
+    """``{name: parse(bytes, folder / name)}`` for the files ``names`` of ``folder``, from the cache entry ``kind``
+    when it was made from these files as they are, else parsed (and the entry rewritten). ``parse`` raises for a
+    bad file: nothing is cached then."""
+    stamps = _stamps(folder, names)
+    if stamps is None:  # a file missing or the folder unlistable: read as without a cache (its own error)
+        return {name: parse(_read_pack(folder / name), folder / name) for name in names}
+    key = _key(folder, stamps)
+    place = pack_cache_dir() / CACHE_FILE
+    entries = _entries(place)
+    if kind in entries and entries[kind][0] == key:
+        try:
+            data = json.loads(entries[kind][1], object_hook=_decode)
+        except (ValueError, TypeError, OverflowError):
+            data = None
+        if isinstance(data, dict) and set(data) == set(names):
+            return data
+    parsed = {name: parse(_read_pack(folder / name), folder / name) for name in names}
+    _store(place, entries, kind, key, parsed)
     return parsed
+
+
+def _stamps(folder: Path, names: Sequence[str]) -> list[tuple[str, int, int]] | None:
+    """(name, size, mtime_ns) of each file, from one listing of the folder (on Windows without opening a file)."""
+    wanted = set(names)
+    try:
+        with os.scandir(folder) as listing:
+            found = {entry.name: entry.stat() for entry in listing if entry.name in wanted}
+    except OSError:
+        return None
+    if set(found) != wanted:
+        return None
+    return [(name, found[name].st_size, found[name].st_mtime_ns) for name in names]
 
 
 def _read_pack(path: Path) -> bytes:
@@ -70,11 +99,10 @@ def _read_pack(path: Path) -> bytes:
         raise PackError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
-def _key(folder: Path, sources: dict[str, bytes]) -> str:
+def _key(folder: Path, stamps: list[tuple[str, int, int]]) -> str:
     h = hashlib.sha256(f"{FORMAT}\0{__version__}\0{_named(folder)}\0".encode("utf-8", "surrogateescape"))
-    for name, data in sources.items():
-        h.update(name.encode("utf-8", "surrogateescape") + b"\0" + len(data).to_bytes(8, "big"))
-        h.update(data)
+    for name, size, mtime_ns in stamps:
+        h.update(f"{name}\0{size}\0{mtime_ns}\0".encode("utf-8", "surrogateescape"))
     return h.hexdigest()
 
 
@@ -92,24 +120,43 @@ def _named(folder: Path) -> str:
 
 # --------------------------------------------------------------------------- reading: any doubt is a miss
 
-def _read(place: Path, key: str) -> dict[str, Any] | None:
+def _entries(place: Path) -> Entries:
+    """The cache file's entries, read once per process and again only when the file changed."""
+    global _read_once
+    try:
+        st = os.stat(place)
+    except OSError:
+        return {}
+    seen = (str(place), st.st_ino, st.st_size, st.st_mtime_ns)
+    if _read_once is None or _read_once[0] != seen:
+        _read_once = (seen, _read(place))
+    return _read_once[1]
+
+
+def _read(place: Path) -> Entries:
     try:
         with safeio.open_regular(place, max_size=MAX_CACHE) as fh:
             if not _ours(os.fstat(fh.fileno())):
-                return None
+                return {}
             raw = fh.read()
     except OSError:
-        return None
+        return {}
     head, _, body = raw.partition(b"\n")
+    entries: Entries = {}
     try:
         header = json.loads(head)
-        if (not isinstance(header, dict) or header.get("format") != FORMAT or header.get("key") != key
+        if (not isinstance(header, dict) or header.get("format") != FORMAT
                 or header.get("sha256") != hashlib.sha256(body).hexdigest()):
-            return None
-        data = json.loads(body, object_hook=_decode)
-    except (ValueError, TypeError, OverflowError):
-        return None
-    return data if isinstance(data, dict) else None
+            return {}
+        for line in body.split(b"\n"):
+            name, key, data = line.split(b"\t", 2)
+            kind = json.loads(name)
+            if not isinstance(kind, str):
+                return {}
+            entries[kind] = (key.decode("ascii"), data)
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return {}
+    return entries
 
 
 def _ours(st: os.stat_result) -> bool:
@@ -131,17 +178,24 @@ def _decode(obj: dict[str, Any]) -> Any:
 
 # --------------------------------------------------------------------------- writing: best effort
 
-def _write(place: Path, key: str, parsed: dict[str, Any]) -> None:
+def _store(place: Path, entries: Entries, kind: str, key: str, parsed: dict[str, Any]) -> None:
+    global _read_once
     try:
-        body = json.dumps(_encode(parsed), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        data = json.dumps(_encode(parsed), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     except (_Uncachable, ValueError, TypeError):
         return
-    header = json.dumps({"format": FORMAT, "key": key, "sha256": hashlib.sha256(body).hexdigest()})
+    entries = {**entries, kind: (key, data)}
+    # compact JSON escapes every tab and newline inside strings: a line and its tabs are the format's own
+    body = b"\n".join(json.dumps(name).encode("ascii") + b"\t" + k.encode("ascii") + b"\t" + v
+                      for name, (k, v) in entries.items())
+    header = json.dumps({"format": FORMAT, "sha256": hashlib.sha256(body).hexdigest()})
     try:
         prepare(place.parent)
         write_bytes(place, header.encode("ascii") + b"\n" + body, tag="packcache")
+        st = os.stat(place)
     except OSError:
-        pass  # a read-only or full place: the packs are parsed at every start, as without a cache
+        return  # a read-only or full place: the packs are parsed at every start, as without a cache
+    _read_once = ((str(place), st.st_ino, st.st_size, st.st_mtime_ns), entries)
 
 
 def _encode(value: Any) -> Any:

@@ -31,11 +31,28 @@ def catalog_copy(tmp_path) -> Path:
 
 
 def _cache() -> Path:
-    return pack_cache_dir() / "remote-tools.json"
+    return pack_cache_dir() / "packs.json"
 
 
-def _body(path: Path) -> dict:
-    return json.loads(path.read_bytes().partition(b"\n")[2])
+def _entries() -> dict[str, tuple[str, bytes]]:
+    """The cache file's entries by name: (key, JSON of the parsed files)."""
+    body = _cache().read_bytes().partition(b"\n")[2]
+    out = {}
+    for line in body.split(b"\n"):
+        name, key, data = line.split(b"\t", 2)
+        out[json.loads(name)] = (key.decode(), data)
+    return out
+
+
+def _catalog_entry() -> dict:
+    return json.loads(_entries()["remote-tools"][1])
+
+
+def _rewrite(entries: dict[str, tuple[str, bytes]]) -> None:
+    """The cache file with these entries and a correct checksum."""
+    body = b"\n".join(json.dumps(n).encode() + b"\t" + k.encode() + b"\t" + v for n, (k, v) in entries.items())
+    _cache().write_bytes(json.dumps({"format": 2, "sha256": hashlib.sha256(body).hexdigest()}).encode() + b"\n"
+                         + body)
 
 
 def test_cached_catalog_is_the_parsed_catalog(catalog_copy):
@@ -58,60 +75,84 @@ def test_edited_added_or_removed_pack_file_rebuilds(catalog_copy):
     todesk.write_text(todesk.read_text(encoding="utf-8").replace('name = "ToDesk"', 'name = "ToDesk Edited"', 1),
                       encoding="utf-8")
     assert packs.load_catalog(catalog_copy)["todesk"].name == "ToDesk Edited"
-    assert "todesk.toml" in _body(_cache())
+    assert "todesk.toml" in _catalog_entry()
     (catalog_copy / "zz_site.toml").write_text(
         'id = "zz_site"\nname = "Site Tool"\nvendor = "Site"\ncategory = "rmm"\nsources = ["site"]\n', encoding="utf-8")
     assert "zz_site" in packs.load_catalog(catalog_copy)
     (catalog_copy / "zz_site.toml").unlink()
     assert "zz_site" not in packs.load_catalog(catalog_copy)
-    assert "zz_site.toml" not in _body(_cache())
+    assert "zz_site.toml" not in _catalog_entry()
+
+
+def test_same_size_edit_is_seen_by_its_time(catalog_copy):
+    packs.load_catalog(catalog_copy)
+    todesk = catalog_copy / "todesk.toml"
+    before = todesk.stat()
+    text = todesk.read_text(encoding="utf-8").replace('name = "ToDesk"', 'name = "ToDesX"', 1)
+    todesk.write_text(text, encoding="utf-8")
+    os.utime(todesk, ns=(before.st_atime_ns, before.st_mtime_ns + 1))
+    assert todesk.stat().st_size == before.st_size
+    assert packs.load_catalog(catalog_copy)["todesk"].name == "ToDesX"
+
+
+def test_one_file_holds_every_pack_and_an_entry_rebuilt_keeps_the_others(catalog_copy, tmp_path):
+    packs.load_catalog(catalog_copy)
+    legal = tmp_path / "checks" / "legal.toml"
+    legal.parent.mkdir()
+    legal.write_text('[[clause]]\nid = "a"\n', encoding="utf-8")
+    assert packs.load_toml(legal) == {"clause": [{"id": "a"}]}
+    assert {"remote-tools", "checks.legal"} <= set(_entries())
+    legal.write_text('[[clause]]\nid = "bb"\n', encoding="utf-8")
+    assert packs.load_toml(legal) == {"clause": [{"id": "bb"}]}
+    assert json.loads(_entries()["checks.legal"][1]) == {"legal.toml": {"clause": [{"id": "bb"}]}}
+    assert "todesk.toml" in _catalog_entry()
+    assert [p.name for p in pack_cache_dir().iterdir()] == ["packs.json"]
 
 
 def test_same_bytes_in_another_folder_is_another_key(catalog_copy, tmp_path):
     packs.load_catalog(catalog_copy)
-    first = _cache().read_bytes().partition(b"\n")[0]
+    first = _entries()["remote-tools"][0]
     other = tmp_path / "other"
     shutil.copytree(catalog_copy, other)
     packs.load_catalog(other)
-    assert _cache().read_bytes().partition(b"\n")[0] != first
+    assert _entries()["remote-tools"][0] != first
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated", "body-edited", "empty", "header-only", "bad-date"])
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "body-edited", "empty", "header-only", "bad-date",
+                                    "bad-line"])
 def test_corrupt_cache_is_ignored_and_rebuilt(catalog_copy, damage):
     parsed = packs.load_catalog(catalog_copy)
     raw = _cache().read_bytes()
     head, _, body = raw.partition(b"\n")
     if damage == "garbage":
-        raw = os.urandom(4096)
+        _cache().write_bytes(os.urandom(4096))
     elif damage == "truncated":
-        raw = raw[: len(raw) // 2]
-    elif damage == "body-edited":  # a tool removed, the checksum of the header no longer fits
-        raw = head + b"\n" + body.replace(b'"id":"todesk"', b'"id":"todesk_gone"', 1)
+        _cache().write_bytes(raw[: len(raw) // 2])
+    elif damage == "body-edited":  # a tool renamed, the checksum of the header no longer fits
+        _cache().write_bytes(head + b"\n" + body.replace(b'"id":"todesk"', b'"id":"todesk_gone"', 1))
     elif damage == "empty":
-        raw = b""
+        _cache().write_bytes(b"")
     elif damage == "header-only":
-        raw = head
-    else:  # a well-formed cache (right key and checksum) whose tagged date is not a date
-        body = body.replace(b'"v":"20', b'"v":"xx', 1)
-        header = json.loads(head)
-        header["sha256"] = hashlib.sha256(body).hexdigest()
-        raw = json.dumps(header).encode() + b"\n" + body
-    _cache().write_bytes(raw)
+        _cache().write_bytes(head)
+    elif damage == "bad-date":  # well-formed (right key and checksum), but a tagged date is not a date
+        entries = _entries()
+        key, data = entries["remote-tools"]
+        _rewrite({**entries, "remote-tools": (key, data.replace(b'"v":"20', b'"v":"xx', 1))})
+    else:  # a line without its tabs, checksum right
+        body = body + b'\n"broken"'
+        _cache().write_bytes(json.dumps({"format": 2, "sha256": hashlib.sha256(body).hexdigest()}).encode() + b"\n"
+                             + body)
     os.chmod(_cache(), 0o600)
     assert packs.load_catalog(catalog_copy) == parsed
     assert packs.load_catalog(catalog_copy) == parsed
-    assert _cache().read_bytes().partition(b"\n")[0] != b"" and "todesk.toml" in _body(_cache())
+    assert "todesk.toml" in _catalog_entry()
 
 
 def _forge(catalog_copy) -> None:
     """A cache with a correct key and checksum that hides ToDesk: only its owner and mode can tell it apart."""
-    head, _, body = _cache().read_bytes().partition(b"\n")
-    data = json.loads(body)
-    data["todesk.toml"]["id"] = "not_todesk"
-    body = json.dumps(data, ensure_ascii=False).encode()
-    header = json.loads(head)
-    header["sha256"] = hashlib.sha256(body).hexdigest()
-    _cache().write_bytes(json.dumps(header).encode() + b"\n" + body)
+    entries = _entries()
+    key, data = entries["remote-tools"]
+    _rewrite({**entries, "remote-tools": (key, data.replace(b'"id":"todesk"', b'"id":"not_todesk"', 1))})
 
 
 @pytest.mark.skipif(not POSIX, reason="owner and mode bits are POSIX")
@@ -161,7 +202,7 @@ def test_table_with_the_tag_key_is_parsed_not_cached(tmp_path):
     pack.write_text('"\\u0000toml" = "date"\nv = "2026-12-05"\nwhen = 2026-12-05\n', encoding="utf-8")
     expected = {"\x00toml": "date", "v": "2026-12-05", "when": dt.date(2026, 12, 5)}
     assert packs.load_toml(pack) == expected
-    assert not (pack_cache_dir() / f"{tmp_path.name}.odd.json").exists()
+    assert not _cache().exists() or f"{tmp_path.name}.odd" not in _entries()
     assert packs.load_toml(pack) == expected
 
 
@@ -173,7 +214,7 @@ def test_bad_pack_is_a_pack_error_and_not_cached(tmp_path):
     pack.write_text('name = "unclosed\n', encoding="utf-8")
     with pytest.raises(PackError, match="bad.toml"):
         packs.load_toml(pack)
-    assert not (pack_cache_dir() / f"{tmp_path.name}.bad.json").exists()
+    assert not _cache().exists() or f"{tmp_path.name}.bad" not in _entries()
 
 
 def test_datetimes_and_times_round_trip(tmp_path):
@@ -181,7 +222,7 @@ def test_datetimes_and_times_round_trip(tmp_path):
     pack.write_text("a = 2026-12-05T01:02:03+08:00\nb = 2026-12-05T01:02:03Z\nc = 2026-12-05T01:02:03.5\n"
                     "d = 01:02:03\ne = [2026-12-05, {f = 1979-05-27}]\ng = nan\n", encoding="utf-8")
     first = packs.load_toml(pack)
-    assert (pack_cache_dir() / f"{tmp_path.name}.times.json").is_file()
+    assert f"{tmp_path.name}.times" in _entries()
     again = packcache.load(f"{tmp_path.name}.times", tmp_path, ["times.toml"],
                            lambda data, path: pytest.fail("parsed again: the cache was not used"))["times.toml"]
     assert {k: v for k, v in again.items() if k != "g"} == {k: v for k, v in first.items() if k != "g"}
@@ -211,7 +252,7 @@ def test_scan_reports_are_identical_with_and_without_the_cache(tmp_path):
     assert not pack_cache_dir().exists()
     assert run_cli(*args, "-o", str(outs[0]), child=True).returncode == 0  # parses, writes the cache
     written = {p.name: p.stat().st_mtime_ns for p in pack_cache_dir().iterdir()}
-    assert "remote-tools.json" in written and "i18n.zh.json" in written
+    assert list(written) == ["packs.json"] and {"remote-tools", "i18n.zh", "rules.remote"} <= set(_entries())
     assert run_cli(*args, "-o", str(outs[1]), child=True).returncode == 0  # reads it
     assert {p.name: p.stat().st_mtime_ns for p in pack_cache_dir().iterdir()} == written
     shutil.rmtree(pack_cache_dir())
