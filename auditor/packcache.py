@@ -10,7 +10,8 @@ validates the data as it always does, cached or not, so the cache cannot change 
 * **Key** of each entry (one per pack file, or per folder for the catalog): SHA-256 of the cache format, the agent's
   version, the folder (inside a frozen agent: relative to its bundle, which a one-file exe unpacks anew at every
   start) and every file's name, size and modification time as the folder listing gives them (no file is opened
-  to check the cache). A pack file edited, added or removed, another folder (``AUDITOR_CHECKS_DIR``) or another
+  to check the cache). The frozen agent's own packs are unpacked anew by a one-file exe at every start: there the
+  executable's size and time stand for the files' times, and each executable keeps its own entries. A pack file edited, added or removed, another folder (``AUDITOR_CHECKS_DIR``) or another
   version is a new key: that entry is rebuilt. (An edit that keeps a file's size and puts its modification time
   back is not seen: only whoever may write the packs can make one.)
 * **Trust:** one file, ``packs.json`` in ``paths.pack_cache_dir()`` (inside the state folder: the machine's
@@ -65,6 +66,8 @@ def load(kind: str, folder: Path, names: Sequence[str], parse: Callable[[bytes, 
     if stamps is None:  # a file missing or the folder unlistable: read as without a cache (its own error)
         return {name: parse(_read_pack(folder / name), folder / name) for name in names}
     key = _key(folder, stamps)
+    if _in_bundle(folder):
+        kind = f"{kind}@{sys.executable}"  # the one-file exe and the installed agent each keep their own
     place = pack_cache_dir() / CACHE_FILE
     entries = _entries(place)
     if kind in entries and entries[kind][0] == key:
@@ -89,6 +92,14 @@ def _stamps(folder: Path, names: Sequence[str]) -> list[tuple[str, int, int]] | 
         return None
     if set(found) != wanted:
         return None
+    if _in_bundle(folder):
+        # the frozen agent's own packs: a one-file exe unpacks them anew (new times) at every start; they change
+        # only with the executable, whose size and time stand for them
+        try:
+            exe = os.stat(sys.executable)
+        except OSError:
+            return None
+        return [(name, found[name].st_size, 0) for name in names] + [("", exe.st_size, exe.st_mtime_ns)]
     return [(name, found[name].st_size, found[name].st_mtime_ns) for name in names]
 
 
@@ -108,14 +119,21 @@ def _key(folder: Path, stamps: list[tuple[str, int, int]]) -> str:
 
 def _named(folder: Path) -> str:
     """The folder as the key names it. Inside the frozen agent's own bundle it is named relative to the bundle: the
-    one-file exe unpacks to a new %TEMP% folder at every start, and its packs are those of the installed agent."""
-    path = os.path.abspath(folder)
+    one-file exe unpacks to a new %TEMP% folder at every start."""
+    rel = _in_bundle(folder)
+    return f"<bundle>{os.sep}{rel}" if rel else os.path.abspath(folder)
+
+
+def _in_bundle(folder: Path) -> str | None:
+    """``folder`` relative to the frozen agent's bundle (PyInstaller's ``sys._MEIPASS``), or None."""
     bundle = getattr(sys, "_MEIPASS", None)
-    if bundle:
-        rel = os.path.relpath(path, bundle) if os.path.splitdrive(path)[0] == os.path.splitdrive(bundle)[0] else ".."
-        if rel != ".." and not rel.startswith(".." + os.sep):
-            return f"<bundle>{os.sep}{rel}"
-    return path
+    if not bundle:
+        return None
+    path = os.path.abspath(folder)
+    if os.path.splitdrive(path)[0].lower() != os.path.splitdrive(bundle)[0].lower():
+        return None
+    rel = os.path.relpath(path, bundle)
+    return None if rel == ".." or rel.startswith(".." + os.sep) else rel
 
 
 # --------------------------------------------------------------------------- reading: any doubt is a miss

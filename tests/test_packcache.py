@@ -263,18 +263,37 @@ def test_scan_reports_are_identical_with_and_without_the_cache(tmp_path):
 
 
 def test_frozen_bundle_unpacked_elsewhere_keeps_its_cache(tmp_path, monkeypatch):
-    """A one-file exe unpacks its packs to a new folder at every start: the same bytes there are the same cache."""
+    """A one-file exe unpacks its packs to a new folder (new file times) at every start: the same executable finds
+    its cache again; another executable (the installed agent) keeps its own entry beside it."""
+    exe = tmp_path / "auditor.exe"
+    exe.write_bytes(b"MZ one file")
+    monkeypatch.setattr(sys, "executable", str(exe))
     starts = []
     for n in range(2):
         bundle = tmp_path / f"_MEI{n}"
         shutil.copytree(CATALOG, bundle / "auditor" / "_packs" / "checks" / "remote-tools")
+        for path in (bundle / "auditor" / "_packs" / "checks" / "remote-tools").iterdir():
+            os.utime(path, ns=(n * 10**9, n * 10**9))  # unpacked at another time
         monkeypatch.setattr(sys, "_MEIPASS", str(bundle), raising=False)
         starts.append(packs.load_catalog(bundle / "auditor" / "_packs" / "checks" / "remote-tools"))
         if n == 0:
             mtime = _cache().stat().st_mtime_ns
     assert _cache().stat().st_mtime_ns == mtime  # the second start read what the first wrote
     assert starts[0] == starts[1]
+    assert list(_entries()) == [f"remote-tools@{exe}"]
+    installed = tmp_path / "Program Files" / "auditor.exe"
+    installed.parent.mkdir()
+    installed.write_bytes(b"MZ one folder")
+    monkeypatch.setattr(sys, "executable", str(installed))
+    packs.load_catalog(tmp_path / "_MEI1" / "auditor" / "_packs" / "checks" / "remote-tools")
+    assert set(_entries()) == {f"remote-tools@{exe}", f"remote-tools@{installed}"}
+    exe.write_bytes(b"MZ one file, rebuilt")  # a new build of the same version: its packs are parsed again
+    monkeypatch.setattr(sys, "executable", str(exe))
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path / "_MEI0"))
+    before = _entries()[f"remote-tools@{exe}"][0]
+    packs.load_catalog(tmp_path / "_MEI0" / "auditor" / "_packs" / "checks" / "remote-tools")
+    assert _entries()[f"remote-tools@{exe}"][0] != before
     outside = tmp_path / "site-copy"
     shutil.copytree(CATALOG, outside)
-    packs.load_catalog(outside)  # a folder outside the bundle is named by its path: another key
-    assert _cache().stat().st_mtime_ns != mtime
+    packs.load_catalog(outside)  # a folder outside the bundle: named by its path, keyed by its files' times
+    assert "remote-tools" in _entries()
