@@ -6,12 +6,15 @@ from __future__ import annotations
 import fnmatch
 import importlib
 import json
+import pkgutil
 import subprocess
 import sys
 
 from hypothesis import given, settings, strategies as st
 
+import auditor
 from auditor import cli, packs
+from auditor.render import RENDERERS
 from auditor.packs import Glob
 from auditor.scan.registry import AREAS
 from clirun import child_env, run_cli
@@ -99,11 +102,17 @@ def test_every_command_still_parses_alone(tmp_path):
 
 
 def test_deferred_area_functions_name_real_functions():
-    """A typo in a deferred name would only show when that area runs: every one resolves."""
+    """A typo in a deferred name would only show when that area runs: every one resolves. And every module named
+    only by name is one a walk of the package finds, as PyInstaller's collect_submodules walks it for the exe
+    (a folder without __init__.py is not walked: its modules would be missing from auditor.exe)."""
+    walked = {m.name for m in pkgutil.walk_packages(auditor.__path__, "auditor.")}
     for area in AREAS:
         for fn in (area.collect, area.judge):
             module, _, name = fn.__qualname__.rpartition(".")
             assert callable(getattr(importlib.import_module(module), name)), fn.__qualname__
+            assert module in walked, module
+    assert {f"auditor.commands.{name}" for name in cli.COMMANDS} <= walked
+    assert {module for module, _ in RENDERERS.values()} <= walked
     assert callable(getattr(importlib.import_module("auditor.files.verdict"), "verdict_for"))
     assert callable(getattr(importlib.import_module("auditor.accounts.collect"), "read_inputs"))
     assert callable(getattr(importlib.import_module("auditor.accounts.departures"), "departures_from"))
