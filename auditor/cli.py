@@ -5,31 +5,43 @@ documents), 2 usage or configuration error, 3 internal error."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import traceback
 
 from . import __version__, agentlog
-from .commands import fleet, inspect, keygen, remediate, report, scan, schedule, verify, watch
-from .commands.options import Parser
+from .commands.parser import Parser
 from .errors import UsageError
 from .leakguard import mask_pi
 from .pii.rules import load_rules
 from .terminal import echo
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-COMMANDS = (scan, report, verify, schedule, watch, inspect, remediate, fleet, keygen)
+COMMANDS = ("scan", "report", "verify", "schedule", "watch", "inspect", "remediate", "fleet", "keygen")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; given the command line ``argv``, only of the commands it can need."""
     parser = Parser(prog="auditor", description="Personal-information leak auditor for cloud-warehouse office PCs "
                                                 "(云仓个人信息泄露隐患检查).")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", parser_class=Parser)
-    for command in COMMANDS:
-        command.add_parser(sub)
+    for name in COMMANDS if argv is None else needed_commands(argv):
+        # by name, on demand: a start imports the modules of the command it runs, not those of the other eight
+        importlib.import_module(f"{__package__}.commands.{name}").add_parser(sub)
     _debug_everywhere(parser)
     return parser
+
+
+def needed_commands(argv: list[str]) -> tuple[str, ...]:
+    """The commands whose parsers ``argv`` needs: the one it names (its first word that is not an option) when
+    only ``--debug`` comes before it; none for a bare ``--version``; all of them for the help, an unknown command
+    or anything else."""
+    for i, arg in enumerate(argv):
+        if not arg.startswith("-"):
+            return (arg,) if arg in COMMANDS and set(argv[:i]) <= {"--debug"} else COMMANDS
+    return () if argv and set(argv) <= {"--version", "--debug"} and "--version" in argv else COMMANDS
 
 
 DEBUG_HELP = "on an internal error (exit 3), print its traceback (personal data masked)"
@@ -62,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv[:argv.index("--")] if "--" in argv else "--debug" in argv
     try:
-        parser = build_parser()
+        parser = build_parser(argv)
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()

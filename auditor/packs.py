@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from . import packcache
 from .errors import PackError
 from .resources import pack_dir
 
@@ -26,17 +27,23 @@ else:  # pragma: no cover - Python 3.9/3.10 on older UOS/Kylin builds
 
 
 def load_toml(path: Path) -> dict[str, Any]:
-    """A pack file's TOML; unreadable, malformed or empty (nothing defined) is a pack error naming it (exit 2)."""
+    """The pack file ``path``, parsed (from the pack cache when it holds exactly these bytes); unreadable,
+    malformed or empty (nothing defined) is a pack error naming it (exit 2)."""
+    path = Path(path)
+    return packcache.load(f"{path.parent.name}.{path.stem}", path.parent, [path.name], parse_toml)[path.name]
+
+
+def parse_toml(data: bytes, path: Path) -> dict[str, Any]:
+    """The TOML document ``data`` (the bytes of the pack file ``path``, named in errors)."""
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+        doc = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise PackError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise PackError(f"{path}: {exc}") from None
-    except OSError as exc:
-        raise PackError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if not data:
+    if not doc:
         raise PackError(f"{path}: empty (nothing defined); restore it from the agent's own copy")
-    return data
+    return doc
 
 
 def string_list(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
@@ -148,19 +155,24 @@ def _tool_from(raw: dict[str, Any], origin: str) -> Tool:
 
 
 def load_catalog(folder: Path) -> dict[str, Tool]:
+    """The tools of every ``*.toml`` in ``folder``, validated (the parsed files come from the pack cache when it
+    holds exactly these files' bytes)."""
     tools: dict[str, Tool] = {}
     if not folder.is_dir():
         raise PackError(f"{folder}: no such folder (the remote-tool catalog)")
-    files = sorted(folder.glob("*.toml"))
-    if not files:
+    names = sorted(path.name for path in folder.glob("*.toml"))
+    if not names:
         raise PackError(f"{folder}: the remote-tool catalog is empty")
-    for path in files:
-        data = load_toml(path)
+    parsed = packcache.load("remote-tools", folder, names, parse_toml)
+    for name in names:
+        data = parsed[name]
         entries = data.get("tool") if "tool" in data else [data]
+        if not isinstance(entries, list) or not all(isinstance(raw, dict) for raw in entries):
+            raise PackError(f"{name}: [[tool]] must be tables of tools")
         for raw in entries:
-            tool = _tool_from(raw, path.name)
+            tool = _tool_from(raw, name)
             if tool.id in tools:
-                raise PackError(f"{path.name}: duplicate tool id {tool.id!r} (also in {tools[tool.id].origin})")
+                raise PackError(f"{name}: duplicate tool id {tool.id!r} (also in {tools[tool.id].origin})")
             tools[tool.id] = tool
     return tools
 
@@ -170,5 +182,20 @@ def catalog(folder: Path | None = None) -> dict[str, Tool]:
     return load_catalog(folder or pack_dir("checks") / "remote-tools")
 
 
-def glob_match(pattern: str, text: str) -> bool:
-    return fnmatch.fnmatchcase(text.casefold(), pattern.casefold())
+@dataclass(frozen=True)
+class Glob:
+    """A catalog glob (fnmatch, case-insensitive) made ready for matching many texts: casefolded once, and a text
+    that lacks the pattern's longest literal part is refused without running the pattern (a live host's process
+    list meets a hundred globs per process)."""
+
+    pattern: str  # casefolded
+    literal: str  # a part every match contains ("" when the pattern has a [set]: then always run)
+
+    @classmethod
+    def of(cls, pattern: str) -> Glob:
+        low = pattern.casefold()
+        return cls(low, "" if "[" in low else max(re.split(r"[*?]", low), key=len))
+
+    def match(self, low: str) -> bool:
+        """Whether the casefolded text ``low`` matches."""
+        return self.literal in low and fnmatch.fnmatchcase(low, self.pattern)

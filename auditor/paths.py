@@ -82,6 +82,11 @@ def _user_state() -> Path:
     return Path(platformdirs.user_state_dir(TOOL_NAME, appauthor=False))
 
 
+def pack_cache_dir() -> Path:
+    """The parsed check packs (``auditor/packcache.py``): inside the state folder, never walked."""
+    return state_dir() / "packs"
+
+
 def quarantine_dir() -> Path:
     """The originals `remediate` took out of the users' folders."""
     return _env(ENV_QUARANTINE) or data_dir() / "quarantine"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from ..core.area import Area
+from ..core.area import Area, deferred
 from ..core.handover import Departures
 from ..core.model import Coverage
-from .collect import collect, read_inputs
-from .departures import departures_from
-from .judge import judge
+
+read_inputs = deferred(f"{__package__}.collect", "read_inputs")
+departures_from = deferred(f"{__package__}.departures", "departures_from")
 
 
 def supply(ctx, opts, handover) -> None:
@@ -21,5 +21,6 @@ def supply(ctx, opts, handover) -> None:
         handover.departures = Departures(problem=f"{type(exc).__name__}: {exc}")
 
 
-AREA = Area(name="accounts", what="departed, stale and shared accounts", default=True, collect=collect, judge=judge,
+AREA = Area(name="accounts", what="departed, stale and shared accounts", default=True,
+            collect=deferred(f"{__package__}.collect", "collect"), judge=deferred(f"{__package__}.judge", "judge"),
             provides=("departures",), supply=supply)

@@ -1,6 +1,6 @@
 """The command-line options several commands share, declared once: the scan options (built from the fields of
-``auditor.core.options.ScanOptions`` and mapped back to it), ``--sign-key`` and ``--lang``; the parser class
-every command uses (one clear line and exit 2 for a usage error)."""
+``auditor.core.options.ScanOptions`` and mapped back to it), ``--sign-key`` and ``--lang`` (the parser class every
+command uses is ``commands.parser.Parser``)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,9 @@ from typing import Any, Callable, Iterable
 
 from ..core.checks import roles
 from ..core.options import ScanOptions, cli_fields, cli_of, existing_file
-from ..errors import UsageError
 from ..i18n import LANGS
 from ..scan.registry import names as area_names
 from ..signing import SigningKey, read_signing_key
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one clear line, exit 2, no usage dump
-        raise UsageError(f"{self.prog}: {message}")
 
 
 CHOICES: dict[str, Callable[[], list[str]]] = {"areas": area_names, "roles": lambda: list(roles())}

@@ -13,6 +13,7 @@ lists the areas in an order where each one's needs are provided before it runs."
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -22,6 +23,18 @@ from .factory import FindingFactory
 from .handover import KINDS, Handover
 from .model import Coverage, Finding
 from .options import ScanOptions
+
+
+def deferred(module: str, function: str) -> Callable[..., Any]:
+    """``module.function``, imported when first called: an area names its collector and judge this way so that a
+    scan imports the areas it runs, not all of them (``scan --only remote`` never loads the files area's readers)."""
+
+    def call(*args: Any, **kw: Any) -> Any:
+        return getattr(importlib.import_module(module), function)(*args, **kw)
+
+    call.__name__ = function
+    call.__qualname__ = f"{module}.{function}"
+    return call
 
 
 @dataclass

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from ..core.area import Area
-from .collect import collect
-from .judge import judge
+from ..core.area import Area, deferred
 
 AREA = Area(name="remote", what="remote-control tools, tunnels and OS remote features", default=True,
-            collect=collect, judge=judge)
+            collect=deferred(f"{__package__}.collect", "collect"), judge=deferred(f"{__package__}.judge", "judge"))

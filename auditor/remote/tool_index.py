@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 
 from ..authenticode import Signer, norm_signer
-from ..packs import Tool, glob_match
+from ..packs import Glob, Tool
 
 _ENV_TAILS = {
     "%programfiles%": "program files", "%programfiles(x86)%": "program files (x86)",
@@ -66,10 +66,12 @@ class ToolIndex:
         self.tools = tools
         self.exact: dict[str, Tool] = {}
         self.stems: dict[str, Tool] = {}
-        self.globs: list[tuple[str, Tool]] = []
+        self.globs: list[tuple[Glob, Tool]] = []
+        self.display_globs = [(Glob.of(p), tool) for tool in tools.values() for p in tool.display_names]
+        self.autostart_globs = [(Glob.of(p), tool) for tool in tools.values() for p in tool.autostart_names]
         self.services: dict[str, Tool] = {}
         self.packages: dict[str, Tool] = {}
-        self.paths: list[tuple[str, Tool]] = []
+        self.paths: list[tuple[str, str, Tool]] = []  # ("/tail", "/tail/", tool): made once, met per path
         self.ports: dict[int, list[Tool]] = {}
         self.pe_orig: dict[str, Tool] = {}
         self.pe_product: dict[str, Tool] = {}
@@ -78,7 +80,7 @@ class ToolIndex:
         for tool in tools.values():
             for name in tool.processes:
                 if any(c in name for c in "*?["):
-                    self.globs.append((name.casefold(), tool))
+                    self.globs.append((Glob.of(name), tool))
                 else:
                     self.exact.setdefault(name.casefold(), tool)
                     self.stems.setdefault(_stem(name), tool)
@@ -89,7 +91,7 @@ class ToolIndex:
             for folder in tool.install_paths:
                 tail = path_tail(folder)
                 if tail:
-                    self.paths.append((tail, tool))
+                    self.paths.append(("/" + tail, "/" + tail + "/", tool))
             for port in tool.ports:
                 self.ports.setdefault(port, []).append(tool)
             for orig in tool.pe["original_filenames"]:
@@ -133,8 +135,9 @@ class ToolIndex:
         tool = self.exact.get(low) or self.stems.get(_stem(low))
         if tool:
             return tool
-        for pattern, tool in self.globs:
-            if glob_match(pattern, low) or glob_match(pattern, _stem(low) + ".exe"):
+        exe = _stem(low) + ".exe"
+        for glob, tool in self.globs:
+            if glob.match(low) or glob.match(exe):
                 return tool
         return None
 
@@ -143,8 +146,8 @@ class ToolIndex:
         if not path:
             return None
         loc = norm_location(path)
-        for tail, tool in self.paths:
-            if loc.endswith("/" + tail) or ("/" + tail + "/") in loc:
+        for end, inside, tool in self.paths:
+            if loc.endswith(end) or inside in loc:
                 return Match(tool, "install_path", path)
         return None
 
@@ -190,16 +193,12 @@ class ToolIndex:
         return self.services.get(low) or self.services.get(low.removesuffix(".service"))
 
     def by_display_name(self, name: str) -> Tool | None:
-        for tool in self.tools.values():
-            if any(glob_match(p, name) for p in tool.display_names):
-                return tool
-        return None
+        low = name.casefold()
+        return next((tool for glob, tool in self.display_globs if glob.match(low)), None)
 
     def by_autostart_name(self, name: str) -> Tool | None:
-        for tool in self.tools.values():
-            if any(glob_match(p, name) for p in tool.autostart_names):
-                return tool
-        return None
+        low = name.casefold()
+        return next((tool for glob, tool in self.autostart_globs if glob.match(low)), None)
 
 
 def _command_exe(command: str) -> str | None:

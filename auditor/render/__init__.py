@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import UsageError
 from ..durable import write_bytes
-from ..siem import ndjson
-from . import csv_report, html, json_report, markdown, xlsx
 
-# extension -> renderer(report, lang) -> bytes
-RENDERERS: dict[str, Callable[[dict[str, Any], str], bytes]] = {
-    ".json": json_report.render,
-    ".html": html.render,
-    ".htm": html.render,
-    ".md": markdown.render,
-    ".xlsx": xlsx.render,
-    ".csv": csv_report.render,
-    ".ecs.ndjson": ndjson.render_ecs,  # ECS documents in a _bulk body for the data stream
-    ".ocsf.ndjson": ndjson.render_ocsf,  # OCSF 1.3.0 events, one per line
+# extension -> (module, function); the function renders (report, lang) -> bytes. A format's module is imported
+# when that format is written: a scan writing JSON does not import jinja2 (HTML, Markdown) or xlsxwriter.
+RENDERERS: dict[str, tuple[str, str]] = {
+    ".json": ("auditor.render.json_report", "render"),
+    ".html": ("auditor.render.html", "render"),
+    ".htm": ("auditor.render.html", "render"),
+    ".md": ("auditor.render.markdown", "render"),
+    ".xlsx": ("auditor.render.xlsx", "render"),
+    ".csv": ("auditor.render.csv_report", "render"),
+    ".ecs.ndjson": ("auditor.siem.ndjson", "render_ecs"),  # ECS documents in a _bulk body for the data stream
+    ".ocsf.ndjson": ("auditor.siem.ndjson", "render_ocsf"),  # OCSF 1.3.0 events, one per line
 }
 
 
@@ -27,7 +27,8 @@ def renderer_for(path: Path) -> Callable[[dict[str, Any], str], bytes]:
     name = path.name.lower()
     for ext in sorted(RENDERERS, key=len, reverse=True):  # longest first: .ecs.ndjson before .ndjson
         if name.endswith(ext):
-            return RENDERERS[ext]
+            module, function = RENDERERS[ext]
+            return getattr(importlib.import_module(module), function)  # on demand: see RENDERERS
     known = ", ".join(sorted(RENDERERS))
     raise UsageError(f"--output {path}: unknown report format {path.suffix or '(no extension)'!r}; known: {known}")
 

@@ -3,9 +3,8 @@ them, and signs that they went to removable drives."""
 
 from __future__ import annotations
 
-from ..core.area import Area
-from .collect import collect
-from .judge import judge
+from ..core.area import Area, deferred
 
 AREA = Area(name="trail", what="order exports downloaded from shop back offices", default=True,
-            collect=collect, judge=judge, needs=("file_verdicts", "departures"), sections=("trail",))
+            collect=deferred(f"{__package__}.collect", "collect"), judge=deferred(f"{__package__}.judge", "judge"),
+            needs=("file_verdicts", "departures"), sections=("trail",))
