@@ -227,3 +227,15 @@ def pytest_collection_modifyitems(items):
         for fixture, marker in MARK_BY_FIXTURE.items():
             if fixture in getattr(item, "fixturenames", ()):
                 item.add_marker(marker)
+
+
+def quick_subset(cases, quick=lambda case: False, keep: int = 1) -> list:
+    """Parameter ``cases`` of an equivalence corpus for the quick run: the first ``keep`` cases and those
+    ``quick(case)`` accepts run in it, every other case is marked slow (the full suite runs them all)."""
+    out = []
+    for i, case in enumerate(cases):
+        if i < keep or quick(case):
+            out.append(case)
+        else:
+            out.append(pytest.param(*(case if isinstance(case, tuple) else (case,)), marks=pytest.mark.slow))
+    return out
