@@ -27,7 +27,6 @@ The network between the agent and the SIEM is not trusted:
 
 from __future__ import annotations
 
-import base64
 import ipaddress
 import json
 import math
@@ -41,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 from .. import boundedjson
+from ..urlcreds import split_credentials
 from .texts import shown
 
 RETRYABLE = {429, 502, 503, 504, 500}
@@ -98,18 +98,11 @@ def cluster_url(url: str) -> tuple[str, dict[str, str]]:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{shown(without_credentials(url), 300)}: not an http(s) URL")
-    headers = {}
-    netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
-    if parts.port:
-        netloc += f":{parts.port}"
-    if parts.username is not None:
-        user = urllib.parse.unquote(parts.username)
-        pw = urllib.parse.unquote(parts.password or "")
-        headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()
-    path = parts.path.rstrip("/")
+    bare, headers = split_credentials(url)
+    path = bare.path.rstrip("/")
     if path.endswith("/_bulk"):
         path = path[:-len("/_bulk")]
-    return urllib.parse.urlunsplit((parts.scheme, netloc, path, parts.query, "")), headers
+    return urllib.parse.urlunsplit((bare.scheme, bare.netloc, path, bare.query, "")), headers
 
 
 def endpoint(base: str, path: str) -> str:

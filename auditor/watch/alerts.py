@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import agentlog, safeio
+from ..urlcreds import split_credentials
 from ..durable import mkdir_private, restrict_to_owner
 from ..errors import UsageError
 from ..leakguard import scrub  # every event checked for personal data before it is written
@@ -207,7 +208,8 @@ class Webhook:
     recorded as a `webhook_failed` line in the events file (never retried forever, never re-posted)."""
 
     def __init__(self, url: str, sink: Sink) -> None:
-        self.url = check_webhook_url(url)
+        bare, self.auth = split_credentials(check_webhook_url(url))
+        self.url = urllib.parse.urlunsplit(bare)
         self.sink = sink
         self.queue: queue.Queue = queue.Queue(WEBHOOK_QUEUE)
         self.thread = threading.Thread(target=self._run, name="webhook", daemon=True)
@@ -224,7 +226,7 @@ class Webhook:
     def _send(self, body: bytes) -> str | None:
         req = urllib.request.Request(self.url, data=body, method="POST",
                                      headers={"Content-Type": "application/json; charset=utf-8",
-                                              "User-Agent": "yuncang-auditor-watch"})
+                                              "User-Agent": "yuncang-auditor-watch", **self.auth})
         try:
             with _OPENER.open(req, timeout=WEBHOOK_TIMEOUT) as resp:  # noqa: S310 - http(s) checked
                 resp.read(1 << 16)
