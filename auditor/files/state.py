@@ -41,13 +41,24 @@ def _install_key(folder: Path) -> tuple[bytes, bool]:
     path = folder / "files.key"
     try:
         key = safeio.read_bytes(path, max_size=4096)
-        if len(key) >= KEY_BYTES:
+        if len(key) >= KEY_BYTES and _private(path):
             return key, False
     except OSError:
         pass  # missing, not a regular file, unreadable: replaced (a rename replaces a link, never its target)
+    # a key another account could read (or own) is replaced: the state made with it is forgotten and every file is
+    # read once more, rather than keep names that key would let someone test against the database
     key = secrets.token_bytes(KEY_BYTES)
     write_bytes(path, key)
     return key, True
+
+
+def _private(path: Path) -> bool:
+    """The key file is ours and nobody else may read or write it (POSIX modes; on Windows the data folder's ACL
+    holds, see paths.py)."""
+    if os.name == "nt":
+        return True
+    st = os.lstat(path)
+    return st.st_uid == os.geteuid() and not st.st_mode & 0o077
 
 
 class FileState:
@@ -57,8 +68,8 @@ class FileState:
         self.secret, fresh_key = _install_key(self.path.parent)
         new = not self.path.exists()
         self.db = sqlite3.connect(str(self.path))
-        if new:
-            restrict_to_owner(self.path)
+        if new or os.name != "nt":
+            restrict_to_owner(self.path)  # new, or on POSIX left wider by someone: owner-only either way
         self.db.execute("PRAGMA secure_delete = ON")  # a forgotten row leaves nothing in free pages
         cols = [r[1] for r in self.db.execute("PRAGMA table_info(files)")]
         if cols and "key" not in cols:  # first layout: keyed by the raw path

@@ -246,6 +246,34 @@ def test_state_forgets_what_is_gone_without_storing_paths(tmp_path):
     st.close()
 
 
+@pytest.mark.skipif(os.name == "nt", reason="POSIX modes; the data folder's ACL holds on Windows")
+def test_an_install_key_others_could_read_is_replaced_and_its_state_forgotten(tmp_path):
+    """files.key made readable to everyone (a careless chmod, a restore from a backup): whoever read it could test
+    guessed names against the database, so the key is replaced and the rows made with it can never match again;
+    the database is made owner-only again too."""
+    from auditor.files.state import FileState
+
+    db = tmp_path / "state" / "files.sqlite"
+    root = tmp_path / "a"
+    st = FileState(db)
+    st.seen(root / "x.csv", root)
+    st.store(root / "x.csv", root, 1, 1, 1, [{"records": 0}])
+    st.close()
+    key = tmp_path / "state" / "files.key"
+    old = key.read_bytes()
+    key.chmod(0o644)
+    db.chmod(0o644)
+    st = FileState(db)
+    assert st.lookup(root / "x.csv", 1, 1, 1) is None
+    assert st.db.execute("SELECT COUNT(*) FROM files").fetchone() == (0,)
+    st.close()
+    assert key.read_bytes() != old
+    assert key.stat().st_mode & 0o777 == 0o600 and db.stat().st_mode & 0o777 == 0o600
+    st = FileState(db)  # the new key is kept from now on
+    st.close()
+    assert (tmp_path / "state" / "files.key").read_bytes() != old
+
+
 def test_old_state_with_raw_paths_is_discarded_and_vacuumed(tmp_path):
     import sqlite3
 
