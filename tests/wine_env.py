@@ -282,8 +282,13 @@ class WinePC:
         return self.run([self.exe, *args], cwd=cwd, timeout=timeout)
 
     def reg(self, *args: str) -> Result:
-        res = self.run(["reg", *args], timeout=60)
-        assert res.returncode == 0, f"reg {' '.join(args)}: {res.output}"
+        """Wine's ``reg.exe``. It has been seen to hang, silent, while the wineserver was busy (a full CI run, an
+        MSI's services starting): a run that times out is tried again, twice at most; a real failure is not."""
+        for _ in range(3):
+            res = self.run(["reg", *args], timeout=60)
+            if res.returncode is not None:
+                break
+        assert res.returncode == 0, f"reg {' '.join(args)}: exit {res.returncode} {res.output}"
         return res
 
     def reg_add(self, key: str, value: str | None, data: str | None = None, kind: str = "REG_SZ") -> None:
