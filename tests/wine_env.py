@@ -282,12 +282,14 @@ class WinePC:
         return self.run([self.exe, *args], cwd=cwd, timeout=timeout)
 
     def reg(self, *args: str) -> Result:
-        """Wine's ``reg.exe``. It has been seen to hang, silent, while the wineserver was busy (a full CI run, an
-        MSI's services starting): a run that times out is tried again, twice at most; a real failure is not."""
-        for _ in range(3):
+        """Wine's ``reg.exe``. It has been seen to fail silently (no output, within a full CI run while the
+        wineserver was busy): a run that fails or hangs is tried again, twice at most (every use here is idempotent:
+        it only adds values, with /f)."""
+        for attempt in range(3):
             res = self.run(["reg", *args], timeout=60)
-            if res.returncode is not None:
+            if res.returncode == 0:
                 break
+            time.sleep(1 + attempt)
         assert res.returncode == 0, f"reg {' '.join(args)}: exit {res.returncode} {res.output}"
         return res
 
