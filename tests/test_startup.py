@@ -7,10 +7,11 @@ import fnmatch
 import importlib
 import json
 import pkgutil
+import re
 import subprocess
 import sys
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 import auditor
 from auditor import cli, packs
@@ -125,7 +126,11 @@ GLOB_TEXTS = st.text(alphabet=st.sampled_from("abcdefgtodeskvnc-_.[]*?! 01234567
 @given(pattern=GLOB_TEXTS, text=GLOB_TEXTS)
 def test_prepared_glob_is_fnmatch(pattern, text):
     """The literal pre-check never refuses what fnmatch (case-insensitive) accepts, nor accepts what it refuses."""
-    assert Glob.of(pattern).match(text.casefold()) == fnmatch.fnmatchcase(text.casefold(), pattern.casefold())
+    try:
+        expected = fnmatch.fnmatchcase(text.casefold(), pattern.casefold())
+    except re.error:  # Python 3.9's fnmatch refuses a reversed range ("[1-0]"); 3.10+ matches nothing with it
+        assume(False)
+    assert Glob.of(pattern).match(text.casefold()) == expected
 
 
 def test_catalog_globs_match_as_before():
