@@ -99,10 +99,13 @@ def _name_len(text: str, rules: PiiRules, at_end: bool) -> int:
 
 def mask_pi(text: str) -> str:
     """``text`` with every unmasked mobile and ID number masked, and a name standing next to one."""
-    if not isinstance(text, str) or not text:
+    if not isinstance(text, str) or not _DIGIT_RUN.search(text):
         return text
-    if not _DIGIT_RUN.search(text):
-        return text
+    return _masked(text)
+
+
+def _masked(text: str) -> str:
+    """:func:`mask_pi` of a string that has three digits in a row."""
     rules = _rules()
     seen = text.translate(_WIDE)
     if not rules.candidate.search(seen):
@@ -143,7 +146,7 @@ def scrub(value: Any, key: str = "") -> Any:
         if not _DIGIT_RUN.search(value):
             return value
         return value if _HEX.fullmatch(value) and (len(value) in _DIGEST_LENGTHS or key == "path_hex") \
-            else mask_pi(value)
+            else _masked(value)
     if isinstance(value, dict):
         return {scrub(k): scrub(v, k if isinstance(k, str) else "") for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -88,13 +88,16 @@ class FileState:
     def key(self, path: Path | str | bytes) -> bytes:
         raw = path if isinstance(path, bytes) else os.fsencode(path)
         if raw != self._last[0]:  # the walk asks seen() then lookup() for the same file: one HMAC for both
-            self._last = (raw, hmac.new(self.secret, raw, hashlib.sha256).digest()[:16])
+            self._last = (raw, self._digest(raw))
         return self._last[1]
 
     def _root_key(self, root: Path) -> bytes:
         if root not in self._roots:
-            self._roots[root] = hmac.new(self.secret, os.fsencode(root), hashlib.sha256).digest()[:16]
+            self._roots[root] = self._digest(os.fsencode(root))
         return self._roots[root]
+
+    def _digest(self, raw: bytes) -> bytes:
+        return hmac.new(self.secret, raw, hashlib.sha256).digest()[:16]
 
     def _load(self) -> dict[bytes, tuple[Any, ...]]:
         if self._cache is None:
