@@ -39,7 +39,7 @@ CARGO_FOLDERS = {b"registry", b"git", b"checkouts"}  # cargo's own folders (regi
 MAX_SEGMENT = 96  # characters of a crate folder (name and version)
 
 _GO_PATH = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~+/-]{0,199}")
-_SEGMENT_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.+-")
+_SEGMENT_RUN = re.compile(rb"[A-Za-z0-9_.+-]*")
 _CRATE = re.compile(rb"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
 _VERSION_TAIL = re.compile(rb"-\d+\.\d+\.\d+[A-Za-z0-9.+-]*$")
 _RS_TAIL = re.compile(rb"[A-Za-z0-9_./\\-]{0,160}?\.rs")
@@ -130,9 +130,10 @@ def rust_crates(data: bytes) -> tuple[str, ...]:
         pos = data.find(sep)
         while pos >= 0 and hits < MAX_SRC_HITS and len(found) < MAX_CRATES:
             hits += 1
-            name = _crate_before(data, pos)
-            if name and _RS_TAIL.match(data, pos + len(sep)):
-                found.add(name)
+            if _RS_TAIL.match(data, pos + len(sep)):
+                name = _crate_before(data, pos)
+                if name:
+                    found.add(name)
             pos = data.find(sep, pos + 1)
     return tuple(sorted(found))
 
@@ -140,13 +141,11 @@ def rust_crates(data: bytes) -> tuple[str, ...]:
 def _crate_before(data: bytes, sep: int) -> str:
     """The folder name ending at ``sep`` (where ``/src/`` starts), without its ``-x.y.z`` version; "" when it is
     not a crate-like name or runs into other text."""
-    start = sep
-    floor = max(0, sep - MAX_SEGMENT - 1)
-    while start > floor and data[start - 1] in _SEGMENT_CHARS:
-        start -= 1
-    if start == floor and floor > 0:
+    window = data[max(0, sep - MAX_SEGMENT - 1):sep][::-1]  # read backwards by one C-speed match
+    run = _SEGMENT_RUN.match(window).end()
+    if run > MAX_SEGMENT:
         return ""  # longer than any crate folder: part of other text
-    segment = _VERSION_TAIL.sub(b"", data[start:sep])
+    segment = _VERSION_TAIL.sub(b"", window[:run][::-1])
     if not _CRATE.fullmatch(segment) or segment in CARGO_FOLDERS:
         return ""
     return segment.decode("ascii").casefold()
