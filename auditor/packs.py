@@ -74,7 +74,12 @@ def legal_clauses(root: Path | None = None) -> dict[str, dict[str, Any]]:
 
 CATEGORIES = ("remote_support", "rmm", "vnc", "rdp", "tunnel", "rat", "builtin", "im_assist")
 _TOOL_ID = re.compile(r"^[a-z0-9_-]+$")
-_LIST_KEYS = ("services", "packages", "install_paths", "display_names", "autostart_names", "domains", "sources")
+_LIST_KEYS = ("services", "packages", "install_paths", "display_names", "autostart_names", "domains", "sources",
+              "go_modules", "rust_crates")
+# a Go module path whose first element is a domain (never std's "cmd/go" nor "command-line-arguments"); a crate
+# folder of three characters or more, lower case, as cargo's package names
+_GO_MODULE = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+(/[A-Za-z0-9._~+-]+)*$")
+_RUST_CRATE = re.compile(r"^[a-z0-9_][a-z0-9_-]{2,63}$")
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,8 @@ class Tool:
     origin: str
     listen_ports: tuple[int, ...] = ()  # the subset that accepts direct/LAN connections from other machines
     reviewed: dt.date | None = None  # when the entry's facts were last checked against its sources
+    go_modules: tuple[str, ...] = ()  # Go main-module paths its binaries carry (auditor.remote.build_marks)
+    rust_crates: tuple[str, ...] = ()  # crate folders of its Rust source paths (auditor.remote.build_marks)
 
     @property
     def is_tunnel(self) -> bool:
@@ -141,6 +148,10 @@ def _tool_from(raw: dict[str, Any], origin: str) -> Tool:
     reviewed = raw.get("reviewed")
     if reviewed is not None and (not isinstance(reviewed, dt.date) or isinstance(reviewed, dt.datetime)):
         raise PackError(f"{origin}: tool {tid}: 'reviewed' must be a TOML date (reviewed = 2026-12-05)")
+    for key, shape in (("go_modules", _GO_MODULE), ("rust_crates", _RUST_CRATE)):
+        bad = [v for v in lists[key] if not shape.match(v)]
+        if bad:
+            raise PackError(f"{origin}: tool {tid}: {key!r} entry {bad[0]!r} is not a {key[:-1].replace('_', ' ')}")
     pe_raw = raw.get("pe", {})
     pe = {k: tuple(v for v in pe_raw.get(k, []) if v.strip())
           for k in ("original_filenames", "company_names", "product_names", "signers")}
@@ -150,7 +161,8 @@ def _tool_from(raw: dict[str, Any], origin: str) -> Tool:
         services=lists["services"], packages=lists["packages"], install_paths=lists["install_paths"],
         display_names=lists["display_names"], autostart_names=lists["autostart_names"],
         ports=tuple(dict.fromkeys(ports + listen_ports)), domains=lists["domains"], pe=pe, sources=lists["sources"],
-        origin=origin, listen_ports=tuple(listen_ports), reviewed=reviewed,
+        origin=origin, listen_ports=tuple(listen_ports), reviewed=reviewed, go_modules=lists["go_modules"],
+        rust_crates=lists["rust_crates"],
     )
 
 

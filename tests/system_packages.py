@@ -34,6 +34,7 @@ PACKAGES: dict[str, tuple[str, str]] = {
     "wixl": ("cmd", "wixl"),                                # the MSI
     "msitools": ("cmd", "msiinfo"),
     "osslsigncode": ("cmd", "osslsigncode"),                # Authenticode signing and its verification
+    "golang-go": ("cmd", "go"),                             # real Go executables (build info of renamed tools)
 }
 
 

@@ -1,6 +1,7 @@
 """Renamed binaries: recognised by PE version info, by their Authenticode signer (version info stripped; binaries
-signed here by osslsigncode with certificates whose subjects copy the vendors') or by the tool's install folder;
-RC-002 evidence says which."""
+signed here by osslsigncode with certificates whose subjects copy the vendors'), by the Go module or Rust crates
+their compiler left in them (real Go and Rust programs built here), or by the tool's install folder; RC-002
+evidence says which."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from auditor.remote.facts import ProcessFact, RemoteFacts
 from auditor.remote.judge import RemoteJudge
 from auditor.remote.pe_info import version_info
 from auditor.remote.tool_index import ToolIndex
+from buildkit import go_program, need_cargo, need_go, rust_program
 from signkit import need_mingw, need_tools, signed_copy, stripped_pe, versioned_pe
 from test_catalog_freshness import NEW_TOOLS
 
@@ -103,31 +105,45 @@ def test_wine_style_process_without_name_falls_back_to_cmdline():
     assert finding.check_id == "RC-001" and finding.evidence["name_source"] == "cmdline"
 
 
-# The tools released or popular since 2023 (the catalog's 2026-12 review) whose renamed copies the catalog's PE
-# facts name; the others have no version information or signer a public source gives (see their notes).
-RENAMED_NAMED_AT_LEAST = 10
+# The tools released or popular since 2023 (the catalog's 2026-12 review) whose renamed copies the catalog's facts
+# name: version information or signer (11: sunshine, easytier, frpmgr, openfrp, chmlfrp, billd_desk, controlr, ehorus,
+# screenmeet, ntr_remote, net_monitor_employees), Go module (lucky) or Rust crates (vnt). The other 6 have no source
+# for any of them: acronis_connect and gameviewer (UU远程) are signed by company-wide certificates that sign their
+# vendors' other products too; asklink, deskin, remotepass and teledesktop have no public version info or signer
+# (see their notes).
+RENAMED_NAMED_AT_LEAST = 13
 
 
-def test_renamed_copies_of_the_post_2023_tools(tmp_path):
-    """Done-when trial for tools: for each tool of the 2026-12 review, a real PE built here under a bland name
-    with the version information its catalog entry gives (OriginalFilename, ProductName, CompanyName), and a
-    stripped PE signed with its catalog signer's subject; each copy is named as its own tool, never as another,
-    and the share of tools named is kept."""
+def _copies(tool, tool_dir: Path, bare: Path) -> list[Path]:
+    """Renamed copies of ``tool`` built from its catalog facts alone: a MinGW PE with its version information, a
+    stripped PE signed by each of its signers, a Go program (Windows PE) of its Go module, a Rust program (Linux
+    ELF: Rust's Windows standard library is not installed here) of its crates."""
+    pe = tool.pe
+    strings = {key: pe[field][0] for key, field in (("OriginalFilename", "original_filenames"),
+                                                    ("ProductName", "product_names"),
+                                                    ("CompanyName", "company_names")) if pe[field]}
+    copies = []
+    if strings:
+        copies.append(versioned_pe(tool_dir / "v" / "WinSecurityHost.exe", strings))
+    for k, subject in enumerate(pe["signers"]):
+        copies.append(signed_copy(bare, tool_dir / f"s{k}" / "WinSecurityHost.exe", subject))
+    for k, module in enumerate(tool.go_modules):
+        copies.append(go_program(tool_dir / f"go{k}" / "WinSecurityHost.exe", module, "cmd/agent", stripped=True))
+    if tool.rust_crates:
+        copies.append(rust_program(tool_dir / "rs" / "kworker", list(tool.rust_crates[:2]), binary="kworker"))
+    return copies
+
+
+def _named_share(catalog, tool_ids, tmp_path: Path) -> tuple[set[str], set[str]]:
+    """(named, unknown): each copy must be named as its own tool, never as another."""
     need_tools()
     need_mingw()
-    catalog = packs.catalog()
+    need_go()
+    need_cargo()
     bare = stripped_pe(tmp_path / "bare.exe")
     named, unknown = set(), set()
-    for tool_id in NEW_TOOLS:
-        pe = catalog[tool_id].pe
-        strings = {key: pe[field][0] for key, field in (("OriginalFilename", "original_filenames"),
-                                                        ("ProductName", "product_names"),
-                                                        ("CompanyName", "company_names")) if pe[field]}
-        copies = []
-        if strings:
-            copies.append(versioned_pe(tmp_path / tool_id / "v" / "WinSecurityHost.exe", strings))
-        for k, subject in enumerate(pe["signers"]):
-            copies.append(signed_copy(bare, tmp_path / tool_id / f"s{k}" / "WinSecurityHost.exe", subject))
+    for tool_id in tool_ids:
+        copies = _copies(catalog[tool_id], tmp_path / tool_id, bare)
         if not copies:
             unknown.add(tool_id)
             continue
@@ -136,5 +152,26 @@ def test_renamed_copies_of_the_post_2023_tools(tmp_path):
             assert finding.check_id == "RC-002" and finding.evidence["renamed"] is True, (tool_id, exe)
             assert finding.evidence["tool"]["id"] == tool_id, (tool_id, finding.evidence["match"])
         named.add(tool_id)
+    return named, unknown
+
+
+def test_renamed_copies_of_the_post_2023_tools(tmp_path):
+    """Done-when trial for tools: for each tool of the 2026-12 review, renamed copies built here from its catalog
+    facts (version information, signer, Go module, Rust crates) under a bland name; each copy is named as its own
+    tool, never as another, and the share of tools named is kept (13 of 19, 68%: the target of 95% is not met,
+    see RENAMED_NAMED_AT_LEAST)."""
+    catalog = packs.catalog()
+    named, unknown = _named_share(catalog, NEW_TOOLS, tmp_path)
     assert named | unknown == set(NEW_TOOLS)
+    print(f"named {len(named)}/{len(NEW_TOOLS)} ({len(named) / len(NEW_TOOLS):.0%}); unknown: {sorted(unknown)}")
     assert len(named) >= RENAMED_NAMED_AT_LEAST, (sorted(named), sorted(unknown))
+
+
+def test_renamed_go_and_rust_tools_of_the_whole_catalog(tmp_path):
+    """Every catalog tool with a Go module or Rust crates (frp, nps, chisel, gost, cloudflared, tailscale, Lucky,
+    VNT, EasyTier, RustDesk...): a renamed real program built from those facts alone is named as that tool."""
+    catalog = packs.catalog()
+    marked = sorted(t.id for t in catalog.values() if t.go_modules or t.rust_crates)
+    assert len(marked) >= 16
+    named, unknown = _named_share(catalog, marked, tmp_path)
+    assert named == set(marked) and not unknown

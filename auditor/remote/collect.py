@@ -11,7 +11,7 @@ from ..core.options import ScanOptions
 from ..redact import rules as secret_rules
 from . import linux_autostart, linux_packages, linux_units, processes, remote_services, win_files, win_registry
 from .facts import ProcessFact, RemoteFacts
-from .pe_info import sha256_file, signers_of, version_info
+from .pe_info import build_marks_of, sha256_file, signers_of, version_info
 from .tool_index import ToolIndex
 
 
@@ -36,9 +36,10 @@ def collect(ctx: ScanContext, opts: ScanOptions, handover: Handover) -> RemoteFa
 
 
 def read_executable(p: ProcessFact, index: ToolIndex, on_tool_port: bool = False) -> None:
-    """The executable's PE version information, and its SHA-256 when the process is a catalog tool (by name,
-    version information or install folder) or listens on a tool's port."""
+    """The executable's PE version information, signers and Go/Rust build marks, and its SHA-256 when the process
+    is a catalog tool (by name, any of those, or install folder) or listens on a tool's port."""
     p.version_info = version_info(p.exe)
     p.signers = signers_of(p.exe)
+    p.build_marks = build_marks_of(p.exe)
     if on_tool_port or index.match_process(p)[0] is not None:
         p.exe_sha256 = sha256_file(p.exe)

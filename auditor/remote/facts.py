@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..authenticode import Signer
+from .build_marks import BuildMarks
 
 
 def _present(fact: Any) -> dict[str, Any]:
@@ -28,6 +29,7 @@ class ProcessFact:
     name_source: str = "psutil"  # psutil | cmdline (when name()/exe() raised)
     version_info: dict[str, str] = field(default_factory=dict)  # PE version strings of the executable
     signers: list[Signer] = field(default_factory=list)  # its Authenticode signers (unverified)
+    build_marks: BuildMarks = field(default_factory=BuildMarks)  # its Go build info and Rust crate folders
     exe_sha256: str | None = None  # of the executable, for processes the judge may report
 
     def to_dict(self) -> dict[str, Any]:

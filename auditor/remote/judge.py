@@ -25,7 +25,8 @@ OS_PORT_OWNERS = {"svchost.exe", "system", "sshd", "sshd.exe", "xrdp", "xrdp-ses
 MAX_CONNECTIONS = 20
 # how a renamed binary was recognised (RC-002 evidence "recognised_by"), by the look-up that named it
 RECOGNISED_BY = {"pe_original_filename": "version_info", "pe_product_name": "version_info",
-                 "pe_company_name": "version_info", "pe_signer": "signer", "install_path": "folder"}
+                 "pe_company_name": "version_info", "pe_signer": "signer", "go_module": "go_module",
+                 "rust_crate": "rust_crate", "install_path": "folder"}
 
 
 def _tool_dict(tool) -> dict[str, Any]:
@@ -125,6 +126,10 @@ class RemoteJudge:
             ev["recognised_by"] = RECOGNISED_BY.get(m.how, m.how)
         if m.how == "pe_signer":
             ev["pe_signers"] = [s.to_dict() for s in p.signers]
+        elif m.how == "go_module":
+            ev["go_build"] = {"module": p.build_marks.go_module, "package": p.build_marks.go_package}
+        elif m.how == "rust_crate":
+            ev["rust_crates"] = [c for c in p.build_marks.rust_crates if c in m.tool.rust_crates]
         return ev
 
     def _process_finding(self, p: ProcessFact, m: Match, renamed: bool, ev: dict, approval: Approval | None) -> Finding:

@@ -1,6 +1,7 @@
-"""Version information of Windows executables (OriginalFilename, CompanyName, ProductName...) and their
-Authenticode signers (auditor.authenticode), read with pefile in one pass, so a renamed copy of a remote-control
-tool is still recognised, also when its version information was stripped or altered."""
+"""Version information of Windows executables (OriginalFilename, CompanyName, ProductName...), their
+Authenticode signers (auditor.authenticode), and the Go/Rust build marks of Windows and Linux executables
+(auditor.remote.build_marks), read in one pass over one bounded read, so a renamed copy of a remote-control tool is
+still recognised, also when its version information was stripped or altered, or it never had any."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from functools import lru_cache
 from .. import safeio
 from ..authenticode import Signer, signers
 from ..durable import sha256_stream
+from .build_marks import BuildMarks, build_marks
 
 MAX_PE_BYTES = 128 << 20  # read into memory whole (never memory-mapped: a user could truncate it under us)
 KEYS = ("OriginalFilename", "CompanyName", "ProductName", "FileDescription", "InternalName", "FileVersion")
@@ -35,26 +37,49 @@ def signers_of(path: str | None) -> list[Signer]:
     return list(_read(path)[1])
 
 
-def _read(path: str | None) -> tuple[tuple[tuple[str, str], ...], tuple[Signer, ...]]:
+def build_marks_of(path: str | None) -> BuildMarks:
+    """The Go build info and Rust crate folders of a Windows (PE) or Linux (ELF) executable, read as version_info
+    reads."""
+    return _read(path)[2]
+
+
+_NOTHING: tuple[tuple[tuple[str, str], ...], tuple[Signer, ...], BuildMarks] = ((), (), BuildMarks())
+
+
+def _read(path: str | None) -> tuple[tuple[tuple[str, str], ...], tuple[Signer, ...], BuildMarks]:
     if not path:
-        return (), ()
+        return _NOTHING
     key = _key(path)
     if key is None or key[1] > MAX_PE_BYTES or key[1] < 64:
-        return (), ()
+        return _NOTHING
     return _cached(key)
 
 
 @lru_cache(maxsize=4096)
-def _cached(key: tuple[str, int, int]) -> tuple[tuple[tuple[str, str], ...], tuple[Signer, ...]]:
+def _cached(key: tuple[str, int, int]) -> tuple[tuple[tuple[str, str], ...], tuple[Signer, ...], BuildMarks]:
     path = key[0]
     try:
         with safeio.open_regular(path, max_size=MAX_PE_BYTES) as fh:
-            if fh.read(2) != b"MZ":
-                return (), ()
-            data = b"MZ" + fh.read()
-        return _version_strings(data), tuple(signers(data))
+            magic = fh.read(4)
+            if magic[:2] != b"MZ" and magic != b"\x7fELF":
+                return _NOTHING
+            data = magic + fh.read()
+    except Exception:  # noqa: BLE001 - unreadable, swapped or over-size files are simply not matched
+        return _NOTHING
+    marks = _marks(data)
+    if magic[:2] != b"MZ":
+        return (), (), marks
+    try:
+        return _version_strings(data), tuple(signers(data)), marks
     except Exception:  # noqa: BLE001 - malformed PE files are common; they are simply not matched
-        return (), ()
+        return (), (), marks
+
+
+def _marks(data: bytes) -> BuildMarks:
+    try:
+        return build_marks(data)
+    except Exception:  # noqa: BLE001 - a mark never makes a crafted file fail the read
+        return BuildMarks()
 
 
 def _version_strings(data: bytes) -> tuple[tuple[str, str], ...]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ..authenticode import Signer, norm_signer
 from ..packs import Glob, Tool
+from .build_marks import BuildMarks
 
 _ENV_TAILS = {
     "%programfiles%": "program files", "%programfiles(x86)%": "program files (x86)",
@@ -75,6 +76,8 @@ class ToolIndex:
         self.ports: dict[int, list[Tool]] = {}
         self.pe_orig: dict[str, Tool] = {}
         self.pe_product: dict[str, Tool] = {}
+        self.go_modules: dict[str, Tool] = {}
+        self.rust_crates: dict[str, Tool] = {}
         company_owners: dict[str, list[Tool]] = {}
         signer_owners: dict[str, list[Tool]] = {}
         for tool in tools.values():
@@ -98,6 +101,10 @@ class ToolIndex:
                 self.pe_orig.setdefault(orig.casefold(), tool)
             for prod in tool.pe["product_names"]:
                 self.pe_product.setdefault(prod.casefold(), tool)
+            for module in tool.go_modules:
+                self.go_modules.setdefault(module.casefold(), tool)
+            for crate in tool.rust_crates:
+                self.rust_crates.setdefault(crate, tool)
             if tool.category not in ("builtin", "im_assist"):
                 for comp in tool.pe["company_names"]:
                     company_owners.setdefault(comp.casefold(), []).append(tool)
@@ -114,8 +121,9 @@ class ToolIndex:
     # ----------------------------------------------------------------- processes
     def match_process(self, p) -> tuple[Match | None, bool]:
         """(match, renamed) of a ProcessFact. Renamed = recognised only by the PE version information the
-        collector read, by the executable's Authenticode signer (version information stripped or altered), or by
-        its install folder; Match.how says which."""
+        collector read, by the executable's Authenticode signer (version information stripped or altered), by its
+        Go module or Rust crates (no version information nor signer at all), or by its install folder; Match.how
+        says which."""
         for candidate in (p.name, p.exe or "", p.cmdline[0] if p.cmdline else ""):
             tool = self.by_name(candidate)
             if tool:
@@ -123,6 +131,8 @@ class ToolIndex:
         m = self.by_pe(p.version_info) if p.version_info else None
         if m is None and p.signers:
             m = self.by_signer(p.signers)
+        if m is None and p.build_marks:
+            m = self.by_build_marks(p.build_marks)
         if m is None:
             m = self.by_path(p.exe)
         return (m, True) if m else (None, False)
@@ -172,6 +182,31 @@ class ToolIndex:
                 tool = self.signers.get(norm_signer(name))
                 if tool:
                     return Match(tool, "pe_signer", name)
+        return None
+
+    def by_build_marks(self, marks: BuildMarks) -> Match | None:
+        """The tool whose catalog ``go_modules`` hold the executable's Go main module (or the module its main
+        package lies in), else whose ``rust_crates`` hold one of its Rust crate folders (auditor.remote.build_marks;
+        like a signer, a mark only ever names a tool)."""
+        for path in (marks.go_module, marks.go_package):
+            tool = self._go_module_of(path)
+            if tool:
+                return Match(tool, "go_module", path)
+        for crate in marks.rust_crates:
+            tool = self.rust_crates.get(crate)
+            if tool:
+                return Match(tool, "rust_crate", crate)
+        return None
+
+    def _go_module_of(self, path: str) -> Tool | None:
+        """The tool of a module path or of a package inside it (``github.com/fatedier/frp/cmd/frpc``), also under a
+        major-version suffix (``/v3``)."""
+        low = path.casefold()
+        while low:
+            tool = self.go_modules.get(low)
+            if tool:
+                return tool
+            low = low.rpartition("/")[0]
         return None
 
     def by_command(self, command: str | None) -> Match | None:
