@@ -56,7 +56,9 @@ def _flip(data: bytes, pos: int) -> bytes:
     """Replace one byte by another printable one (a hex digit stays a hex digit, a letter a letter)."""
     old = data[pos:pos + 1]
     table = {b"0": b"1", b"a": b"b", b" ": b"\t", b"\n": b" "}
-    new = table.get(old) or (b"1" if old.isdigit() else b"x" if old != b"x" else b"y")
+    new = table.get(old) or (bytes([old[0] + 1]) if old.isdigit() and old != b"9" else b"0" if old == b"9"
+                             else b"x" if old != b"x" else b"y")
+    assert new != old
     return data[:pos] + new + data[pos + 1:]
 
 
