@@ -91,7 +91,8 @@ def load_duties(root: Path | None = None, clauses: dict[str, Any] | None = None)
             raise PackError("pack.duties.unknown_clauses", where=where, missing=', '.join(missing))
         unknown = [a for a in lists["areas"] if a not in DUTY_AREAS]
         if unknown:
-            raise PackError("pack.duties.unknown_areas", where=where, unknown=', '.join(unknown), areas=', '.join(DUTY_AREAS))
+            raise PackError("pack.duties.unknown_areas", where=where, unknown=', '.join(unknown),
+                            areas=', '.join(DUTY_AREAS))
         out.append({"id": did, "title": {"zh": raw["title_zh"], "en": raw["title_en"]},
                     "description": {"zh": raw["description_zh"], "en": raw["description_en"]}, **lists})
     return out

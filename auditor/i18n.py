@@ -20,16 +20,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import PackError
-from .messages import DEFAULT_LANG, LANGS
+from .messages import DEFAULT_LANG, LANGS, KeepUnknown
 from .packs import load_toml
 from .resources import pack_dir
-
-
-class _Keep(dict):
-    """format_map() mapping that leaves an unknown ``{name}`` as it is (a template is never a crash)."""
-
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
 
 
 def per_lang(value: Any, lang: str) -> Any:
@@ -43,7 +36,7 @@ def fill(text: str, params: Mapping[str, Any], lang: str | None = None) -> str:
     """``text`` with its ``{parameters}`` filled; a per-language parameter takes ``lang``'s entry; a parameter
     that is missing or None keeps its ``{name}``."""
     values = {k: per_lang(v, lang) if lang else v for k, v in params.items()}
-    return text.format_map(_Keep({k: v for k, v in values.items() if v is not None}))
+    return text.format_map(KeepUnknown({k: v for k, v in values.items() if v is not None}))
 
 
 def t(lang: str, key: str, **params: Any) -> str:

@@ -39,7 +39,9 @@ CATALOG = Path(__file__).with_name("messages.toml")
 WORDED_FAMILIES = ("argparse.", "arg.", "reason.")
 
 
-class _Keep(dict):
+class KeepUnknown(dict):
+    """format_map() mapping that leaves an unknown ``{name}`` as it is (a template is never a crash)."""
+
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
 
@@ -71,9 +73,9 @@ def _render(key: str, params: Mapping[str, Any], lang: str) -> str:
     template = entry.get(lang, entry["en"])
     values = {k: localized(v, lang) for k, v in params.items()}
     try:
-        return string.Formatter().vformat(template, (), _Keep(values))
+        return string.Formatter().vformat(template, (), KeepUnknown(values))
     except (ValueError, KeyError, IndexError, AttributeError, TypeError):  # a parameter a spec does not fit
-        return template.format_map(_Keep({k: str(v) for k, v in values.items()}))
+        return template.format_map(KeepUnknown({k: str(v) for k, v in values.items()}))
 
 
 class Worded:
@@ -98,21 +100,18 @@ class Worded:
         return self.english
 
 
+#: how a list given as a parameter is joined (problems: "a; b")
+LIST_SEPARATOR = {"zh": "；", "en": "; "}
+
+
 def localized(value: Any, lang: str) -> Any:
-    """``value`` in ``lang`` when it is a Text, a Worded message or an error carrying one; else itself."""
+    """``value`` in ``lang`` when it is a Text, a Worded message or an error carrying one, a list of them joined;
+    else itself."""
     if isinstance(value, BaseException):
         value = getattr(value, "message", value)
+    if isinstance(value, (list, tuple)):
+        return LIST_SEPARATOR.get(lang, "; ").join(str(localized(v, lang)) for v in value)
     return value.text(lang) if isinstance(value, (Text, Worded)) else value
-
-
-def has(key: str) -> bool:
-    return key in catalog()
-
-
-def parameters(text: str) -> frozenset[str]:
-    """The ``{names}`` a text takes."""
-    return frozenset(field.split("!")[0].split(".")[0].split("[")[0]
-                     for _, field, _, _ in string.Formatter().parse(text) if field)
 
 
 @lru_cache(maxsize=1)

@@ -112,7 +112,8 @@ def _tool_from(raw: dict[str, Any], origin: str) -> Tool:
         if not isinstance(raw.get(key), str) or not raw[key]:
             raise PackError("pack.tools.missing_or_empty", origin=origin, tid=tid, key=key)
     if raw["category"] not in CATEGORIES:
-        raise PackError("pack.tools.unknown_category", origin=origin, tid=tid, category=raw['category'], categories=', '.join(CATEGORIES))
+        raise PackError("pack.tools.unknown_category", origin=origin, tid=tid, category=raw['category'],
+                        categories=', '.join(CATEGORIES))
     exposure = raw.get("exposure", "inbound")
     if exposure not in ("inbound", "outbound"):
         raise PackError("pack.tools.bad_exposure", origin=origin, tid=tid)

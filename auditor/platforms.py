@@ -46,7 +46,8 @@ class Platforms:
         """The id of ``pid`` as another pack names it; PackError naming ``where`` when it is unknown."""
         found = self.resolve(pid) if isinstance(pid, str) else None
         if found is None:
-            raise PackError("pack.platforms.unknown", where=where, pid=pid, origin=self.origin, known=', '.join(self.by_id))
+            raise PackError("pack.platforms.unknown", where=where, pid=pid, origin=self.origin,
+                            known=', '.join(self.by_id))
         return found
 
 

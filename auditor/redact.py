@@ -91,7 +91,8 @@ def parse_rules(data: dict[str, Any], origin: str = "secrets.toml") -> SecretRul
         try:
             rx = re.compile(rule["pattern"])
         except re.error as exc:
-            raise PackError("pack.secrets.bad_pattern", origin=origin, where=where, what=rule.get('what', ''), exc=exc) from None
+            raise PackError("pack.secrets.bad_pattern", origin=origin, where=where, what=rule.get('what', ''),
+                            exc=exc) from None
         if rx.match(""):
             raise PackError("pack.secrets.empty_match", origin=origin, where=where)
         values.append(rx)

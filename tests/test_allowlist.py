@@ -116,6 +116,6 @@ def test_allowlist_missing_expiry_and_syntax_errors(tmp_path):
 
 def test_an_allowlist_that_is_a_folder_is_named_as_one(tmp_path):
     for command in (("scan", "--only", "remote", "-q"), ("watch", "--no-processes", "--path", str(tmp_path))):
-        res = run_cli(*command, "--allowlist", str(tmp_path))
+        res = run_cli(*command, "--allowlist", str(tmp_path), "--lang", "en")
         assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
         assert f"{tmp_path}: a folder, not a regular file" in res.stderr and "no such file" not in res.stderr

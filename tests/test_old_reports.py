@@ -27,7 +27,7 @@ def test_old_report_validates_and_verifies(version):
     report = json.loads(_old(version).read_text(encoding="utf-8"))
     assert report["schema_version"] == version and len(report["findings"]) == 18
     validate_report(report)
-    res = run_cli("verify", str(_old(version)), "--sign-key", str(KEY))
+    res = run_cli("verify", "--lang", "en", str(_old(version)), "--sign-key", str(KEY))
     assert res.returncode == 0 and res.stdout.startswith("OK:") and "signature valid" in res.stdout, res.stderr
 
 
@@ -49,7 +49,7 @@ def test_old_report_renders_in_every_format(version, tmp_path):
         assert "PI-002" in outs[4].read_text(encoding="utf-8-sig")
         with zipfile.ZipFile(outs[3]) as z:
             assert any(n.startswith("xl/worksheets/") for n in z.namelist())
-        res = run_cli("verify", str(outs[0]), "--sign-key", str(KEY))
+        res = run_cli("verify", "--lang", "en", str(outs[0]), "--sign-key", str(KEY))
         assert res.returncode == 0, res.stderr
 
 

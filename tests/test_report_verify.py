@@ -31,7 +31,7 @@ def signed(tmp_path_factory, request):
 
 
 def _verify(path, *extra):
-    return run_cli("verify", str(path), *extra)
+    return run_cli("verify", "--lang", "en", str(path), *extra)
 
 
 def _altered(res, *fragments):
@@ -129,7 +129,7 @@ def test_other_files_are_usage_errors(signed, tmp_path):
         zf.writestr("r.json", signed["plain"].read_bytes())
     res = _verify(bundle)
     assert res.returncode == 2 and "ZIP" in res.stderr
-    res = run_cli("verify", str(tmp_path / "missing.json"))
+    res = run_cli("verify", "--lang", "en", str(tmp_path / "missing.json"))
     assert res.returncode == 2 and "no such file" in res.stderr
 
 

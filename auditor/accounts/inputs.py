@@ -178,13 +178,15 @@ class ColumnMap:
             if kind is not None:
                 kind = kind.strip().lower().replace("-", "_")
                 if kind not in voc.specs:
-                    raise UsageError("usage.accounts.map_unknown_kind", option=_option(key, column), kind=quote(kind), kinds=', '.join(voc.specs))
+                    raise UsageError("usage.accounts.map_unknown_kind", option=_option(key, column), kind=quote(kind),
+                                     kinds=', '.join(voc.specs))
                 ok = fname in voc.specs[kind].fields
             else:
                 ok = any(fname in fields for fields in known.values())
             if not ok:
                 listing = "; ".join(f"{k}: {', '.join(v)}" for k, v in known.items())
-                raise UsageError("usage.accounts.map_unknown_field", option=_option(key, column), fname=quote(fname), listing=listing)
+                raise UsageError("usage.accounts.map_unknown_field", option=_option(key, column), fname=quote(fname),
+                                 listing=listing)
             entries[(kind, fname)] = column
         return cls(entries)
 
@@ -198,7 +200,8 @@ class ColumnMap:
                 label = f"{key[0]}.{key[1]}" if key[0] else key[1]
                 cols = "; ".join(f"{name}: {', '.join(quote(c) for c in cols[:SHOWN_COLUMNS] if c)}"
                                  for name, cols in found.items())
-                raise UsageError("usage.accounts.map_no_column", option=_option(label, column), column=quote(column), found=cols or 'no input files')
+                raise UsageError("usage.accounts.map_no_column", option=_option(label, column), column=quote(column),
+                                 found=cols or 'no input files')
 
 
 def _option(key: str, column: str) -> str:
@@ -432,9 +435,11 @@ def _read_once(kind: str, path: Path, voc: Vocab, cmap: ColumnMap, encoding: str
     except UnreadableTable as exc:
         raise UsageError("usage.accounts.unreadable_table", label=spec.label, path=path, exc=exc) from None
     except OSError as exc:
-        raise UsageError("usage.cannot_read_what", what=spec.label, path=path, why=Worded(safeio.reason_of(exc))) from None
+        raise UsageError("usage.cannot_read_what", what=spec.label, path=path,
+                         why=Worded(safeio.reason_of(exc))) from None
     except (csv.Error, UnicodeError, ValueError) as exc:
-        raise UsageError("usage.accounts.unreadable_table_kind", label=spec.label, path=path, kind=type(exc).__name__, exc=exc) from None
+        raise UsageError("usage.accounts.unreadable_table_kind", label=spec.label, path=path, kind=type(exc).__name__,
+                         exc=exc) from None
     skips.close()
     return _Read(cov, records, first, best_header, sheets_seen, used, encoding)
 
@@ -458,14 +463,16 @@ def _finish(kind: str, path: Path, voc: Vocab, res: _Read, coverage: Coverage, f
         shown = ", ".join(quote(c) for c in named[:SHOWN_COLUMNS]) or "none"
         if len(named) > SHOWN_COLUMNS:
             shown += f" and {len(named) - SHOWN_COLUMNS} more"
-        raise UsageError("usage.accounts.unknown_layout", label=spec.label, path=path, needs_text=_needs_text(spec), shown=shown, needs=spec.needs[0][0])
+        raise UsageError("usage.accounts.unknown_layout", label=spec.label, path=path, needs_text=_needs_text(spec),
+                         shown=shown, needs=spec.needs[0][0])
     columns = {f: first.header[i] for f, i in first.columns.items()}
     cov.notes += duplicate_notes(first.header, first.columns, norm)
     records = res.records
     if not records:
         if kind == "roster":
             named = [c for c in first.header if c]
-            raise UsageError("usage.accounts.no_employees", label=spec.label, path=path, columns=', '.join(quote(c) for c in named[:SHOWN_COLUMNS]))
+            raise UsageError("usage.accounts.no_employees", label=spec.label, path=path,
+                             columns=', '.join(quote(c) for c in named[:SHOWN_COLUMNS]))
         cov.status = "no_data"
         cov.note = "header only, no records"
     else:

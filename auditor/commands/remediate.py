@@ -79,7 +79,7 @@ def _files_from_report(path: Path) -> tuple[list[Path], int]:
         raise UsageError("usage.remediate.not_report", path=path)
     problems = check(report)
     if problems:
-        raise UsageError("usage.remediate.report_altered", path=path, problems='; '.join(problems))
+        raise UsageError("usage.remediate.report_altered", path=path, problems=problems)
     out: list[Path] = []
     unresolved = 0
     for f in report["findings"]:

@@ -132,7 +132,8 @@ def _install(args: argparse.Namespace) -> int:
     try:
         prepare(job.output_dir)
     except OSError as exc:
-        raise UsageError("usage.schedule.cannot_create_output_dir", output_dir=job.output_dir, why=os_error(exc)) from None
+        raise UsageError("usage.schedule.cannot_create_output_dir", output_dir=job.output_dir,
+                         why=os_error(exc)) from None
     if _load_state(system):
         old = _load_state(system)
         if old and old.get("backend") != backend.name and old.get("backend") in be.BACKENDS:
@@ -150,7 +151,8 @@ def _install(args: argparse.Namespace) -> int:
         prepare(_state_path(system).parent)
         write_bytes(_state_path(system), (json.dumps(state, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     except OSError as exc:  # registered, but not recorded: say so (status and remove read the record)
-        raise UsageError("usage.schedule.cannot_record", state_path=_state_path(system), why=os_error(exc), name=backend.name) from None
+        raise UsageError("usage.schedule.cannot_record", state_path=_state_path(system), why=os_error(exc),
+                         name=backend.name) from None
     echo(f"schedule installed: {job.when.describe()}, reports in {job.output_dir} (last {job.keep} kept), "
           f"next run {job.when.next_after(dt.datetime.now()).strftime('%Y-%m-%d %H:%M')}")
     return 0

@@ -85,7 +85,8 @@ def _severity_map(value: Any, what: str, default: str, origin: str, key_ok) -> d
         if not is_severity(sev):
             raise PackError("pack.checks.unknown_name_severity", origin=origin, what=what, name=name, sev=sev)
         if rank(sev) <= rank(default):
-            raise PackError("pack.checks.severity_not_above", origin=origin, what=what, name=name, sev=sev, default=default)
+            raise PackError("pack.checks.severity_not_above", origin=origin, what=what, name=name, sev=sev,
+                            default=default)
     return dict(value)
 
 
@@ -106,7 +107,8 @@ def _ocsf(value: Any, origin: str) -> dict[str, Any]:
         raise PackError("pack.checks.bad_ocsf", origin=origin)
     uid, name = value.get("class_uid"), value.get("class_name")
     if OCSF_CLASSES.get(uid) != name:
-        raise PackError("pack.checks.not_ocsf_findings", origin=origin, uid=uid, name=name, classes=', '.join(f'{k} {v}' for k, v in OCSF_CLASSES.items()))
+        raise PackError("pack.checks.not_ocsf_findings", origin=origin, uid=uid, name=name,
+                        classes=', '.join(f'{k} {v}' for k, v in OCSF_CLASSES.items()))
     state = value.get("data_lifecycle_state_id")
     if state is not None and (uid != 2006 or state not in OCSF_LIFECYCLE):
         raise PackError("pack.checks.bad_lifecycle", origin=origin)
