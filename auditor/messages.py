@@ -27,11 +27,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.9/3.10 on older UOS/Kylin builds
-    import tomli as tomllib
-
 LANGS = ("zh", "en")  # every text of the agent is in these languages (auditor.i18n takes them from here)
 DEFAULT_LANG = "zh"  # without --lang: the people the agent serves read Chinese
 CATALOG = Path(__file__).with_name("messages.toml")
@@ -117,6 +112,12 @@ def localized(value: Any, lang: str) -> Any:
 @lru_cache(maxsize=1)
 def catalog() -> Mapping[str, Mapping[str, str]]:
     """Every key with its texts ({"zh": …, "en": …}), from the TOML catalog (tables nested by the key's dots)."""
+    # imported when the first message is rendered, not with errors.py: modules that only import the error classes
+    # (the trail's SQLite reader, run by a stock interpreter without tomli) must not need a TOML parser
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.9/3.10 on older UOS/Kylin builds
+        import tomli as tomllib
     with open(CATALOG, "rb") as fh:
         data = tomllib.load(fh)
     out: dict[str, dict[str, str]] = {}

@@ -142,5 +142,6 @@ def test_report_rerender_keeps_the_signature_chain(signed, tmp_path):
     assert rendered["rendered_from"]["signed"] is True
     other = tmp_path / "other.key"
     other.write_bytes(b"another-site-key-0123456789")
-    res = run_cli("report", str(signed["signed"]), "--sign-key", str(other), "-o", str(tmp_path / "x.html"))
+    res = run_cli("report", str(signed["signed"]), "--sign-key", str(other), "-o", str(tmp_path / "x.html"), "--lang",
+                  "en")
     assert res.returncode == 2 and "HMAC signature does not match" in res.stderr

@@ -127,7 +127,7 @@ def _mask(args: argparse.Namespace, q: Quarantine) -> int:
     missing = [p for p in args.files if not os.path.lexists(p)]
     if missing:
         raise UsageError("usage.remediate.no_such_file" if len(missing) == 1 else "usage.remediate.no_such_files",
-                         path=missing[0], paths="; ".join(missing))
+                         path=missing[0], paths="; ".join(map(str, missing)))
     rules = load_rules()
     failed = unresolved
     seen: set[str] = set()

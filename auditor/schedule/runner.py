@@ -52,7 +52,8 @@ class RunResult:
     baseline: Path | None = None
     changes: dict[str, Any] = field(default_factory=dict)
     pruned: list[str] = field(default_factory=list)
-    message: Text = Text("")  # the result line: English as a str (last-run.json), .text(lang) on the terminal
+    message: Text = field(default_factory=lambda: Text(""))  # the result line: English as a str (last-run.json),
+    # .text(lang) on the terminal
     first_run: bool = False  # no intact report of this PC before: every finding counts as new
 
 
