@@ -32,6 +32,8 @@ DEFAULT_LANG = "zh"  # without --lang: the people the agent serves read Chinese
 CATALOG = Path(__file__).with_name("messages.toml")
 #: the catalog families whose English texts are templates of messages written by others, tried in this order
 WORDED_FAMILIES = ("argparse.", "arg.", "reason.")
+#: a longer worded message is shown as it is: recognising it (a few lazy groups) must stay cheap on any input
+MAX_WORDED = 2000
 
 
 class KeepUnknown(dict):
@@ -83,7 +85,7 @@ class Worded:
         self.english = english
 
     def text(self, lang: str) -> str:
-        if lang == "en":
+        if lang == "en" or len(self.english) > MAX_WORDED:
             return self.english
         for key, pattern in _patterns():
             found = pattern.match(self.english)
@@ -102,8 +104,8 @@ LIST_SEPARATOR = {"zh": "；", "en": "; "}
 def localized(value: Any, lang: str) -> Any:
     """``value`` in ``lang`` when it is a Text, a Worded message or an error carrying one, a list of them joined;
     else itself."""
-    if isinstance(value, BaseException):
-        value = getattr(value, "message", value)
+    if isinstance(value, BaseException) and isinstance(getattr(value, "message", None), Text):
+        value = value.message  # one of our errors
     if isinstance(value, (list, tuple)):
         return LIST_SEPARATOR.get(lang, "; ").join(str(localized(v, lang)) for v in value)
     return value.text(lang) if isinstance(value, (Text, Worded)) else value

@@ -126,6 +126,15 @@ def test_an_error_is_english_as_str_and_in_either_language_as_text():
     assert "; ".join([problem, "x"]) == "report.json: SHA-256 does not match the manifest (altered); x"
 
 
+def test_argparse_wording_is_recognised_and_a_long_one_is_left_as_it_is():
+    said = Worded("argument --roster: /x/名单.csv: a FIFO (named pipe), not a regular file")
+    assert said.text("zh") == "参数 --roster：/x/名单.csv：命名管道（FIFO），不是普通文件"
+    assert said.text("en") == str(said)
+    assert Worded("something argparse says that we do not know").text("zh").startswith("something argparse")
+    long = "argument --roster: " + "a: b, " * 20_000 + "x: a FIFO (named pipe), not a regular file"
+    assert len(long) > messages.MAX_WORDED and Worded(long).text("zh") == long  # never matched: bounded work
+
+
 # --------------------------------------------------------------------------- a new user's first steps
 
 def _one_line(res, code=2):
