@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import safeio
 from .errors import UsageError
+from .messages import Text
 from .packs import Tool, tomllib
 from .textsafe import quote
 
@@ -72,8 +73,8 @@ def load_allowlist(path: Path, tools: dict[str, Tool]) -> list[Approval]:
             """Where to point the user: the key's own line inside this entry, else the entry's header."""
             for i in range(line, end - 1):
                 if key and re.match(rf"\s*{key}\s*=", lines[i]):
-                    return f"allowlist {path}, line {i + 1}"
-            return f"allowlist {path}, line {line}"
+                    return Text("where.allowlist_line", path=path, line=i + 1)
+            return Text("where.allowlist_line", path=path, line=line)
 
         where = at()
         for key in ("tool", "approver", "reason", "expires"):

@@ -23,6 +23,7 @@ from typing import Any
 from .core.checks import CheckDef, checks as load_checks
 from . import packs
 from .leakguard import guard_report
+from .messages import Text
 from .report_input import load as load_report_input
 from .errors import PackError, UsageError
 from .i18n import LANGS, both, t
@@ -66,7 +67,7 @@ def load_duties(root: Path | None = None, clauses: dict[str, Any] | None = None)
         raise PackError("pack.duties.none", path=path)
     for raw in raws:
         did = raw.get("id")
-        where = f"{path}: duty {did or '?'}"
+        where = Text("where.duty", path=path, id=did or "?")
         if not isinstance(did, str) or not did.startswith("D-"):
             raise PackError("pack.duties.bad_id", where=where)
         if did in seen:

@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .errors import PackError
+from .messages import Text
 from .packs import load_toml, string_list
 from .resources import pack_dir
 
@@ -63,7 +64,7 @@ def load_platforms(path: Path) -> Platforms:
         pid = raw.get("id")
         if not isinstance(pid, str) or not _ID.match(pid):
             raise PackError("pack.platforms.bad_id", origin=origin, pid=pid)
-        where = f"{origin}: platform {pid}"
+        where = Text("where.platform", origin=origin, id=pid)
         for key in ("name_zh", "name_en"):
             if not isinstance(raw.get(key), str) or not raw[key].strip():
                 raise PackError("pack.missing", where=where, key=key)

@@ -95,7 +95,7 @@ def test_invalid_allowlist_exits_2_with_the_line(tmp_path):
         reason = "b"
         expires = 2030-01-01
         """)
-    res = run_cli("scan", "--only", "remote", "--allowlist", str(allow), "-q")
+    res = run_cli("scan", "--only", "remote", "--allowlist", str(allow), "-q", "--lang", "en")
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "line 10" in res.stderr and "no-such-tool" in res.stderr
 
@@ -107,10 +107,10 @@ def test_allowlist_missing_expiry_and_syntax_errors(tmp_path):
         approver = "a"
         reason = "b"
         """)
-    res = run_cli("scan", "--only", "remote", "--allowlist", str(allow), "-q")
+    res = run_cli("scan", "--only", "remote", "--allowlist", str(allow), "-q", "--lang", "en")
     assert res.returncode == 2 and "line 2" in res.stderr and "expires" in res.stderr
     allow.write_text('[[approved]]\ntool = "todesk\n', encoding="utf-8")
-    res = run_cli("scan", "--only", "remote", "--allowlist", str(allow), "-q")
+    res = run_cli("scan", "--only", "remote", "--allowlist", str(allow), "-q", "--lang", "en")
     assert res.returncode == 2 and "line 2" in res.stderr and "Traceback" not in res.stderr
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import PackError
+from ..messages import Text
 from ..packs import load_toml
 from ..resources import pack_dir
 from .severity import highest, is_severity, rank
@@ -119,7 +120,7 @@ def check_from(raw: dict[str, Any], origin: str, roles: dict[str, Role]) -> Chec
     cid = raw.get("id")
     if not isinstance(cid, str) or not _CHECK_ID.match(cid):
         raise PackError("pack.checks.bad_check_id", origin=origin, cid=cid)
-    where = f"{origin}: check {cid}"
+    where = Text("where.check", origin=origin, id=cid)
     for key in ("area", "severity", "legal_basis", "ecs", "ocsf"):
         if key not in raw:
             raise PackError("pack.lacks_key", where=where, key=key)

@@ -22,6 +22,7 @@ from ..compliance import load_duties
 from ..errors import PackError, UsageError
 from ..hostinfo import now_iso
 from ..i18n import t
+from ..messages import Text
 from ..resources import pack_dir
 
 ANSWERS = ("yes", "no", "partial", "na")
@@ -44,7 +45,7 @@ def load_checklist(root: Path | None = None) -> dict[str, Any]:
     questions, seen = [], set()
     for raw in data.get("question", []):
         qid = raw.get("id")
-        where = f"{path}: question {qid or '?'}"
+        where = Text("where.question", path=path, id=qid or "?")
         if not isinstance(qid, str) or not qid.startswith("Q-") or qid in seen:
             raise PackError("pack.checklist.bad_id", where=where)
         seen.add(qid)

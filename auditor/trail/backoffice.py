@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from urllib.parse import urlsplit
 
 from ..errors import PackError
+from ..messages import Text
 from ..packs import load_toml, string_list
 from ..platforms import platforms
 from ..resources import pack_dir
@@ -117,7 +118,7 @@ def load_catalog(path: Path) -> Catalog:
         pid = raw.get("id")
         if not isinstance(pid, str) or not pid:
             raise PackError("pack.backoffice.bad_platform_id", origin=origin, pid=pid)
-        where = f"{origin}: platform {pid}"
+        where = Text("where.platform", origin=origin, id=pid)
         for key in ("name_zh", "name_en"):
             if not isinstance(raw.get(key), str) or not raw[key]:
                 raise PackError("pack.missing", where=where, key=key)
