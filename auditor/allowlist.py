@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import safeio
 from .errors import UsageError
+from .messages import Text
 from .packs import Tool, tomllib
 from .textsafe import quote
 
@@ -47,22 +48,22 @@ def load_allowlist(path: Path, tools: dict[str, Tool]) -> list[Approval]:
     try:
         text = safeio.read_input(path, "allowlist", max_size=MAX_ALLOWLIST_BYTES).decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise UsageError(f"allowlist {path}: not UTF-8 text") from None
+        raise UsageError("usage.allowlist.not_utf8", path=path) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"allowlist {path}: {_one_line(exc)}") from None
+        raise UsageError("usage.allowlist.malformed", path=path, why=_one_line(exc)) from None
     except RecursionError:
-        raise UsageError(f"allowlist {path}: arrays or tables nested too deep") from None
+        raise UsageError("usage.allowlist.too_deep", path=path) from None
     lines = text.splitlines()
     header_lines = [i + 1 for i, line in enumerate(lines) if _HEADER.match(line)]
     unknown = set(data) - {"approved"}
     if unknown:
         shown = ", ".join(quote(k) for k in sorted(unknown)[:5]) + (", …" if len(unknown) > 5 else "")
-        raise UsageError(f"allowlist {path}: unknown top-level key(s) {shown}; entries are [[approved]] tables")
+        raise UsageError("usage.allowlist.unknown_top_keys", path=path, shown=shown)
     entries = data.get("approved", [])
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise UsageError(f"allowlist {path}: 'approved' must be [[approved]] tables, one per approval")
+        raise UsageError("usage.allowlist.approved_not_tables", path=path)
     out = []
     for n, raw in enumerate(entries):
         line = header_lines[n] if n < len(header_lines) else 0
@@ -72,40 +73,38 @@ def load_allowlist(path: Path, tools: dict[str, Tool]) -> list[Approval]:
             """Where to point the user: the key's own line inside this entry, else the entry's header."""
             for i in range(line, end - 1):
                 if key and re.match(rf"\s*{key}\s*=", lines[i]):
-                    return f"allowlist {path}, line {i + 1}"
-            return f"allowlist {path}, line {line}"
+                    return Text("where.allowlist_line", path=path, line=i + 1)
+            return Text("where.allowlist_line", path=path, line=line)
 
         where = at()
         for key in ("tool", "approver", "reason", "expires"):
             if key not in raw:
-                raise UsageError(f"{where}: entry lacks '{key}'")
+                raise UsageError("usage.allowlist.entry_lacks", where=where, key=key)
         if not isinstance(raw["tool"], str) or raw["tool"] not in tools:
-            raise UsageError(f"{at('tool')}: unknown tool id {quote(raw['tool'])} (ids are the file names in "
-                             "checks/remote-tools/, e.g. 'todesk')")
+            raise UsageError("usage.allowlist.unknown_tool", at=at('tool'), tool=quote(raw['tool']))
         expires = raw["expires"]
         if isinstance(expires, str):
             try:
                 expires = dt.date.fromisoformat(expires)
             except ValueError:
-                raise UsageError(f"{at('expires')}: expires must be a date like 2026-12-31") from None
+                raise UsageError("usage.allowlist.bad_expires", at=at('expires')) from None
         if isinstance(expires, dt.datetime):
             expires = expires.date()
         if not isinstance(expires, dt.date):
-            raise UsageError(f"{at('expires')}: expires must be a date like 2026-12-31")
+            raise UsageError("usage.allowlist.bad_expires", at=at('expires'))
         hosts = raw.get("hosts", raw.get("host", "*"))
         hosts = [hosts] if isinstance(hosts, str) else hosts
         if not isinstance(hosts, list) or not hosts or \
                 not all(isinstance(h, str) and 0 < len(h) <= MAX_HOST_PATTERN for h in hosts):
-            raise UsageError(f"{at('hosts')}: hosts must be a host-name pattern or a list of them "
-                             f"(at most {MAX_HOST_PATTERN} characters each)")
+            raise UsageError("usage.allowlist.bad_hosts", at=at('hosts'), MAX_HOST_PATTERN=MAX_HOST_PATTERN)
         for key in ("approver", "reason"):
             if not isinstance(raw[key], str) or not raw[key].strip() or len(raw[key]) > MAX_TEXT:
-                raise UsageError(f"{at(key)}: '{key}' must be a non-empty text (at most {MAX_TEXT} characters)")
+                raise UsageError("usage.allowlist.bad_text", at=at(key), key=key, MAX_TEXT=MAX_TEXT)
         ticket = raw.get("ticket")
         if isinstance(ticket, int) and not isinstance(ticket, bool):
             ticket = str(ticket)
         if ticket is not None and (not isinstance(ticket, str) or len(ticket) > MAX_TEXT):
-            raise UsageError(f"{at('ticket')}: 'ticket' must be a text such as \"IT-2026-118\"")
+            raise UsageError("usage.allowlist.bad_ticket", at=at('ticket'))
         out.append(Approval(raw["tool"], tuple(hosts), raw["approver"].strip(), raw["reason"].strip(), expires,
                             ticket.strip() or None if ticket else None, line))
     return out

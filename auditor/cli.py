@@ -13,6 +13,7 @@ from . import __version__, agentlog
 from .commands.parser import Parser
 from .errors import UsageError
 from .leakguard import mask_pi
+from .messages import DEFAULT_LANG, LANGS, Text
 from .pii.rules import load_rules
 from .terminal import echo
 
@@ -73,9 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     _output_never_fails()
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv[:argv.index("--")] if "--" in argv else "--debug" in argv
+    lang = lang_of(argv)
     try:
         parser = build_parser(argv)
         args = parser.parse_args(argv)
+        lang = getattr(args, "lang", lang)
         if args.command is None:
             parser.print_help()
             return EXIT_USAGE
@@ -83,16 +86,30 @@ def main(argv: list[str] | None = None) -> int:
         load_rules()  # the leak guard's rules: a site's broken pii.toml is exit 2 for every command, named
         return args.run(args)
     except UsageError as exc:  # messages carry paths and values of the command line: shown, never obeyed
-        echo(f"auditor: {exc}" if not str(exc).startswith("auditor") else str(exc), err=True)
+        said = exc.text(lang)
+        echo(said if str(exc).startswith("auditor") else f"auditor: {said}", err=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        echo("auditor: interrupted", err=True)
+        echo(f"auditor: {Text('cli.interrupted').text(lang)}", err=True)
         return 130
     except Exception as exc:  # noqa: BLE001 - last resort: a message (the traceback with --debug and in the log)
         agentlog.internal_error(exc)
         if debug:
             echo(mask_pi("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()), err=True)
         where = agentlog.log_file()
-        echo(f"auditor: internal error: {type(exc).__name__}: {exc} (please report this"
-             f"{f'; details in {where}' if where else ''})", err=True)
+        said = Text("cli.internal_error_logged" if where else "cli.internal_error", kind=type(exc).__name__,
+                    exc=exc, log=where)
+        echo(f"auditor: {said.text(lang)}", err=True)
         return EXIT_INTERNAL
+
+
+def lang_of(argv: list[str]) -> str:
+    """The language of messages printed before the command line is parsed (or when it cannot be): the value of
+    ``--lang`` in ``argv`` (``--lang en`` or ``--lang=en``, before a ``--``), else the default language."""
+    words = argv[:argv.index("--")] if "--" in argv else argv
+    for i, word in enumerate(words):
+        value = words[i + 1] if word == "--lang" and i + 1 < len(words) else word.partition("=")[2] \
+            if word.startswith("--lang=") else None
+        if value in LANGS:
+            return value
+    return DEFAULT_LANG

@@ -23,6 +23,7 @@ from typing import Any
 from .core.checks import CheckDef, checks as load_checks
 from . import packs
 from .leakguard import guard_report
+from .messages import Text
 from .report_input import load as load_report_input
 from .errors import PackError, UsageError
 from .i18n import LANGS, both, t
@@ -63,18 +64,18 @@ def load_duties(root: Path | None = None, clauses: dict[str, Any] | None = None)
     seen: set[str] = set()
     raws = packs.load_toml(path).get("duty")
     if not raws or not isinstance(raws, list):
-        raise PackError(f"{path}: no [[duty]] entries")
+        raise PackError("pack.duties.none", path=path)
     for raw in raws:
         did = raw.get("id")
-        where = f"{path}: duty {did or '?'}"
+        where = Text("where.duty", path=path, id=did or "?")
         if not isinstance(did, str) or not did.startswith("D-"):
-            raise PackError(f"{where}: id must be like 'D-REMOTE'")
+            raise PackError("pack.duties.bad_id", where=where)
         if did in seen:
-            raise PackError(f"{where}: duplicate id")
+            raise PackError("pack.duplicate_id", where=where)
         seen.add(did)
         for key in ("title_zh", "title_en", "description_zh", "description_en"):
             if not isinstance(raw.get(key), str) or not raw[key].strip():
-                raise PackError(f"{where}: missing or empty {key!r}")
+                raise PackError("pack.missing_or_empty", where=where, key=key)
         lists: dict[str, Any] = {}
         for key in ("clauses", "areas", "checks", "exclude_checks"):
             if key == "checks" and key not in raw:
@@ -82,16 +83,17 @@ def load_duties(root: Path | None = None, clauses: dict[str, Any] | None = None)
                 continue
             value = raw.get(key, [])
             if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-                raise PackError(f"{where}: {key!r} must be a list of strings")
+                raise PackError("pack.not_string_list", where=where, key=key)
             lists[key] = value
         if not lists["clauses"] or not lists["areas"]:
-            raise PackError(f"{where}: needs 'clauses' and 'areas'")
+            raise PackError("pack.duties.needs_clauses_areas", where=where)
         missing = [c for c in lists["clauses"] if c not in clauses]
         if missing:
-            raise PackError(f"{where}: unknown clause id(s) {', '.join(missing)} (not in legal.toml)")
+            raise PackError("pack.duties.unknown_clauses", where=where, missing=', '.join(missing))
         unknown = [a for a in lists["areas"] if a not in DUTY_AREAS]
         if unknown:
-            raise PackError(f"{where}: unknown area(s) {', '.join(unknown)} (one of {', '.join(DUTY_AREAS)})")
+            raise PackError("pack.duties.unknown_areas", where=where, unknown=', '.join(unknown),
+                            areas=', '.join(DUTY_AREAS))
         out.append({"id": did, "title": {"zh": raw["title_zh"], "en": raw["title_en"]},
                     "description": {"zh": raw["description_zh"], "en": raw["description_en"]}, **lists})
     return out
@@ -417,8 +419,11 @@ def cited_checks(report: dict[str, Any], checks: dict[str, CheckDef]) -> dict[st
 # --------------------------------------------------------------------------- entry point
 
 def finish_report(report: dict[str, Any], baseline: Path | str | dict | None = None,
-                  checks_root: Path | None = None) -> dict[str, Any]:
-    """Add areas, duties, score, accepted_risks, clauses (and changes with a baseline) to ``report``."""
+                  checks_root: Path | None = None, first_report: bool = False) -> dict[str, Any]:
+    """Add areas, duties, score, accepted_risks, clauses (and changes with a baseline) to ``report``.
+    ``first_report``: no baseline because this host has no report before this one (a first scheduled run): the
+    report says so (``first_report: true``, schema 1.3), so its changes section can say there is nothing to
+    compare with."""
     clauses = packs.legal_clauses(checks_root)
     duties = load_duties(checks_root, clauses)
     checks = load_checks(checks_root)
@@ -431,6 +436,9 @@ def finish_report(report: dict[str, Any], baseline: Path | str | dict | None = N
     if baseline is not None:
         old = baseline if isinstance(baseline, dict) else load_baseline(Path(baseline))
         report["changes"] = compare(report, old, areas)
+        report.pop("first_report", None)  # compared now, with a baseline given later (auditor report --baseline)
+    elif first_report:
+        report["first_report"] = True
     report["clauses"] = cited_clauses(report, clauses, duties)
     report["checks"] = cited_checks(report, checks)
     if _minor(report.get("schema_version")) < _minor(SCHEMA_VERSION):

@@ -20,18 +20,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import PackError
+from .messages import DEFAULT_LANG, LANGS, KeepUnknown
 from .packs import load_toml
 from .resources import pack_dir
-
-LANGS = ("zh", "en")
-DEFAULT_LANG = "zh"
-
-
-class _Keep(dict):
-    """format_map() mapping that leaves an unknown ``{name}`` as it is (a template is never a crash)."""
-
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
 
 
 def per_lang(value: Any, lang: str) -> Any:
@@ -45,7 +36,7 @@ def fill(text: str, params: Mapping[str, Any], lang: str | None = None) -> str:
     """``text`` with its ``{parameters}`` filled; a per-language parameter takes ``lang``'s entry; a parameter
     that is missing or None keeps its ``{name}``."""
     values = {k: per_lang(v, lang) if lang else v for k, v in params.items()}
-    return text.format_map(_Keep({k: v for k, v in values.items() if v is not None}))
+    return text.format_map(KeepUnknown({k: v for k, v in values.items() if v is not None}))
 
 
 def t(lang: str, key: str, **params: Any) -> str:
@@ -93,10 +84,10 @@ def _flat(data: dict[str, Any], path: Path, prefix: str = "") -> dict[str, str]:
         elif isinstance(value, str):
             items = {key: value}
         else:
-            raise PackError(f"{path}: key {key!r} is not a text ({type(value).__name__})")
+            raise PackError("pack.i18n.not_text", path=path, key=key, kind=type(value).__name__)
         for k, v in items.items():
             if k in out:
-                raise PackError(f"{path}: key {k!r} is defined twice")
+                raise PackError("pack.i18n.twice", path=path, k=k)
             out[k] = v
     return out
 
@@ -113,15 +104,15 @@ def check_catalogs(tables: dict[str, dict[str, str]], folder: Path) -> None:
         for a, b in ((first, lang), (lang, first)):
             missing = sorted(set(tables[a]) - set(tables[b]))
             if missing:
-                raise PackError(f"{folder / (b + '.toml')}: key {missing[0]!r} is missing (it is in {a}.toml)"
-                                + (f"; {len(missing) - 1} more missing" if len(missing) > 1 else ""))
+                raise PackError("pack.i18n.missing" if len(missing) == 1 else "pack.i18n.missing_more",
+                                path=folder / (b + '.toml'), key=missing[0], other=a, more=len(missing) - 1)
     for key in tables[first]:
         found: dict[str, frozenset[str]] = {}
         for lang in LANGS:
             try:
                 found[lang] = parameters(tables[lang][key])
             except ValueError as exc:
-                raise PackError(f"{folder / (lang + '.toml')}: key {key!r}: {exc}") from None
+                raise PackError("pack.i18n.bad_template", path=folder / (lang + '.toml'), key=key, exc=exc) from None
         if len(set(found.values())) > 1:
             shown = "; ".join(f"{lang}: {', '.join(sorted(p)) or 'none'}" for lang, p in found.items())
-            raise PackError(f"{folder}: key {key!r} takes different parameters per language ({shown})")
+            raise PackError("pack.i18n.parameters_differ", folder=folder, key=key, shown=shown)

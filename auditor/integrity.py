@@ -17,6 +17,7 @@ import hashlib
 from typing import Any, Callable
 
 from . import canonical_json
+from .messages import Text
 from .signing import HmacKey, PublicKey, SigningKey, VerifyKey, signer, verifier
 
 JCS = "rfc8785-without-integrity"
@@ -80,15 +81,15 @@ def check(report: dict[str, Any], key: SigningKey | VerifyKey | bytes | None = N
     number, a non-ASCII text) is compared, never trusted to be a hex string."""
     integ = report.get("integrity")
     if not isinstance(integ, dict) or "digest" not in integ:
-        return ["the report carries no integrity digest"]
+        return [Text("verify.no_digest")]
     if data is None:
         try:
             data = canonical(report)
         except ValueError as exc:
-            return [f"the report cannot be canonicalized ({exc})"]
+            return [Text("verify.not_canonical", exc=exc)]
     problems = []
     if hashlib.sha256(data).hexdigest() != integ["digest"]:
-        problems.append("SHA-256 digest does not match the content: the report was altered")
+        problems.append(Text("verify.digest_mismatch"))
     problem = signature_problem(integ, data, verifier(key))
     if problem:
         problems.append(problem)
@@ -103,23 +104,21 @@ def signature_problem(block: dict[str, Any], data: bytes, key: VerifyKey | None)
     if isinstance(key, HmacKey):
         mac = block.get("hmac_sha256")
         if not mac:
-            return ("signed with an Ed25519 key, not with this HMAC key (verify with --pubkey)"
-                    if "ed25519" in block else "the report is not signed (no hmac_sha256)")
+            return Text("verify.ed25519_not_hmac" if "ed25519" in block else "verify.report_not_hmac")
         if not key.matches(data, mac):
-            return "HMAC signature does not match: altered, or signed with another key"
+            return Text("verify.hmac_mismatch")
         return None
-    return ed25519_problem(block.get("ed25519"), data, key, "the report")
+    return ed25519_problem(block.get("ed25519"), data, key, Text("verify.the_report"))
 
 
 def ed25519_problem(sig: Any, data: bytes, key: PublicKey, what: str) -> str | None:
     if not isinstance(sig, dict):
-        return f"{what} is not signed with an Ed25519 key"
+        return Text("verify.not_ed25519", what=what)
     other = sig.get("public_key_sha256") != key.key_id
     if not key.verifies(data, sig.get("signature")):
-        return ("Ed25519 signature does not match: signed with another key" if other else
-                "Ed25519 signature does not match: altered after it was signed")
+        return Text("verify.ed25519_other_key" if other else "verify.ed25519_altered")
     if other:
-        return "Ed25519 signature valid, but the key it names is not this key (the key id was changed)"
+        return Text("verify.ed25519_key_id_changed")
     return None
 
 
@@ -128,5 +127,5 @@ def signed_by(integ: Any) -> str:
     kind = signature_kind(integ)
     if kind == "ed25519":
         key_id = integ["ed25519"].get("public_key_sha256") if isinstance(integ.get("ed25519"), dict) else None
-        return f"Ed25519 key {str(key_id)[:16]}…" if isinstance(key_id, str) else "Ed25519"
+        return Text("verify.by_ed25519", key_id=key_id[:16]) if isinstance(key_id, str) else "Ed25519"
     return "HMAC" if kind == "hmac" else ""

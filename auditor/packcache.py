@@ -40,6 +40,7 @@ from typing import Any, Callable, Sequence
 from . import __version__, safeio
 from .durable import write_bytes
 from .errors import PackError
+from .messages import os_error
 from .paths import pack_cache_dir, prepare
 
 FORMAT = 2
@@ -107,7 +108,7 @@ def _read_pack(path: Path) -> bytes:
     try:
         return path.read_bytes()  # the agent's own pack (its install folder or AUDITOR_*_DIR), not a found file
     except OSError as exc:
-        raise PackError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise PackError("pack.cannot_read", path=path, why=os_error(exc)) from None
 
 
 def _key(folder: Path, stamps: list[tuple[str, int, int]]) -> str:

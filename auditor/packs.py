@@ -38,11 +38,11 @@ def parse_toml(data: bytes, path: Path) -> dict[str, Any]:
     try:
         doc = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise PackError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+        raise PackError("pack.not_utf8", path=path, reason=exc.reason, start=exc.start) from None
     except tomllib.TOMLDecodeError as exc:
-        raise PackError(f"{path}: {exc}") from None
+        raise PackError("pack.malformed_toml", path=path, exc=exc) from None
     if not doc:
-        raise PackError(f"{path}: empty (nothing defined); restore it from the agent's own copy")
+        raise PackError("pack.empty", path=path)
     return doc
 
 
@@ -50,7 +50,7 @@ def string_list(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
     """``raw[key]``, a list of strings in a pack (missing: empty), each stripped, blank ones left out."""
     value = raw.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise PackError(f"{where}: {key!r} must be a list of strings")
+        raise PackError("pack.not_string_list", where=where, key=key)
     return tuple(v.strip() for v in value if v.strip())
 
 
@@ -61,11 +61,11 @@ def legal_clauses(root: Path | None = None) -> dict[str, dict[str, Any]]:
     path = (root or pack_dir("checks")) / "legal.toml"
     data = load_toml(path)
     if not data.get("clause"):
-        raise PackError(f"{path}: no [[clause]] entries")
+        raise PackError("pack.legal.none", path=path)
     out: dict[str, dict[str, Any]] = {}
     for raw in data.get("clause", []):
         if raw.get("id") in out:
-            raise PackError(f"legal.toml: duplicate clause id {raw.get('id')}")
+            raise PackError("pack.legal.duplicate", id=raw.get('id'))
         out[raw["id"]] = raw
     return out
 
@@ -114,44 +114,45 @@ class Tool:
 def _tool_from(raw: dict[str, Any], origin: str) -> Tool:
     tid = raw.get("id")
     if not isinstance(tid, str) or not _TOOL_ID.match(tid):
-        raise PackError(f"{origin}: tool id {tid!r} must match [a-z0-9_-]+")
+        raise PackError("pack.tools.bad_id", origin=origin, tid=tid)
     for key in ("name", "vendor", "category"):
         if not isinstance(raw.get(key), str) or not raw[key]:
-            raise PackError(f"{origin}: tool {tid}: missing or empty {key!r}")
+            raise PackError("pack.tools.missing_or_empty", origin=origin, tid=tid, key=key)
     if raw["category"] not in CATEGORIES:
-        raise PackError(f"{origin}: tool {tid}: unknown category {raw['category']!r} (one of {', '.join(CATEGORIES)})")
+        raise PackError("pack.tools.unknown_category", origin=origin, tid=tid, category=raw['category'],
+                        categories=', '.join(CATEGORIES))
     exposure = raw.get("exposure", "inbound")
     if exposure not in ("inbound", "outbound"):
-        raise PackError(f"{origin}: tool {tid}: exposure must be 'inbound' or 'outbound'")
+        raise PackError("pack.tools.bad_exposure", origin=origin, tid=tid)
     lists: dict[str, tuple[str, ...]] = {}
     for key in _LIST_KEYS:
         value = raw.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise PackError(f"{origin}: tool {tid}: {key!r} must be a list of strings")
+            raise PackError("pack.tools.not_string_list", origin=origin, tid=tid, key=key)
         lists[key] = tuple(v for v in value if v.strip())
     if not lists["sources"]:
-        raise PackError(f"{origin}: tool {tid}: 'sources' must name where the facts come from")
+        raise PackError("pack.tools.no_sources", origin=origin, tid=tid)
     procs_raw = raw.get("processes", {})
     if not isinstance(procs_raw, dict):
-        raise PackError(f"{origin}: tool {tid}: [processes] must be a table of per-OS lists")
+        raise PackError("pack.tools.bad_processes", origin=origin, tid=tid)
     procs: list[str] = []
     for os_name, names in procs_raw.items():
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise PackError(f"{origin}: tool {tid}: processes.{os_name} must be a list of strings")
+            raise PackError("pack.tools.bad_os_processes", origin=origin, tid=tid, os_name=os_name)
         procs.extend(n for n in names if n.strip())
     ports, listen_ports = (raw.get(key, []) for key in ("ports", "listen_ports"))
     for key, value in (("ports", ports), ("listen_ports", listen_ports)):
         if not isinstance(value, list) or not all(isinstance(p, int) and 0 < p < 65536 for p in value):
-            raise PackError(f"{origin}: tool {tid}: {key!r} must be a list of port numbers")
+            raise PackError("pack.tools.bad_ports", origin=origin, tid=tid, key=key)
     if set(ports) & set(listen_ports):
-        raise PackError(f"{origin}: tool {tid}: a port is in both 'ports' and 'listen_ports'")
+        raise PackError("pack.tools.port_twice", origin=origin, tid=tid)
     reviewed = raw.get("reviewed")
     if reviewed is not None and (not isinstance(reviewed, dt.date) or isinstance(reviewed, dt.datetime)):
-        raise PackError(f"{origin}: tool {tid}: 'reviewed' must be a TOML date (reviewed = 2026-12-05)")
+        raise PackError("pack.tools.bad_reviewed", origin=origin, tid=tid)
     for key, shape in (("go_modules", _GO_MODULE), ("rust_crates", _RUST_CRATE)):
         bad = [v for v in lists[key] if not shape.match(v)]
         if bad:
-            raise PackError(f"{origin}: tool {tid}: {key!r} entry {bad[0]!r} is not a {key[:-1].replace('_', ' ')}")
+            raise PackError("pack.tools.bad_build_mark", origin=origin, tid=tid, key=key, value=bad[0])
     pe_raw = raw.get("pe", {})
     pe = {k: tuple(v for v in pe_raw.get(k, []) if v.strip())
           for k in ("original_filenames", "company_names", "product_names", "signers")}
@@ -171,20 +172,20 @@ def load_catalog(folder: Path) -> dict[str, Tool]:
     holds exactly these files' bytes)."""
     tools: dict[str, Tool] = {}
     if not folder.is_dir():
-        raise PackError(f"{folder}: no such folder (the remote-tool catalog)")
+        raise PackError("pack.tools.no_folder", folder=folder)
     names = sorted(path.name for path in folder.glob("*.toml"))
     if not names:
-        raise PackError(f"{folder}: the remote-tool catalog is empty")
+        raise PackError("pack.tools.empty", folder=folder)
     parsed = packcache.load("remote-tools", folder, names, parse_toml)
     for name in names:
         data = parsed[name]
         entries = data.get("tool") if "tool" in data else [data]
         if not isinstance(entries, list) or not all(isinstance(raw, dict) for raw in entries):
-            raise PackError(f"{name}: [[tool]] must be tables of tools")
+            raise PackError("pack.tools.not_tables", name=name)
         for raw in entries:
             tool = _tool_from(raw, name)
             if tool.id in tools:
-                raise PackError(f"{name}: duplicate tool id {tool.id!r} (also in {tools[tool.id].origin})")
+                raise PackError("pack.tools.duplicate", name=name, id=tool.id, origin=tools[tool.id].origin)
             tools[tool.id] = tool
     return tools
 

@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .errors import PackError
+from .messages import Text
 from .packs import load_toml, string_list
 from .resources import pack_dir
 
@@ -46,8 +47,8 @@ class Platforms:
         """The id of ``pid`` as another pack names it; PackError naming ``where`` when it is unknown."""
         found = self.resolve(pid) if isinstance(pid, str) else None
         if found is None:
-            raise PackError(f"{where}: unknown platform {pid!r} (not an id or alias in {self.origin}: "
-                            f"{', '.join(self.by_id)})")
+            raise PackError("pack.platforms.unknown", where=where, pid=pid, origin=self.origin,
+                            known=', '.join(self.by_id))
         return found
 
 
@@ -59,26 +60,26 @@ def load_platforms(path: Path) -> Platforms:
     said: dict[str, str] = {}  # every word -> the platform it names
     for raw in data.get("platform", []):
         if not isinstance(raw, dict):
-            raise PackError(f"{origin}: every [[platform]] must be a table")
+            raise PackError("pack.platforms.not_table", origin=origin)
         pid = raw.get("id")
         if not isinstance(pid, str) or not _ID.match(pid):
-            raise PackError(f"{origin}: platform id {pid!r} is not lower-case letters, digits and '_'")
-        where = f"{origin}: platform {pid}"
+            raise PackError("pack.platforms.bad_id", origin=origin, pid=pid)
+        where = Text("where.platform", origin=origin, id=pid)
         for key in ("name_zh", "name_en"):
             if not isinstance(raw.get(key), str) or not raw[key].strip():
-                raise PackError(f"{where}: missing {key!r}")
+                raise PackError("pack.missing", where=where, key=key)
         aliases = tuple(a.casefold() for a in string_list(raw, "aliases", where))
         for name in (pid, *aliases):
             if name in names:
-                raise PackError(f"{where}: {name!r} already names platform {names[name]}")
+                raise PackError("pack.platforms.name_taken", where=where, name=name, names=names[name])
             names[name] = pid
         words = string_list(raw, "words", where)
         for word in words:
             if said.setdefault(word.casefold(), pid) != pid:
-                raise PackError(f"{where}: the word {word!r} is listed for platform {said[word.casefold()]} too")
+                raise PackError("pack.platforms.word_twice", where=where, word=word, said=said[word.casefold()])
         by_id[pid] = Platform(pid, raw["name_zh"].strip(), raw["name_en"].strip(), aliases, words)
     if not by_id:
-        raise PackError(f"{origin}: no [[platform]] entries")
+        raise PackError("pack.platforms.none", origin=origin)
     return Platforms(by_id, origin)
 
 

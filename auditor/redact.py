@@ -41,59 +41,60 @@ class SecretRules:
 
 def _strs(raw: Any, origin: str, key: str, *, lower: bool = True) -> tuple[str, ...]:
     if not isinstance(raw, list) or not all(isinstance(x, str) and x.strip() for x in raw):
-        raise PackError(f"{origin}: {key!r} must be a list of non-empty strings")
+        raise PackError("pack.secrets.not_string_list", origin=origin, key=key)
     return tuple(x.strip().casefold() if lower else x.strip() for x in raw)
 
 
 def parse_rules(data: dict[str, Any], origin: str = "secrets.toml") -> SecretRules:
     """Check and compile a secrets pack (the dict of the TOML file)."""
     if not isinstance(data, dict) or data.get("version") != 1:
-        raise PackError(f"{origin}: 'version = 1' is required")
+        raise PackError("pack.secrets.no_version", origin=origin)
     opts = data.get("options")
     if not isinstance(opts, dict):
-        raise PackError(f"{origin}: an [options] table is required")
+        raise PackError("pack.secrets.no_options", origin=origin)
     mask = data.get("mask", MASK)
     if not isinstance(mask, str) or not mask or any(c.isalnum() for c in mask):
-        raise PackError(f"{origin}: 'mask' must be a non-empty string without letters or digits")
+        raise PackError("pack.secrets.bad_mask", origin=origin)
     attached_min = opts.get("attached_min", 8)
     if not isinstance(attached_min, int) or isinstance(attached_min, bool) or not 1 <= attached_min <= 64:
-        raise PackError(f"{origin}: options.attached_min must be a whole number from 1 to 64")
+        raise PackError("pack.secrets.bad_attached_min", origin=origin)
     short = _strs(opts.get("short", []), origin, "options.short", lower=False)
     if not all(s.startswith("-") and not s.startswith("--") for s in short):
-        raise PackError(f"{origin}: options.short entries are single-dash options like '-t'")
+        raise PackError("pack.secrets.bad_short", origin=origin)
     positional = []
     for i, rule in enumerate(data.get("positional", [])):
         where = f"positional #{i + 1}"
         if not isinstance(rule, dict):
-            raise PackError(f"{origin}: {where} must be a table")
+            raise PackError("pack.secrets.not_table", origin=origin, where=where)
         words = _strs(rule.get("words"), origin, f"{where}.words")
         if not words:
-            raise PackError(f"{origin}: {where}.words is empty")
+            raise PackError("pack.secrets.no_words", origin=origin, where=where)
         positional.append((words, frozenset(_strs(rule.get("programs", []), origin, f"{where}.programs"))))
     program_options = []
     for i, rule in enumerate(data.get("program_option", [])):
         where = f"program_option #{i + 1}"
         if not isinstance(rule, dict):
-            raise PackError(f"{origin}: {where} must be a table")
+            raise PackError("pack.secrets.not_table", origin=origin, where=where)
         programs = frozenset(_strs(rule.get("programs"), origin, f"{where}.programs"))
         options = frozenset(_strs(rule.get("options"), origin, f"{where}.options", lower=False))
         if not programs or not options:
-            raise PackError(f"{origin}: {where} needs programs and options")
+            raise PackError("pack.secrets.needs_programs", origin=origin, where=where)
         flags = [rule.get("attached", False), rule.get("before_command", False)]
         if not all(isinstance(f, bool) for f in flags):
-            raise PackError(f"{origin}: {where}: attached and before_command must be true or false")
+            raise PackError("pack.secrets.bad_flags", origin=origin, where=where)
         program_options.append((programs, options, *flags))
     values = []
     for i, rule in enumerate(data.get("value", [])):
         where = f"value #{i + 1}"
         if not isinstance(rule, dict) or not isinstance(rule.get("pattern"), str):
-            raise PackError(f"{origin}: {where} needs a 'pattern' string")
+            raise PackError("pack.secrets.no_pattern", origin=origin, where=where)
         try:
             rx = re.compile(rule["pattern"])
         except re.error as exc:
-            raise PackError(f"{origin}: {where} ({rule.get('what', '')}): bad pattern: {exc}") from None
+            raise PackError("pack.secrets.bad_pattern", origin=origin, where=where, what=rule.get('what', ''),
+                            exc=exc) from None
         if rx.match(""):
-            raise PackError(f"{origin}: {where}: the pattern matches the empty string")
+            raise PackError("pack.secrets.empty_match", origin=origin, where=where)
         values.append(rx)
     return SecretRules(
         mask=mask, suffixes=_strs(opts.get("suffixes", []), origin, "options.suffixes"),

@@ -130,10 +130,10 @@ def load(path: Path | str, where: str) -> dict[str, Any]:
     try:
         report = parse(read_file(path))
     except BadReport as exc:
-        raise UsageError(f"{where}: {_worded(exc)}") from None
+        raise UsageError("usage.report.unreadable", where=where, worded=_worded(exc)) from None
     why = problem(report)
     if why:
-        raise UsageError(f"{where}: not a valid auditor report ({why})")
+        raise UsageError("usage.report.invalid", where=where, why=why)
     return report
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import UsageError
+from .messages import os_error
 from .resources import schema_path
 
 ANNOTATIONS = {"$schema", "$id", "$comment", "title", "description", "default", "examples", "deprecated",
@@ -142,7 +143,7 @@ class Validator:
 
     def __init__(self, schema: dict[str, Any]) -> None:
         if not isinstance(schema, dict):
-            raise SchemaError("the schema is not a JSON object")
+            raise SchemaError("pack.schema.not_object")
         self.root = schema
         self._compiled: dict[str, Check] = {}
 
@@ -166,14 +167,14 @@ class Validator:
 
     def _resolve(self, pointer: str) -> Any:
         if not pointer.startswith("#"):
-            raise SchemaError(f"$ref {pointer!r}: only references inside the schema are supported")
+            raise SchemaError("pack.schema.outside_ref", pointer=pointer)
         node: Any = self.root
         for part in [p for p in pointer[1:].split("/") if p]:
             part = part.replace("~1", "/").replace("~0", "~")
             try:
                 node = node[int(part)] if isinstance(node, list) else node[part]
             except (KeyError, IndexError, ValueError, TypeError):
-                raise SchemaError(f"$ref {pointer!r} points nowhere") from None
+                raise SchemaError("pack.schema.dangling_ref", pointer=pointer) from None
         return node
 
     def _compile(self, node: Any, where: str) -> Check:
@@ -182,10 +183,10 @@ class Validator:
         if node is False:
             return lambda v: Problem("no value is allowed here")
         if not isinstance(node, dict):
-            raise SchemaError(f"{where}: not a schema")
+            raise SchemaError("pack.schema.not_schema", where=where)
         unknown = set(node) - ANNOTATIONS - _KEYWORDS
         if unknown:
-            raise SchemaError(f"{where}: unsupported keyword(s) {', '.join(sorted(unknown))}")
+            raise SchemaError("pack.schema.unsupported", where=where, keywords=", ".join(sorted(unknown)))
         return _all_of([_COMPILERS[group[0]](self, node, where) for group in _GROUPS
                         if any(k in node for k in group)])
 
@@ -226,7 +227,7 @@ def _c_type(self: Validator, node: dict, where: str) -> Check:
     try:
         tests = [_TYPES[n] for n in names]
     except KeyError as exc:
-        raise SchemaError(f"{where}: unknown type {exc}") from None
+        raise SchemaError("pack.schema.unknown_type", where=where, exc=exc) from None
     wanted = " or ".join(names)
     if len(tests) == 1:
         test = tests[0]
@@ -303,7 +304,7 @@ def _c_string(self: Validator, node: dict, where: str) -> Check:
     try:
         pattern = _ecma(node["pattern"]) if "pattern" in node else None
     except re.error as exc:
-        raise SchemaError(f"{where}: pattern does not compile ({exc})") from None
+        raise SchemaError("pack.schema.bad_pattern", where=where, exc=exc) from None
     fmt = _FORMATS.get(node.get("format", ""))
     shown = node.get("pattern", "")
 
@@ -381,7 +382,7 @@ def _validator_for(path: str, mtime_ns: int) -> Validator:
     try:
         schema = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise SchemaError(f"report schema {path}: cannot read ({exc})") from None
+        raise SchemaError("pack.schema.cannot_read", path=path, why=exc) from None
     v = Validator(schema)
     v.check(None)  # compile the whole document now: a bad schema fails here, not on some report
     for name in (schema.get("$defs") or {}):
@@ -396,5 +397,5 @@ def report_validator() -> Validator:
     try:
         mtime = path.stat().st_mtime_ns
     except OSError as exc:
-        raise SchemaError(f"report schema {path}: cannot read ({exc.strerror or exc})") from None
+        raise SchemaError("pack.schema.cannot_read", path=path, why=os_error(exc)) from None
     return _validator_for(str(path), mtime)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .errors import PackError
+from .messages import Text
 
 _HERE = Path(__file__).resolve().parent
 
@@ -21,8 +22,8 @@ def pack_dir(name: str) -> Path:
     override = os.environ.get(var)
     if override:
         if not os.path.isdir(override):
-            why = "no such folder" if not os.path.lexists(override) else "not a folder"
-            raise PackError(f"{var}={override}: {why} (it names the site's own copy of the {name!r} pack)")
+            why = Text("reason.no_such_folder" if not os.path.lexists(override) else "reason.not_a_folder")
+            raise PackError("pack.bad_dir_variable", var=var, override=override, why=why, name=name)
         return Path(override)
     return embedded_pack_dir(name)
 

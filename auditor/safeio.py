@@ -32,6 +32,7 @@ from pathlib import Path, PureWindowsPath
 from typing import BinaryIO
 
 from .errors import UsageError
+from .messages import Worded
 
 WINDOWS = sys.platform == "win32"
 MAX_LINK_HOPS = 40
@@ -607,7 +608,7 @@ def open_input(path: Path | str, what: str, *, max_size: int | None = None) -> B
     try:
         return open_regular(path, max_size=max_size)
     except OSError as exc:
-        raise UsageError(f"{what} {path}: cannot read ({reason_of(exc)})") from None
+        raise UsageError("usage.cannot_read_what", what=what, path=path, why=Worded(reason_of(exc))) from None
 
 
 def read_input(path: Path | str, what: str, *, max_size: int = DEFAULT_MAX) -> bytes:
@@ -617,7 +618,7 @@ def read_input(path: Path | str, what: str, *, max_size: int = DEFAULT_MAX) -> b
         try:
             return fh.read()
         except OSError as exc:
-            raise UsageError(f"{what} {path}: cannot read ({reason_of(exc)})") from None
+            raise UsageError("usage.cannot_read_what", what=what, path=path, why=Worded(reason_of(exc))) from None
 
 
 def tree(root: Path | None) -> Tree:

@@ -162,18 +162,16 @@ def parse_signing_key(data: bytes, where: str) -> SigningKey:
         try:
             key = serialization.load_pem_private_key(text, password=None)
         except (ValueError, TypeError, UnsupportedAlgorithm):
-            raise UsageError(f"{where}: a PEM private key that cannot be read (damaged, protected by a passphrase, "
-                             "or not PKCS#8: auditor needs an unencrypted Ed25519 key, see auditor keygen)") from None
+            raise UsageError("usage.key.unreadable_private", where=where) from None
         if not isinstance(key, ed25519.Ed25519PrivateKey):
-            raise UsageError(f"{where}: an {_algorithm(key)} private key; auditor signs with Ed25519 keys only "
-                             "(auditor keygen --out NAME writes one)")
+            raise UsageError("usage.key.private_not_ed25519", where=where, algorithm=_algorithm(key))
         return PrivateKey(key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
                                             serialization.NoEncryption()))
     if _PEM_PUBLIC.match(text):
-        raise UsageError(f"{where}: a public key: it verifies but cannot sign (give it to --pubkey)")
+        raise UsageError("usage.key.public_cannot_sign", where=where)
     secret = hmac_secret(data)
     if len(secret) < MIN_HMAC_KEY:
-        raise UsageError(f"{where}: key too short ({len(secret)} bytes; at least {MIN_HMAC_KEY})")
+        raise UsageError("usage.key.too_short", where=where, size=len(secret), MIN_HMAC_KEY=MIN_HMAC_KEY)
     return HmacKey(secret, legacy=text if text != secret and len(text) >= MIN_HMAC_KEY else None)
 
 
@@ -206,9 +204,9 @@ def parse_public_key(data: bytes, where: str) -> PublicKey:
         key = serialization.load_pem_public_key(text)
     except (ValueError, TypeError, UnsupportedAlgorithm):
         hint = " (this is a private key: give its .pub file)" if _PEM_PRIVATE.match(text) else ""
-        raise UsageError(f"{where}: not a PEM public key{hint}") from None
+        raise UsageError("usage.key.not_pem_public", where=where, hint=hint) from None
     if not isinstance(key, ed25519.Ed25519PublicKey):
-        raise UsageError(f"{where}: an {_algorithm(key)} public key; auditor verifies Ed25519 signatures only")
+        raise UsageError("usage.key.public_not_ed25519", where=where, algorithm=_algorithm(key))
     return PublicKey(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
 
 
@@ -237,7 +235,7 @@ def read_verify_key(pubkey: Path | None, sign_key: Path | None) -> VerifyKey | N
     """The key a verifying command was given: ``--pubkey`` (an Ed25519 public key) or ``--sign-key`` (an HMAC
     secret, or an Ed25519 private key whose public half is used); not both."""
     if pubkey and sign_key:
-        raise UsageError("give --pubkey or --sign-key, not both")
+        raise UsageError("usage.key.pubkey_and_sign_key")
     if pubkey:
         return read_public_key(pubkey)
     return verifier(read_signing_key(sign_key)) if sign_key else None

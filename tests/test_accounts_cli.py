@@ -18,7 +18,7 @@ def _scan(tmp_path: Path, *args: str, root: Path | None = None, name: str = "r.j
     out = tmp_path / name
     tree = root or linux_tree(tmp_path / "root")
     res = run_cli("scan", "--only", "accounts", "--root", str(tree), "--as-of", AS_OF.isoformat(), "-q",
-                  "-o", str(out), *args)
+                  "-o", str(out), "--lang", "en", *args)  # usage errors in English (Chinese by default)
     return res, out
 
 

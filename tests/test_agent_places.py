@@ -278,16 +278,16 @@ def test_debug_prints_the_traceback_of_an_internal_error(tmp_path):
             "pipeline.run = run\nfrom auditor.cli import main\nsys.exit(main(sys.argv[1:]))\n")
     env = {**os.environ, paths.ENV_LOGS: str(logs)}
     out = str(tmp_path / "r.json")
-    for argv in (["--debug", "scan", "--only", "remote", "-o", out], ["scan", "--only", "remote", "-o", out,
-                                                                        "--debug"]):
+    for argv in (["--debug", "scan", "--only", "remote", "-o", out, "--lang", "en"],
+                 ["scan", "--only", "remote", "-o", out, "--debug", "--lang", "en"]):
         res = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env,
                              timeout=120)
         assert res.returncode == 3, res.stderr
         assert "Traceback (most recent call last)" in res.stderr and "RuntimeError: bug near" in res.stderr
         assert MOBILE not in res.stderr and "138******78" in res.stderr
         assert "auditor: internal error: RuntimeError" in res.stderr and str(logs / "auditor.log") in res.stderr
-    res = subprocess.run([sys.executable, "-c", code, "scan", "--only", "remote", "-o", out], capture_output=True,
-                         text=True, env=env, timeout=120)
+    res = subprocess.run([sys.executable, "-c", code, "scan", "--only", "remote", "-o", out, "--lang", "en"],
+                         capture_output=True, text=True, env=env, timeout=120)
     assert res.returncode == 3 and "Traceback" not in res.stderr and "internal error: RuntimeError" in res.stderr
     text = (logs / "auditor.log").read_text(encoding="utf-8")
     assert text.count("Traceback (most recent call last)") == 3 and MOBILE not in text

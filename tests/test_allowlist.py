@@ -95,7 +95,7 @@ def test_invalid_allowlist_exits_2_with_the_line(tmp_path):
         reason = "b"
         expires = 2030-01-01
         """)
-    res = run_cli("scan", "--only", "remote", "--allowlist", str(allow), "-q")
+    res = run_cli("scan", "--only", "remote", "--allowlist", str(allow), "-q", "--lang", "en")
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "line 10" in res.stderr and "no-such-tool" in res.stderr
 
@@ -107,15 +107,15 @@ def test_allowlist_missing_expiry_and_syntax_errors(tmp_path):
         approver = "a"
         reason = "b"
         """)
-    res = run_cli("scan", "--only", "remote", "--allowlist", str(allow), "-q")
+    res = run_cli("scan", "--only", "remote", "--allowlist", str(allow), "-q", "--lang", "en")
     assert res.returncode == 2 and "line 2" in res.stderr and "expires" in res.stderr
     allow.write_text('[[approved]]\ntool = "todesk\n', encoding="utf-8")
-    res = run_cli("scan", "--only", "remote", "--allowlist", str(allow), "-q")
+    res = run_cli("scan", "--only", "remote", "--allowlist", str(allow), "-q", "--lang", "en")
     assert res.returncode == 2 and "line 2" in res.stderr and "Traceback" not in res.stderr
 
 
 def test_an_allowlist_that_is_a_folder_is_named_as_one(tmp_path):
     for command in (("scan", "--only", "remote", "-q"), ("watch", "--no-processes", "--path", str(tmp_path))):
-        res = run_cli(*command, "--allowlist", str(tmp_path))
+        res = run_cli(*command, "--allowlist", str(tmp_path), "--lang", "en")
         assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
         assert f"{tmp_path}: a folder, not a regular file" in res.stderr and "no such file" not in res.stderr

@@ -28,7 +28,7 @@ def _assert_usage_error(res, *fragments):
     (["frobnicate"], "invalid choice"),
 ])
 def test_usage_errors_exit_2_with_one_line(args, fragment, tmp_path):
-    _assert_usage_error(run_cli(*args, cwd=tmp_path), fragment)
+    _assert_usage_error(run_cli(*args, "--lang", "en", cwd=tmp_path), fragment)  # Chinese by default
 
 
 def test_no_command_prints_help_and_exits_2():
@@ -86,7 +86,8 @@ def test_clean_tree_exits_0(tmp_path):
 def test_unwritable_output_is_a_usage_error(tmp_path):
     target = tmp_path / "no-such-dir-file"
     target.write_text("x")
-    _assert_usage_error(run_cli("scan", "--only", "remote", "-q", "-o", str(target / "r.json")), "cannot write")
+    _assert_usage_error(run_cli("scan", "--only", "remote", "-q", "-o", str(target / "r.json"), "--lang", "en"),
+                        "cannot write")
 
 
 def test_malformed_catalog_exits_2_naming_the_file(tmp_path):
@@ -104,5 +105,5 @@ def test_catalog_entry_with_unknown_category_exits_2(tmp_path):
     checks = copy_checks(tmp_path)
     (checks / "remote-tools" / "odd.toml").write_text(
         'id = "odd"\nname = "Odd"\nvendor = "x"\ncategory = "spaceship"\nsources = ["test"]\n', encoding="utf-8")
-    res = run_cli("scan", "--only", "remote", "-q", env={"AUDITOR_CHECKS_DIR": str(checks)})
+    res = run_cli("scan", "--only", "remote", "-q", "--lang", "en", env={"AUDITOR_CHECKS_DIR": str(checks)})
     _assert_usage_error(res, "odd.toml", "unknown category")

@@ -78,7 +78,7 @@ def test_one_worker_or_two_give_the_same_report_and_state(tmp_path, tree):
 
 
 def test_jobs_must_be_a_positive_number(tmp_path, tree):
-    run = run_cli("scan", "--only", "files", "--path", str(tree), "--jobs", "0", "-q",
+    run = run_cli("scan", "--only", "files", "--path", str(tree), "--jobs", "0", "-q", "--lang", "en",
                   env={"AUDITOR_STATE_DIR": str(tmp_path / "s")})
     assert run.returncode == 2 and "not a positive whole number" in run.stderr
 

@@ -181,23 +181,25 @@ def test_default_store_is_in_the_user_data_directory_owner_only(real, tmp_path, 
 
 
 def test_a_missing_or_foreign_store_is_a_usage_error(tmp_path):
-    res = run_cli("fleet", "report", "--db", str(tmp_path / "nope.sqlite"), "-o", str(tmp_path / "f.html"))
+    res = run_cli("fleet", "report", "--db", str(tmp_path / "nope.sqlite"), "-o", str(tmp_path / "f.html"), "--lang",
+                  "en")
     assert res.returncode == 2 and "no fleet store there" in res.stderr and "Traceback" not in res.stderr
     assert not (tmp_path / "nope.sqlite").exists()
     junk = tmp_path / "junk.sqlite"
     junk.write_bytes(os.urandom(4096))
-    res = run_cli("fleet", "export", "--format", "ecs", "--db", str(junk), "-o", str(tmp_path / "x.ndjson"))
+    res = run_cli("fleet", "export", "--format", "ecs", "--db", str(junk), "-o", str(tmp_path / "x.ndjson"), "--lang",
+                  "en")
     assert res.returncode == 2 and "not a usable SQLite fleet store" in res.stderr
     other = tmp_path / "other.sqlite"
     con = sqlite3.connect(other)
     con.execute("CREATE TABLE t (x)")
     con.close()
-    res = run_cli("fleet", "ingest", str(tmp_path), "--db", str(other))
+    res = run_cli("fleet", "ingest", str(tmp_path), "--db", str(other), "--lang", "en")
     assert res.returncode == 2 and "not a usable SQLite fleet store" in res.stderr
-    res = run_cli("fleet", "report", "--db", str(junk), "-o", str(tmp_path / "f.pdf"))
+    res = run_cli("fleet", "report", "--db", str(junk), "-o", str(tmp_path / "f.pdf"), "--lang", "en")
     assert res.returncode == 2 and "unknown fleet report format" in res.stderr
-    res = run_cli("fleet")
-    assert res.returncode == 2 and "ingest, report, export" in res.stderr
+    res = run_cli("fleet")  # no --lang to give without a subcommand: Chinese, the default
+    assert res.returncode == 2 and "ingest、report 或 export" in res.stderr
 
 
 def test_a_path_that_does_not_exist_is_listed_and_the_rest_loads(real, tmp_path):

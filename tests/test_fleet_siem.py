@@ -205,7 +205,7 @@ def test_export_is_deterministic_and_latest_only(store, tmp_path):
     res = run_cli("fleet", "export", "--db", str(store["db"]), "--format", "ocsf", "--latest", "--no-silent",
                   "-o", str(tmp_path / "latest.ocsf.ndjson"))
     assert res.returncode == 0 and len(events(tmp_path / "latest.ocsf.ndjson")) == len(pairs)
-    res = run_cli("fleet", "export", "--db", str(store["db"]), "--format", "ecs")
+    res = run_cli("fleet", "export", "--db", str(store["db"]), "--format", "ecs", "--lang", "en")
     assert res.returncode == 2 and "-o FILE.ndjson, --push URL" in res.stderr
     for bad in ("Soc", "a-b", "x y", "_x"):
         res = run_cli("fleet", "export", "--db", str(store["db"]), "--format", "ecs", "--namespace", bad, "-o",
@@ -268,7 +268,7 @@ def test_template_is_printed_and_maps_every_field(store, tmp_path):
     assert set(os_types) == set(types)
     assert not {"match_only_text", "wildcard", "constant_keyword"} & set(os_types.values())
     assert json.loads(res.stdout)["index_templates"]["logs-yuncang.findings"]["data_stream"] == {}
-    res = run_cli("fleet", "export", "--template", "--format", "ecs", "-o", str(tmp_path / "x.ndjson"))
+    res = run_cli("fleet", "export", "--template", "--format", "ecs", "-o", str(tmp_path / "x.ndjson"), "--lang", "en")
     assert res.returncode == 2 and "give it alone" in res.stderr
 
 

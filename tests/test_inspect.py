@@ -95,12 +95,12 @@ def test_spot_check_bundle_verifies_and_carries_everything(tmp_path, site, spawn
     for row in raw[1:]:
         assert row[4] not in blob and row[3] not in blob
 
-    ok = run_cli("verify", str(bundle), "--sign-key", str(site["key"]))
+    ok = run_cli("verify", "--lang", "en", str(bundle), "--sign-key", str(site["key"]))
     assert ok.returncode == 0 and "signature valid" in ok.stdout, ok.stderr
-    assert run_cli("verify", str(bundle)).returncode == 0
+    assert run_cli("verify", "--lang", "en", str(bundle)).returncode == 0
     other = tmp_path / "other-key"
     other.write_bytes(b"another key of sufficient length")
-    bad = run_cli("verify", str(bundle), "--sign-key", str(other))
+    bad = run_cli("verify", "--lang", "en", str(bundle), "--sign-key", str(other))
     assert bad.returncode == 1 and "HMAC signature does not match" in bad.stderr
 
 
@@ -139,7 +139,7 @@ def test_every_single_byte_change_is_caught(tmp_path, site):
         altered[pos] ^= 0x20
         path = tmp_path / f"altered-{pos}.zip"
         path.write_bytes(bytes(altered))
-        res = run_cli("verify", str(path))
+        res = run_cli("verify", "--lang", "en", str(path))
         assert res.returncode == 1 and "ALTERED" in res.stderr and "Traceback" not in res.stderr
     assert check_bundle(data, key)[0] == []
 
@@ -187,12 +187,12 @@ def test_rebuilt_bundles_are_caught(tmp_path, site):
     ordinary = tmp_path / "ordinary.zip"
     with zipfile.ZipFile(ordinary, "w") as zf:
         zf.writestr("a.txt", "hello")
-    res = run_cli("verify", str(ordinary))
+    res = run_cli("verify", "--lang", "en", str(ordinary))
     assert res.returncode == 2 and "not an auditor bundle" in res.stderr
     no_manifest = {k: v for k, v in members.items() if k != "manifest.json"}
     assert check_bundle(rebuild(no_manifest), None)[0] == ["no manifest.json: the bundle's manifest was removed"]
     (tmp_path / "trunc.zip").write_bytes(bundle.read_bytes()[:1000])
-    res = run_cli("verify", str(tmp_path / "trunc.zip"))
+    res = run_cli("verify", "--lang", "en", str(tmp_path / "trunc.zip"))
     assert res.returncode == 1 and "not a readable ZIP bundle" in res.stderr
 
 
@@ -213,12 +213,12 @@ def test_a_malformed_manifest_says_what_is_wrong(tmp_path, site):
              'manifest.json is malformed: "files" entry 1: "sha256" missing or not a text'))):
         path = tmp_path / f"m{i}.zip"
         path.write_bytes(build_zip(list({**members, "manifest.json": json_bytes(shape)}.items())))
-        res = run_cli("verify", str(path))
+        res = run_cli("verify", "--lang", "en", str(path))
         assert res.returncode == 1 and said in res.stderr, res.stderr
         assert "Error)" not in res.stderr
     path = tmp_path / "not-json.zip"
     path.write_bytes(build_zip(list({**members, "manifest.json": b"{not json"}.items())))
-    res = run_cli("verify", str(path))
+    res = run_cli("verify", "--lang", "en", str(path))
     assert res.returncode == 1 and "manifest.json is not a JSON manifest (" in res.stderr, res.stderr
 
 
@@ -231,7 +231,7 @@ def test_no_terminal_and_no_answers_file_still_writes_the_bundle(tmp_path, site)
     checklist = json.loads(_members(bundle)["answers.json"])
     assert checklist["source"] == "not answered (no terminal and no answers file)"
     assert {q["answer"] for q in checklist["questions"]} == {"not_answered"}
-    assert run_cli("verify", str(bundle)).returncode == 0
+    assert run_cli("verify", "--lang", "en", str(bundle)).returncode == 0
 
 
 def test_checklist_answered_at_a_terminal(tmp_path, site):
@@ -314,7 +314,7 @@ def test_answers_json_and_bad_answers(tmp_path, site):
         path.write_text(text, encoding="utf-8")
         out = tmp_path / f"{name}.zip"
         res = run_cli("inspect", "-o", str(out), "--answers", str(path), "--path", str(site["exports"]),
-                      env=site["env"])
+                      "--lang", "en", env=site["env"])
         assert res.returncode == 2 and message in res.stderr, (name, res.stderr)
         assert not out.exists()
     res = run_cli("inspect", "-o", str(tmp_path / "b.tar"), "--lang", "en", env=site["env"])

@@ -15,7 +15,7 @@ from conftest import REPO, load_report, run_cli, validate_report
 
 OLD = REPO / "tests" / "fixtures" / "reports"
 KEY = OLD / "sign.key"
-VERSIONS = ("1.0", "1.1")
+VERSIONS = ("1.0", "1.1", "1.2")
 
 
 def _old(version: str) -> Path:
@@ -27,7 +27,7 @@ def test_old_report_validates_and_verifies(version):
     report = json.loads(_old(version).read_text(encoding="utf-8"))
     assert report["schema_version"] == version and len(report["findings"]) == 18
     validate_report(report)
-    res = run_cli("verify", str(_old(version)), "--sign-key", str(KEY))
+    res = run_cli("verify", "--lang", "en", str(_old(version)), "--sign-key", str(KEY))
     assert res.returncode == 0 and res.stdout.startswith("OK:") and "signature valid" in res.stdout, res.stderr
 
 
@@ -49,7 +49,7 @@ def test_old_report_renders_in_every_format(version, tmp_path):
         assert "PI-002" in outs[4].read_text(encoding="utf-8-sig")
         with zipfile.ZipFile(outs[3]) as z:
             assert any(n.startswith("xl/worksheets/") for n in z.namelist())
-        res = run_cli("verify", str(outs[0]), "--sign-key", str(KEY))
+        res = run_cli("verify", "--lang", "en", str(outs[0]), "--sign-key", str(KEY))
         assert res.returncode == 0, res.stderr
 
 
@@ -64,7 +64,7 @@ def test_old_report_as_baseline(version, tmp_path):
 
 def test_old_reports_load_into_the_fleet_store(tmp_path):
     db = tmp_path / "fleet.sqlite"
-    res = run_cli("fleet", "ingest", str(_old("1.0")), str(_old("1.1")), "--db", str(db), "--sign-key", str(KEY))
+    res = run_cli("fleet", "ingest", *(str(_old(v)) for v in VERSIONS), "--db", str(db), "--sign-key", str(KEY))
     assert res.returncode == 0, res.stderr
     con = sqlite3.connect(db)
     try:
@@ -72,7 +72,7 @@ def test_old_reports_load_into_the_fleet_store(tmp_path):
         tools = {r[0] for r in con.execute("SELECT tool FROM findings WHERE tool IS NOT NULL")}
     finally:
         con.close()
-    assert versions == ["1.0", "1.1"]
+    assert versions == list(VERSIONS)
     assert "ToDesk" in tools and any(t.startswith("frp") for t in tools)
 
 

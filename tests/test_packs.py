@@ -78,7 +78,7 @@ def test_a_checks_dir_that_is_not_there_is_named(tmp_path):
 
     for value, why in ((tmp_path / "nonexistent", "no such folder"), (tmp_path / "a-file", "not a folder")):
         (tmp_path / "a-file").write_text("x")
-        res = run_cli("scan", "--only", "remote", "-q", env={"AUDITOR_CHECKS_DIR": str(value)})
+        res = run_cli("scan", "--only", "remote", "-q", "--lang", "en", env={"AUDITOR_CHECKS_DIR": str(value)})
         err = _one_message(res)
         assert f"AUDITOR_CHECKS_DIR={value}: {why}" in err
     res = run_cli("scan", "--only", "remote", "-o", str(tmp_path / "r.html"),
@@ -101,7 +101,7 @@ def test_an_empty_or_malformed_pack_file_is_exit_2_with_the_file_named(tmp_path)
             ("roles.toml", "[[role\n", "roles.toml")):
         checks_dir = _site_copy(tmp_path / name.replace("/", "_") / str(len(content)))
         (checks_dir / name).write_text(content, encoding="utf-8")
-        res = run_cli("scan", "--only", "remote", "-q", "-o", str(tmp_path / "r.json"),
+        res = run_cli("scan", "--only", "remote", "-q", "-o", str(tmp_path / "r.json"), "--lang", "en",
                       env={"AUDITOR_CHECKS_DIR": str(checks_dir)})
         err = _one_message(res)
         assert str(checks_dir / name) in err and said in err, (name, err)

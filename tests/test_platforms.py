@@ -97,6 +97,7 @@ def test_an_unknown_platform_is_a_usage_error_of_the_scan(tmp_path):
     path.write_text(path.read_text(encoding="utf-8").replace('id = "jushuitan"', 'id = "erp321"'), encoding="utf-8")
     home = tmp_path / "home"
     home.mkdir()
-    res = run_cli("scan", "--only", "trail", "--home", str(home), "-q", env={"AUDITOR_CHECKS_DIR": str(checks)})
+    res = run_cli("scan", "--only", "trail", "--home", str(home), "-q", "--lang", "en",
+                  env={"AUDITOR_CHECKS_DIR": str(checks)})
     assert res.returncode == 2 and "unknown platform 'erp321'" in res.stderr and "Traceback" not in res.stderr
     assert res.stderr.count("\n") == 1

@@ -148,5 +148,5 @@ def test_signed_report_from_the_cli(tmp_path, spawn):
         "HMAC signature does not match: altered, or signed with another key"]
     short = tmp_path / "short"
     short.write_bytes(b"abc")
-    res = run_cli("scan", "--only", "remote", "-q", "--sign-key", str(short))
+    res = run_cli("scan", "--only", "remote", "-q", "--sign-key", str(short), "--lang", "en")
     assert res.returncode == 2 and "too short" in res.stderr

@@ -196,7 +196,7 @@ def test_mask_from_report(tmp_path, qenv):
     data = json.loads(report.read_text(encoding="utf-8"))
     data["findings"][0]["evidence"]["path"] = "/etc/passwd"  # an altered report is never acted on
     report.write_text(json.dumps(data), encoding="utf-8")
-    res = run_cli("remediate", "mask", "--from-report", str(report), "--apply", env=qenv)
+    res = run_cli("remediate", "mask", "--from-report", str(report), "--apply", "--lang", "en", env=qenv)
     assert res.returncode == 2 and "refusing" in res.stderr
 
 
@@ -233,11 +233,11 @@ def test_mask_from_report_finds_names_that_are_not_utf8(tmp_path, qenv):
 
 
 def test_bad_input_clear_messages_nothing_lost(tmp_path, qenv):
-    res = run_cli("remediate", "restore", "abcd1234", env=qenv)
+    res = run_cli("remediate", "restore", "abcd1234", "--lang", "en", env=qenv)
     assert res.returncode == 2 and "no quarantined file with ID abcd1234" in res.stderr
-    res = run_cli("remediate", "restore", "xyz", env=qenv)
+    res = run_cli("remediate", "restore", "xyz", "--lang", "en", env=qenv)
     assert res.returncode == 2 and "not a quarantine ID" in res.stderr
-    res = run_cli("remediate", "mask", str(tmp_path / "missing.csv"), env=qenv)
+    res = run_cli("remediate", "mask", str(tmp_path / "missing.csv"), "--lang", "en", env=qenv)
     assert res.returncode == 2 and "no such file" in res.stderr
     assert run_cli("remediate", env=qenv).returncode == 2
     # a folder or a device is named as what it is (it once read "no such file", then "no extension")

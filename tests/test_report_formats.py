@@ -344,13 +344,13 @@ def test_report_refuses_an_altered_report(scanned, tmp_path):
     src = tmp_path / "r.json"
     text = (scanned["out"] / "r.json").read_text(encoding="utf-8")
     src.write_text(text.replace('"role": "waybill-printing"', '"role": "office"', 1), encoding="utf-8")
-    res = run_cli("report", str(src), "-o", str(tmp_path / "x.html"))
+    res = run_cli("report", str(src), "-o", str(tmp_path / "x.html"), "--lang", "en")
     assert res.returncode == 2 and "refusing to render" in res.stderr and "Traceback" not in res.stderr
     assert not (tmp_path / "x.html").exists()
 
 
 def test_report_unknown_format_fails_before_reading(scanned, tmp_path):
-    res = run_cli("report", str(scanned["out"] / "r.json"), "-o", str(tmp_path / "x.pdf"))
+    res = run_cli("report", str(scanned["out"] / "r.json"), "-o", str(tmp_path / "x.pdf"), "--lang", "en")
     assert res.returncode == 2 and "unknown report format" in res.stderr
     validate_report(scanned["report"])
 

@@ -31,7 +31,7 @@ def signed(tmp_path_factory, request):
 
 
 def _verify(path, *extra):
-    return run_cli("verify", str(path), *extra)
+    return run_cli("verify", "--lang", "en", str(path), *extra)
 
 
 def _altered(res, *fragments):
@@ -131,7 +131,7 @@ def test_other_files_are_usage_errors(signed, tmp_path):
         zf.writestr("r.json", signed["plain"].read_bytes())
     res = _verify(bundle)
     assert res.returncode == 2 and "ZIP" in res.stderr
-    res = run_cli("verify", str(tmp_path / "missing.json"))
+    res = run_cli("verify", "--lang", "en", str(tmp_path / "missing.json"))
     assert res.returncode == 2 and "no such file" in res.stderr
 
 
@@ -144,5 +144,6 @@ def test_report_rerender_keeps_the_signature_chain(signed, tmp_path):
     assert rendered["rendered_from"]["signed"] is True
     other = tmp_path / "other.key"
     other.write_bytes(b"another-site-key-0123456789")
-    res = run_cli("report", str(signed["signed"]), "--sign-key", str(other), "-o", str(tmp_path / "x.html"))
+    res = run_cli("report", str(signed["signed"]), "--sign-key", str(other), "-o", str(tmp_path / "x.html"), "--lang",
+                  "en")
     assert res.returncode == 2 and "HMAC signature does not match" in res.stderr

@@ -147,10 +147,10 @@ def test_cron_install_status_remove_keeps_other_entries(tmp_path):
     env = _env(tmp_path, AUDITOR_CRONTAB_FILE=str(crontab))
     out = tmp_path / "reports"
 
-    res = run_cli("schedule", "status", "--user", env=env)
+    res = run_cli("schedule", "status", "--lang", "en", "--user", env=env)
     assert res.returncode == 1 and "no schedule installed" in res.stdout
 
-    res = run_cli("schedule", "install", "--user", "--backend", "cron", "--weekly", "mon", "08:45",
+    res = run_cli("schedule", "install", "--lang", "en", "--user", "--backend", "cron", "--weekly", "mon", "08:45",
                   "--output-dir", str(out), "--keep", "3", "--path", str(tmp_path), env=env)
     assert res.returncode == 0, res.stderr
     assert "schedule installed: weekly on Mon at 08:45" in res.stdout
@@ -160,22 +160,22 @@ def test_cron_install_status_remove_keeps_other_entries(tmp_path):
     assert len(entry) == 1 and "schedule run-now" in entry[0] and "--keep 3" in entry[0]
     assert stat.S_IMODE(out.stat().st_mode) == 0o700  # output folder created owner-only
 
-    res = run_cli("schedule", "status", env=env)  # no scope given: every installed one
+    res = run_cli("schedule", "status", "--lang", "en", env=env)  # no scope given: every installed one
     assert res.returncode == 0, res.stderr
     assert "user: cron, weekly on Mon at 08:45" in res.stdout and "registered: yes" in res.stdout
     assert "last run: none yet" in res.stdout
 
     # reinstalling replaces our entry, never duplicates it
-    res = run_cli("schedule", "install", "--user", "--backend", "cron", "--daily", "12:00",
+    res = run_cli("schedule", "install", "--lang", "en", "--user", "--backend", "cron", "--daily", "12:00",
                   "--output-dir", str(out), env=env)
     assert res.returncode == 0, res.stderr
     assert crontab.read_text(encoding="utf-8").count("schedule run-now") == 1
 
-    res = run_cli("schedule", "remove", "--user", env=env)
+    res = run_cli("schedule", "remove", "--lang", "en", "--user", env=env)
     assert res.returncode == 0, res.stderr
     assert crontab.read_text(encoding="utf-8") == original
-    assert run_cli("schedule", "status", "--user", env=env).returncode == 1
-    res = run_cli("schedule", "remove", "--user", env=env)
+    assert run_cli("schedule", "status", "--lang", "en", "--user", env=env).returncode == 1
+    res = run_cli("schedule", "remove", "--lang", "en", "--user", env=env)
     assert res.returncode == 0 and "no schedule was installed" in res.stdout
 
 
@@ -200,7 +200,7 @@ def test_systemd_user_flow_with_a_standin_systemctl(tmp_path):
     """)
     units = tmp_path / "units"
     env = _env(tmp_path, AUDITOR_SYSTEMD_DIR=str(units), PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    res = run_cli("schedule", "install", "--user", "--backend", "systemd", "--weekly", "mon", "08:45",
+    res = run_cli("schedule", "install", "--lang", "en", "--user", "--backend", "systemd", "--weekly", "mon", "08:45",
                   "--output-dir", str(tmp_path / "r"), env=env)
     assert res.returncode == 0, res.stderr + res.stdout
     calls = [json.loads(l) for l in log.read_text().splitlines()]
@@ -212,10 +212,10 @@ def test_systemd_user_flow_with_a_standin_systemctl(tmp_path):
     assert "OnCalendar=Mon *-*-* 08:45:00" in timer.read_text()
     assert "loginctl enable-linger" in res.stdout
 
-    res = run_cli("schedule", "status", "--user", env=env)
+    res = run_cli("schedule", "status", "--lang", "en", "--user", env=env)
     assert res.returncode == 0 and "NextElapseUSecRealtime: Mon 2026-12-07 08:45:00 CST" in res.stdout
 
-    res = run_cli("schedule", "remove", "--user", env=env)
+    res = run_cli("schedule", "remove", "--lang", "en", "--user", env=env)
     assert res.returncode == 0, res.stderr
     assert ["--user", "disable", "--now", "yuncang-auditor-scan.timer"] in \
         [json.loads(l) for l in log.read_text().splitlines()]
@@ -245,7 +245,7 @@ def test_schtasks_registration_through_a_standin(tmp_path):
             os.unlink({str(kept)!r})
     """)
     env = _env(tmp_path, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    res = run_cli("schedule", "install", "--system", "--backend", "schtasks", "--daily", "09:15",
+    res = run_cli("schedule", "install", "--lang", "en", "--system", "--backend", "schtasks", "--daily", "09:15",
                   "--output-dir", str(tmp_path / "r"), env=env)
     assert res.returncode == 0, res.stderr + res.stdout
     create = json.loads(log.read_text().splitlines()[0])
@@ -255,9 +255,9 @@ def test_schtasks_registration_through_a_standin(tmp_path):
     assert root.find("t:Principals/t:Principal/t:UserId", NS).text == "S-1-5-18"
     assert root.find("t:Triggers/t:CalendarTrigger/t:StartBoundary", NS).text.endswith("T09:15:00")
 
-    res = run_cli("schedule", "status", "--system", env=env)
+    res = run_cli("schedule", "status", "--lang", "en", "--system", env=env)
     assert res.returncode == 0 and "next_run: 2026/12/1 9:15:00" in res.stdout and "status: Ready" in res.stdout
-    res = run_cli("schedule", "remove", "--system", env=env)
+    res = run_cli("schedule", "remove", "--lang", "en", "--system", env=env)
     assert res.returncode == 0 and "deleted" in res.stdout
     assert not kept.exists()
 
@@ -266,11 +266,11 @@ def test_schtasks_failure_is_a_clear_message(tmp_path):
     bin_dir = tmp_path / "bin"
     _fake_tool(bin_dir, "schtasks", "import sys\nprint('ERROR: Access is denied.')\nsys.exit(1)\n")
     env = _env(tmp_path, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    res = run_cli("schedule", "install", "--system", "--backend", "schtasks", "--output-dir", str(tmp_path / "r"),
+    res = run_cli("schedule", "install", "--lang", "en", "--system", "--backend", "schtasks", "--output-dir", str(tmp_path / "r"),
                   env=env)
     assert res.returncode == 2
     assert "Access is denied" in res.stdout and "administrator" in res.stdout
-    assert run_cli("schedule", "status", "--system", env=env).returncode == 1  # nothing recorded
+    assert run_cli("schedule", "status", "--lang", "en", "--system", env=env).returncode == 1  # nothing recorded
 
 
 def _user_systemd_reason() -> str | None:
@@ -291,15 +291,15 @@ def test_real_systemd_user_timer(tmp_path):
         pytest.skip(reason)
     env = _env(tmp_path)
     try:
-        res = run_cli("schedule", "install", "--user", "--backend", "systemd", "--daily", "03:17",
+        res = run_cli("schedule", "install", "--lang", "en", "--user", "--backend", "systemd", "--daily", "03:17",
                       "--output-dir", str(tmp_path / "r"), env=env)
         assert res.returncode == 0, res.stderr + res.stdout
         timers = subprocess.run(["systemctl", "--user", "list-timers", "--all", "--no-pager"],
                                 capture_output=True, text=True).stdout
         assert "yuncang-auditor-scan.timer" in timers
-        assert run_cli("schedule", "status", "--user", env=env).returncode == 0
+        assert run_cli("schedule", "status", "--lang", "en", "--user", env=env).returncode == 0
     finally:
-        res = run_cli("schedule", "remove", "--user", env=env)
+        res = run_cli("schedule", "remove", "--lang", "en", "--user", env=env)
     assert res.returncode == 0
     timers = subprocess.run(["systemctl", "--user", "list-timers", "--all", "--no-pager"],
                             capture_output=True, text=True).stdout
@@ -316,7 +316,7 @@ def test_print_shows_what_install_would_do_on_this_host(tmp_path):
                                      "file=sys.stderr)\nsys.exit(1)\n")
     env = _env(tmp_path, AUDITOR_CRONTAB_FILE=str(crontab), AUDITOR_SYSTEMD_DIR=str(tmp_path / "units"),
                PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    args = ("schedule", "install", "--user", "--daily", "07:05", "--output-dir", str(tmp_path / "r"))
+    args = ("schedule", "install", "--lang", "en", "--user", "--daily", "07:05", "--output-dir", str(tmp_path / "r"))
     shown = run_cli(*args, "--print", env=env)
     assert shown.returncode == 0, shown.stderr
     assert "would use cron here" in shown.stderr and "no systemd user manager reachable" in shown.stderr
@@ -337,17 +337,17 @@ def test_print_shows_what_install_would_do_on_this_host(tmp_path):
 
 def test_print_without_any_scheduler_says_install_would_refuse(tmp_path):
     env = _env(tmp_path, PATH=str(tmp_path / "empty"))  # neither systemctl nor crontab
-    res = run_cli("schedule", "install", "--print", "--user", "--output-dir", str(tmp_path / "r"), env=env)
+    res = run_cli("schedule", "install", "--lang", "en", "--print", "--user", "--output-dir", str(tmp_path / "r"), env=env)
     assert res.returncode == 0, res.stderr
     assert "no scheduler is usable here" in res.stderr and "would refuse (exit 2)" in res.stderr
     assert "# BEGIN yuncang-auditor" in res.stdout
-    res = run_cli("schedule", "install", "--user", "--output-dir", str(tmp_path / "r"), env=env)
+    res = run_cli("schedule", "install", "--lang", "en", "--user", "--output-dir", str(tmp_path / "r"), env=env)
     assert res.returncode == 2 and "no scheduler available here" in res.stderr
 
 
 def test_install_without_any_scheduler_says_so(tmp_path):
     env = _env(tmp_path, PATH=str(tmp_path / "empty"))
-    res = run_cli("schedule", "install", "--user", "--backend", "cron", "--output-dir", str(tmp_path / "r"), env=env)
+    res = run_cli("schedule", "install", "--lang", "en", "--user", "--backend", "cron", "--output-dir", str(tmp_path / "r"), env=env)
     assert res.returncode == 2
     assert "--backend cron: not usable here" in res.stderr and "Traceback" not in res.stderr
 
@@ -360,7 +360,7 @@ def test_run_now_dates_compares_and_prunes(tmp_path):
     write_csv(exports / "淘宝订单.csv", export_rows(rng, "taobao", 40)[0])
     out = tmp_path / "reports"
     env = _env(tmp_path)
-    args = ("schedule", "run-now", "--output-dir", str(out), "--keep", "2", "--only", "files", "--path", str(exports))
+    args = ("schedule", "run-now", "--lang", "en", "--output-dir", str(out), "--keep", "2", "--only", "files", "--path", str(exports))
 
     first = run_cli(*args, env=env)
     # the first run: no previous report, so every finding is new since it (README: exit 1 on new high findings)
@@ -397,7 +397,7 @@ def test_first_run_without_findings_exits_0_and_says_first_run(tmp_path):
     exports = tmp_path / "exports"
     write_csv(exports / "商品.csv", [["商品编码", "商品名称"], ["A-1", "纸巾"]])
     out = tmp_path / "reports"
-    res = run_cli("schedule", "run-now", "--output-dir", str(out), "--only", "files", "--path", str(exports),
+    res = run_cli("schedule", "run-now", "--lang", "en", "--output-dir", str(out), "--only", "files", "--path", str(exports),
                   env=_env(tmp_path))
     assert res.returncode == 0, res.stderr
     assert "first run (no previous intact report of this PC): every finding counts as new, 0 new" in res.stdout
@@ -409,7 +409,7 @@ def test_run_now_passes_over_an_altered_previous_report(tmp_path):
     write_csv(exports / "a.csv", export_rows(rng, "jd", 20)[0])
     out = tmp_path / "reports"
     env = _env(tmp_path)
-    args = ("schedule", "run-now", "--output-dir", str(out), "--keep", "5", "--only", "files", "--path", str(exports))
+    args = ("schedule", "run-now", "--lang", "en", "--output-dir", str(out), "--keep", "5", "--only", "files", "--path", str(exports))
     assert run_cli(*args, env=env).returncode == 1  # first run: its findings are new
     good = sorted(out.glob("20*.json"))[-1]
     assert run_cli(*args, env=env).returncode == 0

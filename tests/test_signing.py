@@ -110,7 +110,7 @@ def test_the_same_bytes_as_an_independent_implementation(value):
 def keys(tmp_path_factory):
     base = tmp_path_factory.mktemp("keys")
     for name in ("site", "other"):
-        res = run_cli("keygen", "--out", str(base / name))
+        res = run_cli("keygen", "--lang", "en", "--out", str(base / name))
         assert res.returncode == 0, res.stderr
     return base
 
@@ -125,11 +125,11 @@ def test_keygen_writes_an_owner_only_pair_and_never_overwrites(keys, tmp_path):
         pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     assert b"PRIVATE" not in public.read_bytes()
     before = private.read_bytes()
-    res = run_cli("keygen", "--out", str(keys / "site"))
+    res = run_cli("keygen", "--lang", "en", "--out", str(keys / "site"))
     assert res.returncode == 2 and "not overwritten" in res.stderr and private.read_bytes() == before
-    res = run_cli("keygen", "--out", str(tmp_path / "no" / "such" / "x"))
+    res = run_cli("keygen", "--lang", "en", "--out", str(tmp_path / "no" / "such" / "x"))
     assert res.returncode == 2 and "does not exist" in res.stderr
-    res = run_cli("keygen", "--out", str(tmp_path / "inspector.key"))  # NAME.key given: NAME is used
+    res = run_cli("keygen", "--lang", "en", "--out", str(tmp_path / "inspector.key"))  # NAME.key given: NAME is used
     assert res.returncode == 0 and (tmp_path / "inspector.key").exists() and (tmp_path / "inspector.pub").exists()
 
 
@@ -175,7 +175,7 @@ def signed(keys, tmp_path_factory):
 
 
 def _verify(path, *extra):
-    return run_cli("verify", str(path), *extra)
+    return run_cli("verify", "--lang", "en", str(path), *extra)
 
 
 def _altered(res, *fragments):
@@ -266,18 +266,18 @@ def test_another_tool_checks_the_digest_and_the_signature(signed, keys, tmp_path
 
 def test_report_rerender_checks_and_resigns_with_the_key_pair(signed, keys, tmp_path):
     out = tmp_path / "re.json"
-    res = run_cli("report", str(signed), "--sign-key", str(keys / "site.key"), "-o", str(out))
+    res = run_cli("report", "--lang", "en", str(signed), "--sign-key", str(keys / "site.key"), "-o", str(out))
     assert res.returncode == 0, res.stderr
     assert _verify(out, "--pubkey", str(keys / "site.pub")).returncode == 0
     assert json.loads(out.read_text(encoding="utf-8"))["rendered_from"]["signed"] is True
-    res = run_cli("report", str(signed), "--sign-key", str(keys / "other.key"), "-o", str(tmp_path / "x.html"))
+    res = run_cli("report", "--lang", "en", str(signed), "--sign-key", str(keys / "other.key"), "-o", str(tmp_path / "x.html"))
     assert res.returncode == 2 and "Ed25519 signature does not match" in res.stderr
 
 
 def test_report_resigns_with_another_key_given_verify_key(signed, keys, tmp_path):
     """Re-signing: the input checked with --verify-key, the output signed with --sign-key."""
     out = tmp_path / "s2.json"
-    res = run_cli("report", str(signed), "-o", str(out), "--verify-key", str(keys / "site.pub"),
+    res = run_cli("report", "--lang", "en", str(signed), "-o", str(out), "--verify-key", str(keys / "site.pub"),
                   "--sign-key", str(keys / "other.key"))
     assert res.returncode == 0, res.stderr
     assert _verify(out, "--pubkey", str(keys / "other.pub")).returncode == 0
@@ -287,19 +287,19 @@ def test_report_resigns_with_another_key_given_verify_key(signed, keys, tmp_path
     hmac_key = tmp_path / "hmac.key"
     hmac_key.write_bytes(b"0123456789abcdef-hq-key\n")
     out2 = tmp_path / "s3.json"
-    res = run_cli("report", str(out), "-o", str(out2), "--verify-key", str(keys / "other.key"),
+    res = run_cli("report", "--lang", "en", str(out), "-o", str(out2), "--verify-key", str(keys / "other.key"),
                   "--sign-key", str(hmac_key))
     assert res.returncode == 0, res.stderr
     assert _verify(out2, "--sign-key", str(hmac_key)).returncode == 0
     # the wrong verify key: refused with the command's tamper exit, nothing written
     bad = tmp_path / "bad.json"
-    res = run_cli("report", str(signed), "-o", str(bad), "--verify-key", str(keys / "other.pub"),
+    res = run_cli("report", "--lang", "en", str(signed), "-o", str(bad), "--verify-key", str(keys / "other.pub"),
                   "--sign-key", str(keys / "other.key"))
     assert res.returncode == 2 and "Ed25519 signature does not match: signed with another key" in res.stderr
     assert "refusing to render it" in res.stderr and not bad.exists()
-    res = run_cli("report", str(out2), "-o", str(bad), "--verify-key", str(keys / "site.pub"))
+    res = run_cli("report", "--lang", "en", str(out2), "-o", str(bad), "--verify-key", str(keys / "site.pub"))
     assert res.returncode == 2 and "not signed with an Ed25519 key" in res.stderr and not bad.exists()
-    res = run_cli("report", str(signed), "-o", str(bad), "--verify-key", str(tmp_path / "missing.pub"))
+    res = run_cli("report", "--lang", "en", str(signed), "-o", str(bad), "--verify-key", str(tmp_path / "missing.pub"))
     assert res.returncode == 2 and "missing.pub" in res.stderr and not bad.exists()
 
 
@@ -325,7 +325,7 @@ def test_an_hmac_key_file_is_its_bytes(tmp_path):
         key = tmp_path / "k.key"
         key.write_bytes(data)
         out = tmp_path / "signed.json"
-        res = run_cli("report", str(report), "-o", str(out), "--sign-key", str(key))
+        res = run_cli("report", "--lang", "en", str(report), "-o", str(out), "--sign-key", str(key))
         assert res.returncode == 0, (what, res.stderr)
         sealed = json.loads(out.read_text(encoding="utf-8"))
         integ = sealed.pop("integrity")
@@ -335,9 +335,9 @@ def test_an_hmac_key_file_is_its_bytes(tmp_path):
     # 16 random bytes are always a key, whatever they are (earlier, whitespace at either end was cut off)
     key = tmp_path / "urandom.key"
     key.write_bytes(b" \n\t\r" + bytes(range(240, 252)))
-    assert run_cli("report", str(report), "-o", str(tmp_path / "u.json"), "--sign-key", str(key)).returncode == 0
+    assert run_cli("report", "--lang", "en", str(report), "-o", str(tmp_path / "u.json"), "--sign-key", str(key)).returncode == 0
     key.write_bytes(b"fifteen-bytes!!\n")
-    res = run_cli("report", str(report), "-o", str(tmp_path / "u.json"), "--sign-key", str(key))
+    res = run_cli("report", "--lang", "en", str(report), "-o", str(tmp_path / "u.json"), "--sign-key", str(key))
     assert res.returncode == 2 and "key too short (15 bytes; at least 16)" in res.stderr
 
 
@@ -351,7 +351,7 @@ def test_reports_signed_by_the_earlier_key_rule_still_verify(tmp_path):
     old.write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
     assert check(report, parse_signing_key(key.read_bytes(), "k")) == []
     out = tmp_path / "again.json"
-    res = run_cli("report", str(old), "-o", str(out), "--sign-key", str(key))
+    res = run_cli("report", "--lang", "en", str(old), "-o", str(out), "--sign-key", str(key))
     assert res.returncode == 0, res.stderr
     integ = json.loads(out.read_text(encoding="utf-8"))["integrity"]  # signed with the key as it is now read
     again = json.loads(out.read_text(encoding="utf-8"))
@@ -443,7 +443,7 @@ def test_material_sealed_the_old_way_still_verifies(tmp_path):
     _altered(_verify(bad), "SHA-256 digest does not match")
     # read, rendered and re-sealed the new way; loaded into the fleet store with its HMAC checked
     out = tmp_path / "re.json"
-    res = run_cli("report", str(LEGACY / "v1.1-hmac.json"), "--sign-key", str(key), "-o", str(out), "-o",
+    res = run_cli("report", "--lang", "en", str(LEGACY / "v1.1-hmac.json"), "--sign-key", str(key), "-o", str(out), "-o",
                   str(tmp_path / "re.html"))
     assert res.returncode == 0, res.stderr
     assert json.loads(out.read_text(encoding="utf-8"))["integrity"]["canonicalization"] == "rfc8785-without-integrity"

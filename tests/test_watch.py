@@ -388,8 +388,9 @@ def test_bad_input_is_a_clear_message(tmp_path):
     (tmp_path / "f").write_text("x")
     res = run_cli("watch", "--path", str(tmp_path / "nope"), "--path", str(tmp_path / "f"))
     assert res.returncode == 2 and "所给的文件夹都不存在" in res.stderr and "不是文件夹" in res.stderr
-    res = run_cli("watch", "--path", str(tmp_path), "--webhook", "ftp://example.com/x")
+    res = run_cli("watch", "--path", str(tmp_path), "--webhook", "ftp://example.com/x", "--lang", "en")
     assert res.returncode == 2 and "not an http" in res.stderr
     (tmp_path / "a-file").write_text("x")
-    res = run_cli("watch", "--path", str(tmp_path), "--events", str(tmp_path / "a-file" / "events.jsonl"))
+    res = run_cli("watch", "--path", str(tmp_path), "--events", str(tmp_path / "a-file" / "events.jsonl"), "--lang",
+                  "en")
     assert res.returncode == 2 and "cannot open" in res.stderr and "Traceback" not in res.stderr

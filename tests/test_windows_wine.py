@@ -242,7 +242,7 @@ def test_ed25519_signing_and_siem_outputs_inside_the_exe(winpc):
     report = load_report(work / "r.json")
     assert report["integrity"]["canonicalization"] == "rfc8785-without-integrity" and "ed25519" in report["integrity"]
     assert len(report["host"]["machine_id"]) == 36  # Wine's MachineGuid
-    res = winpc.auditor("verify", "r.json", "--pubkey", "site.pub", cwd=work)
+    res = winpc.auditor("verify", "r.json", "--pubkey", "site.pub", "--lang", "en", cwd=work)
     assert res.returncode == 0 and "signature valid (Ed25519" in res.stdout, res.output
     data = (work / "r.json").read_bytes()
     (work / "bad.json").write_bytes(data.replace(b'"remote"', b'"remotE"', 1))

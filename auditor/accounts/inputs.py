@@ -22,6 +22,7 @@ from .. import safeio
 from ..errors import PackError, UsageError
 from ..core.model import Coverage, SourceCoverage
 from ..headers import MAX_HEADER_CHARS, norm_header
+from ..messages import Worded
 from ..packs import load_toml
 from ..platforms import PLATFORMS_FILE, platforms
 from ..resources import pack_dir
@@ -104,22 +105,22 @@ def vocab(base: Path | None = None) -> Vocab:
             for f, variants in fields.items():
                 for v in variants:
                     if v in seen and seen[v] != f:
-                        raise PackError(f"{path}: [{kind}] header {v!r} is listed for both {seen[v]} and {f}")
+                        raise PackError("pack.accounts.header_twice", path=path, kind=kind, v=v, seen=seen[v], f=f)
                     seen[v] = f
             needs = tuple(tuple(group) for group in raw["needs"])
             for group in needs:
                 for f in group:
                     if f not in fields:
-                        raise PackError(f"{path}: [{kind}] needs unknown field {f!r}")
+                        raise PackError("pack.accounts.unknown_field", path=path, kind=kind, f=f)
             specs[kind] = Spec(kind, raw.get("label", kind), needs, fields)
         values = {name: {k: tuple(norm_value(w) for w in words) for k, words in table.items()}
                   for name, table in data["values"].items() if name not in ("actions", "export_permission")}
         actions = tuple((k, tuple(norm_value(w) for w in words)) for k, words in data["values"]["actions"].items())
         export_words = tuple(norm_value(w) for w in data["values"]["export_permission"]["words"])
     except (KeyError, TypeError, AttributeError) as exc:
-        raise PackError(f"{path}: malformed accounts header table ({type(exc).__name__}: {exc})") from None
+        raise PackError("pack.accounts.header_table", path=path, kind=type(exc).__name__, exc=exc) from None
     if "platforms" in data:
-        raise PackError(f"{path}: [platforms] moved to {PLATFORMS_FILE}; list the platforms there")
+        raise PackError("pack.accounts.platforms_moved", path=path, PLATFORMS_FILE=PLATFORMS_FILE)
     pack = platforms(path.parent)
     known = {p.id: (p.name_zh, tuple(norm_value(w) for w in p.words)) for p in pack.by_id.values()}
     ids = {name: p.id for p in pack.by_id.values() for name in (p.id, *p.aliases)}
@@ -177,14 +178,15 @@ class ColumnMap:
             if kind is not None:
                 kind = kind.strip().lower().replace("-", "_")
                 if kind not in voc.specs:
-                    raise UsageError(f"--map {_option(key, column)}: unknown input kind {quote(kind)} "
-                                     f"(one of {', '.join(voc.specs)})")
+                    raise UsageError("usage.accounts.map_unknown_kind", option=_option(key, column), kind=quote(kind),
+                                     kinds=', '.join(voc.specs))
                 ok = fname in voc.specs[kind].fields
             else:
                 ok = any(fname in fields for fields in known.values())
             if not ok:
                 listing = "; ".join(f"{k}: {', '.join(v)}" for k, v in known.items())
-                raise UsageError(f"--map {_option(key, column)}: unknown field {quote(fname)} (fields are {listing})")
+                raise UsageError("usage.accounts.map_unknown_field", option=_option(key, column), fname=quote(fname),
+                                 listing=listing)
             entries[(kind, fname)] = column
         return cls(entries)
 
@@ -198,8 +200,8 @@ class ColumnMap:
                 label = f"{key[0]}.{key[1]}" if key[0] else key[1]
                 cols = "; ".join(f"{name}: {', '.join(quote(c) for c in cols[:SHOWN_COLUMNS] if c)}"
                                  for name, cols in found.items())
-                raise UsageError(f"--map {_option(label, column)}: no input file has a column {quote(column)} "
-                                 f"(columns found: {cols or 'no input files'})")
+                raise UsageError("usage.accounts.map_no_column", option=_option(label, column), column=quote(column),
+                                 found=cols or 'no input files')
 
 
 def _option(key: str, column: str) -> str:
@@ -431,11 +433,13 @@ def _read_once(kind: str, path: Path, voc: Vocab, cmap: ColumnMap, encoding: str
                     rec["platform"] = sheet_platform
                 records.append(rec)
     except UnreadableTable as exc:
-        raise UsageError(f"{spec.label} {path}: not a readable table ({exc})") from None
+        raise UsageError("usage.accounts.unreadable_table", label=spec.label, path=path, exc=exc) from None
     except OSError as exc:
-        raise UsageError(f"{spec.label} {path}: cannot read ({safeio.reason_of(exc)})") from None
+        raise UsageError("usage.cannot_read_what", what=spec.label, path=path,
+                         why=Worded(safeio.reason_of(exc))) from None
     except (csv.Error, UnicodeError, ValueError) as exc:
-        raise UsageError(f"{spec.label} {path}: not a readable table ({type(exc).__name__}: {exc})") from None
+        raise UsageError("usage.accounts.unreadable_table_kind", label=spec.label, path=path, kind=type(exc).__name__,
+                         exc=exc) from None
     skips.close()
     return _Read(cov, records, first, best_header, sheets_seen, used, encoding)
 
@@ -451,7 +455,7 @@ def _finish(kind: str, path: Path, voc: Vocab, res: _Read, coverage: Coverage, f
     found[path.name] = first.header if first else res.best_header
     if res.sheets_seen == 0:
         if kind == "roster":
-            raise UsageError(f"{spec.label} {path}: the file is empty (no header row, no employees)")
+            raise UsageError("usage.accounts.empty_file", label=spec.label, path=path)
         cov.status, cov.note = "no_data", "empty file: no header row and no records"
         return InputFile(kind, path, [], cov, {}, file_platform, [])
     if first is None:
@@ -459,17 +463,16 @@ def _finish(kind: str, path: Path, voc: Vocab, res: _Read, coverage: Coverage, f
         shown = ", ".join(quote(c) for c in named[:SHOWN_COLUMNS]) or "none"
         if len(named) > SHOWN_COLUMNS:
             shown += f" and {len(named) - SHOWN_COLUMNS} more"
-        raise UsageError(f"{spec.label} {path}: unknown layout: needs a column for {_needs_text(spec)}; "
-                         f"columns found: {shown}. Name the columns with --map FIELD=COLUMN "
-                         f"(e.g. --map {spec.needs[0][0]}=<column>)")
+        raise UsageError("usage.accounts.unknown_layout", label=spec.label, path=path, needs_text=_needs_text(spec),
+                         shown=shown, needs=spec.needs[0][0])
     columns = {f: first.header[i] for f, i in first.columns.items()}
     cov.notes += duplicate_notes(first.header, first.columns, norm)
     records = res.records
     if not records:
         if kind == "roster":
             named = [c for c in first.header if c]
-            raise UsageError(f"{spec.label} {path}: no employees below the header row "
-                             f"(columns: {', '.join(quote(c) for c in named[:SHOWN_COLUMNS])})")
+            raise UsageError("usage.accounts.no_employees", label=spec.label, path=path,
+                             columns=', '.join(quote(c) for c in named[:SHOWN_COLUMNS]))
         cov.status = "no_data"
         cov.note = "header only, no records"
     else:
@@ -656,7 +659,7 @@ def load_inputs(roster: Path | None, subaccounts: list[Path], logins: list[Path]
     wanted = ([("roster", roster)] if roster else []) + [("subaccounts", p) for p in subaccounts] + \
              [("logins", p) for p in logins] + ([("account_map", account_map)] if account_map else [])
     if column_map and not wanted:
-        raise UsageError("--map applies to the accounts inputs: give --roster, --subaccounts or --logins too")
+        raise UsageError("usage.accounts.map_without_input")
     for kind, path in wanted:
         files.append(read_input(kind, path, voc, cmap, coverage, found))
     cmap.check_all_used(found)

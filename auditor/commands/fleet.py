@@ -36,6 +36,7 @@ from ..fleet.siem import store_lines, write_stream
 from ..fleet.store import Store
 from ..fleet.texts import shown, t
 from ..i18n import LANGS
+from ..messages import Text, Worded, os_error
 from ..siem import ecs, template
 from ..siem.ndjson import FORMATS, create_action, default_target, file_chunks
 from ..signing import read_verify_key
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         return report(args)
     if sub == "export":
         return export(args)
-    raise UsageError("auditor fleet: choose one of: ingest, report, export")
+    raise UsageError("usage.fleet.choose_action")
 
 
 def ingest(args: argparse.Namespace) -> int:
@@ -89,7 +90,7 @@ def report(args: argparse.Namespace) -> int:
         try:
             render.write(tables, out, args.lang)
         except OSError as exc:
-            raise UsageError(f"--output {out}: cannot write ({exc.strerror or exc})") from None
+            raise UsageError("usage.cannot_write_output", path=out, why=os_error(exc)) from None
         if not args.quiet:
             echo(f"{t(args.lang, 'written')}: {out}")
     return 0
@@ -98,27 +99,26 @@ def report(args: argparse.Namespace) -> int:
 def export(args: argparse.Namespace) -> int:
     if args.template:
         if args.output or args.push or args.format:
-            raise UsageError("auditor fleet export --template prints the index templates only: give it alone")
+            raise UsageError("usage.fleet.template_alone")
         print(json.dumps(template.load(args.template), ensure_ascii=False, indent=2))
         return 0
     if not args.format:
-        raise UsageError("auditor fleet export: give --format ecs|ocsf (or --template to print the index templates)")
+        raise UsageError("usage.fleet.export_needs_format")
     if not args.output and not args.push:
-        raise UsageError("auditor fleet export: give -o FILE.ndjson, --push URL, or both")
+        raise UsageError("usage.fleet.export_needs_target")
     try:
         ecs.check_namespace(args.namespace)
     except ValueError as exc:
-        raise UsageError(f"--namespace {exc}") from None
+        raise UsageError("usage.fleet.bad_namespace", exc=exc) from None
     if args.install_template and (not args.push or args.format != "ecs"):
-        raise UsageError("--install-template goes with --push and --format ecs (the template is for the ECS data "
-                         "stream)")
+        raise UsageError("usage.fleet.install_template_needs")
     conn = _connection(args)
     if args.push:
         try:
             bulk_url(args.push)
             check_credentials(args.push, bool(conn.api_key), args.allow_http_credentials)
         except ValueError as exc:
-            raise UsageError(f"--push {exc}") from None
+            raise UsageError("usage.fleet.bad_push", exc=exc) from None
     target = args.index or default_target(args.format, args.namespace)
     skipped: list[str] = []
     with Store.open(args.db) as store:
@@ -141,7 +141,7 @@ def export(args: argparse.Namespace) -> int:
             try:
                 write_stream(args.output, chunks())
             except OSError as exc:
-                raise UsageError(f"--output {args.output}: cannot write ({exc.strerror or exc})") from None
+                raise UsageError("usage.cannot_write_output", path=args.output, why=os_error(exc)) from None
             if not args.quiet:
                 echo(f"{t(args.lang, 'written')}: {args.output} "
                      f"({t(args.lang, 'export.summary', docs=count, fmt=args.format)}"
@@ -182,13 +182,13 @@ def _connection(args: argparse.Namespace) -> Connection:
         try:
             check_api_key(api_key)
         except ValueError as exc:
-            raise UsageError(f"--api-key-file {args.api_key_file}: {exc}") from None
+            raise UsageError("usage.fleet.bad_api_key_file", path=args.api_key_file, exc=exc) from None
     if args.ca_cert:
         ca_cert = _read_small(args.ca_cert, "--ca-cert")
         try:
             tls_context(ca_cert)
         except ValueError as exc:
-            raise UsageError(f"--ca-cert {args.ca_cert}: {exc}") from None
+            raise UsageError("usage.fleet.bad_ca_cert", path=args.ca_cert, exc=exc) from None
     return Connection(timeout=args.timeout, api_key=api_key, ca_cert=ca_cert)
 
 
@@ -197,9 +197,9 @@ def _read_small(path: Path, option: str) -> str:
     try:
         return safeio.read_text(path, max_size=1 << 20)
     except OSError as exc:
-        raise UsageError(f"{option} {path}: cannot read ({safeio.reason_of(exc)})") from None
+        raise UsageError("usage.cannot_read_what", what=option, path=path, why=Worded(safeio.reason_of(exc))) from None
     except ValueError:
-        raise UsageError(f"{option} {path}: not UTF-8 text") from None
+        raise UsageError("usage.not_utf8_what", what=option, path=path) from None
 
 
 def _note_skipped(args: argparse.Namespace, skipped: list[str]) -> None:
@@ -229,9 +229,9 @@ def positive_float(value: str) -> float:
     try:
         seconds = float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+        raise argparse.ArgumentTypeError(Text("arg.not_seconds", value=value)) from None
     if not math.isfinite(seconds) or not 0 < seconds <= 3600:
-        raise argparse.ArgumentTypeError(f"seconds must be above 0 and at most 3600, not {value!r}")
+        raise argparse.ArgumentTypeError(Text("arg.seconds_range", value=value))
     return seconds
 
 

@@ -12,8 +12,10 @@ import os
 from pathlib import Path
 
 from ..errors import UsageError
+from ..messages import os_error
 from ..signing import generate, write_key_pair
 from ..terminal import echo
+from .options import ERRORS_LANG_HELP, add_lang
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,18 +24,18 @@ def run(args: argparse.Namespace) -> int:
         base = base.with_suffix("")
     targets = [base.with_name(base.name + ext) for ext in (".key", ".pub")]
     if not base.name:
-        raise UsageError(f"--out {args.out}: give a file name without extension (NAME.key and NAME.pub are written)")
+        raise UsageError("usage.keygen.name_has_extension", out=args.out)
     for target in targets:
         if os.path.lexists(target):
-            raise UsageError(f"--out {args.out}: {target} exists; not overwritten (remove it or choose another NAME)")
+            raise UsageError("usage.keygen.exists", out=args.out, target=target)
     parent = base.parent if str(base.parent) else Path(".")
     if not parent.is_dir():
-        raise UsageError(f"--out {args.out}: folder {parent} does not exist")
+        raise UsageError("usage.keygen.no_folder", out=args.out, parent=parent)
     key = generate()
     try:
         private, public = write_key_pair(key, base)
     except OSError as exc:
-        raise UsageError(f"--out {args.out}: cannot write ({exc.strerror or exc})") from None
+        raise UsageError("usage.keygen.cannot_write", out=args.out, why=os_error(exc)) from None
     echo(f"private key (keep it secret; --sign-key): {private}")
     echo(f"public key (for verifying; --pubkey): {public}")
     echo(f"public key SHA-256: {key.public.key_id}")
@@ -44,4 +46,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     keygen = sub.add_parser("keygen", help="write an Ed25519 key pair: NAME.key (private, owner-only) and NAME.pub")
     keygen.add_argument("--out", "-o", required=True, metavar="NAME",
                         help="writes NAME.key and NAME.pub (never overwrites)")
+    add_lang(keygen, ERRORS_LANG_HELP)
     keygen.set_defaults(run=run)

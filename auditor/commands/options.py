@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterable
 
 from ..core.checks import roles
 from ..core.options import ScanOptions, cli_fields, cli_of, existing_file
-from ..i18n import LANGS
+from ..i18n import DEFAULT_LANG, LANGS
 from ..scan.registry import names as area_names
 from ..signing import SigningKey, read_signing_key
 
@@ -76,5 +76,9 @@ def sign_key(args: argparse.Namespace) -> SigningKey | None:
     return read_signing_key(path) if path else None
 
 
+ERRORS_LANG_HELP = "language of its error messages (default: zh)"
+
+
 def add_lang(parser: argparse.ArgumentParser, help: str = "language of the output (default: zh)") -> None:
-    parser.add_argument("--lang", choices=LANGS, default="zh", help=help)
+    """``--lang zh|en``: what it sets is in ``help``; a usage error of the command is always in this language."""
+    parser.add_argument("--lang", choices=LANGS, default=DEFAULT_LANG, help=help)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UsageError
+from ..messages import Worded
 
 
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one clear line, exit 2, no usage dump
-        raise UsageError(f"{self.prog}: {message}")
+        # argparse words its messages in English: shown in the reader's language where the catalog knows them
+        raise UsageError("usage.argparse", prog=self.prog, message=Worded(message))

@@ -31,6 +31,7 @@ from ..integrity import check
 from ..remediate.maskers import CannotMask, format_problem
 from ..remediate.quarantine import InQuarantine, Quarantine
 from ..terminal import echo
+from .options import ERRORS_LANG_HELP, add_lang
 
 FILE_CHECKS = ("PI-001", "PI-002")
 
@@ -46,14 +47,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     restore = rem.add_parser("restore", help="put a quarantined original back, byte for byte")
     restore.add_argument("id", metavar="ID")
     restore.add_argument("--apply", action="store_true")
-    rem.add_parser("list", help="quarantined originals: ID, original path, time")
+    listing = rem.add_parser("list", help="quarantined originals: ID, original path, time")
+    for p in (mask, restore, listing):
+        add_lang(p, ERRORS_LANG_HELP)
     remediate.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     action = getattr(args, "remediate_action", None)
     if action is None:
-        raise UsageError("remediate: say mask, restore or list (auditor remediate --help)")
+        raise UsageError("usage.remediate.choose_action")
     q = Quarantine()
     try:
         if q.exists:
@@ -71,12 +74,12 @@ def _files_from_report(path: Path) -> tuple[list[Path], int]:
     try:
         report = json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except (OSError, ValueError) as exc:
-        raise UsageError(f"--from-report {path}: not a readable JSON report ({exc})") from None
+        raise UsageError("usage.remediate.unreadable_report", path=path, exc=exc) from None
     if not isinstance(report, dict) or not isinstance(report.get("findings"), list):
-        raise UsageError(f"--from-report {path}: not an auditor JSON report")
+        raise UsageError("usage.remediate.not_report", path=path)
     problems = check(report)
     if problems:
-        raise UsageError(f"--from-report {path}: {'; '.join(problems)}; refusing to act on it")
+        raise UsageError("usage.remediate.report_altered", path=path, problems=problems)
     out: list[Path] = []
     unresolved = 0
     for f in report["findings"]:
@@ -120,10 +123,11 @@ def _mask(args: argparse.Namespace, q: Quarantine) -> int:
         targets += from_report
         reported = {str(p) for p in from_report}
     if not targets and not unresolved:
-        raise UsageError("remediate mask: give FILE… or --from-report REPORT.json")
+        raise UsageError("usage.remediate.mask_needs_files")
     missing = [p for p in args.files if not os.path.lexists(p)]
     if missing:
-        raise UsageError("; ".join(f"{p}: no such file" for p in missing))
+        raise UsageError("usage.remediate.no_such_file" if len(missing) == 1 else "usage.remediate.no_such_files",
+                         path=missing[0], paths="; ".join(map(str, missing)))
     rules = load_rules()
     failed = unresolved
     seen: set[str] = set()

@@ -57,8 +57,7 @@ def run(args: argparse.Namespace) -> int:
         check_key = key  # the earlier rule: --sign-key alone checks a signed input too
     problems = check(report, check_key)
     if problems:
-        raise UsageError(f"{args.report}: {'; '.join(problems)}; refusing to render it "
-                         f"(check it with: auditor verify {args.report})")
+        raise UsageError("usage.report.altered", report=args.report, problems=problems)
     source = {"digest": integ["digest"], "signed": signed}
     baseline = load(args.baseline, f"--baseline {args.baseline}") if args.baseline else None
     pipeline.finish(report, baseline=baseline)

@@ -21,6 +21,7 @@ from typing import Any
 from ..core.options import ScanOptions, positive
 from ..durable import write_bytes
 from ..errors import UsageError
+from ..messages import os_error
 from ..paths import prepare, reports_dir, state_dir
 from ..schedule import SCAN_OPTIONS, Job, When, parse_when
 from ..schedule import backends as be
@@ -28,7 +29,7 @@ from ..schedule import texts
 from ..schedule.folder import read_last_run, report_stems
 from ..schedule.runner import run_scheduled
 from ..terminal import echo
-from .options import add_scan_options, add_sign_key, scan_options_from, sign_key
+from .options import ERRORS_LANG_HELP, add_lang, add_scan_options, add_sign_key, scan_options_from, sign_key
 
 DEFAULT_KEEP = 30
 
@@ -40,7 +41,7 @@ def default_output_dir(system: bool) -> Path:
 
 def _system_scope(args: argparse.Namespace) -> bool:
     if getattr(args, "user", False) and getattr(args, "system", False):
-        raise UsageError("give --user or --system, not both")
+        raise UsageError("usage.schedule.user_and_system")
     if getattr(args, "user", False):
         return False
     if getattr(args, "system", False):
@@ -58,10 +59,9 @@ def _load_state(system: bool) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise UsageError(f"{_state_path(system)}: unreadable schedule record ({exc})") from None
+        raise UsageError("usage.schedule.unreadable_record", state_path=_state_path(system), exc=exc) from None
     if not isinstance(state, dict) or state.get("backend") not in be.BACKENDS or not isinstance(state.get("when"), dict):
-        raise UsageError(f"{_state_path(system)}: not a schedule record of this version; remove it with "
-                         "`auditor schedule remove` and install again")
+        raise UsageError("usage.schedule.old_record", state_path=_state_path(system))
     return state
 
 
@@ -88,12 +88,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     install.add_argument("--print", action="store_true", help="print the task XML / units / cron entry, install nothing")
     scope(install)
     scan_options(install)
-    scope(sched.add_parser("status", help="what is installed, next and last run"))
-    scope(sched.add_parser("remove", help="unregister the scheduled scan (reports are kept)"))
+    add_lang(install, "language of each run's result line and HTML report (default: zh)")
+    for name, text in (("status", "what is installed, next and last run"),
+                       ("remove", "unregister the scheduled scan (reports are kept)")):
+        p = sched.add_parser(name, help=text)
+        scope(p)
+        add_lang(p, ERRORS_LANG_HELP)
     run_now = sched.add_parser("run-now", help="one scheduled run now (what the scheduler starts)")
     run_now.add_argument("--output-dir", type=Path, metavar="DIR")
     run_now.add_argument("--keep", type=positive, default=DEFAULT_KEEP, metavar="N")
     scan_options(run_now)
+    add_lang(run_now, "language of the result line and the HTML report (default: zh)")
     schedule.set_defaults(run=run)
 
 
@@ -105,21 +110,21 @@ def _scan_options(args: argparse.Namespace) -> ScanOptions:
 def run(args: argparse.Namespace) -> int:
     action = getattr(args, "schedule_action", None)
     if action is None:
-        raise UsageError("schedule: say install, status, remove or run-now (auditor schedule --help)")
+        raise UsageError("usage.schedule.choose_action")
     return {"install": _install, "status": _status, "remove": _remove, "run-now": _run_now}[action](args)
 
 
 def _job(args: argparse.Namespace, system: bool) -> Job:
     when = parse_when(args.daily, args.weekly)
     out = Path(args.output_dir).resolve() if args.output_dir else default_output_dir(system)
-    return Job(when, out, args.keep, _scan_options(args), Path(args.sign_key).resolve() if args.sign_key else None)
+    return Job(when, out, args.keep, _scan_options(args), Path(args.sign_key).resolve() if args.sign_key else None,
+               args.lang)
 
 
 def _install(args: argparse.Namespace) -> int:
     system = _system_scope(args)
     if system and not be.is_admin() and not args.print:
-        raise UsageError("installing a system-wide schedule needs administrator/root rights; use --user for this "
-                         "user only")
+        raise UsageError("usage.schedule.needs_admin")
     job = _job(args, system)
     if args.print:
         return _print_texts(job, system, args.backend)
@@ -127,7 +132,8 @@ def _install(args: argparse.Namespace) -> int:
     try:
         prepare(job.output_dir)
     except OSError as exc:
-        raise UsageError(f"--output-dir {job.output_dir}: cannot create ({exc.strerror or exc})") from None
+        raise UsageError("usage.schedule.cannot_create_output_dir", output_dir=job.output_dir,
+                         why=os_error(exc)) from None
     if _load_state(system):
         old = _load_state(system)
         if old and old.get("backend") != backend.name and old.get("backend") in be.BACKENDS:
@@ -145,8 +151,8 @@ def _install(args: argparse.Namespace) -> int:
         prepare(_state_path(system).parent)
         write_bytes(_state_path(system), (json.dumps(state, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     except OSError as exc:  # registered, but not recorded: say so (status and remove read the record)
-        raise UsageError(f"{_state_path(system)}: cannot record the schedule ({exc.strerror or exc}); it is "
-                         f"registered with {backend.name}") from None
+        raise UsageError("usage.schedule.cannot_record", state_path=_state_path(system), why=os_error(exc),
+                         name=backend.name) from None
     echo(f"schedule installed: {job.when.describe()}, reports in {job.output_dir} (last {job.keep} kept), "
           f"next run {job.when.next_after(dt.datetime.now()).strftime('%Y-%m-%d %H:%M')}")
     return 0
@@ -246,6 +252,6 @@ def _remove(args: argparse.Namespace) -> int:
 def _run_now(args: argparse.Namespace) -> int:
     system = be.is_admin()
     out = Path(args.output_dir) if args.output_dir else default_output_dir(system)
-    result = run_scheduled(out, args.keep, _scan_options(args), sign_key(args))
-    echo(result.message, err=result.code not in (0, 1))
+    result = run_scheduled(out, args.keep, _scan_options(args), sign_key(args), lang=args.lang)
+    echo(result.message.text(args.lang), err=result.code not in (0, 1))
     return result.code

@@ -40,9 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.interval < 0.5 or args.interval > 600:
-        raise UsageError("--interval: between 0.5 and 600 seconds")
+        raise UsageError("usage.watch.bad_interval")
     if args.debounce < 0.05 or args.debounce > 60:
-        raise UsageError("--debounce: between 0.05 and 60 seconds")
+        raise UsageError("usage.watch.bad_debounce")
     if args.webhook:
         check_webhook_url(args.webhook)
     given = [Path(p) for p in args.paths]
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     # the files area chooses the folders; a user's link given with --path is not resolved
     paths = [resolve_root(p) for p in given] or default_folders(ScanContext(hostname=socket.gethostname()))
     if not paths and args.no_processes:
-        raise UsageError("nothing to watch: no export folders found and --no-processes given")
+        raise UsageError("usage.watch.nothing")
     lower_priority()
     return Watch(WatchOptions(paths=paths, events=args.events, webhook=args.webhook, interval=args.interval,
                               debounce=args.debounce, processes=not args.no_processes, role=args.role,

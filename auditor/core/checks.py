@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import PackError
+from ..messages import Text
 from ..packs import load_toml
 from ..resources import pack_dir
 from .severity import highest, is_severity, rank
@@ -70,66 +71,65 @@ def _text_pair(raw: dict[str, Any], key: str, origin: str, required: bool = True
     for lang in ("zh", "en"):
         value = raw.get(f"{key}_{lang}", None if required else "")
         if not isinstance(value, str):
-            raise PackError(f"{origin}: lacks key {key}_{lang!r}" if value is None else
-                            f"{origin}: {key}_{lang} must be text")
+            raise PackError("pack.lacks_text_key" if value is None else "pack.not_text_key", origin=origin, key=key,
+                            lang=lang)
         out[lang] = value
     return out
 
 
 def _severity_map(value: Any, what: str, default: str, origin: str, key_ok) -> dict[str, str]:
     if not isinstance(value, dict):
-        raise PackError(f"{origin}: {what} must be a table of name = severity")
+        raise PackError("pack.checks.not_severity_table", origin=origin, what=what)
     for name, sev in value.items():
         if not key_ok(name):
-            raise PackError(f"{origin}: {what}: unknown name {name!r}")
+            raise PackError("pack.checks.unknown_name", origin=origin, what=what, name=name)
         if not is_severity(sev):
-            raise PackError(f"{origin}: {what}.{name}: unknown severity {sev!r}")
+            raise PackError("pack.checks.unknown_name_severity", origin=origin, what=what, name=name, sev=sev)
         if rank(sev) <= rank(default):
-            raise PackError(f"{origin}: {what}.{name} = {sev!r} is not above the default {default!r}: the highest "
-                            "severity always wins, so it would never apply")
+            raise PackError("pack.checks.severity_not_above", origin=origin, what=what, name=name, sev=sev,
+                            default=default)
     return dict(value)
 
 
 def _ecs(value: Any, origin: str) -> dict[str, tuple[str, ...]]:
     if not isinstance(value, dict) or set(value) - {"category", "type"}:
-        raise PackError(f"{origin}: ecs must be a table with 'category' and 'type' lists")
+        raise PackError("pack.checks.bad_ecs", origin=origin)
     out = {}
     for key, allowed in (("category", ECS_CATEGORIES), ("type", ECS_TYPES)):
         items = value.get(key)
         if not isinstance(items, list) or not items or any(i not in allowed for i in items):
-            raise PackError(f"{origin}: ecs.{key} must be a non-empty list of ECS event.{key} values "
-                            f"({', '.join(sorted(allowed))})")
+            raise PackError("pack.checks.bad_ecs_list", origin=origin, key=key, allowed=', '.join(sorted(allowed)))
         out[key] = tuple(items)
     return out
 
 
 def _ocsf(value: Any, origin: str) -> dict[str, Any]:
     if not isinstance(value, dict) or set(value) - {"class_uid", "class_name", "data_lifecycle_state_id"}:
-        raise PackError(f"{origin}: ocsf must be a table with class_uid, class_name[, data_lifecycle_state_id]")
+        raise PackError("pack.checks.bad_ocsf", origin=origin)
     uid, name = value.get("class_uid"), value.get("class_name")
     if OCSF_CLASSES.get(uid) != name:
-        raise PackError(f"{origin}: ocsf class {uid!r} {name!r} is not an OCSF Findings class "
-                        f"({', '.join(f'{k} {v}' for k, v in OCSF_CLASSES.items())})")
+        raise PackError("pack.checks.not_ocsf_findings", origin=origin, uid=uid, name=name,
+                        classes=', '.join(f'{k} {v}' for k, v in OCSF_CLASSES.items()))
     state = value.get("data_lifecycle_state_id")
     if state is not None and (uid != 2006 or state not in OCSF_LIFECYCLE):
-        raise PackError(f"{origin}: ocsf.data_lifecycle_state_id is 1, 2 or 3 and only for class 2006")
+        raise PackError("pack.checks.bad_lifecycle", origin=origin)
     return dict(value)
 
 
 def check_from(raw: dict[str, Any], origin: str, roles: dict[str, Role]) -> CheckDef:
     cid = raw.get("id")
     if not isinstance(cid, str) or not _CHECK_ID.match(cid):
-        raise PackError(f"{origin}: check id {cid!r} is not like 'RC-001'")
-    where = f"{origin}: check {cid}"
+        raise PackError("pack.checks.bad_check_id", origin=origin, cid=cid)
+    where = Text("where.check", origin=origin, id=cid)
     for key in ("area", "severity", "legal_basis", "ecs", "ocsf"):
         if key not in raw:
-            raise PackError(f"{where} lacks key {key!r}")
+            raise PackError("pack.lacks_key", where=where, key=key)
     sev = raw["severity"]
     if not is_severity(sev):
-        raise PackError(f"{where}: unknown severity {sev!r}")
+        raise PackError("pack.checks.unknown_severity", where=where, sev=sev)
     basis = raw["legal_basis"]
     if not isinstance(basis, list) or not basis or not all(isinstance(b, str) for b in basis):
-        raise PackError(f"{where}: legal_basis must be a non-empty list of clause ids")
+        raise PackError("pack.checks.bad_legal_basis", where=where)
     return CheckDef(
         id=cid,
         area=str(raw["area"]),
@@ -159,15 +159,15 @@ def roles(root: Path | None = None) -> dict[str, Role]:
     for raw in load_toml(path).get("role", []):
         rid = raw.get("id")
         if not isinstance(rid, str) or not _ROLE_ID.match(rid):
-            raise PackError(f"{path}: role id {rid!r} must match [a-z][a-z0-9-]*")
+            raise PackError("pack.roles.bad_id", path=path, rid=rid)
         if rid in out:
-            raise PackError(f"{path}: duplicate role id {rid}")
+            raise PackError("pack.roles.duplicate", path=path, rid=rid)
         if not isinstance(raw.get("shared_pc"), bool):
-            raise PackError(f"{path}: role {rid}: shared_pc must be true or false")
+            raise PackError("pack.roles.bad_shared_pc", path=path, rid=rid)
         out[rid] = Role(rid, _text_pair(raw, "label", f"{path}: role {rid}"),
                         _text_pair(raw, "description", f"{path}: role {rid}"), raw["shared_pc"])
     if not out:
-        raise PackError(f"{path}: no role defined")
+        raise PackError("pack.roles.none", path=path)
     return out
 
 
@@ -178,7 +178,7 @@ def _load(paths: Iterable[Path], root: Path | None) -> dict[str, CheckDef]:
         for raw in load_toml(path).get("check", []):
             chk = check_from(raw, str(path), known)
             if chk.id in out:
-                raise PackError(f"{path}: duplicate check id {chk.id}")
+                raise PackError("pack.checks.duplicate", path=path, id=chk.id)
             out[chk.id] = chk
     return out
 

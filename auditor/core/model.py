@@ -10,7 +10,7 @@ from typing import Any
 
 from ..leakguard import mask_pi, scrub
 
-SCHEMA_VERSION = "1.2"  # 1.2: finding.subject
+SCHEMA_VERSION = "1.3"  # 1.2: finding.subject; 1.3: first_report
 
 # Bounds on what one report entry holds (README: Bounds). A list or text cut by them says so in the entry.
 MAX_EVIDENCE_ITEMS = 50  # items of any list in a finding's evidence; the rest counted under "omitted"

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..adapters.registry import RegistryView
+from ..messages import Text
 from ..safeio import kind_of
 
 
@@ -32,7 +33,8 @@ def existing_dir(value: str) -> Path:
     path = Path(value)
     state = folder_state(path)
     if state != "ok":
-        raise argparse.ArgumentTypeError(f"{value}: {'no such folder' if state == 'missing' else 'not a folder'}")
+        raise argparse.ArgumentTypeError(Text("arg.no_such_folder" if state == "missing" else "arg.not_folder",
+                                                value=value))
     return path
 
 
@@ -47,8 +49,8 @@ def existing_file(value: str) -> Path:
         try:
             kind = kind_of(os.stat(path).st_mode)
         except (OSError, ValueError):
-            raise argparse.ArgumentTypeError(f"{value}: no such file") from None
-        raise argparse.ArgumentTypeError(f"{value}: {kind}, not a regular file")
+            raise argparse.ArgumentTypeError(Text("arg.no_such_file", value=value)) from None
+        raise argparse.ArgumentTypeError(Text("arg.not_regular_file", value=value, kind=kind))
     return path
 
 
@@ -59,14 +61,14 @@ def size(value: str) -> int:
     try:
         return int(float(num) * units[text[len(num):]])
     except (ValueError, KeyError):
-        raise argparse.ArgumentTypeError(f"{value}: not a size like 50M or 2G") from None
+        raise argparse.ArgumentTypeError(Text("arg.not_size", value=value)) from None
 
 
 def date(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{value}: not a date like 2026-11-30") from None
+        raise argparse.ArgumentTypeError(Text("arg.not_date", value=value)) from None
 
 
 def positive(value: str) -> int:
@@ -75,14 +77,14 @@ def positive(value: str) -> int:
     except ValueError:
         n = -1
     if n <= 0:
-        raise argparse.ArgumentTypeError(f"{value}: not a positive whole number")
+        raise argparse.ArgumentTypeError(Text("arg.not_positive", value=value))
     return n
 
 
 def mapping(value: str) -> tuple[str, str]:
     name, sep, column = value.partition("=")
     if not sep or not name.strip() or not column.strip():
-        raise argparse.ArgumentTypeError(f"{value}: expected FIELD=COLUMN")
+        raise argparse.ArgumentTypeError(Text("arg.not_mapping", value=value))
     return name.strip(), column.strip()
 
 

@@ -300,8 +300,8 @@ RENDERERS: dict[str, Callable[[FleetTables, str], bytes]] = {
 def renderer_for(path: Path) -> Callable[[FleetTables, str], bytes]:
     ext = Path(path).suffix.lower()
     if ext not in RENDERERS:
-        raise UsageError(f"-o {path}: unknown fleet report format {ext or '(no extension)'!r}; "
-                         f"known: {', '.join(sorted(RENDERERS))}")
+        raise UsageError("usage.fleet.unknown_format", path=path, ext=ext or '(no extension)',
+                         known=', '.join(sorted(RENDERERS)))
     return RENDERERS[ext]
 
 

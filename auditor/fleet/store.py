@@ -19,6 +19,7 @@ from typing import Any, Iterable
 
 from ..errors import UsageError
 from ..durable import make_dirs, restrict_to_owner
+from ..messages import os_error
 from ..paths import data_dir, fleet_db_path, prepare
 from . import NAME
 
@@ -94,27 +95,26 @@ class Store:
         path = Path(path) if path else default_path()
         if not path.exists():
             if not create:
-                raise UsageError(f"--db {path}: no fleet store there (load reports first: auditor fleet ingest "
-                                 f"PATH --db {path})")
+                raise UsageError("usage.fleet.no_store", path=path)
             _create_private(path)
         elif path.is_dir():
-            raise UsageError(f"--db {path}: is a directory")
+            raise UsageError("usage.fleet.db_is_dir", path=path)
         try:
             db = sqlite3.connect(str(path), timeout=60, isolation_level=None)
             db.execute("PRAGMA foreign_keys=OFF")
             version = _meta(db, "store_version")
             if version is None:
                 if not create:
-                    raise UsageError(f"--db {path}: not an auditor fleet store")
+                    raise UsageError("usage.fleet.not_store", path=path)
                 db.executescript("BEGIN IMMEDIATE;" + SCHEMA +
                                  f"INSERT OR IGNORE INTO meta VALUES ('store_version', '{STORE_VERSION}');"
                                  f"INSERT OR IGNORE INTO meta VALUES ('application', '{NAME} fleet store');COMMIT;")
             elif int(version) > STORE_VERSION:
-                raise UsageError(f"--db {path}: written by a newer version of {NAME} (store version {version})")
+                raise UsageError("usage.fleet.newer_store", path=path, NAME=NAME, version=version)
             elif int(version) < STORE_VERSION:
                 _upgrade(db, int(version))
         except sqlite3.DatabaseError as exc:
-            raise UsageError(f"--db {path}: not a usable SQLite fleet store ({exc})") from None
+            raise UsageError("usage.fleet.unusable_db", path=path, exc=exc) from None
         return cls(path, db)
 
     def close(self) -> None:
@@ -224,6 +224,6 @@ def _create_private(path: Path) -> None:
     except FileExistsError:
         return
     except OSError as exc:
-        raise UsageError(f"--db {path}: cannot create ({exc.strerror or exc})") from None
+        raise UsageError("usage.fleet.cannot_create_db", path=path, why=os_error(exc)) from None
     os.close(fd)
     restrict_to_owner(path)

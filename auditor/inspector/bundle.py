@@ -29,6 +29,7 @@ from .. import boundedjson, canonical_json
 from ..errors import UsageError
 from ..fleet.texts import shown
 from ..integrity import check, ed25519_problem, signature_kind
+from ..messages import Text, localized
 from ..report_input import MAX_BYTES as MAX_REPORT_BYTES, sealed_shape_problem
 from ..signing import HmacKey, SigningKey, VerifyKey, signer, verifier
 from ..terminal import echo
@@ -110,21 +111,21 @@ def _signature_problem(manifest: dict[str, Any], key: VerifyKey) -> str | None:
     """Why the manifest's signature is not ``key``'s; None when it is."""
     sig = manifest.get("signature")
     if not isinstance(sig, dict) or "value" not in sig:
-        return "the bundle is not signed (no signature in the manifest)"
+        return Text("verify.bundle_not_signed")
     canonicalization = sig.get("canonicalization")
     if canonicalization not in _CANONICAL:
-        return "the manifest's signature names an unknown canonicalization"
+        return Text("verify.bundle_canonicalization")
     data = _canonical(manifest, canonicalization)
     if isinstance(key, HmacKey):
         if sig.get("algorithm") != "hmac-sha256":
-            return "signed with an Ed25519 key, not with this HMAC key (verify with --pubkey)"
+            return Text("verify.ed25519_not_hmac")
         if not key.matches(data, sig["value"]):
-            return "HMAC signature does not match: altered, or signed with another key"
+            return Text("verify.hmac_mismatch")
         return None
     if sig.get("algorithm") != "ed25519":
-        return "the bundle is not signed with an Ed25519 key"
+        return Text("verify.not_ed25519", what=Text("verify.the_bundle"))
     return ed25519_problem({"public_key_sha256": sig.get("public_key_sha256"), "signature": sig["value"]}, data,
-                           key, "the bundle")
+                           key, Text("verify.the_bundle"))
 
 
 class _Unreadable(Exception):
@@ -249,50 +250,47 @@ def check_bundle_file(fh: BinaryIO, size: int, key: VerifyKey | SigningKey | byt
     try:
         members, _end = _directory(fh, size)
     except _Unreadable as exc:
-        return [f"not a readable ZIP bundle ({exc})"], facts
+        return [Text("verify.bundle_unreadable", exc=exc)], facts
     names = [m.name for m in members]
     by_name = {m.name: m for m in members}
     if MANIFEST not in by_name and "report.json" not in by_name:
-        raise UsageError("a ZIP file that is not an auditor bundle (no manifest.json, no report.json); verify a JSON "
-                         "report or an inspector's bundle")
+        raise UsageError("usage.verify.zip_not_bundle")
     if len(members) > MAX_MEMBERS:
-        return [f"holds {len(members)} members; an auditor bundle holds at most {MAX_MEMBERS}: not read"], facts
+        return [Text("verify.bundle_too_many", count=len(members), limit=MAX_MEMBERS)], facts
     if len(by_name) != len(members):
-        return ["a member name appears twice"], facts
+        return [Text("verify.bundle_name_twice")], facts
     if MANIFEST not in by_name:
-        return ["no manifest.json: the bundle's manifest was removed"], facts
+        return [Text("verify.bundle_no_manifest")], facts
     try:
         contents = _contents(fh, size, members)
     except _Unreadable as exc:
-        return [f"not a readable ZIP bundle ({exc})"], facts
+        return [Text("verify.bundle_unreadable", exc=exc)], facts
     try:
         manifest = boundedjson.loads(contents[MANIFEST].body, boundedjson.Limits(max_bytes=MAX_MANIFEST_BYTES))
     except boundedjson.OutOfBounds as exc:
-        return [f"manifest.json is not a JSON manifest ({exc.reason})"], facts
+        return [Text("verify.manifest_not_json", why=exc.reason)], facts
     try:
         listed = _listed(manifest)
     except _Malformed as exc:
-        return [f"manifest.json is malformed: {exc}"], facts
+        return [Text("verify.manifest_malformed", exc=exc)], facts
     problems: list[str] = [p for c in contents.values() for p in c.problems]
     if manifest.get("format") != FORMAT:
-        problems.append("manifest format is not " + FORMAT)
+        problems.append(Text("verify.manifest_format", format=FORMAT))
     facts.update(manifest=manifest, files=len(listed))
     expected = [n for n, _, _ in listed] + [MANIFEST]
     if names != expected:
         extra = [n for n in names if n not in expected]
         missing = [n for n in expected if n not in names]
-        problems.append("members differ from the manifest"
-                        + (f"; not listed: {', '.join(extra)}" if extra else "")
-                        + (f"; missing: {', '.join(missing)}" if missing else "")
-                        + ("; order changed" if not extra and not missing else ""))
+        which = "differ" if extra and missing else "not_listed" if extra else "missing" if missing else "order"
+        problems.append(Text(f"verify.members_{which}", not_listed=", ".join(extra), missing=", ".join(missing)))
     for name, size_, digest in listed:
         c = contents.get(name)
         if c is None or c.problems:
             continue
         if c.length != size_ or c.sha256 != digest:
-            problems.append(f"{name}: SHA-256 does not match the manifest (altered)")
+            problems.append(Text("verify.member_altered", name=name))
     if json_bytes(manifest) != contents[MANIFEST].body:
-        problems.append("manifest.json is not in the form auditor writes (edited)")
+        problems.append(Text("verify.manifest_edited"))
     sig = manifest.get("signature")
     facts["signed"] = isinstance(sig, dict)
     facts["signature"] = sig if isinstance(sig, dict) else None
@@ -303,8 +301,7 @@ def check_bundle_file(fh: BinaryIO, size: int, key: VerifyKey | SigningKey | byt
             problems.append(problem)
     problems += _report_problems(contents.get("report.json"), key, facts)
     if not problems and not _same_container(fh, size, members):
-        problems.append("the ZIP container's bytes differ from what auditor writes (headers, padding or a comment "
-                        "were changed)")
+        problems.append(Text("verify.container_differs"))
     return problems, facts
 
 
@@ -324,14 +321,14 @@ def _contents(fh: BinaryIO, size: int, members: list[_Member]) -> dict[str, _Con
     for m in sorted(members, key=lambda m: m.name != MANIFEST):  # the manifest first
         limit = _LIMITS.get(m.name, MAX_MEMBER_BYTES)
         if m.method != 0:
-            out[m.name] = _Content(problems=(f"{m.name}: compressed (auditor stores members): altered, not inflated",))
+            out[m.name] = _Content(problems=(Text("verify.member_compressed", name=m.name),))
             continue
         if m.size != m.usize or m.size > limit:
-            out[m.name] = _Content(problems=(f"{m.name}: declared {m.usize} bytes (limit {limit}): not read",))
+            out[m.name] = _Content(problems=(Text("verify.member_too_large", name=m.name, size=m.usize, limit=limit),))
             continue
         start = _data_start(fh, m, size)
         digest, crc, body = _stream(fh, start, m.size, keep=m.name in _LIMITS)
-        problems = () if crc == m.crc else (f"{m.name}: CRC-32 does not match its header (altered)",)
+        problems = () if crc == m.crc else (Text("verify.member_crc", name=m.name),)
         out[m.name] = _Content(m.size, digest, body, problems)
     if out[MANIFEST].problems:
         raise _Unreadable(out[MANIFEST].problems[0])
@@ -340,23 +337,23 @@ def _contents(fh: BinaryIO, size: int, members: list[_Member]) -> dict[str, _Con
 
 def _report_problems(content: _Content | None, key: VerifyKey | None, facts: dict[str, Any]) -> list[str]:
     if content is None:
-        return ["report.json is missing"]
+        return [Text("verify.report_missing")]
     if content.problems or content.body is None:
         return []
     try:
         report = boundedjson.loads(content.body)
     except boundedjson.OutOfBounds as exc:
-        return [f"report.json is not valid JSON ({exc.reason})"]
+        return [Text("verify.report_not_json", why=exc.reason)]
     if not isinstance(report, dict):
-        return ["report.json is not a report"]
+        return [Text("verify.report_not_report")]
     integ = report.get("integrity")
     signed = signature_kind(integ) is not None
-    problems = [f"report.json: {p}" for p in check(report, key if (key and signed) else None)]
+    problems = [Text("verify.in_report_json", problem=p) for p in check(report, key if (key and signed) else None)]
     facts["report_digest"] = integ.get("digest") if isinstance(integ, dict) else None
     if not problems:
         why = sealed_shape_problem(report)
         if why:
-            problems.append(f"report.json: sealed, but not a report as auditor writes it ({why})")
+            problems.append(Text("verify.in_report_json", problem=Text("verify.sealed_not_shape", why=why)))
     return problems
 
 
@@ -374,22 +371,23 @@ def _same_container(fh: BinaryIO, size: int, members: list[_Member]) -> bool:
     return pos + len(expected) == size and _read_at(fh, pos, len(expected)) == expected
 
 
-def verify_bundle(path: Path, fh: BinaryIO, key: VerifyKey | None) -> int:
-    """`auditor verify BUNDLE.zip`: 0 with one OK line, 1 with the problems on stderr."""
+def verify_bundle(path: Path, fh: BinaryIO, key: VerifyKey | None, lang: str = "en") -> int:
+    """`auditor verify BUNDLE.zip`: 0 with one OK line, 1 with the problems on stderr (in ``lang`` after the
+    ``OK:`` / ``ALTERED:`` that scripts read)."""
     problems, facts = check_bundle_file(fh, os.fstat(fh.fileno()).st_size, key)
-    if problems:
-        echo(f"auditor verify: ALTERED: {path}: " + "; ".join(problems), err=True)  # member names: shown, not obeyed
+    if problems:  # member names: shown, not obeyed
+        echo(f"auditor verify: ALTERED: {path}: " + "; ".join(localized(p, lang) for p in problems), err=True)
         return 1
     sig = facts.get("signature")
     if sig is None:
-        how = "not signed"
+        how = Text("verify.not_signed")
     else:
-        by = (f"Ed25519 key {str(sig.get('public_key_sha256'))[:16]}…" if sig.get("algorithm") == "ed25519"
-              else "HMAC")
+        by = (Text("verify.by_ed25519", key_id=str(sig.get("public_key_sha256"))[:16])
+              if sig.get("algorithm") == "ed25519" else "HMAC")
         hint = "--pubkey" if sig.get("algorithm") == "ed25519" else "--sign-key"
-        how = f"signature valid ({by})" if key else f"signed ({by}), signature not checked (no {hint})"
+        how = Text("verify.signature_valid", by=by) if key else Text("verify.not_checked", by=by, hint=hint)
     m = facts["manifest"]
-    echo(f"OK: {path} is intact ({facts['files']} files as listed in its manifest, created "
-         f"{shown(str(m.get('created_at')), 40)} on {shown(str(m.get('host')), 100)}; report SHA-256 "
-         f"{facts.get('report_digest')}; {how})")
+    echo("OK: " + Text("verify.bundle_intact", path=path, files=facts["files"],
+                       created=shown(str(m.get("created_at")), 40), host=shown(str(m.get("host")), 100),
+                       digest=facts.get("report_digest"), how=how).text(lang))
     return 0

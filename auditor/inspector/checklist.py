@@ -22,6 +22,7 @@ from ..compliance import load_duties
 from ..errors import PackError, UsageError
 from ..hostinfo import now_iso
 from ..i18n import t
+from ..messages import Text
 from ..resources import pack_dir
 
 ANSWERS = ("yes", "no", "partial", "na")
@@ -44,23 +45,23 @@ def load_checklist(root: Path | None = None) -> dict[str, Any]:
     questions, seen = [], set()
     for raw in data.get("question", []):
         qid = raw.get("id")
-        where = f"{path}: question {qid or '?'}"
+        where = Text("where.question", path=path, id=qid or "?")
         if not isinstance(qid, str) or not qid.startswith("Q-") or qid in seen:
-            raise PackError(f"{where}: id must be unique and like 'Q-RULES'")
+            raise PackError("pack.checklist.bad_id", where=where)
         seen.add(qid)
         for key in ("zh", "en"):
             if not isinstance(raw.get(key), str) or not raw[key].strip():
-                raise PackError(f"{where}: missing {key!r} text")
+                raise PackError("pack.checklist.missing_text", where=where, key=key)
         if raw.get("duty") not in duties:
-            raise PackError(f"{where}: duty {raw.get('duty')!r} is not in duties.toml")
+            raise PackError("pack.checklist.unknown_duty", where=where, duty=raw.get('duty'))
         unknown = [c for c in raw.get("clauses", []) if c not in clauses]
         if not raw.get("clauses") or unknown:
-            raise PackError(f"{where}: clauses missing or unknown ({', '.join(unknown)}) (ids from legal.toml)")
+            raise PackError("pack.checklist.bad_clauses", where=where, unknown=', '.join(unknown))
         questions.append({"id": qid, "text": {"zh": raw["zh"], "en": raw["en"]},
                           "evidence": {"zh": raw.get("evidence_zh", ""), "en": raw.get("evidence_en", "")},
                           "duty": raw["duty"], "clauses": list(raw["clauses"])})
     if not questions:
-        raise PackError(f"{path}: no [[question]] entries")
+        raise PackError("pack.checklist.none", path=path)
     return {"profile": data.get("profile", {}), "questions": questions}
 
 
@@ -69,7 +70,7 @@ def normalize(value: Any, where: str) -> str:
     if text in ("", NOT_ANSWERED, "skip", "-"):
         return NOT_ANSWERED
     if text not in _ALIASES:
-        raise UsageError(f"{where}: {value!r} is not an answer (yes, no, partial or na)")
+        raise UsageError("usage.inspect.bad_answer", where=where, value=value)
     return _ALIASES[text]
 
 
@@ -82,19 +83,19 @@ def read_answers_file(path: Path, questions: list[dict[str, Any]]) -> dict[str, 
         try:
             data = json.loads(text)
         except ValueError as exc:
-            raise UsageError(f"--answers {path}: malformed JSON ({exc})") from None
+            raise UsageError("usage.inspect.answers_bad_json", path=path, exc=exc) from None
     else:
         try:
             data = packs.tomllib.loads(text)
         except packs.tomllib.TOMLDecodeError as exc:
-            raise UsageError(f"--answers {path}: malformed TOML ({exc})") from None
+            raise UsageError("usage.inspect.answers_bad_toml", path=path, exc=exc) from None
     if not isinstance(data, dict) or not isinstance(data.get("answers"), dict):
-        raise UsageError(f"--answers {path}: needs an [answers] table (question id = answer)")
+        raise UsageError("usage.inspect.answers_needs_table", path=path)
     known = {q["id"] for q in questions}
     out: dict[str, dict[str, Any]] = {}
     for qid, value in data["answers"].items():
         if qid not in known:
-            raise UsageError(f"--answers {path}: unknown question {qid!r} (known: {', '.join(sorted(known))})")
+            raise UsageError("usage.inspect.unknown_question", path=path, qid=qid, known=', '.join(sorted(known)))
         note = None
         if isinstance(value, dict):
             note = value.get("note")

@@ -61,9 +61,9 @@ def load_rules(folder: str | None = None) -> PiiRules:
     try:
         return _rules_of(data)
     except KeyError as exc:
-        raise PackError(f"{path}: {exc.args[0]!r} is missing") from None
+        raise PackError("pack.pii.missing", path=path, name=exc.args[0]) from None
     except (TypeError, ValueError, AttributeError, re.error) as exc:
-        raise PackError(f"{path}: malformed ({type(exc).__name__}: {exc})") from None
+        raise PackError("pack.pii.malformed", path=path, kind=type(exc).__name__, exc=exc) from None
 
 
 def _rules_of(data: dict[str, Any]) -> PiiRules:

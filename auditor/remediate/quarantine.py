@@ -47,6 +47,7 @@ from .. import safeio
 from ..durable import (CHUNK, fsync_dir, mkdir_private, private_dir, private_temp_dir, restrict_to_owner, sha256_file,
                        sha256_stream, write_bytes, write_chunks)
 from ..errors import UsageError
+from ..messages import os_error
 from ..paths import prepare, quarantine_dir
 from ..pii.rules import PiiRules
 from ..files.textpath import display_path
@@ -154,7 +155,7 @@ class Quarantine:
             for d in (self.items_dir, self.journal_dir):
                 private_dir(d)
         except OSError as exc:
-            raise UsageError(f"quarantine {self.root}: cannot create ({exc.strerror or exc})") from None
+            raise UsageError("usage.remediate.cannot_create", root=self.root, why=os_error(exc)) from None
 
     def acquire(self) -> None:
         """Hold the quarantine's lock until the process ends: one remediate command at a time, so one
@@ -165,7 +166,7 @@ class Quarantine:
         try:
             fd = os.open(self.root / "lock", flags, 0o600)
         except OSError as exc:
-            raise UsageError(f"quarantine {self.root}: cannot lock ({exc.strerror or exc})") from None
+            raise UsageError("usage.remediate.cannot_lock", root=self.root, why=os_error(exc)) from None
         deadline = time.monotonic() + LOCK_WAIT
         while True:
             try:
@@ -181,8 +182,7 @@ class Quarantine:
             except OSError:
                 if time.monotonic() > deadline:
                     os.close(fd)
-                    raise UsageError("another `auditor remediate` command is working on the quarantine "
-                                     f"({self.root}); try again when it has finished") from None
+                    raise UsageError("usage.remediate.busy", root=self.root) from None
                 time.sleep(0.1)
         self._lock = fd
 
@@ -257,12 +257,12 @@ class Quarantine:
     def resolve(self, text: str) -> str:
         text = text.strip().lower()
         if len(text) < 4 or any(c not in "0123456789abcdef" for c in text):
-            raise UsageError(f"{text!r}: not a quarantine ID (a short hex string, see `auditor remediate list`)")
+            raise UsageError("usage.remediate.not_id", text=text)
         matches = [m["id"] for m in self.items() if m["id"].startswith(text)]
         if not matches:
-            raise UsageError(f"no quarantined file with ID {text} (see `auditor remediate list`)")
+            raise UsageError("usage.remediate.no_such_id", text=text)
         if len(matches) > 1:
-            raise UsageError(f"ID {text} is ambiguous ({', '.join(matches)}): give more of it")
+            raise UsageError("usage.remediate.ambiguous_id", text=text, matches=', '.join(matches))
         return matches[0]
 
     def _journal(self, qid: str, entry: dict[str, Any]) -> None:

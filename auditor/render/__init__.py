@@ -30,7 +30,7 @@ def renderer_for(path: Path) -> Callable[[dict[str, Any], str], bytes]:
             module, function = RENDERERS[ext]
             return getattr(importlib.import_module(module), function)  # on demand: see RENDERERS
     known = ", ".join(sorted(RENDERERS))
-    raise UsageError(f"--output {path}: unknown report format {path.suffix or '(no extension)'!r}; known: {known}")
+    raise UsageError("usage.unknown_format", path=path, suffix=path.suffix or '(no extension)', known=known)
 
 
 def write(report: dict[str, Any], path: Path, lang: str) -> None:

@@ -215,6 +215,7 @@ def build(report: dict[str, Any], lang: str) -> dict[str, Any]:
         "coverage": coverage,
         "risks": risks,
         "changes": change_view,
+        "first_report": L("r.first_report") if not change_view and report.get("first_report") is True else "",
         "clauses": cited,
         "no_findings": no_findings_text(report, lang, "r."),
         "digest": integ.get("digest", ""), "signed": signature_kind(integ) is not None,

@@ -32,6 +32,7 @@ from ..errors import UsageError
 from ..hostinfo import host_facts, now_iso, tool_facts
 from ..integrity import seal as seal_report
 from ..leakguard import guard_report
+from ..messages import os_error
 from ..textsafe import clean_text
 from .registry import AREAS, area, default_areas, provider
 
@@ -168,9 +169,11 @@ def summarize(findings: list[Finding]) -> dict[str, Any]:
     return {"total": len(findings), "by_severity": by_sev, "by_area": by_area}
 
 
-def finish(report: dict[str, Any], baseline: Path | str | dict | None = None) -> dict[str, Any]:
-    """Judge the report: areas, duties, score, accepted risks, clauses, and the changes since ``baseline``."""
-    return finish_report(report, baseline=baseline)
+def finish(report: dict[str, Any], baseline: Path | str | dict | None = None,
+           first_report: bool = False) -> dict[str, Any]:
+    """Judge the report: areas, duties, score, accepted risks, clauses, and the changes since ``baseline`` (or,
+    with ``first_report``, that this host has no report before this one)."""
+    return finish_report(report, baseline=baseline, first_report=first_report)
 
 
 def seal(report: dict[str, Any], key: bytes | None = None) -> dict[str, Any]:
@@ -188,7 +191,7 @@ def write(report: dict[str, Any], outputs: list[Path], lang: str) -> None:
         try:
             render.write(report, out, lang)
         except OSError as exc:
-            raise UsageError(f"--output {out}: cannot write ({exc.strerror or exc})") from None
+            raise UsageError("usage.cannot_write_output", path=out, why=os_error(exc)) from None
 
 
 def record(report: dict[str, Any], outputs: list[Path]) -> None:

@@ -26,7 +26,7 @@ def area(name: str) -> Area:
     for a in AREAS:
         if a.name == name:
             return a
-    raise UsageError(f"--only {name}: unknown area (one of {', '.join(names())})")
+    raise UsageError("usage.scan.unknown_area", name=name, areas=', '.join(names()))
 
 
 def provider(kind: str) -> Area:

@@ -67,20 +67,20 @@ class When:
 def parse_hhmm(text: str) -> tuple[int, int]:
     m = re.fullmatch(r"(\d{1,2}):(\d{2})", text.strip())
     if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
-        raise UsageError(f"{text!r}: not a time like 02:30 (24-hour HH:MM)")
+        raise UsageError("usage.schedule.bad_time", text=text)
     return int(m.group(1)), int(m.group(2))
 
 
 def parse_day(text: str) -> int:
     day = _DAY_ALIASES.get(text.strip().casefold())
     if day is None:
-        raise UsageError(f"{text!r}: not a day of the week (mon..sun, Monday.., 1..7 with 1 = Monday, 周一..周日)")
+        raise UsageError("usage.schedule.bad_day", text=text)
     return day
 
 
 def parse_when(daily: str | None, weekly: list[str] | None) -> When:
     if daily and weekly:
-        raise UsageError("give either --daily HH:MM or --weekly DAY HH:MM, not both")
+        raise UsageError("usage.schedule.daily_and_weekly")
     if weekly:
         day, hhmm = weekly
         h, m = parse_hhmm(hhmm)
@@ -102,8 +102,7 @@ def check_value(what: str, value: str) -> str:
     Refused with one message (exit 2) otherwise, the same for every backend, ``--print`` and install alike."""
     bad = sorted({visible(ch) for ch in value if is_unsafe(ch)})
     if bad:
-        raise UsageError(f"{what} '{visible(value)}': holds {', '.join(bad)} (a line break, control or invisible "
-                         "formatting character); a scheduled task cannot carry it safely, choose another value")
+        raise UsageError("usage.schedule.unsafe_value", what=what, visible=visible(value), chars=', '.join(bad))
     return value
 
 
@@ -117,6 +116,7 @@ class Job:
     keep: int
     options: ScanOptions
     sign_key: Path | None = None
+    lang: str = "zh"  # the language of the run's result line and HTML report (`--lang` of install)
 
     def __post_init__(self) -> None:
         check_value("--output-dir", str(self.output_dir))
@@ -134,4 +134,4 @@ class Job:
 
     def argv(self) -> list[str]:
         return [*auditor_argv(), "schedule", "run-now", "--output-dir", str(self.output_dir), "--keep", str(self.keep),
-                *self.scan_args()]
+                *self.scan_args(), "--lang", self.lang]

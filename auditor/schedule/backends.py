@@ -156,7 +156,7 @@ class Cron:
             return res.text
         if res.returncode == 1:
             return ""  # crontab -l exits 1 when the user has none
-        raise UsageError(f"cannot read the crontab: {_fail(res)}")
+        raise UsageError("usage.schedule.cannot_read_crontab", fail=_fail(res))
 
     def _write_user(self, text: str) -> None:
         if self.file is not None:
@@ -167,7 +167,7 @@ class Cron:
             path.write_text(text, encoding="utf-8")
             res = runcmd.run(["crontab", str(path)])
         if res.returncode != 0:
-            raise UsageError(f"cannot install the crontab: {_fail(res)}")
+            raise UsageError("usage.schedule.cannot_install_crontab", fail=_fail(res))
 
     def install(self, job: Job) -> Result:
         if self.system:  # /etc/cron.d/<name> (or the file standing in for it) is ours alone
@@ -284,9 +284,8 @@ def choose(name: str, system: bool):
     if backend is not None:
         return backend
     if name != "auto":
-        raise UsageError(f"--backend {name}: not usable here: {reasons[0].partition(': ')[2]}")
-    raise UsageError("no scheduler available here (" + "; ".join(reasons) + "); "
-                     "`auditor schedule install --print` shows what would be installed")
+        raise UsageError("usage.schedule.backend_unusable", name=name, reason=reasons[0].partition(': ')[2])
+    raise UsageError("usage.schedule.no_backend", reasons="; ".join(reasons))
 
 
 def is_admin() -> bool:

@@ -36,12 +36,12 @@ from ..core.options import ScanOptions
 from ..core.severity import NAMES as SEVERITIES, at_least
 from ..durable import write_bytes
 from ..errors import UsageError
+from ..messages import Text, Worded
 from ..paths import LAST_RUN, prepare
 from ..scan import pipeline
 from ..terminal import echo
 from .folder import MAX_REPORT, Folder, Reports, host_tag, last_run_name, this_host
 
-LANG = "zh"  # the language of a scheduled run's HTML report
 
 
 @dataclass
@@ -52,7 +52,8 @@ class RunResult:
     baseline: Path | None = None
     changes: dict[str, Any] = field(default_factory=dict)
     pruned: list[str] = field(default_factory=list)
-    message: str = ""
+    message: Text = field(default_factory=lambda: Text(""))  # the result line: English as a str (last-run.json),
+    # .text(lang) on the terminal
     first_run: bool = False  # no intact report of this PC before: every finding counts as new
 
 
@@ -75,45 +76,49 @@ class _Lock:
             text = data.decode("ascii", "replace").strip() if data else ""
             pid = int(text) if text.isascii() and text.isdigit() else 0
             if pid and psutil.pid_exists(pid) and pid != os.getpid():
-                raise UsageError(f"another scheduled run (pid {pid}) is writing to {self.folder.path}")
+                raise UsageError("usage.schedule.busy", pid=pid, path=self.folder.path)
             self.folder.unlink(self.name)
-        raise UsageError(f"cannot take the lock {self.folder.path / self.name}")
+        raise UsageError("usage.schedule.cannot_lock", lock=self.folder.path / self.name)
 
     def __exit__(self, *exc) -> None:
         if self.held:
             self.folder.unlink(self.name)
 
 
-def _scan(opts: ScanOptions, key: bytes | None, outputs: list[Path], baseline: Path | None) -> int:
+def _scan(opts: ScanOptions, key: bytes | None, outputs: list[Path], baseline: Path | None, lang: str,
+          first: bool = False) -> int:
     """The scan of a scheduled run, written to ``outputs``: 0, or 2 (a usage error: the message is printed) or 3
-    (an internal error) as `auditor scan` would exit."""
+    (an internal error) as `auditor scan` would exit. ``first``: this PC has no report before (the report says
+    so)."""
     try:
         pipeline.lower_priority()
         report = pipeline.run(opts)
-        pipeline.finish(report, baseline=baseline)
+        pipeline.finish(report, baseline=baseline, first_report=first)
         pipeline.seal(report, key)
-        pipeline.write(report, outputs, LANG)
+        pipeline.write(report, outputs, lang)
         pipeline.record(report, outputs)
     except UsageError as exc:
-        echo(f"auditor: {exc}", err=True)
+        echo(f"auditor: {exc.text(lang)}", err=True)
         return 2
     except Exception as exc:  # noqa: BLE001 - one failed run is recorded; the previous reports stay
         agentlog.internal_error(exc)
-        echo(f"auditor: internal error: {type(exc).__name__}: {exc} (please report this)", err=True)
+        echo(f"auditor: {Text('cli.internal_error', kind=type(exc).__name__, exc=exc).text(lang)}", err=True)
         return 3
     return 0
 
 
 def run_scheduled(output_dir: Path, keep: int, opts: ScanOptions, key: bytes | None = None,
-                  now: dt.datetime | None = None) -> RunResult:
+                  now: dt.datetime | None = None, lang: str = "zh") -> RunResult:
+    """One scheduled run into ``output_dir``; its HTML report in ``lang`` (the result line is a Text: every
+    language)."""
     if keep < 1:
-        raise UsageError("--keep must be at least 1")
+        raise UsageError("usage.schedule.bad_keep")
     hostname = this_host()
     path = Path(output_dir)
     try:
         folder = Folder(prepare(path))
     except OSError as exc:
-        raise UsageError(f"--output-dir {path}: {safeio.reason_of(exc)}") from None
+        raise UsageError("usage.schedule.bad_output_dir", path=path, why=Worded(safeio.reason_of(exc))) from None
     with folder, _Lock(folder, hostname), tempfile.TemporaryDirectory(prefix="auditor-run-") as tmp:
         now = (now or dt.datetime.now()).astimezone()
         reports = Reports.scan(folder, hostname)
@@ -126,16 +131,16 @@ def run_scheduled(output_dir: Path, keep: int, opts: ScanOptions, key: bytes | N
         if previous:
             copy = Path(tmp) / "baseline.json"  # the bytes checked above, not what the name points to now
             write_bytes(copy, previous[1])
-        code = _scan(opts, key, outputs, copy)
+        code = _scan(opts, key, outputs, copy, lang, first=previous is None)
         written = Reports.scan(folder, hostname)
         unreadable = None
         if code == 2 and baseline is not None and stem not in written.jsons:
             unreadable, baseline = baseline, None  # this version cannot read it: scan without comparison
-            code = _scan(opts, key, outputs, None)
+            code = _scan(opts, key, outputs, None, lang)
             written = Reports.scan(folder, hostname)
         result = RunResult(code, baseline=baseline, first_run=previous is None)
         if code not in (0, 1) or stem not in written.jsons:
-            result.message = f"scan failed (exit {code}); previous reports kept"
+            result.message = Text("schedule.failed", code=code)
             _write_last(folder, hostname, now, result)
             return result
         result.json_path, result.html_path = json_path, html_path
@@ -145,22 +150,20 @@ def run_scheduled(output_dir: Path, keep: int, opts: ScanOptions, key: bytes | N
         c = result.changes
         # with no previous report of this PC (the first run) every finding is new since the previous report
         result.code = 1 if c["new_high"] else 0
-        result.message = (f"report {json_path.name} (+ .html): {c['findings']} findings"
-                          + (f"; since {baseline.name}: {c['new']} new ({c['new_high']} high or critical), "
-                             f"{c['still_open']} still open, {c['resolved']} resolved" if baseline else
-                             f"; {_no_baseline(unreadable)}: every finding counts as new, {c['new']} new "
-                             f"({c['new_high']} high or critical)")
-                          + ("" if loaded else "; the report could not be read back to count its changes "
-                             f"(larger than {MAX_REPORT >> 20} MiB, or replaced)")
-                          + (f"; pruned {len(result.pruned)} old files" if result.pruned else ""))
+        result.message = Text(
+            "schedule.done", report=json_path.name, findings=c["findings"],
+            compared=Text("schedule.since", baseline=baseline.name, **c) if baseline else
+            Text("schedule.no_baseline", why=_no_baseline(unreadable), **c),
+            unread="" if loaded else Text("schedule.unread", mib=MAX_REPORT >> 20),
+            pruned=Text("schedule.pruned", count=len(result.pruned)) if result.pruned else "")
         _write_last(folder, hostname, now, result)
         return result
 
 
-def _no_baseline(unreadable: Path | None) -> str:
+def _no_baseline(unreadable: Path | None) -> Text:
     if unreadable is None:
-        return "first run (no previous intact report of this PC)"
-    return f"the previous report {unreadable.name} could not be read by this version"
+        return Text("schedule.first_run")
+    return Text("schedule.unreadable_baseline", name=unreadable.name)
 
 
 def _changes(report: dict[str, Any], baseline: Path | None) -> dict[str, Any]:

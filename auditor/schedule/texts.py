@@ -142,8 +142,7 @@ def _task_value(what: str, value: str) -> str:
     escape for it). XML escaping is done where the value is placed."""
     check_value(what, value)
     if _TASK_ENV_VAR.search(value):
-        raise UsageError(f"{what} '{value}': Task Scheduler would expand %…% in it as an environment variable; "
-                         "choose a value without a pair of % signs")
+        raise UsageError("usage.schedule.percent_pair", what=what, value=value)
     return value
 
 

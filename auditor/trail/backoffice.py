@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from urllib.parse import urlsplit
 
 from ..errors import PackError
+from ..messages import Text
 from ..packs import load_toml, string_list
 from ..platforms import platforms
 from ..resources import pack_dir
@@ -116,31 +117,31 @@ def load_catalog(path: Path) -> Catalog:
     for raw in data.get("platform", []):
         pid = raw.get("id")
         if not isinstance(pid, str) or not pid:
-            raise PackError(f"{origin}: platform id {pid!r} missing or duplicate")
-        where = f"{origin}: platform {pid}"
+            raise PackError("pack.backoffice.bad_platform_id", origin=origin, pid=pid)
+        where = Text("where.platform", origin=origin, id=pid)
         for key in ("name_zh", "name_en"):
             if not isinstance(raw.get(key), str) or not raw[key]:
-                raise PackError(f"{where}: missing {key!r}")
+                raise PackError("pack.missing", where=where, key=key)
         hosts = tuple(h.lower() for h in string_list(raw, "hosts", where))
         if not hosts:
-            raise PackError(f"{where}: 'hosts' is empty")
+            raise PackError("pack.backoffice.no_hosts", where=where)
         platform_id = known.require(pid, f"{origin}: [[platform]] id")  # an alias names its platform
         if platform_id in seen:
-            raise PackError(f"{origin}: platform id {pid!r} missing or duplicate")
+            raise PackError("pack.backoffice.bad_platform_id", origin=origin, pid=pid)
         seen.add(platform_id)
         offices.append(BackOffice(platform_id, raw["name_zh"], raw["name_en"], hosts,
                                   tuple(s.lower() for s in string_list(raw, "sites", where)),
                                   string_list(raw, "export_pages", where)))
     if not offices:
-        raise PackError(f"{origin}: no [[platform]] entries")
+        raise PackError("pack.backoffice.none", origin=origin)
     files = data.get("export_files", {})
     exts = frozenset(e.lower() for e in string_list(files, "extensions", f"{origin}: export_files"))
     mimes = frozenset(m.lower() for m in string_list(files, "mime_types", f"{origin}: export_files"))
     if not exts:
-        raise PackError(f"{origin}: export_files.extensions is empty")
+        raise PackError("pack.backoffice.no_extensions", origin=origin)
     limit = data.get("limits", {}).get("max_exports_per_day", 20)
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-        raise PackError(f"{origin}: limits.max_exports_per_day must be a positive whole number")
+        raise PackError("pack.backoffice.bad_max_exports", origin=origin)
     return Catalog(tuple(offices), exts, mimes, limit)
 
 

@@ -47,7 +47,7 @@ def check_webhook_url(url: str) -> str:
     except ValueError:
         ok = False
     if not ok:
-        raise UsageError(f"--webhook {shown_url(url)}: not an http:// or https:// URL")
+        raise UsageError("usage.watch.bad_webhook", url=shown_url(url))
     return url
 
 
@@ -111,7 +111,7 @@ def open_events(events: Path):
     events = Path(os.path.abspath(events))
 
     def refuse(why: str) -> UsageError:
-        return UsageError(f"--events {events}: cannot open for appending: {why}")
+        return UsageError("usage.watch.cannot_open_events", events=events, why=why)
 
     try:
         with _folder(events.parent) as folder:

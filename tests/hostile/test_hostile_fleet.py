@@ -599,7 +599,7 @@ def test_a_bundle_member_inflating_to_gigabytes_is_never_inflated(bundle, tmp_pa
     forged = [(n, d, 0, zlib.crc32(d), len(d)) if n != "report.html" else (n, bomb, 8, 0, size) for n, d in members]
     path = share_dir(tmp_path_factory, "bundle-bomb") / "b.zip"
     path.write_bytes(_zip(forged))
-    res = auditor("verify", str(path), timeout=30, child=True)  # peak RSS
+    res = auditor("verify", str(path), "--lang", "en", timeout=30, child=True)  # peak RSS
     assert_clean_exit(res, 1)
     assert "report.html: compressed (auditor stores members): altered, not inflated" in res.stderr
     assert res.peak_rss_mb < 150 and res.seconds < 10

@@ -225,7 +225,8 @@ def test_inspect_with_a_fifo_in_its_folder_and_a_fifo_roster(tmp_path):
 def test_a_fifo_named_on_the_command_line_is_one_clear_message(tmp_path, option):
     fifo = tmp_path / "input.csv"
     os.mkfifo(fifo)
-    run = auditor("scan", "--only", "remote", option, str(fifo), "-q", env=state_env(tmp_path), timeout=30, child=True)
+    run = auditor("scan", "--only", "remote", option, str(fifo), "-q", "--lang", "en", env=state_env(tmp_path),
+                  timeout=30, child=True)
     assert run.code == 2, run.output
     assert "a FIFO (named pipe), not a regular file" in run.stderr and "Traceback" not in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
@@ -242,7 +243,7 @@ KEY_INPUTS = {  # the key and certificate files (signing, TLS), each with the re
 def _key_input_argv(tmp_path: Path, what: str, target: Path) -> list[str]:
     (tmp_path / "share").mkdir(exist_ok=True)
     (tmp_path / "r.json").write_text("{}")
-    return [a.format(dir=tmp_path) for a in KEY_INPUTS[what]] + [str(target)]
+    return [a.format(dir=tmp_path) for a in KEY_INPUTS[what]] + [str(target), "--lang", "en"]
 
 
 @pytest.mark.parametrize("what", sorted(KEY_INPUTS))
@@ -275,7 +276,8 @@ def test_a_users_link_named_on_the_command_line_to_a_root_only_file_is_refused(t
     link = tmp_path / name
     link.symlink_to(secret_dir / "secret.csv")
     give_to_user(link)
-    run = auditor("scan", "--only", "accounts", option, str(link), "-q", env=state_env(tmp_path), timeout=30)
+    run = auditor("scan", "--only", "accounts", option, str(link), "-q", "--lang", "en", env=state_env(tmp_path),
+                  timeout=30)
     assert run.code == 2, run.output
     assert "symbolic link owned by uid 1000, not followed" in run.stderr
     assert_no_leak(secret_mobiles, tmp_path / "state", text=run.output)

@@ -238,7 +238,7 @@ def test_webhook_redirect_is_not_followed(tmp_path):
 
 def test_webhook_url_credentials_never_printed(tmp_path):
     res = auditor("watch", "--path", str(tmp_path), "--webhook", "ftp://clerk:Pa55w0rd-x9@example.com/x?token=T0K3N",
-                  env=state_env(tmp_path))
+                  "--lang", "en", env=state_env(tmp_path))
     assert res.code == 2 and "not an http" in res.stderr
     assert "Pa55w0rd-x9" not in res.output and "T0K3N" not in res.output
 
@@ -339,7 +339,7 @@ def _assert_refused(res, option: str) -> None:
 def test_schedule_print_refuses_control_characters(tmp_path, backend):
     env, crontab = _schedule_env(tmp_path)
     for option, value in CONTROL:
-        res = auditor("schedule", "install", "--print", "--user", "--backend", backend, option,
+        res = auditor("schedule", "install", "--lang", "en", "--print", "--user", "--backend", backend, option,
                       _value(tmp_path, option, value), env=env)
         _assert_refused(res, option)
 
@@ -348,8 +348,8 @@ def test_schedule_print_refuses_control_characters(tmp_path, backend):
 def test_schedule_install_refuses_control_characters(tmp_path, backend):
     env, crontab = _schedule_env(tmp_path)
     for option, value in (CONTROL[0], CONTROL[6], CONTROL[8]):
-        res = auditor("schedule", "install", "--user", "--backend", backend, option, _value(tmp_path, option, value),
-                      env=env)
+        res = auditor("schedule", "install", "--lang", "en", "--user", "--backend", backend, option,
+                      _value(tmp_path, option, value), env=env)
         _assert_refused(res, option)
     assert crontab.read_text() == "15 3 * * * /usr/local/bin/backup\n" and not (tmp_path / "units").exists()
 
@@ -385,8 +385,8 @@ def test_schedule_texts_quote_what_they_may_carry(tmp_path):
     assert '"义乌 & <一仓>"' in args
 
     # Task Scheduler expands %NAME% and has no escape for it
-    res = auditor("schedule", "install", "--print", "--system", "--backend", "schtasks", "--site", "%USERPROFILE%",
-                  "--output-dir", str(tmp_path / "r"), env=env)
+    res = auditor("schedule", "install", "--lang", "en", "--print", "--system", "--backend", "schtasks", "--site",
+                  "%USERPROFILE%", "--output-dir", str(tmp_path / "r"), env=env)
     assert res.code == 2 and "environment variable" in res.stderr
 
 
@@ -432,7 +432,8 @@ def test_run_now_shared_folder_touches_only_this_hosts_reports(tmp_path):
     link.symlink_to("/etc/passwd")
     give_to_user(fifo, link)
     passwd = Path("/etc/passwd").read_bytes()
-    args = ("schedule", "run-now", "--output-dir", str(out), "--keep", "1", "--only", "files", "--path", str(exports))
+    args = ("schedule", "run-now", "--lang", "en", "--output-dir", str(out), "--keep", "1", "--only", "files", "--path",
+            str(exports))
     try:
         first = auditor(*args, env=env)
         assert first.code == 0, first.output
