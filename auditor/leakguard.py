@@ -142,16 +142,41 @@ def scrub(value: Any, key: str = "") -> Any:
     """``value`` with :func:`mask_pi` applied to every string in it (dict keys too; dicts and lists walked).
     Digests and fingerprints (all hex, 16/32/40/64/128 characters) and a locator's ``path_hex`` are left alone:
     masking would break them, and they are never names."""
-    if isinstance(value, str):
-        if not _DIGIT_RUN.search(value):
-            return value
-        return value if _HEX.fullmatch(value) and (len(value) in _DIGEST_LENGTHS or key == "path_hex") \
-            else _masked(value)
-    if isinstance(value, dict):
-        return {scrub(k): scrub(v, k if isinstance(k, str) else "") for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [scrub(v, key) for v in value]
+    kind = type(value)
+    if kind is str:
+        return _scrub_text(value, key)
+    if kind is dict or isinstance(value, dict):
+        return {(_scrub_text(k, "") if type(k) is str else scrub(k)):
+                (_scrub_text(v, k) if type(v) is str else
+                 v if type(v) in _SCALARS else scrub(v, k if type(k) is str else ""))
+                for k, v in value.items()}
+    if kind is list or isinstance(value, (list, tuple)):
+        return [_scrub_text(v, key) if type(v) is str else v if type(v) in _SCALARS else scrub(v, key)
+                for v in value]
+    if isinstance(value, str):  # a str subclass
+        return _scrub_text(str(value), key)
     return value
+
+
+_SCALARS = frozenset({int, float, bool, type(None)})
+# Strings with a run of digits that the masking found clean: a report holds each of them many times (a check's
+# title, a finding's digests and paths at the finding and again at the report boundary), and a string found
+# clean holds no personal data, so only those are kept (bounded: emptied when full).
+_CLEAN: set[str] = set()
+_CLEAN_MAX = 1 << 16
+
+
+def _scrub_text(value: str, key: str) -> str:
+    if not _DIGIT_RUN.search(value) or value in _CLEAN:
+        return value
+    if _HEX.fullmatch(value) and (len(value) in _DIGEST_LENGTHS or key == "path_hex"):
+        return value
+    out = _masked(value)
+    if out == value:
+        if len(_CLEAN) >= _CLEAN_MAX:
+            _CLEAN.clear()
+        _CLEAN.add(value)
+    return out
 
 
 def guard_report(report: dict[str, Any]) -> dict[str, Any]:

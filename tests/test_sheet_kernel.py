@@ -210,3 +210,43 @@ def test_the_scanner_hands_large_workbooks_to_the_child(tmp_path, monkeypatch, s
     (tmp_path / "junk.xlsx").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 40)
     _same(scanners, tmp_path / "w.xlsx")
     assert _same(scanners, tmp_path / "junk.xlsx", kernel_path=False)[0]["skipped"]
+
+
+def test_the_child_opens_the_workbook_while_the_extent_is_checked_and_loads_only_after_it(tmp_path, monkeypatch,
+                                                                                         scanners):
+    """kernel.sheetchild starts on a large workbook before the scan process checks its extent: a workbook within
+    the bound is judged by that child (as the reference judges it); one refused by the check ends its child,
+    which was still waiting, before it loaded a sheet (this one would lay out 17 billion cells), and the
+    scan goes on."""
+    import signal
+
+    import openpyxl
+
+    from auditor.files.kernel import scanner as kernel_scanner, sheetchild
+
+    if not sheetchild.usable():
+        pytest.skip("workbooks are read in the scan process here")
+    monkeypatch.setattr(kernel_scanner, "CHILD_BYTES", 0)  # every workbook counts as large
+    started = []
+    start = sheetchild.start
+
+    def recorded(rules, data):  # the real child, kept to look at how it ended
+        child = start(rules, data)
+        started.append(child.proc)
+        return child
+
+    monkeypatch.setattr(sheetchild, "start", recorded)
+    rows, expected = export_rows(random.Random(23), "douyin", 1_000)
+    got = _same(scanners, write_xlsx(tmp_path / "ok.xlsx", {"s": rows}))
+    assert got[0]["summary"]["records"] == expected
+    assert len(started) == 1 and started[0].returncode == 0
+    bomb = tmp_path / "bomb.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "13800000000"
+    wb.active["XFD1048576"] = "x"
+    wb.save(bomb)
+    kernel = scanners[1]
+    out = kernel.scan(bomb)
+    assert "too large to open safely" in out[0].skipped
+    assert len(started) == 2 and started[1].returncode == -signal.SIGKILL  # ended while it waited for "go"
+    assert kernel.ahead is None
