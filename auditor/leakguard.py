@@ -52,6 +52,9 @@ _WIDE = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)}, "＋": "+
 # string without three digits in a row cannot hold one, and most strings of a report (keys, labels, reasons)
 # skip the rest of the work.
 _DIGIT_RUN = re.compile(r"[0-9\uff10-\uff19]{3}")
+# An undecodable byte of a file name as it is shown (auditor.textsafe, auditor.textcodec; 0x80-0xFF): \x81
+# before 13812345678 must not hide the mobile by making its digits part of a longer number.
+_BYTE_SHOWN = re.compile(r"\\x[89a-fA-F][0-9a-fA-F]")
 
 
 def _rules() -> PiiRules:
@@ -111,6 +114,8 @@ def _masked(text: str) -> str:
     if not rules.candidate.search(seen):
         return text
     spans = _numbers(seen, rules)
+    if "\\x" in seen:  # a name's undecodable byte shown as \x81: read again with its hex digits no part of a number
+        spans = sorted(set(spans) | set(_numbers(_BYTE_SHOWN.sub(r"\\xzz", seen), rules)))
     if not spans:
         return text
     out: list[str] = []

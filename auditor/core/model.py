@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..leakguard import mask_pi, scrub
+from ..textsafe import clean_text
 
 SCHEMA_VERSION = "1.2"  # 1.2: finding.subject
 
@@ -114,8 +115,9 @@ class Finding:
         return hashlib.sha256(raw).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
-        """The finding as reports and alerts carry it: every string checked for personal data
-        (``auditor.leakguard.scrub``)."""
+        """The finding as reports and alerts carry it: every string valid text (``auditor.textsafe``; a file
+        name's undecodable bytes as \\xNN) and then checked for personal data (``auditor.leakguard.scrub``), as
+        the report boundary checks the rest of the report."""
         out = {
             "id": self.fingerprint,
             "check_id": self.check_id,
@@ -131,7 +133,7 @@ class Finding:
             out["note"] = self.note
         if self.subject is not None:
             out["subject"] = bound_evidence(self.subject.to_dict())
-        return scrub(out)
+        return scrub(clean_text(out))
 
 
 def bound_evidence(evidence: dict[str, Any]) -> dict[str, Any]:
