@@ -5,7 +5,7 @@ facts with one set of names across areas, for the fleet view and the SIEM mappin
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ..leakguard import mask_pi, scrub
@@ -87,12 +87,16 @@ class Subject:
 
     def to_dict(self) -> dict[str, Any]:
         out = {}
-        for key, value in asdict(self).items():
+        for key in _SUBJECT_FIELDS:  # every fact is a string, a number or a tuple of strings: read as it stands
+            value = getattr(self, key)
             if value is None:
                 continue
             out[key] = mask_pi(value) if isinstance(value, str) and key != "sha256" else \
                 [mask_pi(v) for v in value] if isinstance(value, tuple) else value
         return out
+
+
+_SUBJECT_FIELDS = tuple(f.name for f in fields(Subject))
 
 
 @dataclass
