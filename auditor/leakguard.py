@@ -166,13 +166,21 @@ def scrub(value: Any, key: str = "") -> Any:
 _SCALARS = frozenset({int, float, bool, type(None)})
 # Strings with a run of digits that the masking found clean: a report holds each of them many times (a check's
 # title, a finding's digests and paths at the finding and again at the report boundary), and a string found
-# clean holds no personal data, so only those are kept (bounded: emptied when full).
+# clean holds no personal data, so only those are kept (bounded: emptied when full), for the rules they were
+# found clean by (other rules, a site's pack read again: emptied).
 _CLEAN: set[str] = set()
 _CLEAN_MAX = 1 << 16
+_clean_by: list[PiiRules | None] = [None]
 
 
 def _scrub_text(value: str, key: str) -> str:
-    if not _DIGIT_RUN.search(value) or value in _CLEAN:
+    if not _DIGIT_RUN.search(value):
+        return value
+    rules = _rules()
+    if rules is not _clean_by[0]:
+        _CLEAN.clear()
+        _clean_by[0] = rules
+    elif value in _CLEAN:
         return value
     if _HEX.fullmatch(value) and (len(value) in _DIGEST_LENGTHS or key == "path_hex"):
         return value

@@ -5,7 +5,9 @@ the scrub of any value equals mask_pi applied to each of its strings, whatever s
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 
 from hypothesis import given, settings, strategies as st
 
@@ -105,3 +107,15 @@ def test_the_clean_strings_kept_are_bounded_and_never_personal_data(monkeypatch)
     scrub([f"订单{i:05d}" for i in range(20)] + ["张三13812345678"])
     assert 0 < len(leakguard._CLEAN) <= 8
     assert not any("13812345678" in s for s in leakguard._CLEAN)
+
+
+def test_strings_found_clean_are_checked_again_under_other_rules(monkeypatch):
+    """A string found clean by one set of rules is not taken as clean by another (a site's pack read again)."""
+    from auditor.pii import rules as pii_rules
+
+    text = "工单 19912345678"  # a mobile only where 199 is a mobile prefix
+    strict = dataclasses.replace(pii_rules.load_rules(), mobile_full=re.compile(r"1[3-8]\d{9}"))
+    monkeypatch.setattr(leakguard, "_rules", lambda: strict)
+    assert scrub([text]) == [text] and text in leakguard._CLEAN
+    monkeypatch.setattr(leakguard, "_rules", pii_rules.load_rules)
+    assert scrub([text]) == ["工单 199******78"]
