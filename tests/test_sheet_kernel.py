@@ -250,3 +250,23 @@ def test_the_child_opens_the_workbook_while_the_extent_is_checked_and_loads_only
     assert "too large to open safely" in out[0].skipped
     assert len(started) == 2 and started[1].returncode == -signal.SIGKILL  # ended while it waited for "go"
     assert kernel.ahead is None
+
+
+def test_without_a_memory_file_the_child_takes_the_workbook_on_its_input(tmp_path, monkeypatch, scanners):
+    """Where there is no memfd (POSIX but not Linux) the bytes go on the child's standard input with "go": the
+    same judgements, and a refused workbook still ends its child."""
+    import os
+
+    from auditor.files.kernel import sheetchild
+
+    if not sheetchild.usable():
+        pytest.skip("workbooks are read in the scan process here")
+    monkeypatch.delattr(os, "memfd_create", raising=False)
+    rows, expected = export_rows(random.Random(24), "taobao", 2_000)
+    path = write_xlsx(tmp_path / "w.xlsx", {"s": rows})
+    got = sheetchild.read_in_child(load_rules(), path.read_bytes())
+    assert got == scanners[0].scan(path)[0].tables and got[0].records == expected
+    child = sheetchild.start(load_rules(), path.read_bytes())
+    proc = child.proc
+    child.cancel()
+    assert proc.returncode is not None and child.proc is None
