@@ -270,3 +270,38 @@ def test_without_a_memory_file_the_child_takes_the_workbook_on_its_input(tmp_pat
     proc = child.proc
     child.cancel()
     assert proc.returncode is not None and child.proc is None
+
+
+@pytest.mark.parametrize("child", [False, True])
+def test_hidden_sheets_late_columns_and_a_header_in_row_3_read_as_the_reference(tmp_path, monkeypatch, scanners,
+                                                                                 child):
+    """In the scan process and through the child started ahead of the extent check: a hidden sheet, a header in
+    the third row, a column that holds mobiles only after the first rows (no header, empty before), and a sheet
+    after them; the same judgement as the reference."""
+    import xlsxwriter
+
+    from auditor.files.kernel import scanner as kernel_scanner, sheetchild
+
+    if child and not sheetchild.usable():
+        pytest.skip("workbooks are read in the scan process here")
+    monkeypatch.setattr(kernel_scanner, "CHILD_BYTES", 0 if child else 1 << 40)
+    rng = random.Random(25)
+    path = tmp_path / "late.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    hidden = wb.add_worksheet("隐藏")
+    for r, row in enumerate(export_rows(rng, "taobao", 500)[0]):
+        hidden.write_row(r, 0, row)
+    hidden.hide()
+    late = wb.add_worksheet("后列")
+    late.write_row(0, 0, ["导出时间: 2026-10-01"])
+    late.write_row(2, 0, ["订单号", "商品", "数量"])
+    for r in range(3, 3 + 2_000):
+        late.write_row(r, 0, [f"8800{r:08d}", "保温杯", str(r % 5 + 1)])
+        if r >= 400:
+            late.write_number(r, 5, int(person(rng).mobile))
+    tail = wb.add_worksheet("末表")
+    for r, row in enumerate(export_rows(rng, "pdd", 300)[0]):
+        tail.write_row(r, 0, row)
+    wb.close()
+    got = _same(scanners, path, kernel_path=None)
+    assert [t["sheet"] for t in got[0]["tables"]] == ["隐藏", "后列", "末表"]
