@@ -52,6 +52,9 @@ _WIDE = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)}, "＋": "+
 # string without three digits in a row cannot hold one, and most strings of a report (keys, labels, reasons)
 # skip the rest of the work.
 _DIGIT_RUN = re.compile(r"[0-9\uff10-\uff19]{3}")
+# An undecodable byte of a file name as it is shown (auditor.textsafe, auditor.textcodec; 0x80-0xFF): \x81
+# before 13812345678 must not hide the mobile by making its digits part of a longer number.
+_BYTE_SHOWN = re.compile(r"\\x[89a-fA-F][0-9a-fA-F]")
 
 
 def _rules() -> PiiRules:
@@ -111,6 +114,8 @@ def _masked(text: str) -> str:
     if not rules.candidate.search(seen):
         return text
     spans = _numbers(seen, rules)
+    if "\\x" in seen:  # a name's undecodable byte shown as \x81: read again with its hex digits no part of a number
+        spans = sorted(set(spans) | set(_numbers(_BYTE_SHOWN.sub(r"\\xzz", seen), rules)))
     if not spans:
         return text
     out: list[str] = []
@@ -142,16 +147,49 @@ def scrub(value: Any, key: str = "") -> Any:
     """``value`` with :func:`mask_pi` applied to every string in it (dict keys too; dicts and lists walked).
     Digests and fingerprints (all hex, 16/32/40/64/128 characters) and a locator's ``path_hex`` are left alone:
     masking would break them, and they are never names."""
-    if isinstance(value, str):
-        if not _DIGIT_RUN.search(value):
-            return value
-        return value if _HEX.fullmatch(value) and (len(value) in _DIGEST_LENGTHS or key == "path_hex") \
-            else _masked(value)
-    if isinstance(value, dict):
-        return {scrub(k): scrub(v, k if isinstance(k, str) else "") for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [scrub(v, key) for v in value]
+    kind = type(value)
+    if kind is str:
+        return _scrub_text(value, key)
+    if kind is dict or isinstance(value, dict):
+        return {(_scrub_text(k, "") if type(k) is str else scrub(k)):
+                (_scrub_text(v, k) if type(v) is str else
+                 v if type(v) in _SCALARS else scrub(v, k if type(k) is str else ""))
+                for k, v in value.items()}
+    if kind is list or isinstance(value, (list, tuple)):
+        return [_scrub_text(v, key) if type(v) is str else v if type(v) in _SCALARS else scrub(v, key)
+                for v in value]
+    if isinstance(value, str):  # a str subclass
+        return _scrub_text(str(value), key)
     return value
+
+
+_SCALARS = frozenset({int, float, bool, type(None)})
+# Strings with a run of digits that the masking found clean: a report holds each of them many times (a check's
+# title, a finding's digests and paths at the finding and again at the report boundary), and a string found
+# clean holds no personal data, so only those are kept (bounded: emptied when full), for the rules they were
+# found clean by (other rules, a site's pack read again: emptied).
+_CLEAN: set[str] = set()
+_CLEAN_MAX = 1 << 16
+_clean_by: list[PiiRules | None] = [None]
+
+
+def _scrub_text(value: str, key: str) -> str:
+    if not _DIGIT_RUN.search(value):
+        return value
+    rules = _rules()
+    if rules is not _clean_by[0]:
+        _CLEAN.clear()
+        _clean_by[0] = rules
+    elif value in _CLEAN:
+        return value
+    if _HEX.fullmatch(value) and (len(value) in _DIGEST_LENGTHS or key == "path_hex"):
+        return value
+    out = _masked(value)
+    if out == value:
+        if len(_CLEAN) >= _CLEAN_MAX:
+            _CLEAN.clear()
+        _CLEAN.add(value)
+    return out
 
 
 def guard_report(report: dict[str, Any]) -> dict[str, Any]:

@@ -332,7 +332,7 @@ class _Extent:
             # sure of it: no cell written otherwise (then the long way below), none beyond the last one.
             row, col = map(max, zip(_refs_max(buf[:65536]), _refs_max(buf[-65536:])))
             other = re.compile(rb'<c(?:[>\t\n\r/]| (?!r=")| r="(?:' + _letters_above(col).encode()
-                               + rb"\d|[A-Za-z]{1,4}" + _int_above(row).encode() + rb')"[^<>]*(?<!/)>)')
+                               + rb"\d+|[A-Za-z]{1,4}" + _int_above(row).encode() + rb')"[^<>]*(?<!/)>)')
             m = other.search(buf)
             if m is None:
                 self.rows, self.cols = max(self.rows, row), max(self.cols, col)

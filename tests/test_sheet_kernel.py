@@ -210,3 +210,98 @@ def test_the_scanner_hands_large_workbooks_to_the_child(tmp_path, monkeypatch, s
     (tmp_path / "junk.xlsx").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 40)
     _same(scanners, tmp_path / "w.xlsx")
     assert _same(scanners, tmp_path / "junk.xlsx", kernel_path=False)[0]["skipped"]
+
+
+def test_the_child_opens_the_workbook_while_the_extent_is_checked_and_loads_only_after_it(tmp_path, monkeypatch,
+                                                                                         scanners):
+    """kernel.sheetchild starts on a large workbook before the scan process checks its extent: a workbook within
+    the bound is judged by that child (as the reference judges it); one refused by the check ends its child,
+    which was still waiting, before it loaded a sheet (this one would lay out 17 billion cells), and the
+    scan goes on."""
+    import signal
+
+    import openpyxl
+
+    from auditor.files.kernel import scanner as kernel_scanner, sheetchild
+
+    if not sheetchild.usable():
+        pytest.skip("workbooks are read in the scan process here")
+    monkeypatch.setattr(kernel_scanner, "CHILD_BYTES", 0)  # every workbook counts as large
+    started = []
+    start = sheetchild.start
+
+    def recorded(rules, data):  # the real child, kept to look at how it ended
+        child = start(rules, data)
+        started.append(child.proc)
+        return child
+
+    monkeypatch.setattr(sheetchild, "start", recorded)
+    rows, expected = export_rows(random.Random(23), "douyin", 1_000)
+    got = _same(scanners, write_xlsx(tmp_path / "ok.xlsx", {"s": rows}))
+    assert got[0]["summary"]["records"] == expected
+    assert len(started) == 1 and started[0].returncode == 0
+    bomb = tmp_path / "bomb.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "13800000000"
+    wb.active["XFD1048576"] = "x"
+    wb.save(bomb)
+    kernel = scanners[1]
+    out = kernel.scan(bomb)
+    assert "too large to open safely" in out[0].skipped
+    assert len(started) == 2 and started[1].returncode == -signal.SIGKILL  # ended while it waited for "go"
+    assert kernel.ahead is None
+
+
+def test_without_a_memory_file_the_child_takes_the_workbook_on_its_input(tmp_path, monkeypatch, scanners):
+    """Where there is no memfd (POSIX but not Linux) the bytes go on the child's standard input with "go": the
+    same judgements, and a refused workbook still ends its child."""
+    import os
+
+    from auditor.files.kernel import sheetchild
+
+    if not sheetchild.usable():
+        pytest.skip("workbooks are read in the scan process here")
+    monkeypatch.delattr(os, "memfd_create", raising=False)
+    rows, expected = export_rows(random.Random(24), "taobao", 2_000)
+    path = write_xlsx(tmp_path / "w.xlsx", {"s": rows})
+    got = sheetchild.read_in_child(load_rules(), path.read_bytes())
+    assert got == scanners[0].scan(path)[0].tables and got[0].records == expected
+    child = sheetchild.start(load_rules(), path.read_bytes())
+    proc = child.proc
+    child.cancel()
+    assert proc.returncode is not None and child.proc is None
+
+
+@pytest.mark.parametrize("child", [False, True])
+def test_hidden_sheets_late_columns_and_a_header_in_row_3_read_as_the_reference(tmp_path, monkeypatch, scanners,
+                                                                                 child):
+    """In the scan process and through the child started ahead of the extent check: a hidden sheet, a header in
+    the third row, a column that holds mobiles only after the first rows (no header, empty before), and a sheet
+    after them; the same judgement as the reference."""
+    import xlsxwriter
+
+    from auditor.files.kernel import scanner as kernel_scanner, sheetchild
+
+    if child and not sheetchild.usable():
+        pytest.skip("workbooks are read in the scan process here")
+    monkeypatch.setattr(kernel_scanner, "CHILD_BYTES", 0 if child else 1 << 40)
+    rng = random.Random(25)
+    path = tmp_path / "late.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    hidden = wb.add_worksheet("隐藏")
+    for r, row in enumerate(export_rows(rng, "taobao", 500)[0]):
+        hidden.write_row(r, 0, row)
+    hidden.hide()
+    late = wb.add_worksheet("后列")
+    late.write_row(0, 0, ["导出时间: 2026-10-01"])
+    late.write_row(2, 0, ["订单号", "商品", "数量"])
+    for r in range(3, 3 + 2_000):
+        late.write_row(r, 0, [f"8800{r:08d}", "保温杯", str(r % 5 + 1)])
+        if r >= 400:
+            late.write_number(r, 5, int(person(rng).mobile))
+    tail = wb.add_worksheet("末表")
+    for r, row in enumerate(export_rows(rng, "pdd", 300)[0]):
+        tail.write_row(r, 0, row)
+    wb.close()
+    got = _same(scanners, path, kernel_path=None)
+    assert [t["sheet"] for t in got[0]["tables"]] == ["隐藏", "后列", "末表"]

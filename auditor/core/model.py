@@ -5,10 +5,11 @@ facts with one set of names across areas, for the fleet view and the SIEM mappin
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ..leakguard import mask_pi, scrub
+from ..textsafe import clean_text
 
 SCHEMA_VERSION = "1.3"  # 1.2: finding.subject; 1.3: first_report
 
@@ -86,12 +87,16 @@ class Subject:
 
     def to_dict(self) -> dict[str, Any]:
         out = {}
-        for key, value in asdict(self).items():
+        for key in _SUBJECT_FIELDS:  # every fact is a string, a number or a tuple of strings: read as it stands
+            value = getattr(self, key)
             if value is None:
                 continue
             out[key] = mask_pi(value) if isinstance(value, str) and key != "sha256" else \
                 [mask_pi(v) for v in value] if isinstance(value, tuple) else value
         return out
+
+
+_SUBJECT_FIELDS = tuple(f.name for f in fields(Subject))
 
 
 @dataclass
@@ -114,8 +119,9 @@ class Finding:
         return hashlib.sha256(raw).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
-        """The finding as reports and alerts carry it: every string checked for personal data
-        (``auditor.leakguard.scrub``)."""
+        """The finding as reports and alerts carry it: every string valid text (``auditor.textsafe``; a file
+        name's undecodable bytes as \\xNN) and then checked for personal data (``auditor.leakguard.scrub``), as
+        the report boundary checks the rest of the report."""
         out = {
             "id": self.fingerprint,
             "check_id": self.check_id,
@@ -131,7 +137,7 @@ class Finding:
             out["note"] = self.note
         if self.subject is not None:
             out["subject"] = bound_evidence(self.subject.to_dict())
-        return scrub(out)
+        return scrub(clean_text(out))
 
 
 def bound_evidence(evidence: dict[str, Any]) -> dict[str, Any]:

@@ -120,12 +120,19 @@ class TableReader:
     """Reads table files into TableFacts: the one reader of the scan and of ``watch``."""
 
     def __init__(self, max_file_size: int | None = None) -> None:
-        limits = Limits()
+        self.limits = Limits()
         if max_file_size:
-            limits.max_file_size = max_file_size
-        from .kernel.scanner import KernelScanner  # deferred: numpy, only when files are read (not at every start)
+            self.limits.max_file_size = max_file_size
+        self._scanner = None
 
-        self.scanner = KernelScanner(load_rules(), limits)
+    @property
+    def scanner(self):
+        """The file scanner, made when the first file is read (an unchanged rescan reads none)."""
+        if self._scanner is None:
+            from .kernel.scanner import KernelScanner  # deferred: numpy, only when files are read
+
+            self._scanner = KernelScanner(load_rules(), self.limits)
+        return self._scanner
 
     def summaries(self, path: Path, opener: Callable[..., BinaryIO] | None = None,
                   tree: safeio.Tree = safeio.LIVE) -> list[dict[str, Any]]:

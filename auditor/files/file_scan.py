@@ -234,6 +234,7 @@ class FileScanner:
                 out.skipped = (f"workbook too large to open safely ({sheet_bytes >> 20} MiB of sheet data; "
                                f"limit {self.limits.max_sheet_xml >> 20} MiB)")
                 return out
+            self._sheets_ahead(fh, ext, size)  # may start reading while the extent is checked (kernel.sheetchild)
             extent = workbook_extent(fh) if head.startswith(ZIP_MAGIC) else None
             if extent:
                 out.skipped = extent
@@ -262,6 +263,9 @@ class FileScanner:
                 hasher.hash.update(chunk)
             out.sha256 = hasher.hash.hexdigest()
         return out
+
+    def _sheets_ahead(self, fh: IO[bytes], ext: str, size: int) -> None:
+        """A workbook that passed every check but its extent's: the reference reader starts nothing here."""
 
     def _sheets(self, fh: IO[bytes], target: str, ext: str) -> list[TableResult]:
         """Every table of a text table or workbook file, judged (auditor.files.kernel reads them faster)."""

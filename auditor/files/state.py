@@ -16,7 +16,6 @@ The folder is ``AUDITOR_STATE_DIR`` or the user's state folder (platformdirs), 0
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import os
@@ -32,6 +31,7 @@ from ..leakguard import scrub
 from ..paths import prepare, state_dir
 
 SCHEMA = 2
+_DECODER = json.JSONDecoder()  # rows are written by json.dumps below: no whitespace around them
 FORGET_DAYS = 180
 KEY_BYTES = 32
 
@@ -82,14 +82,18 @@ class FileState:
             self.db.execute("DELETE FROM files")  # keys made with a lost install key can never match again
         self._cache: dict[bytes, tuple[Any, ...]] | None = None
         self._seen: dict[bytes, bytes] = {}  # file key -> root key, this scan
-        self._last: tuple[bytes, bytes] = (b"", b"")  # the last path and its key
+        self._last: tuple[object, bytes, bytes] = (None, b"", b"")  # the last path, its bytes and its key
         self._roots: dict[Path, bytes] = {}
 
     def key(self, path: Path | str | bytes) -> bytes:
+        last_path, last_raw, last_key = self._last
+        if path is last_path:  # the walk asks seen() then lookup() for the same file: one HMAC for both
+            return last_key
         raw = path if isinstance(path, bytes) else os.fsencode(path)
-        if raw != self._last[0]:  # the walk asks seen() then lookup() for the same file: one HMAC for both
-            self._last = (raw, self._digest(raw))
-        return self._last[1]
+        if raw != last_raw:
+            last_key = self._digest(raw)
+        self._last = (path, raw, last_key)
+        return last_key
 
     def _root_key(self, root: Path) -> bytes:
         if root not in self._roots:
@@ -97,7 +101,7 @@ class FileState:
         return self._roots[root]
 
     def _digest(self, raw: bytes) -> bytes:
-        return hmac.new(self.secret, raw, hashlib.sha256).digest()[:16]
+        return hmac.digest(self.secret, raw, "sha256")[:16]  # one call into OpenSSL (hmac.new: four Python steps)
 
     def _load(self) -> dict[bytes, tuple[Any, ...]]:
         if self._cache is None:
@@ -112,11 +116,12 @@ class FileState:
     def lookup(self, path: Path, size: int, mtime_ns: int, inode: int) -> list[dict[str, Any]] | None:
         row = self._load().get(self.key(path))
         if row and row[1] == size and row[2] == mtime_ns and row[3] == inode and row[5] == SCHEMA:
+            text = row[4]
             try:
-                outcomes = json.loads(row[4])
-            except ValueError:
+                outcomes, end = _DECODER.raw_decode(text)  # json.loads without its two whitespace searches
+            except (TypeError, ValueError):
                 return None
-            return outcomes if isinstance(outcomes, list) else None
+            return outcomes if isinstance(outcomes, list) and end == len(text) else None
         return None
 
     def store(self, path: Path, root: Path, size: int, mtime_ns: int, inode: int,

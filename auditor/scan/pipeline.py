@@ -152,12 +152,15 @@ def run(opts: ScanOptions) -> dict[str, Any]:
                   "catalog_tools": len(catalog), "checks": len(checks)},
         "allowlist": [a.to_dict(today) for a in approvals],
         "summary": summarize(findings),
-        "findings": [f.to_dict() for f in findings],
+        "findings": [],
         "coverage": ctx.coverage.to_list(),
     }
     report.update(sections)
-    # undecodable file-name bytes as \xNN (every writer needs valid UTF-8); no raw mobile or ID number anywhere
-    return guard_report(clean_text(report))
+    # undecodable file-name bytes as \xNN (every writer needs valid UTF-8); no raw mobile or ID number anywhere:
+    # the findings are cleaned and checked as each is serialised (Finding.to_dict), the rest here
+    report = guard_report(clean_text(report))
+    report["findings"] = [f.to_dict() for f in findings]
+    return report
 
 
 def summarize(findings: list[Finding]) -> dict[str, Any]:

@@ -199,6 +199,10 @@ BOMBS = {
     # single quotes and spaces around the reference
     "quoted": ['<row r="1">' + _cell(0, 1, "a") + "</row>",
                "<row r='1048576'><c t=\"inlineStr\" r = 'XFD1048576'><is><t>b</t></is></c></row>"],
+    # one far cell in the middle of an ordinary sheet, in a row of the sheet's own height: neither its first nor
+    # its last 64 KiB names that column (3,000 rows x 16,384 columns: 1.5 GB in the reader)
+    "middle": ['<row r="%d">' % r + _cell(0, r, "x") + (_cell(16383, r, "y") if r == 1500 else "") + "</row>"
+               for r in range(1, 3001)],
     # cells without references, numbered on by the reader, in a row far down
     "unnumbered": ['<row r="1"><c t="inlineStr"><is><t>a</t></is></c></row>',
                    '<row r="1000000">' + '<c t="inlineStr"><is><t>b</t></is></c>' * 20 + "</row>"],

@@ -324,6 +324,29 @@ def test_an_older_report_with_raw_names_is_not_carried_into_new_outputs(scanned,
     assert_no_leak(needles(), out, text=rendered.output + rescan.output)
 
 
+def test_an_undecodable_byte_before_a_number_in_a_name_does_not_unmask_it(tmp_path):
+    """A name's byte that is neither UTF-8 nor GBK is shown as \\x81; its hex digits right before a mobile or
+    an ID number must not make the number part of a longer one that no pattern takes for a person's."""
+    if os.name == "nt":
+        pytest.skip("file names are Unicode on Windows")
+    home = tmp_path / "home"
+    home.mkdir()
+    names = [b"\x81" + NAME_MOBILES[0].encode() + b".csv", b"\x95" + NAME_IDS[1].encode() + b".csv",
+             b"\xff\x98" + NAME_MOBILES[1].encode() + b"x.csv"]
+    for name in names:
+        with open(os.fsencode(home) + b"/" + name, "wb") as fh:
+            fh.write(_csv(CONTENT))
+    out = tmp_path / "out"
+    run = _scan(tmp_path, home, out)
+    assert run.code == 1, run.output
+    report = json.loads((out / "r.json").read_text(encoding="utf-8"))
+    labels = {f["target"]["label"] for f in report["findings"] if f["check_id"] in ("PI-001", "PI-002")}
+    assert {"\\x81" + NAME_MOBILES[0][:3] + "******" + NAME_MOBILES[0][-2:] + ".csv",
+            "\\x95" + NAME_IDS[1][:3] + "*" * 14 + NAME_IDS[1][-1] + ".csv"} <= labels, labels
+    _unzip_all(out)
+    assert_no_leak(needles(), out, tmp_path / "state", text=run.output)
+
+
 # ------------------------------------------------------------------------------------------ remediate
 
 def test_mask_from_report_finds_personal_and_gbk_names(tmp_path):

@@ -24,6 +24,7 @@ class KernelScanner(FileScanner):
         super().__init__(rules, limits)
         self.text = TextKernel(self.analyzer)
         self.workbooks = WorkbookKernel(self.analyzer) if available() else None
+        self.ahead: sheetchild.Started | None = None  # a child opening the workbook while its extent is checked
 
     def _table(self, fh: IO[bytes], target: str, ext: str, size: int) -> Outcome:
         if ext == ".xls" and _rewinds(fh):
@@ -37,11 +38,26 @@ class KernelScanner(FileScanner):
                 fh.seek(0)  # the reference reads it, and says what is wrong with it if anything is
             else:
                 return Outcome(target, size, tables=[table], sha256=sha256)
-        return super()._table(fh, target, ext, size)
+        try:
+            return super()._table(fh, target, ext, size)
+        finally:
+            if self.ahead is not None:  # the workbook was refused (its extent) or failed before its sheets
+                self.ahead.cancel()
+                self.ahead = None
+
+    def _sheets_ahead(self, fh: IO[bytes], ext: str, size: int) -> None:
+        if size >= CHILD_BYTES and ext in SHEET_EXT and self.workbooks is not None and sheetchild.usable() \
+                and _rewinds(fh):
+            fh.seek(0)
+            self.ahead = sheetchild.start(self.analyzer.rules, fh.read())
+            fh.seek(0)
 
     def _sheets(self, fh: IO[bytes], target: str, ext: str) -> list[TableResult]:
         if ext in SHEET_EXT and self.workbooks is not None and _rewinds(fh):
             try:
+                if self.ahead is not None:
+                    ahead, self.ahead = self.ahead, None
+                    return ahead.result()
                 fh.seek(0)
                 data = fh.read()
                 if len(data) >= CHILD_BYTES and sheetchild.usable():

@@ -92,21 +92,35 @@ class WorkbookKernel:
         return self.read_bytes(fh.read())
 
     def read_bytes(self, data: bytes) -> list[TableResult]:
+        opened = [self.open(data)]
+        del data
+        return self.sheets(opened)
+
+    @staticmethod
+    def open(data: bytes):
+        """fastexcel's reader of the workbook (its shared strings read, no sheet yet): what kernel.sheetchild
+        does while the scan process still checks the workbook's extent. Unsupported as read_bytes."""
         try:
             import fastexcel  # heavy optional reader: imported when a workbook is first read
         except ImportError as exc:  # installed but not loadable here (a DLL missing): the reference reads
             raise Unsupported(f"fastexcel not loadable ({exc})") from None
         try:
             reader = fastexcel.read_excel(data)
-            names = list(reader.sheet_names)
-        except _ESCAPES:
+            if len(reader.sheet_names) > MAX_SHEETS:
+                raise Unsupported("more sheets than the bound")
+        except (Unsupported, *_ESCAPES):
             raise
         except BaseException as exc:  # noqa: BLE001 - whatever fastexcel refuses (a Rust panic too: pyo3's
             # PanicException is a BaseException), the reference reads or explains
             raise Unsupported(f"fastexcel: {type(exc).__name__}") from None
-        del data
-        if len(names) > MAX_SHEETS:
-            raise Unsupported("more sheets than the bound")
+        return reader
+
+    def sheets(self, opened: list) -> list[TableResult]:
+        """Every sheet of an opened workbook, judged one after the other. ``opened`` holds the one reference
+        to the reader (``open``) and is emptied here: the reader's memory goes before the last sheet's cells
+        are laid out."""
+        reader = opened.pop()
+        names = list(reader.sheet_names)
         out = []
         for i, name in enumerate(names):
             sheet = self._load(reader, i)
