@@ -42,9 +42,9 @@ def test_the_report_is_written_in_the_new_layout_and_both_layouts_verify(tmp_pat
     other = tmp_path / "other.json"
     other.write_bytes((json.dumps(report, ensure_ascii=False, indent=4) + "\n").encode("utf-8"))
     for path in (out, old):
-        res = run_cli("verify", str(path), "--sign-key", str(key))
+        res = run_cli("verify", str(path), "--sign-key", str(key), "--lang", "en")
         assert res.returncode == 0 and "signature valid" in res.stdout, (path.name, res.stdout, res.stderr)
-    res = run_cli("verify", str(other), "--sign-key", str(key))
+    res = run_cli("verify", str(other), "--sign-key", str(key), "--lang", "en")
     assert res.returncode == 1 and "whitespace or formatting was changed" in res.stderr
 
 
