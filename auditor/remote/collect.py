@@ -10,8 +10,9 @@ from ..core.handover import Handover
 from ..core.options import ScanOptions
 from ..redact import rules as secret_rules
 from . import linux_autostart, linux_packages, linux_units, processes, remote_services, win_files, win_registry
+from .exe_cache import ExeFacts, Session
 from .facts import ProcessFact, RemoteFacts
-from .pe_info import sha256_file, signers_of, version_info
+from .pe_info import exe_facts
 from .tool_index import ToolIndex
 
 
@@ -30,15 +31,23 @@ def collect(ctx: ScanContext, opts: ScanOptions, handover: Handover) -> RemoteFa
     remote_services.collect(ctx, facts)
     index = ToolIndex(packs.catalog())
     listeners = {s.pid for s in facts.sockets if s.status == "LISTEN" and s.port in index.ports}
-    for p in facts.processes:
-        read_executable(p, index, p.pid in listeners)
+    if facts.processes:
+        cache = Session()
+        for p in facts.processes:
+            read_executable(p, index, p.pid in listeners, cache)
+        cache.save()
     return facts
 
 
-def read_executable(p: ProcessFact, index: ToolIndex, on_tool_port: bool = False) -> None:
-    """The executable's PE version information, and its SHA-256 when the process is a catalog tool (by name,
-    version information or install folder) or listens on a tool's port."""
-    p.version_info = version_info(p.exe)
-    p.signers = signers_of(p.exe)
-    if on_tool_port or index.match_process(p)[0] is not None:
-        p.exe_sha256 = sha256_file(p.exe)
+def read_executable(p: ProcessFact, index: ToolIndex, on_tool_port: bool = False,
+                    cache: Session | None = None) -> None:
+    """The executable's PE version information and signers, and its SHA-256 when the process is a catalog tool (by
+    name, version information, signer or install folder) or listens on a tool's port; from the executable facts
+    cache when it holds them for this very file."""
+
+    def reportable(found: ExeFacts) -> bool:
+        p.version_info, p.signers = dict(found.version), list(found.signers)
+        return on_tool_port or index.match_process(p)[0] is not None
+
+    found = exe_facts(p.exe, cache, hash_if=reportable)
+    p.version_info, p.signers, p.exe_sha256 = dict(found.version), list(found.signers), found.sha256

@@ -4,57 +4,67 @@ tool is still recognised, also when its version information was stripped or alte
 
 from __future__ import annotations
 
-import os
-from functools import lru_cache
+from typing import BinaryIO, Callable
 
 from .. import safeio
-from ..authenticode import Signer, signers
+from ..authenticode import signers
 from ..durable import sha256_stream
+from .exe_cache import NO_FACTS, ExeFacts, Session
 
 MAX_PE_BYTES = 128 << 20  # read into memory whole (never memory-mapped: a user could truncate it under us)
+MIN_PE_BYTES = 64
 KEYS = ("OriginalFilename", "CompanyName", "ProductName", "FileDescription", "InternalName", "FileVersion")
 
 
-def _key(path: str) -> tuple[str, int, int] | None:
+def exe_facts(path: str | None, cache: Session | None = None,
+              hash_if: Callable[[ExeFacts], bool] | None = None) -> ExeFacts:
+    """What the executable ``path`` says of itself: PE version strings and Authenticode signers (none for non-PE,
+    unreadable or malformed files), and its SHA-256 when ``hash_if(facts)`` asks for it (else None). The path of a running
+    process's executable can be swapped by its user for a FIFO or a link: it is opened through auditor.safeio (a
+    regular file only, no user's link, at most MAX_PE_BYTES), once; ``cache`` (the executable facts cache) answers
+    for that very file when it may (auditor.remote.exe_cache)."""
+    if not path:
+        return NO_FACTS
     try:
-        st = os.stat(path)
+        fh = safeio.open_regular(path, max_size=MAX_PE_BYTES, buffered=False)
     except (OSError, ValueError):
-        return None
-    return path, st.st_size, int(st.st_mtime)
+        return NO_FACTS
+    with fh:
+        ident = cache.identify(path, fh) if cache is not None else None
+        facts = cache.lookup(ident) if ident is not None else None
+        fresh = facts is None
+        if facts is None:
+            facts = _read_facts(fh)
+        wanted = hash_if is not None and hash_if(facts)
+        if wanted and facts.sha256 is None:
+            facts = ExeFacts(facts.version, facts.signers, _sha256(fh))
+            fresh = True
+        if fresh and ident is not None:
+            cache.keep(ident, facts)  # type: ignore[union-attr]
+    return facts if wanted else ExeFacts(facts.version, facts.signers)  # a hash only where asked, cached or not
 
 
 def version_info(path: str | None) -> dict[str, str]:
-    """PE version strings of ``path``; {} for non-PE files, unreadable files or files without them. The path
-    of a running process's executable can be swapped by its user for a FIFO or a link: it is opened through
-    auditor.safeio (a regular file only, no user's link, bounded)."""
-    return dict(_read(path)[0])
+    """PE version strings of ``path``; {} for non-PE files, unreadable files or files without them."""
+    return dict(exe_facts(path).version)
 
 
-def signers_of(path: str | None) -> list[Signer]:
-    """The Authenticode signers of ``path`` (unverified: they only ever name a tool), read as version_info reads."""
-    return list(_read(path)[1])
-
-
-def _read(path: str | None) -> tuple[tuple[tuple[str, str], ...], tuple[Signer, ...]]:
-    if not path:
-        return (), ()
-    key = _key(path)
-    if key is None or key[1] > MAX_PE_BYTES or key[1] < 64:
-        return (), ()
-    return _cached(key)
-
-
-@lru_cache(maxsize=4096)
-def _cached(key: tuple[str, int, int]) -> tuple[tuple[tuple[str, str], ...], tuple[Signer, ...]]:
-    path = key[0]
+def _read_facts(fh: BinaryIO) -> ExeFacts:
     try:
-        with safeio.open_regular(path, max_size=MAX_PE_BYTES) as fh:
-            if fh.read(2) != b"MZ":
-                return (), ()
-            data = b"MZ" + fh.read()
-        return _version_strings(data), tuple(signers(data))
+        if safeio.opened_size(fh) < MIN_PE_BYTES or fh.read(2) != b"MZ":
+            return NO_FACTS
+        data = b"MZ" + fh.read()
+        return ExeFacts(_version_strings(data), tuple(signers(data)))
     except Exception:  # noqa: BLE001 - malformed PE files are common; they are simply not matched
-        return (), ()
+        return NO_FACTS
+
+
+def _sha256(fh: BinaryIO) -> str | None:
+    try:
+        fh.seek(0)
+        return sha256_stream(fh)
+    except (OSError, ValueError):
+        return None
 
 
 def _version_strings(data: bytes) -> tuple[tuple[str, str], ...]:
@@ -74,15 +84,3 @@ def _version_strings(data: bytes) -> tuple[tuple[str, str], ...]:
                     if name in KEYS and name not in found:
                         found[name] = v.decode("utf-8", "replace").strip("\x00 ").strip()
     return tuple(sorted(found.items()))
-
-
-def sha256_file(path: str | None, limit: int = MAX_PE_BYTES) -> str | None:
-    """SHA-256 of a regular file opened through auditor.safeio; None when it is not one, or larger than
-    ``limit``."""
-    if not path:
-        return None
-    try:
-        with safeio.open_regular(path, max_size=limit) as fh:
-            return sha256_stream(fh)
-    except (OSError, ValueError):
-        return None
