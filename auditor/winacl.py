@@ -9,6 +9,8 @@ synthetic: the call path runs, but Wine does not enforce it, and reads back one 
 from __future__ import annotations
 
 import ctypes
+import errno
+import os
 import re
 from ctypes import wintypes
 from pathlib import Path
@@ -153,6 +155,39 @@ def handle_sddl(fd: int) -> str:
     if rc != 0:
         raise ctypes.WinError(rc)  # type: ignore[attr-defined]
     return _sddl_of(advapi32, kernel32, sd)
+
+
+def stat_and_sddl(path: str, nofollow: bool = True) -> tuple[os.stat_result, str]:
+    """``os.stat`` of the file ``path`` names (with ``nofollow``, of a final junction or symbolic link itself) and
+    its owner and DACL as SDDL, both through one handle opened for its attributes and security descriptor only
+    (never its data; as an identification-level client, should the path name a pipe): two looks at one file,
+    whatever the path names a moment later. Raises OSError."""
+    import msvcrt  # Windows only
+
+    advapi32, kernel32 = _api()
+    kernel32.CreateFileW.restype = wintypes.HANDLE
+    kernel32.CreateFileW.argtypes = [wintypes.LPCWSTR, wintypes.DWORD, wintypes.DWORD, ctypes.c_void_p,
+                                     wintypes.DWORD, wintypes.DWORD, wintypes.HANDLE]
+    kernel32.GetFileType.argtypes = [wintypes.HANDLE]
+    kernel32.GetFileType.restype = wintypes.DWORD
+    read_control, read_attributes, share_all, open_existing = 0x00020000, 0x80, 0x7, 3
+    flags = 0x00100000 | 0x00010000  # SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION
+    if nofollow:
+        flags |= 0x00200000  # FILE_FLAG_OPEN_REPARSE_POINT: a link itself, not what it points to
+    handle = kernel32.CreateFileW(path, read_control | read_attributes, share_all, None, open_existing, flags, None)
+    if handle in (None, wintypes.HANDLE(-1).value):
+        raise _error()
+    try:
+        if kernel32.GetFileType(handle) != 1:  # FILE_TYPE_DISK
+            raise OSError(errno.EINVAL, "not a file on a disk", path)
+        fd = msvcrt.open_osfhandle(handle, os.O_RDONLY)
+    except BaseException:
+        kernel32.CloseHandle(handle)
+        raise
+    try:
+        return os.fstat(fd), handle_sddl(fd)
+    finally:
+        os.close(fd)
 
 
 def _sddl_of(advapi32, kernel32, sd: ctypes.c_void_p) -> str:

@@ -373,3 +373,27 @@ def test_anyone_else_who_can_change_it_is_named(sddl, problem):
 def test_the_agents_own_account_counts_as_trusted():
     assert writer_problems(PROFILE_EXE, also=USER) == []
     assert writer_problems(PROFILE_EXE, also="S-1-5-18") == [f"owner {USER}", f"write access for {USER}"]
+
+
+def test_quick_look_up_finds_the_file_itself_never_through_a_final_link(binaries, tmp_path):
+    """A hit needs no open of the file's data (one lstat); a path that now ends in a link, a FIFO or a rewritten
+    file is no hit (read through safeio, which refuses a user's link, as without a cache)."""
+    exe = tmp_path / "tool.exe"
+    shutil.copy(binaries["plain"], exe)
+    time.sleep(SETTLE)
+    expected = _warm([exe])[str(exe)]
+    assert Session().quick(str(exe)) == expected
+    real = tmp_path / "real.exe"
+    os.replace(exe, real)
+    os.symlink(real, exe)
+    assert Session().quick(str(exe)) is None
+    os.unlink(exe)
+    if POSIX:
+        os.mkfifo(exe)
+        assert Session().quick(str(exe)) is None
+        assert exe_facts(str(exe), Session(), hash_if=lambda facts: True) == ExeFacts()  # refused, never a wait
+        os.unlink(exe)
+    os.replace(real, exe)  # the same file back at its path (rename keeps the inode but moves its ctime)
+    assert Session().quick(str(exe)) is None
+    _same_size_other_bytes(exe)
+    assert Session().quick(str(exe)) is None

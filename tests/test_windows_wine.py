@@ -377,7 +377,7 @@ def test_exports_in_default_windows_roots(winpc, planted):
 def test_sources_wine_fakes_are_reported_as_no_data(winpc, planted):
     report = _scan(winpc, "fakes", "--only", "remote")
     tasks = _coverage(report)[("remote", "autostart:scheduled-tasks")]  # Wine: empty Tasks folder, no `schtasks`
-    assert tasks["status"] == "no_data" and "schtasks gave no data" in tasks["note"], tasks
+    assert tasks["status"] == "no_data" and "Wine keeps its tasks in this folder" in tasks["note"], tasks
 
 
 # --------------------------------------------------------------------------- the Windows-native collectors

@@ -33,6 +33,8 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
+import stat
 import sys
 import time
 from dataclasses import dataclass
@@ -51,6 +53,8 @@ KEEP_DAYS = 30
 SETTLE_NS = 2_000_000_000  # FAT's time granularity; ext4 and NTFS are far finer
 MAX_TEXT = 1024  # one version string or signer name as the cache carries it
 WINDOWS = sys.platform == "win32"
+_DRIVE_PATH = re.compile(r"[A-Za-z]:\\")
+_REPARSE_POINT = 0x400  # FILE_ATTRIBUTE_REPARSE_POINT
 
 
 @dataclass(frozen=True)
@@ -85,28 +89,43 @@ class Session:
         self._own_sid: str | None = None
 
     # ----------------------------------------------------------------- looking up
+    def quick(self, path: str) -> ExeFacts | None:
+        """The facts held for the file ``path`` names now, found without opening its data (one ``lstat``; on
+        Windows one handle for its attributes and security descriptor): None when there are none, when it may not
+        be cached, or when the path ends in a link (then it is opened through safeio, as without a cache). An
+        entry exists only for a file once opened through safeio at this path, and its key is that file's identity,
+        unchanged."""
+        try:
+            if WINDOWS:
+                if not _DRIVE_PATH.match(path):
+                    return None  # a share or device path: read as without a cache
+                st, sddl = winacl.stat_and_sddl(path)
+                if getattr(st, "st_file_attributes", 0) & _REPARSE_POINT or not self._admins_only(sddl):
+                    return None
+            else:
+                st = os.lstat(path)
+        except (OSError, ValueError):
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None  # a link (read through safeio, as without a cache), a folder, a FIFO
+        ident = _ident(path, st)
+        return self.lookup(ident) if ident is not None else None
+
     def identify(self, path: str, fh: BinaryIO) -> Ident | None:
         """The cache identity of the file ``fh`` (opened from ``path`` through safeio), or None when it may not be
         cached (see the module's rules)."""
         try:
             st = os.fstat(fh.fileno())
-            if not st.st_ino or (WINDOWS and not self._only_admins_write(fh)):
+            if WINDOWS and not self._admins_only(winacl.handle_sddl(fh.fileno())):
                 return None
         except (OSError, ValueError, AttributeError):
             return None
-        if WINDOWS:
-            extra = getattr(st, "st_birthtime_ns", None) or st.st_ctime_ns  # creation time (3.12+: st_birthtime)
-            changed = st.st_mtime_ns
-        else:
-            extra = changed = st.st_ctime_ns
-        h = hashlib.sha256(f"{FORMAT}\0{__version__}\0{path}\0".encode("utf-8", "surrogateescape"))
-        h.update(f"{st.st_dev}\0{st.st_ino}\0{st.st_size}\0{st.st_mtime_ns}\0{extra}".encode("ascii"))
-        return Ident(path, h.hexdigest(), time.time_ns() - changed >= SETTLE_NS)
+        return _ident(path, st)
 
-    def _only_admins_write(self, fh: BinaryIO) -> bool:
+    def _admins_only(self, sddl: str) -> bool:
         if self._own_sid is None:
             self._own_sid = winacl.current_user_sid()
-        return not winacl.writer_problems(winacl.handle_sddl(fh.fileno()), also=self._own_sid)
+        return not winacl.writer_problems(sddl, also=self._own_sid)
 
     def lookup(self, ident: Ident) -> ExeFacts | None:
         if ident.key in self.seen:
@@ -150,6 +169,19 @@ class Session:
                            tag="exe-cache"):
             self.stored = cachefile.read(self.place, FORMAT, MAX_CACHE)
         self.kept.clear()
+
+
+def _ident(path: str, st: os.stat_result) -> Ident | None:
+    if not st.st_ino:  # a file system without file ids: nothing tells one file from another
+        return None
+    if WINDOWS:
+        extra = getattr(st, "st_birthtime_ns", None) or st.st_ctime_ns  # creation time (3.12+: st_birthtime)
+        changed = st.st_mtime_ns
+    else:
+        extra = changed = st.st_ctime_ns
+    h = hashlib.sha256(f"{FORMAT}\0{__version__}\0{path}\0".encode("utf-8", "surrogateescape"))
+    h.update(f"{st.st_dev}\0{st.st_ino}\0{st.st_size}\0{st.st_mtime_ns}\0{extra}".encode("ascii"))
+    return Ident(path, h.hexdigest(), time.time_ns() - changed >= SETTLE_NS)
 
 
 def _encode(facts: ExeFacts, seen: str) -> bytes:

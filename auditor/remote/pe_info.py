@@ -22,26 +22,37 @@ def exe_facts(path: str | None, cache: Session | None = None,
     unreadable or malformed files), and its SHA-256 when ``hash_if(facts)`` asks for it (else None). The path of a running
     process's executable can be swapped by its user for a FIFO or a link: it is opened through auditor.safeio (a
     regular file only, no user's link, at most MAX_PE_BYTES), once; ``cache`` (the executable facts cache) answers
-    for that very file when it may (auditor.remote.exe_cache)."""
+    for that very file when it may (auditor.remote.exe_cache), without opening it when it holds what is asked."""
     if not path:
         return NO_FACTS
-    try:
-        fh = safeio.open_regular(path, max_size=MAX_PE_BYTES, buffered=False)
-    except (OSError, ValueError):
-        return NO_FACTS
-    with fh:
-        ident = cache.identify(path, fh) if cache is not None else None
-        facts = cache.lookup(ident) if ident is not None else None
-        fresh = facts is None
-        if facts is None:
-            facts = _read_facts(fh)
-        wanted = hash_if is not None and hash_if(facts)
-        if wanted and facts.sha256 is None:
-            facts = ExeFacts(facts.version, facts.signers, _sha256(fh))
-            fresh = True
-        if fresh and ident is not None:
-            cache.keep(ident, facts)  # type: ignore[union-attr]
+    facts = cache.quick(path) if cache is not None else None
+    wanted = facts is not None and hash_if is not None and hash_if(facts)
+    if facts is None or (wanted and facts.sha256 is None):
+        try:
+            fh = safeio.open_regular(path, max_size=MAX_PE_BYTES, buffered=False)
+        except (OSError, ValueError):
+            return NO_FACTS
+        with fh:
+            facts, wanted = _read_opened(path, fh, cache, hash_if)
     return facts if wanted else ExeFacts(facts.version, facts.signers)  # a hash only where asked, cached or not
+
+
+def _read_opened(path: str, fh: BinaryIO, cache: Session | None,
+                 hash_if: Callable[[ExeFacts], bool] | None) -> tuple[ExeFacts, bool]:
+    """(facts, whether a hash was asked) of the executable open as ``fh``: from the cache for this very file, or
+    read, and kept."""
+    ident = cache.identify(path, fh) if cache is not None else None
+    facts = cache.lookup(ident) if ident is not None else None  # type: ignore[union-attr]
+    fresh = facts is None
+    if facts is None:
+        facts = _read_facts(fh)
+    wanted = hash_if is not None and hash_if(facts)
+    if wanted and facts.sha256 is None:
+        facts = ExeFacts(facts.version, facts.signers, _sha256(fh))
+        fresh = True
+    if fresh and ident is not None:
+        cache.keep(ident, facts)  # type: ignore[union-attr]
+    return facts, wanted
 
 
 def version_info(path: str | None) -> dict[str, str]:
