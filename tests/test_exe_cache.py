@@ -67,6 +67,16 @@ def _entries() -> dict[str, tuple[str, dict]]:
     return out
 
 
+def _key(path: Path) -> str:
+    """The name of the entry of the file at ``path`` as it is now (its key: no path is written down)."""
+    with open(path, "rb") as fh:
+        return Session().identify(str(path), fh).key
+
+
+def _entry(path: Path) -> dict:
+    return _entries()[_key(path)][1]
+
+
 def _rewrite(entries: dict[str, tuple[str, dict]]) -> None:
     """The cache file with these entries and a correct checksum."""
     body = b"\n".join(json.dumps(n).encode() + b"\t" + k.encode() + b"\t" + json.dumps(d).encode()
@@ -103,7 +113,8 @@ def test_cached_facts_are_the_facts_read(binaries):
     assert _warm(paths) == uncached
     if POSIX:
         assert _cache().stat().st_mode & 0o777 == 0o600 and exe_cache_dir().stat().st_mode & 0o777 == 0o700
-    assert set(_entries()) == {str(p) for p in paths}
+    assert set(_entries()) == {_key(p) for p in paths}
+    assert not any(str(p).encode() in _cache().read_bytes() for p in paths)  # the file names no file
     for path in paths:
         assert _hit(path) == uncached[str(path)]
     mtime = _cache().stat().st_mtime_ns
@@ -114,7 +125,7 @@ def test_cached_facts_are_the_facts_read(binaries):
 def test_a_hash_is_given_only_where_asked(binaries):
     path = str(binaries["plain"])
     _warm([path])  # the entry holds the hash
-    assert _entries()[path][1]["h"]
+    assert _entry(binaries["plain"])["h"]
     session = Session()
     facts = exe_facts(path, session, hash_if=lambda facts: False)
     assert facts.sha256 is None and facts.version  # as without the cache: a hash only for reportable processes
@@ -140,12 +151,13 @@ def test_rewritten_with_same_size_and_mtime_is_read_again(binaries, tmp_path):
     shutil.copy(binaries["plain"], exe)
     time.sleep(SETTLE)
     assert dict(_warm([exe])[str(exe)].version)["ProductName"] == "Simple Launcher"
+    old_key = _key(exe)
     _same_size_other_bytes(exe)  # only the status change time (which no user can set) tells
     assert _hit(exe) is None
     assert dict(_warm([exe])[str(exe)].version)["ProductName"] == "Remote Control!"
     # changed within the racy window: read, not stored (the old entry stays, under the old key, unused)
-    assert dict(map(tuple, _entries()[str(exe)][1]["v"]))["ProductName"] == "Simple Launcher"
-    assert _hit(exe) is None
+    assert dict(map(tuple, _entries()[old_key][1]["v"]))["ProductName"] == "Simple Launcher"
+    assert _key(exe) not in _entries() and _hit(exe) is None
     time.sleep(SETTLE)  # settled: stored, and used from then on
     _warm([exe])
     assert dict(_hit(exe).version)["ProductName"] == "Remote Control!"
@@ -172,8 +184,8 @@ def _forge(path: Path) -> None:
     """A cache with the right key and checksum that says ``path`` has no version information: only the file's
     owner and mode can tell it apart."""
     entries = _entries()
-    key, data = entries[str(path)]
-    _rewrite({**entries, str(path): (key, {**data, "v": []})})
+    key, data = entries[_key(path)]
+    _rewrite({**entries, key: (key, {**data, "v": []})})
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "body-edited", "empty", "other-format", "bad-hash",
@@ -184,7 +196,7 @@ def test_corrupt_cache_is_ignored(binaries, damage):
     raw = _cache().read_bytes()
     head, _, body = raw.partition(b"\n")
     entries = _entries()
-    key, data = entries[str(path)]
+    key, data = entries[_key(path)]
     if damage == "garbage":
         _cache().write_bytes(os.urandom(4096))
     elif damage == "truncated":
@@ -198,7 +210,7 @@ def test_corrupt_cache_is_ignored(binaries, damage):
     else:  # well-formed, right key and checksum, but the entry is not what the cache writes
         data = {"bad-hash": {**data, "h": "zz" * 32}, "bad-version": {**data, "v": [["ProductName"]]},
                 "extra-field": {**data, "pickle": "x"}, "bad-date": {**data, "seen": "yesterday"}}[damage]
-        _rewrite({**entries, str(path): (key, data)})
+        _rewrite({**entries, key: (key, data)})
     os.chmod(_cache(), 0o600)
     assert _read([path], Session()) == expected
     assert _warm([path]) == expected
@@ -239,7 +251,7 @@ def test_cache_that_is_another_users_link_is_not_followed(binaries, tmp_path):
     assert _read([path], session) == expected
     session.save()
     assert not _cache().is_symlink()  # replaced the link, never wrote through it
-    assert _entries()[str(path)][1]["v"] and json.loads(elsewhere.read_bytes().split(b"\t", 2)[2])["v"] == []
+    assert _entry(path)["v"] and json.loads(elsewhere.read_bytes().split(b"\t", 2)[2])["v"] == []
 
 
 def test_stale_entries_are_dropped_and_the_file_is_bounded(binaries, tmp_path, monkeypatch):
@@ -247,11 +259,11 @@ def test_stale_entries_are_dropped_and_the_file_is_bounded(binaries, tmp_path, m
     session = Session(today=old)
     _read([binaries["plain"]], session)
     session.save()
-    assert str(binaries["plain"]) in _entries()
+    assert _key(binaries["plain"]) in _entries()
     session = Session()
     _read([binaries["other"]], session)
     session.save()
-    assert list(_entries()) == [str(binaries["other"])]  # not seen for 31 days: dropped
+    assert list(_entries()) == [_key(binaries["other"])]  # not seen for 31 days: dropped
     monkeypatch.setattr(exe_cache, "MAX_ENTRIES", 2)
     copies = []
     for n in range(3):
@@ -262,9 +274,9 @@ def test_stale_entries_are_dropped_and_the_file_is_bounded(binaries, tmp_path, m
         session = Session(today=dt.date.today() + dt.timedelta(days=n))
         _read([path], session)
         session.save()
-    assert set(_entries()) == {str(copies[1]), str(copies[2])}  # the most recently seen
+    assert set(_entries()) == {_key(copies[1]), _key(copies[2])}  # the most recently seen
     session = Session()
-    session.keep(exe_cache.Ident("big.exe", "0" * 64, True), ExeFacts((("ProductName", "x" * 20000),)))
+    session.keep(exe_cache.Ident("0" * 64, True), ExeFacts((("ProductName", "x" * 20000),)))
     assert not session.kept  # larger than an entry may be: read at every scan instead
 
 
@@ -276,7 +288,7 @@ def test_hit_seen_on_a_later_day_moves_its_date_on(binaries):
     assert _hit(path) is not None
     mtime = _cache().stat().st_mtime_ns
     _warm([path])
-    assert _entries()[str(path)][1]["seen"] == dt.date.today().isoformat() and _cache().stat().st_mtime_ns != mtime
+    assert _entry(path)["seen"] == dt.date.today().isoformat() and _cache().stat().st_mtime_ns != mtime
 
 
 def test_unwritable_place_still_reads(binaries, tmp_path, monkeypatch):
@@ -320,7 +332,7 @@ def test_live_scan_reports_are_identical_with_and_without_the_cache(tmp_path):
         outs = [tmp_path / f"run{i}.json" for i in range(3)]
         args = ("scan", "--only", "remote", "-q", "--fail-on", "none")
         assert run_cli(*args, "-o", str(outs[0]), child=True).returncode == 0
-        assert _entries()[str(frpc)][1]["h"] == hashlib.sha256(frpc.read_bytes()).hexdigest()
+        assert _entry(frpc)["h"] == hashlib.sha256(frpc.read_bytes()).hexdigest()
         written = _cache().stat().st_mtime_ns
         assert run_cli(*args, "-o", str(outs[1]), child=True).returncode == 0
         assert _cache().stat().st_mtime_ns == written  # every executable from the cache: nothing new to write

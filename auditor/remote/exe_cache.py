@@ -21,10 +21,12 @@ user can have changed it unnoticed:
 * **Racy files:** an entry is written only when the file's last change (ctime on POSIX, last write on Windows) is
   at least 2 s old, so a change within the file system's time granularity of the read cannot hide behind it.
 * **The file** is ``executables.json`` in ``paths.exe_cache_dir()`` (``auditor.cachefile``: read through
-  ``safeio``, checksummed, owner-only; anything doubtful reads as empty). One entry per path; an entry whose data
-  does not decode is read again; entries not seen for 30 days are dropped, and at most 2,048 are kept (the most
-  recently seen); an entry's data is at most 16 KiB (larger facts are read at every scan). It holds no personal
-  data (program paths, vendor strings and hashes); deleting it is always safe.
+  ``safeio``, checksummed, owner-only; anything doubtful reads as empty). An entry is named by its key and holds
+  no path: like the incremental state, the file names no file (a path with a person's name or mobile in it is
+  not written down, and the file identity hashed with it cannot be guessed from outside the PC). An entry whose
+  data does not decode is read again; entries not seen for 30 days are dropped (a replaced executable's old
+  entry with them), and at most 2,048 are kept (the most recently seen); an entry's data is at most 16 KiB
+  (larger facts are read at every scan). Deleting the file is always safe.
 """
 
 from __future__ import annotations
@@ -71,8 +73,7 @@ NO_FACTS = ExeFacts()
 
 @dataclass(frozen=True)
 class Ident:
-    name: str  # the entry's name: the path
-    key: str
+    key: str  # the entry's name (see "Key")
     settled: bool  # old enough to be written (see "Racy files")
 
 
@@ -84,7 +85,7 @@ class Session:
         self.place = exe_cache_dir() / CACHE_FILE
         self.stored = cachefile.read(self.place, FORMAT, MAX_CACHE)
         self.today = (today or dt.date.today()).isoformat()
-        self.kept: dict[str, tuple[str, bytes]] = {}  # entries to write: new, replaced or seen again today
+        self.kept: dict[str, tuple[str, bytes]] = {}  # entries to write: new or seen again today
         self.seen: dict[str, ExeFacts] = {}  # key -> facts, this scan
         self._own_sid: str | None = None
 
@@ -130,7 +131,7 @@ class Session:
     def lookup(self, ident: Ident) -> ExeFacts | None:
         if ident.key in self.seen:
             return self.seen[ident.key]
-        entry = self.stored.get(ident.name)
+        entry = self.stored.get(ident.key)
         if entry is None or entry[0] != ident.key:
             return None
         decoded = _decode(entry[1])
@@ -152,7 +153,7 @@ class Session:
     def _keep(self, ident: Ident, facts: ExeFacts) -> None:
         data = _encode(facts, self.today)
         if len(data) <= MAX_ENTRY and _decode(data) is not None:  # facts the cache cannot carry: read every time
-            self.kept[ident.name] = (ident.key, data)
+            self.kept[ident.key] = (ident.key, data)
 
     def save(self) -> None:
         """Write the cache when this scan added or refreshed an entry: stale entries dropped, bounded."""
@@ -181,7 +182,7 @@ def _ident(path: str, st: os.stat_result) -> Ident | None:
         extra = changed = st.st_ctime_ns
     h = hashlib.sha256(f"{FORMAT}\0{__version__}\0{path}\0".encode("utf-8", "surrogateescape"))
     h.update(f"{st.st_dev}\0{st.st_ino}\0{st.st_size}\0{st.st_mtime_ns}\0{extra}".encode("ascii"))
-    return Ident(path, h.hexdigest(), time.time_ns() - changed >= SETTLE_NS)
+    return Ident(h.hexdigest(), time.time_ns() - changed >= SETTLE_NS)
 
 
 def _encode(facts: ExeFacts, seen: str) -> bytes:
