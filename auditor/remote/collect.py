@@ -1,6 +1,6 @@
 """The remote-control collector: processes and sockets, installed software, services, autostart entries and OS
-remote settings, and for every running executable its PE version information (and the SHA-256 of those the judge
-may report). All of the area's I/O happens here."""
+remote settings, and for every running executable its PE version information and signers (and the SHA-256 of
+those the judge may report), through the executable facts cache. All of the area's I/O happens here."""
 
 from __future__ import annotations
 

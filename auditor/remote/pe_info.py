@@ -1,6 +1,7 @@
 """Version information of Windows executables (OriginalFilename, CompanyName, ProductName...) and their
 Authenticode signers (auditor.authenticode), read with pefile in one pass, so a renamed copy of a remote-control
-tool is still recognised, also when its version information was stripped or altered."""
+tool is still recognised, also when its version information was stripped or altered; and the executable's SHA-256
+where it is asked for. What was read once is kept in the executable facts cache (auditor.remote.exe_cache)."""
 
 from __future__ import annotations
 
