@@ -15,13 +15,12 @@ validates the data as it always does, cached or not, so the cache cannot change 
   version is a new key: that entry is rebuilt. (An edit that keeps a file's size and puts its modification time
   back is not seen: only whoever may write the packs can make one.)
 * **Trust:** one file, ``packs.json`` in ``paths.pack_cache_dir()`` (inside the state folder: the machine's
-  protected folder, or the user's own), opened through ``safeio`` (a regular file, no user's link, bounded); on
-  POSIX it must be owned by the account the agent runs as and writable by nobody else. Its body carries its own
-  SHA-256. A cache that is missing, foreign, loose, corrupt or unreadable is ignored as a whole, an entry of
-  another key or that does not decode is rebuilt, silently; a cache that cannot be written (read-only place) is
-  simply not kept.
-* **Format:** JSON (never pickle): a header line ``{"format", "sha256"}``, then one line per entry: the JSON of
-  its name, a tab, its key, a tab, the JSON of the parsed files by name. TOML dates and times become
+  protected folder, or the user's own), read and written by ``auditor.cachefile`` (through ``safeio``, checksummed,
+  on POSIX owned by the agent's account and writable by nobody else). A cache that is missing, foreign, loose,
+  corrupt or unreadable is ignored as a whole, an entry of another key or that does not decode is rebuilt,
+  silently; a cache that cannot be written (read-only place) is simply not kept.
+* **Format:** ``auditor.cachefile``'s lines (JSON, never pickle); an entry's data is the JSON of the parsed files
+  by name. TOML dates and times become
   ``{"\\u0000toml": "date", "v": "2026-12-05"}``; a pack whose own table has that key is not cached (parsed every
   time, as without the cache).
 """
@@ -32,16 +31,15 @@ import datetime as dt
 import hashlib
 import json
 import os
-import stat
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from . import __version__, safeio
-from .durable import write_bytes
+from . import __version__, cachefile
+from .cachefile import Entries
 from .errors import PackError
 from .messages import os_error
-from .paths import pack_cache_dir, prepare
+from .paths import pack_cache_dir
 
 FORMAT = 2
 CACHE_FILE = "packs.json"
@@ -49,10 +47,6 @@ MAX_CACHE = 32 << 20  # every pack together is ~0.6 MB as JSON
 _TAG = "\x00toml"
 _TIME_TYPES: dict[str, Callable[[str], Any]] = {
     "datetime": dt.datetime.fromisoformat, "date": dt.date.fromisoformat, "time": dt.time.fromisoformat}
-WINDOWS = sys.platform == "win32"
-Entries = dict[str, tuple[str, bytes]]  # name -> (key, JSON of the parsed files)
-
-_read_once: tuple[tuple[Any, ...], Entries] | None = None  # (the cache file as stat() saw it, its entries)
 
 
 class _Uncachable(Exception):
@@ -70,7 +64,7 @@ def load(kind: str, folder: Path, names: Sequence[str], parse: Callable[[bytes, 
     if _in_bundle(folder):
         kind = f"{kind}@{sys.executable}"  # the one-file exe and the installed agent each keep their own
     place = pack_cache_dir() / CACHE_FILE
-    entries = _entries(place)
+    entries = cachefile.read(place, FORMAT, MAX_CACHE)
     if kind in entries and entries[kind][0] == key:
         try:
             data = json.loads(entries[kind][1], object_hook=_decode)
@@ -139,53 +133,6 @@ def _in_bundle(folder: Path) -> str | None:
 
 # --------------------------------------------------------------------------- reading: any doubt is a miss
 
-def _entries(place: Path) -> Entries:
-    """The cache file's entries, read once per process and again only when the file changed."""
-    global _read_once
-    try:
-        st = os.stat(place)
-    except OSError:
-        return {}
-    seen = (str(place), st.st_ino, st.st_size, st.st_mtime_ns)
-    if _read_once is None or _read_once[0] != seen:
-        _read_once = (seen, _read(place))
-    return _read_once[1]
-
-
-def _read(place: Path) -> Entries:
-    try:
-        with safeio.open_regular(place, max_size=MAX_CACHE) as fh:
-            if not _ours(os.fstat(fh.fileno())):
-                return {}
-            raw = fh.read()
-    except OSError:
-        return {}
-    head, _, body = raw.partition(b"\n")
-    entries: Entries = {}
-    try:
-        header = json.loads(head)
-        if (not isinstance(header, dict) or header.get("format") != FORMAT
-                or header.get("sha256") != hashlib.sha256(body).hexdigest()):
-            return {}
-        for line in body.split(b"\n"):
-            name, key, data = line.split(b"\t", 2)
-            kind = json.loads(name)
-            if not isinstance(kind, str):
-                return {}
-            entries[kind] = (key.decode("ascii"), data)
-    except (ValueError, TypeError, UnicodeDecodeError):
-        return {}
-    return entries
-
-
-def _ours(st: os.stat_result) -> bool:
-    """Written by the account the agent runs as and by nobody else (on Windows the folder's owner-only ACL,
-    checked by ``paths.prepare`` for the machine's folder, is the guard)."""
-    if WINDOWS or not hasattr(os, "geteuid"):
-        return stat.S_ISREG(st.st_mode)
-    return st.st_uid == os.geteuid() and not stat.S_IMODE(st.st_mode) & 0o022
-
-
 def _decode(obj: dict[str, Any]) -> Any:
     if _TAG in obj:
         kind, value = obj.get(_TAG), obj.get("v")
@@ -198,23 +145,12 @@ def _decode(obj: dict[str, Any]) -> Any:
 # --------------------------------------------------------------------------- writing: best effort
 
 def _store(place: Path, entries: Entries, kind: str, key: str, parsed: dict[str, Any]) -> None:
-    global _read_once
     try:
         data = json.dumps(_encode(parsed), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     except (_Uncachable, ValueError, TypeError):
         return
-    entries = {**entries, kind: (key, data)}
-    # compact JSON escapes every tab and newline inside strings: a line and its tabs are the format's own
-    body = b"\n".join(json.dumps(name).encode("ascii") + b"\t" + k.encode("ascii") + b"\t" + v
-                      for name, (k, v) in entries.items())
-    header = json.dumps({"format": FORMAT, "sha256": hashlib.sha256(body).hexdigest()})
-    try:
-        prepare(place.parent)
-        write_bytes(place, header.encode("ascii") + b"\n" + body, tag="packcache")
-        st = os.stat(place)
-    except OSError:
-        return  # a read-only or full place: the packs are parsed at every start, as without a cache
-    _read_once = ((str(place), st.st_ino, st.st_size, st.st_mtime_ns), entries)
+    # a read-only or full place keeps no cache: the packs are parsed at every start, as without one
+    cachefile.write(place, FORMAT, {**entries, kind: (key, data)}, tag="packcache")
 
 
 def _encode(value: Any) -> Any:

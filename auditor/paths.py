@@ -87,6 +87,12 @@ def pack_cache_dir() -> Path:
     return state_dir() / "packs"
 
 
+def exe_cache_dir() -> Path:
+    """The facts read from running programs' executables (``auditor/remote/exe_cache.py``): inside the state
+    folder, never walked."""
+    return state_dir() / "executables"
+
+
 def quarantine_dir() -> Path:
     """The originals `remediate` took out of the users' folders."""
     return _env(ENV_QUARANTINE) or data_dir() / "quarantine"

@@ -38,10 +38,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
-
 from .errors import UsageError
 from .durable import write_bytes
 from .safeio import read_input
@@ -50,6 +46,17 @@ MAX_KEY_FILE = 1 << 20
 MIN_HMAC_KEY = 16
 _PEM_PRIVATE = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 _PEM_PUBLIC = re.compile(rb"-----BEGIN [A-Z0-9 ]*PUBLIC KEY-----")
+
+
+def _crypto():
+    """cryptography's exceptions, serialization and Ed25519 modules. Deferred on purpose: importing cryptography
+    (its Rust extension and some 40 modules) is a large share of a short scan's start under Wine, and only Ed25519
+    keys need it (a scan without ``--sign-key``, or with an HMAC key, never does)."""
+    from cryptography import exceptions
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    return exceptions, serialization, ed25519
 
 
 @dataclass(frozen=True)
@@ -88,13 +95,15 @@ class PublicKey:
         sig = signature_bytes(signature)
         if sig is None:
             return False
+        exceptions, _, ed25519 = _crypto()
         try:
             ed25519.Ed25519PublicKey.from_public_bytes(self.raw).verify(sig, data)
-        except (InvalidSignature, ValueError):
+        except (exceptions.InvalidSignature, ValueError):
             return False
         return True
 
     def pem(self) -> bytes:
+        _, serialization, ed25519 = _crypto()
         return ed25519.Ed25519PublicKey.from_public_bytes(self.raw).public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
@@ -108,15 +117,17 @@ class PrivateKey:
 
     @property
     def public(self) -> PublicKey:
+        _, serialization, ed25519 = _crypto()
         key = ed25519.Ed25519PrivateKey.from_private_bytes(self.raw).public_key()
         return PublicKey(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
 
     def sign(self, data: bytes) -> dict[str, str]:
         """The signature block: the public key's id and the signature of ``data`` in base64."""
-        sig = ed25519.Ed25519PrivateKey.from_private_bytes(self.raw).sign(data)
+        sig = _crypto()[2].Ed25519PrivateKey.from_private_bytes(self.raw).sign(data)
         return {"public_key_sha256": self.public.key_id, "signature": base64.b64encode(sig).decode("ascii")}
 
     def pem(self) -> bytes:
+        _, serialization, ed25519 = _crypto()
         return ed25519.Ed25519PrivateKey.from_private_bytes(self.raw).private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
 
@@ -159,9 +170,10 @@ def parse_signing_key(data: bytes, where: str) -> SigningKey:
     """The key held by a --sign-key file's bytes (see the module's rule); UsageError naming ``where``."""
     text = data.strip()
     if _PEM_PRIVATE.match(text):
+        exceptions, serialization, ed25519 = _crypto()
         try:
             key = serialization.load_pem_private_key(text, password=None)
-        except (ValueError, TypeError, UnsupportedAlgorithm):
+        except (ValueError, TypeError, exceptions.UnsupportedAlgorithm):
             raise UsageError("usage.key.unreadable_private", where=where) from None
         if not isinstance(key, ed25519.Ed25519PrivateKey):
             raise UsageError("usage.key.private_not_ed25519", where=where, algorithm=_algorithm(key))
@@ -200,9 +212,10 @@ def parse_verify_key(data: bytes, where: str) -> VerifyKey:
 
 def parse_public_key(data: bytes, where: str) -> PublicKey:
     text = data.strip()
+    exceptions, serialization, ed25519 = _crypto()
     try:
         key = serialization.load_pem_public_key(text)
-    except (ValueError, TypeError, UnsupportedAlgorithm):
+    except (ValueError, TypeError, exceptions.UnsupportedAlgorithm):
         hint = " (this is a private key: give its .pub file)" if _PEM_PRIVATE.match(text) else ""
         raise UsageError("usage.key.not_pem_public", where=where, hint=hint) from None
     if not isinstance(key, ed25519.Ed25519PublicKey):
@@ -242,6 +255,7 @@ def read_verify_key(pubkey: Path | None, sign_key: Path | None) -> VerifyKey | N
 
 
 def generate() -> PrivateKey:
+    _, serialization, ed25519 = _crypto()
     key = ed25519.Ed25519PrivateKey.generate()
     return PrivateKey(key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
                                         serialization.NoEncryption()))

@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 from hypothesis import assume, given, settings, strategies as st
 
 import auditor
@@ -34,6 +35,11 @@ HEAVY_ELSEWHERE = ("jinja2", "xlsxwriter", "auditor.render.html", "auditor.rende
                    "auditor.render.csv_report", "auditor.siem.ndjson", "auditor.fleet.ingest", "auditor.inspector.bundle",
                    "auditor.remediate.quarantine", "auditor.watch.runner", "auditor.files.collect",
                    "auditor.accounts.collect", "auditor.trail.collect")
+
+
+# needed only by what a scan may meet: an Ed25519 --sign-key (cryptography), a PE executable (pefile), an
+# Authenticode signature in one (asn1crypto), a terminal summary (rich: not with -q)
+HEAVY_WHEN_NEEDED = ("cryptography", "pefile", "asn1crypto", "rich", "auditor.summary")  # rich: a printed summary
 
 
 def _empty_root(tmp_path) -> str:
@@ -62,9 +68,31 @@ def test_remote_scan_to_json_imports_only_what_it_runs(tmp_path):
     assert code == 0 and out.is_file()
     assert "auditor.remote.collect" in modules and "auditor.render.json_report" in modules
     assert not set(HEAVY_ELSEWHERE) & modules
+    assert not set(HEAVY_WHEN_NEEDED) & modules
     assert {m for m in modules if m.startswith("auditor.commands.")} == {"auditor.commands.parser",
                                                                           "auditor.commands.options",
                                                                           "auditor.commands.scan"}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the running programs here are ELF executables")
+def test_live_remote_scan_imports_no_crypto_or_pe_parser(tmp_path):
+    """A live remote scan reads every running program's executable: ELF ones need no PE parser, and sealing an
+    unsigned report needs no cryptography."""
+    out = tmp_path / "r.json"
+    code, modules = _imported("scan", "--only", "remote", "-o", str(out), "-q", "--fail-on", "none")
+    assert code == 0 and out.is_file()
+    assert "auditor.remote.exe_cache" in modules
+    assert not set(HEAVY_WHEN_NEEDED) & modules
+
+
+def test_ed25519_key_imports_cryptography(tmp_path):
+    """Deferred, not gone: a scan sealed with an Ed25519 key imports it, and the report verifies."""
+    assert run_cli("keygen", "--out", str(tmp_path / "site")).returncode == 0
+    out = tmp_path / "r.json"
+    code, modules = _imported("scan", "--only", "remote", "--root", _empty_root(tmp_path), "-o", str(out), "-q",
+                              "--fail-on", "none", "--sign-key", str(tmp_path / "site.key"))
+    assert code == 0 and "cryptography" in modules
+    assert run_cli("verify", str(out), "--pubkey", str(tmp_path / "site.pub")).returncode == 0
 
 
 def test_html_output_imports_its_renderer(tmp_path):

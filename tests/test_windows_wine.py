@@ -319,6 +319,34 @@ def test_renamed_remote_tools_running_in_wine(winpc, planted, tools_running):
     assert "without an owning process id" in cov[("remote", "sockets")]["note"]
 
 
+def test_executable_facts_cache_gives_the_same_findings(winpc, planted, tools_running):
+    """The second scan takes the running tools' version information and hashes from the executable facts cache
+    (state\\executables in the protected data folder): its process findings are those of the scan without it. Wine's
+    ACLs are synthetic: each file's owner is the Wine user, the account the agent runs as here, so the cache's
+    Windows rule (only SYSTEM, Administrators, TrustedInstaller and the agent's own account may change the
+    executable) lets them in; tests/test_exe_cache.py holds that rule against real Windows descriptors."""
+    cache = winpc.c_path(wine_env.DATA_DIR + r"\state\executables\executables.json")
+    cache.unlink(missing_ok=True)
+    time.sleep(2.5)  # the stand-ins were copied just now: an executable changed within 2 s is read, not stored
+
+    def processes(report: dict) -> dict[str, tuple]:
+        return {f["evidence"]["exe"].casefold(): (f["check_id"], (f["evidence"].get("tool") or {}).get("id"),
+                                                  f["evidence"].get("exe_sha256"), f["evidence"].get("pe_version_info"))
+                for f in report["findings"] if f["evidence"].get("exe") and isinstance(f["evidence"].get("pid"), int)}
+
+    first = processes(_scan(winpc, "exe-cache-1", "--only", "remote"))
+    assert cache.is_file()
+    text = cache.read_text(encoding="utf-8")
+    entries = [json.loads(line.split("\t", 2)[2]) for line in text.splitlines()[1:]]
+    assert sum(1 for e in entries if e["h"]) >= len(TOOLS) + 1, entries  # the tools (reportable: hashed) are in
+    assert any(["OriginalFilename", "ToDesk.exe"] in e["v"] for e in entries)
+    assert "Program Files" not in text and "frpc" not in text  # entries are named by their key: no path
+    written = cache.stat().st_mtime_ns
+    second = processes(_scan(winpc, "exe-cache-2", "--only", "remote"))
+    assert cache.stat().st_mtime_ns == written  # all from the cache: nothing new to write
+    assert first == second and first[RENAMED_TODESK.casefold()][3]["OriginalFilename"] == "ToDesk.exe"
+
+
 def test_process_exiting_mid_scan_does_not_stop_it(winpc, planted):
     """Short-lived programs start and exit all through the scan."""
     stop = threading.Event()
@@ -377,7 +405,7 @@ def test_exports_in_default_windows_roots(winpc, planted):
 def test_sources_wine_fakes_are_reported_as_no_data(winpc, planted):
     report = _scan(winpc, "fakes", "--only", "remote")
     tasks = _coverage(report)[("remote", "autostart:scheduled-tasks")]  # Wine: empty Tasks folder, no `schtasks`
-    assert tasks["status"] == "no_data" and "schtasks gave no data" in tasks["note"], tasks
+    assert tasks["status"] == "no_data" and "Wine keeps its tasks in this folder" in tasks["note"], tasks
 
 
 # --------------------------------------------------------------------------- the Windows-native collectors

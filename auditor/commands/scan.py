@@ -11,7 +11,6 @@ from ..core.options import existing_file
 from ..core.severity import NAMES, at_least
 from ..i18n import t
 from ..scan import pipeline
-from ..summary import print_summary
 from ..terminal import echo
 from .options import add_lang, add_scan_options, add_sign_key, scan_options_from, sign_key
 
@@ -42,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
     pipeline.write(report, args.output, args.lang)
     pipeline.record(report, args.output)
     if not args.quiet:
+        from ..summary import print_summary  # deferred: rich (some 40 modules) only when a summary is printed
+
         print_summary(report, args.lang)
         for out in args.output:
             echo(f"{t(args.lang, 'written')}: {out}")

@@ -1,6 +1,6 @@
 """The remote-control collector: processes and sockets, installed software, services, autostart entries and OS
-remote settings, and for every running executable its PE version information (and the SHA-256 of those the judge
-may report). All of the area's I/O happens here."""
+remote settings, and for every running executable its PE version information and signers (and the SHA-256 of
+those the judge may report), through the executable facts cache. All of the area's I/O happens here."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from ..core.handover import Handover
 from ..core.options import ScanOptions
 from ..redact import rules as secret_rules
 from . import linux_autostart, linux_packages, linux_units, processes, remote_services, win_files, win_registry
+from .exe_cache import ExeFacts, Session
 from .facts import ProcessFact, RemoteFacts
-from .pe_info import build_marks_of, sha256_file, signers_of, version_info
+from .pe_info import exe_facts
 from .tool_index import ToolIndex
 
 
@@ -30,16 +31,24 @@ def collect(ctx: ScanContext, opts: ScanOptions, handover: Handover) -> RemoteFa
     remote_services.collect(ctx, facts)
     index = ToolIndex(packs.catalog())
     listeners = {s.pid for s in facts.sockets if s.status == "LISTEN" and s.port in index.ports}
-    for p in facts.processes:
-        read_executable(p, index, p.pid in listeners)
+    if facts.processes:
+        cache = Session()
+        for p in facts.processes:
+            read_executable(p, index, p.pid in listeners, cache)
+        cache.save()
     return facts
 
 
-def read_executable(p: ProcessFact, index: ToolIndex, on_tool_port: bool = False) -> None:
+def read_executable(p: ProcessFact, index: ToolIndex, on_tool_port: bool = False,
+                    cache: Session | None = None) -> None:
     """The executable's PE version information, signers and Go/Rust build marks, and its SHA-256 when the process
-    is a catalog tool (by name, any of those, or install folder) or listens on a tool's port."""
-    p.version_info = version_info(p.exe)
-    p.signers = signers_of(p.exe)
-    p.build_marks = build_marks_of(p.exe)
-    if on_tool_port or index.match_process(p)[0] is not None:
-        p.exe_sha256 = sha256_file(p.exe)
+    is a catalog tool (by name, version information, signer, build mark or install folder) or listens on a tool's port; from the executable facts
+    cache when it holds them for this very file."""
+
+    def reportable(found: ExeFacts) -> bool:
+        p.version_info, p.signers, p.build_marks = dict(found.version), list(found.signers), found.marks
+        return on_tool_port or index.match_process(p)[0] is not None
+
+    found = exe_facts(p.exe, cache, hash_if=reportable)
+    p.version_info, p.signers, p.exe_sha256 = dict(found.version), list(found.signers), found.sha256
+    p.build_marks = found.marks

@@ -1,78 +1,92 @@
 """Version information of Windows executables (OriginalFilename, CompanyName, ProductName...), their
 Authenticode signers (auditor.authenticode), and the Go/Rust build marks of Windows and Linux executables
 (auditor.remote.build_marks), read in one pass over one bounded read, so a renamed copy of a remote-control tool is
-still recognised, also when its version information was stripped or altered, or it never had any."""
+still recognised, also when its version information was stripped or altered, or it never had any; and the
+executable's SHA-256 where it is asked for. What was read once is kept in the executable facts cache
+(auditor.remote.exe_cache)."""
 
 from __future__ import annotations
 
-import os
-from functools import lru_cache
+from typing import BinaryIO, Callable
 
 from .. import safeio
-from ..authenticode import Signer, signers
+from ..authenticode import signers
 from ..durable import sha256_stream
 from .build_marks import BuildMarks, build_marks
+from .exe_cache import NO_FACTS, ExeFacts, Session
 
 MAX_PE_BYTES = 128 << 20  # read into memory whole (never memory-mapped: a user could truncate it under us)
+MIN_PE_BYTES = 64
 KEYS = ("OriginalFilename", "CompanyName", "ProductName", "FileDescription", "InternalName", "FileVersion")
 
 
-def _key(path: str) -> tuple[str, int, int] | None:
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    return path, st.st_size, int(st.st_mtime)
+def exe_facts(path: str | None, cache: Session | None = None,
+              hash_if: Callable[[ExeFacts], bool] | None = None) -> ExeFacts:
+    """What the executable ``path`` says of itself: PE version strings and Authenticode signers (none for non-PE,
+    unreadable or malformed files), Go/Rust build marks (PE or ELF), and its SHA-256 when ``hash_if(facts)`` asks for it (else None). The path of a running
+    process's executable can be swapped by its user for a FIFO or a link: it is opened through auditor.safeio (a
+    regular file only, no user's link, at most MAX_PE_BYTES), once; ``cache`` (the executable facts cache) answers
+    for that very file when it may (auditor.remote.exe_cache), without opening it when it holds what is asked."""
+    if not path:
+        return NO_FACTS
+    facts = cache.quick(path) if cache is not None else None
+    wanted = facts is not None and hash_if is not None and hash_if(facts)
+    if facts is None or (wanted and facts.sha256 is None):
+        try:
+            fh = safeio.open_regular(path, max_size=MAX_PE_BYTES, buffered=False)
+        except (OSError, ValueError):
+            return NO_FACTS
+        with fh:
+            facts, wanted = _read_opened(path, fh, cache, hash_if)
+    return facts if wanted else ExeFacts(facts.version, facts.signers, None, facts.marks)  # a hash only where asked
+
+
+def _read_opened(path: str, fh: BinaryIO, cache: Session | None,
+                 hash_if: Callable[[ExeFacts], bool] | None) -> tuple[ExeFacts, bool]:
+    """(facts, whether a hash was asked) of the executable open as ``fh``: from the cache for this very file, or
+    read, and kept."""
+    ident = cache.identify(path, fh) if cache is not None else None
+    facts = cache.lookup(ident) if ident is not None else None  # type: ignore[union-attr]
+    fresh = facts is None
+    if facts is None:
+        facts = _read_facts(fh)
+    wanted = hash_if is not None and hash_if(facts)
+    if wanted and facts.sha256 is None:
+        facts = ExeFacts(facts.version, facts.signers, _sha256(fh), facts.marks)
+        fresh = True
+    if fresh and ident is not None:
+        cache.keep(ident, facts)  # type: ignore[union-attr]
+    return facts, wanted
 
 
 def version_info(path: str | None) -> dict[str, str]:
-    """PE version strings of ``path``; {} for non-PE files, unreadable files or files without them. The path
-    of a running process's executable can be swapped by its user for a FIFO or a link: it is opened through
-    auditor.safeio (a regular file only, no user's link, bounded)."""
-    return dict(_read(path)[0])
-
-
-def signers_of(path: str | None) -> list[Signer]:
-    """The Authenticode signers of ``path`` (unverified: they only ever name a tool), read as version_info reads."""
-    return list(_read(path)[1])
+    """PE version strings of ``path``; {} for non-PE files, unreadable files or files without them."""
+    return dict(exe_facts(path).version)
 
 
 def build_marks_of(path: str | None) -> BuildMarks:
     """The Go build info and Rust crate folders of a Windows (PE) or Linux (ELF) executable, read as version_info
     reads."""
-    return _read(path)[2]
+    return exe_facts(path).marks
 
 
-_NOTHING: tuple[tuple[tuple[str, str], ...], tuple[Signer, ...], BuildMarks] = ((), (), BuildMarks())
-
-
-def _read(path: str | None) -> tuple[tuple[tuple[str, str], ...], tuple[Signer, ...], BuildMarks]:
-    if not path:
-        return _NOTHING
-    key = _key(path)
-    if key is None or key[1] > MAX_PE_BYTES or key[1] < 64:
-        return _NOTHING
-    return _cached(key)
-
-
-@lru_cache(maxsize=4096)
-def _cached(key: tuple[str, int, int]) -> tuple[tuple[tuple[str, str], ...], tuple[Signer, ...], BuildMarks]:
-    path = key[0]
+def _read_facts(fh: BinaryIO) -> ExeFacts:
     try:
-        with safeio.open_regular(path, max_size=MAX_PE_BYTES) as fh:
-            magic = fh.read(4)
-            if magic[:2] != b"MZ" and magic != b"\x7fELF":
-                return _NOTHING
-            data = magic + fh.read()
-    except Exception:  # noqa: BLE001 - unreadable, swapped or over-size files are simply not matched
-        return _NOTHING
+        if safeio.opened_size(fh) < MIN_PE_BYTES:
+            return NO_FACTS
+        magic = fh.read(4)
+        if magic[:2] != b"MZ" and magic != b"\x7fELF":
+            return NO_FACTS
+        data = magic + fh.read()
+    except (OSError, ValueError):
+        return NO_FACTS
     marks = _marks(data)
     if magic[:2] != b"MZ":
-        return (), (), marks
+        return ExeFacts(marks=marks)
     try:
-        return _version_strings(data), tuple(signers(data)), marks
+        return ExeFacts(_version_strings(data), tuple(signers(data)), None, marks)
     except Exception:  # noqa: BLE001 - malformed PE files are common; they are simply not matched
-        return (), (), marks
+        return ExeFacts(marks=marks)
 
 
 def _marks(data: bytes) -> BuildMarks:
@@ -80,6 +94,14 @@ def _marks(data: bytes) -> BuildMarks:
         return build_marks(data)
     except Exception:  # noqa: BLE001 - a mark never makes a crafted file fail the read
         return BuildMarks()
+
+
+def _sha256(fh: BinaryIO) -> str | None:
+    try:
+        fh.seek(0)
+        return sha256_stream(fh)
+    except (OSError, ValueError):
+        return None
 
 
 def _version_strings(data: bytes) -> tuple[tuple[str, str], ...]:
@@ -99,15 +121,3 @@ def _version_strings(data: bytes) -> tuple[tuple[str, str], ...]:
                     if name in KEYS and name not in found:
                         found[name] = v.decode("utf-8", "replace").strip("\x00 ").strip()
     return tuple(sorted(found.items()))
-
-
-def sha256_file(path: str | None, limit: int = MAX_PE_BYTES) -> str | None:
-    """SHA-256 of a regular file opened through auditor.safeio; None when it is not one, or larger than
-    ``limit``."""
-    if not path:
-        return None
-    try:
-        with safeio.open_regular(path, max_size=limit) as fh:
-            return sha256_stream(fh)
-    except (OSError, ValueError):
-        return None

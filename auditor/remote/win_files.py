@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from .. import runcmd, safeio
+from ..adapters import winhost
 from ..adapters.schtasks import parse_schtasks_csv
 from ..core.context import ScanContext
 from .facts import AutostartFact, RemoteFacts, InstalledFact
@@ -177,11 +178,13 @@ def _tasks(ctx: ScanContext, facts: RemoteFacts, cov) -> None:
             for command in commands:
                 facts.autostart.append(AutostartFact("scheduled_task", name, command, str(child)))
     if cov.examined == 0 and not cov.skipped:
-        # A real Windows always has tasks here; an empty folder (as under Wine) is not proof of "no tasks".
-        if ctx.live:
+        # A real Windows always has tasks here; an empty folder is not proof of "no tasks": ask schtasks. Wine's
+        # Task Scheduler keeps its tasks in this very folder (and its schtasks /query lists none): nothing to ask.
+        if ctx.live and not winhost.is_wine():
             _schtasks(ctx, facts, cov, "Task Scheduler folder is empty")
         else:
-            cov.status, cov.note = "no_data", "Task Scheduler folder is empty"
+            cov.status, cov.note = "no_data", "Task Scheduler folder is empty" + (
+                " (Wine keeps its tasks in this folder: schtasks not asked)" if ctx.live else "")
 
 
 def collect(ctx: ScanContext, facts: RemoteFacts) -> None:
