@@ -265,6 +265,27 @@ class _OverflowCounter:
             self.carry, self.start = text[keep:], stop - keep
 
 
+def _value_stats(v: str, rules: PiiRules) -> tuple[str, ...]:
+    """The statistics one cell value adds to its column's (``_judge_by_values``; a column whose kind is not
+    yet known, so not an ID-number column)."""
+    out = []
+    ms, _ = cells.mobile_status(v, rules)
+    if ms:
+        out.append(f"mobile_{ms}")
+    ids, _ = cells.id_status(v, rules, id_column=False)
+    if ids:
+        out.append(f"id_{ids}")
+    ns = cells.name_status(v, rules)
+    if ns:
+        out.append(f"name_{ns}")
+    ad = cells.address_status(v, rules)
+    if ad:
+        out.append(f"address_{ad}")
+    if cells.tracking(v, rules):
+        out.append("tracking")
+    return tuple(out)
+
+
 def _line_hits(pattern, text: str):
     """(line number, match) for every match of a pattern in newline-joined cells."""
     line = pos = 0
@@ -498,41 +519,34 @@ class TableAnalyzer:
     def _judge_by_values(self, columns: list[Column], sample: list[list[str]], headerless: bool) -> None:
         rules = self.rules
         stats: dict[int, Counter] = {}
+        seen: dict[str, tuple[str, ...]] = {}  # value -> its statistics
         for col in columns:
+            if col.kind is not None:
+                continue  # its header named its kind (so the table has a header): its statistics decide nothing
             values = [r[col.index] for r in sample if col.index < len(r) and r[col.index]]
             if not values:
                 continue
             c: Counter = Counter()
-            for v in values:
-                ms, _ = cells.mobile_status(v, rules)
-                if ms:
-                    c[f"mobile_{ms}"] += 1
-                ids, _ = cells.id_status(v, rules, id_column=col.kind == "id_number")
-                if ids:
-                    c[f"id_{ids}"] += 1
-                ns = cells.name_status(v, rules)
-                if ns:
-                    c[f"name_{ns}"] += 1
-                ad = cells.address_status(v, rules)
-                if ad:
-                    c[f"address_{ad}"] += 1
-                if cells.tracking(v, rules):
-                    c["tracking"] += 1
+            for v, times in Counter(values).items():  # each distinct value judged once
+                found = seen.get(v)
+                if found is None:
+                    found = seen[v] = _value_stats(v, rules)
+                for stat in found:
+                    c[stat] += times
             c["n"] = len(values)
             stats[col.index] = c
-            if col.kind is None:
-                n = len(values)
-                mob = c["mobile_unmasked"] + c["mobile_masked"]
-                if c["id_unmasked"] + c["id_masked"] >= n / 2:
-                    col.kind, col.by = "id_number", "values"
-                elif mob >= n / 2:
-                    col.kind, col.by = "mobile", "values"
-                elif c["address_unmasked"] + c["address_masked"] >= n / 2:
-                    col.kind, col.by = "address", "values"
-                elif c["name_unmasked"] + c["name_masked"] >= n * 0.6 and not _not_names(col, values):
-                    col.kind, col.by = "name", "values"
-                elif c["tracking"] >= n * 0.6:
-                    col.kind, col.by = "tracking", "values"
+            n = len(values)
+            mob = c["mobile_unmasked"] + c["mobile_masked"]
+            if c["id_unmasked"] + c["id_masked"] >= n / 2:
+                col.kind, col.by = "id_number", "values"
+            elif mob >= n / 2:
+                col.kind, col.by = "mobile", "values"
+            elif c["address_unmasked"] + c["address_masked"] >= n / 2:
+                col.kind, col.by = "address", "values"
+            elif c["name_unmasked"] + c["name_masked"] >= n * 0.6 and not _not_names(col, values):
+                col.kind, col.by = "name", "values"
+            elif c["tracking"] >= n * 0.6:
+                col.kind, col.by = "tracking", "values"
         # phone columns that are not people's numbers
         for col in columns:
             if col.kind not in ("mobile", "landline"):
