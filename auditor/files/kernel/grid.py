@@ -151,16 +151,24 @@ class Grid:
 
     def starting_with(self, rows: np.ndarray, prefixes: list[bytes]) -> np.ndarray:
         """Rows whose first cell's content starts with one of ``prefixes``."""
-        start, end, _ = self.cell(0, rows)
-        width = max(map(len, prefixes))
-        idx = np.minimum(start[:, None] + np.arange(width), len(self.a) - 1) if len(self.a) else None
         hit = np.zeros(len(rows), bool)
-        if idx is None:
+        if not len(self.a) or not len(rows):
             return hit
-        head = self.a[idx]
+        start, end, _ = self.cell(0, rows)
+        a = self.a
+        # only the rows whose first byte starts a prefix are compared further (a few, if any)
+        firsts = np.frombuffer(bytes({p[0] for p in prefixes}), np.uint8)
+        maybe = np.flatnonzero((end > start) & np.isin(a[np.minimum(start, len(a) - 1)], firsts))
+        if not len(maybe):
+            return hit
+        start, end = start[maybe], end[maybe]
+        width = max(map(len, prefixes))
+        head = a[np.minimum(start[:, None] + np.arange(width), len(a) - 1)]
+        found = np.zeros(len(maybe), bool)
         for p in prefixes:
             want = np.frombuffer(p, np.uint8)
-            hit |= (end - start >= len(p)) & (head[:, : len(p)] == want).all(axis=1)
+            found |= (end - start >= len(p)) & (head[:, : len(p)] == want).all(axis=1)
+        hit[maybe] = found
         return hit
 
     def text(self, start: np.ndarray, end: np.ndarray, sep: bytes = b"\n") -> bytes:
