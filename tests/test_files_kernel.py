@@ -10,12 +10,15 @@ import io
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import quick_subset
 
 from auditor.files.file_scan import FileScanner
+from auditor.files.kernel.grid import Grid, Unsupported
 from auditor.files.kernel.scanner import KernelScanner
+from auditor.files.kernel.shapes import WIDTH, _first_bytes, _row_any, _row_counts
 from auditor.pii.rules import load_rules
 from exportgen import LAYOUTS, decoy_rows, export_rows, hex_runs, person, write_csv
 
@@ -225,3 +228,38 @@ def test_what_the_kernel_refuses_reads_as_the_reference(tmp_path, scanners, case
     path = tmp_path / f"{case}.csv"
     path.write_bytes(bytes(range(256)) * 64 if case == "binary" else text.encode("utf-8"))
     _same(scanners, path)
+
+
+def test_cell_bytes_and_row_counts_as_defined():
+    """The shapes' first WIDTH bytes of each cell (rows of a strided view; near the end of the buffer, and in a
+    buffer shorter than WIDTH, its last byte repeated) and their per-row counts (three 64-bit words at once)
+    are what their definitions say, on random buffers and cells."""
+    rng = np.random.default_rng(11)
+    for size in [0, 1, 5, WIDTH - 1, WIDTH, WIDTH + 1, 100, 1000]:
+        a = rng.integers(0, 256, size).astype(np.uint8)
+        start = rng.integers(0, size + 1, 300)
+        got = _first_bytes(a, start)
+        want = a[np.minimum(start[:, None] + np.arange(WIDTH), size - 1)] if size else np.zeros((300, WIDTH), np.uint8)
+        assert got.shape == (300, WIDTH) and np.array_equal(got, want), size
+        flags = rng.random((300, WIDTH)) < rng.random()
+        assert np.array_equal(_row_counts(flags), flags.sum(axis=1))
+        assert np.array_equal(_row_any(flags), flags.any(axis=1))
+    every = np.ones((3, WIDTH), bool)
+    assert _row_counts(every).tolist() == [WIDTH] * 3 and _row_any(~every).tolist() == [False] * 3
+
+
+def test_carriage_returns_refused_exactly_where_defined():
+    """A block is refused for a carriage return without a line feed after it, the one at the very end of a
+    block that is not the last excepted (its line feed starts the next block): random bytes of CR, LF, comma
+    and a letter, cut anywhere."""
+    rng = random.Random(3)
+    for _ in range(3000):
+        buf = "".join(rng.choice("a,\r\n\n") for _ in range(rng.randrange(0, 30))).encode()
+        final = rng.random() < 0.5
+        lone = buf.count(b"\r") - (not final and buf.endswith(b"\r")) != buf.count(b"\r\n")
+        try:
+            Grid(buf, ",", final)
+        except Unsupported as exc:
+            assert lone and "carriage return" in str(exc), buf
+        else:
+            assert not lone, buf
