@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ import pytest
 from conftest import quick_subset
 
 from auditor.files.file_scan import FileScanner
+from auditor.files.kernel.batch import _anywhere, _flags
 from auditor.files.kernel.grid import Grid, Unsupported
 from auditor.files.kernel.scanner import KernelScanner
 from auditor.files.kernel.shapes import WIDTH, _first_bytes, _row_any, _row_counts
@@ -263,3 +265,29 @@ def test_carriage_returns_refused_exactly_where_defined():
             assert lone and "carriage return" in str(exc), buf
         else:
             assert not lone, buf
+
+
+def test_line_flags_as_the_split_lines_say():
+    """_flags finds the lines that start with a match in the bytes of the substituted text: the same flags as
+    splitting that text into lines — for the rules' own patterns and for one whose match runs over a line
+    break (then the lines shift, and too few of them raise ValueError, as before: the reference reads it)."""
+    rules = load_rules()
+    patterns = [rules.mobile_line, rules.masked_line, _anywhere(rules.masked_mobile), _anywhere(rules.virtual),
+                re.compile(r"(?m)^a\s+b")]
+    rng = random.Random(9)
+    pieces = ["13812345678", "138 1234 5678", "138****5678", "张三", "a", "b", " ", "\n", "+86", "\ud800", "x"]
+    for _ in range(1500):
+        lines = ["".join(rng.choice(pieces) for _ in range(rng.randrange(0, 5))).replace("\n", " ")
+                 for _ in range(rng.randrange(1, 8))]
+        if rng.random() < 0.3:
+            lines = [line + "\n" + rng.choice(["b", "bb", ""]) if line.endswith("a") else line for line in lines]
+        text = "".join(line + "\n" for line in lines)
+        n = len(lines)
+        for pattern in patterns:
+            parts = pattern.sub("\x00", text).split("\n")
+            if len(parts[:n]) < n:
+                with pytest.raises(ValueError):
+                    _flags(pattern, text, n)
+                continue
+            want = [p[:1] == "\x00" for p in parts[:n]]
+            assert _flags(pattern, text, n).tolist() == want, (pattern.pattern, text)

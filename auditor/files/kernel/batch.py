@@ -42,8 +42,16 @@ def _flags(pattern: re.Pattern, text: str, n: int) -> np.ndarray:
     start as ``_anywhere`` makes it — matches."""
     if not n:
         return np.zeros(0, bool)
-    parts = pattern.sub("\x00", text).split("\n")
-    return np.fromiter((p[:1] == "\x00" for p in parts[:n]), bool, n)
+    # the lines of the text with every match replaced by a NUL, as text.split would cut them: a line is flagged
+    # when it starts with a NUL (found in the bytes, where a line break and a NUL are single bytes)
+    a = np.frombuffer(pattern.sub("\x00", text).encode("utf-8", "surrogatepass"), np.uint8)
+    starts = np.concatenate(([0], np.flatnonzero(a == 0x0A)[:n - 1] + 1))
+    if len(starts) < n:
+        raise ValueError("fewer lines than cells")  # as np.fromiter over too few lines did: the reference reads it
+    flags = np.zeros(n, bool)
+    inside = starts < len(a)
+    flags[inside] = a[starts[inside]] == 0
+    return flags
 
 
 class Column:

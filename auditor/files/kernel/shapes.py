@@ -135,9 +135,11 @@ class Shapes:
     @staticmethod
     def _number(mat: np.ndarray, at: np.ndarray, width: int) -> np.ndarray:
         """The ``width`` digits from ``at`` of each row of ``mat`` as an integer."""
-        cols = np.minimum(at[:, None] + np.arange(width), WIDTH - 1)
-        digits = (mat[np.arange(len(mat))[:, None], cols].astype(np.int64) - ZERO) % 10
-        return (digits * (10 ** np.arange(width - 1, -1, -1, dtype=np.int64))).sum(axis=1)
+        rows = np.arange(len(mat))
+        number = np.zeros(len(mat), np.int64)
+        for k in range(width):  # a column of digits at a time
+            number = number * 10 + (mat[rows, np.minimum(at + k, WIDTH - 1)].astype(np.int64) - ZERO) % 10
+        return number
 
     def mobile(self, a: np.ndarray, start, end, quoted) -> Cells:
         """A mobile (or landline) column: regular cells and whether each holds a mobile the reference counts."""
