@@ -22,6 +22,7 @@ from auditor.files.kernel.grid import Grid, Unsupported
 from auditor.files.kernel.scanner import KernelScanner
 from auditor.files.kernel.shapes import WIDTH, _first_bytes, _row_any, _row_counts
 from auditor.pii.rules import load_rules
+from auditor.textcodec import SAMPLE
 from exportgen import LAYOUTS, decoy_rows, export_rows, hex_runs, person, write_csv
 
 ROWS = 9_000  # past the sample (310 rows) and one full batch (8,192 rows): every path of the reference runs
@@ -291,3 +292,23 @@ def test_line_flags_as_the_split_lines_say():
                 continue
             want = [p[:1] == "\x00" for p in parts[:n]]
             assert _flags(pattern, text, n).tolist() == want, (pattern.pattern, text)
+
+
+@pytest.mark.parametrize("encoding, delimiter", [("gbk", ","), ("utf-8", ","), ("utf-16", "\t"), ("gbk", "|")])
+@pytest.mark.parametrize("shift", [-1, 0, 1])
+def test_sample_decoded_in_pieces_reads_as_the_reference(tmp_path, scanners, encoding, delimiter, shift):
+    """The delimiter's sample is decoded piece by piece (SAMPLE bytes at a time) and the rest of the first read
+    only on the transcoding path: a character cut at a piece's edge, and an invalid byte there, read as the
+    reference reads them."""
+    rows, _ = export_rows(random.Random(f"pieces{encoding}"), "taobao", 3_000)
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    data = bytearray(buf.getvalue().encode(encoding))
+    mark = 2 if encoding == "utf-16" else 0
+    for edge in (SAMPLE, 2 * SAMPLE, 5 * SAMPLE):
+        at = mark + edge + shift
+        if data[at:at + 1] not in (b"\r", b"\n", b'"', delimiter.encode()):
+            data[at] = 0xFF  # right at the edge: invalid in GBK and UTF-8, an odd character in UTF-16
+    path = tmp_path / f"pieces.{'txt' if delimiter == chr(9) else 'csv'}"
+    path.write_bytes(bytes(data))
+    _same(scanners, path)

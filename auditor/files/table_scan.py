@@ -286,6 +286,16 @@ def _value_stats(v: str, rules: PiiRules) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _until(values: list[str], status, stop: str) -> list[str | None]:
+    """``status`` of each value in turn, up to and including the first that is ``stop``."""
+    out = []
+    for v in values:
+        out.append(status(v))
+        if out[-1] == stop:
+            break
+    return out
+
+
 def _line_hits(pattern, text: str):
     """(line number, match) for every match of a pattern in newline-joined cells."""
     line = pos = 0
@@ -583,20 +593,22 @@ class TableAnalyzer:
             values = [r[col.index] for r in sample if col.index < len(r) and r[col.index]]
             if not values:
                 continue
+            # the values are judged up to the first that decides (an unmasked name or address, a landline or
+            # tracking number present): what comes after it changes neither the kind nor the sample
             if col.kind == "name":
-                st = [cells.name_status(v, rules) for v in values]
-                sample_value = next((v for v, s in zip(values, st) if s == UNMASKED), None)
+                st = _until(values, lambda v: cells.name_status(v, rules), UNMASKED)
+                sample_value = values[len(st) - 1] if st[-1] == UNMASKED else None
                 if sample_value and len(res.samples) < 3:
                     self._sample(res, mask_name(sample_value))
             elif col.kind == "address":
-                st = [cells.address_status(v, rules) for v in values]
-                sample_value = next((v for v, s in zip(values, st) if s == UNMASKED), None)
+                st = _until(values, lambda v: cells.address_status(v, rules), UNMASKED)
+                sample_value = values[len(st) - 1] if st[-1] == UNMASKED else None
                 if sample_value and len(res.samples) < 3:
                     self._sample(res, mask_address(sample_value))
             elif col.kind == "landline":
-                st = ["present" if cells.landline(v, rules) else None for v in values]
+                st = _until(values, lambda v: "present" if cells.landline(v, rules) else None, "present")
             else:
-                st = ["present" if cells.tracking(v, rules) else None for v in values]
+                st = _until(values, lambda v: "present" if cells.tracking(v, rules) else None, "present")
             if UNMASKED in st:
                 res.kinds[col.kind] = UNMASKED
             elif MASKED in st:

@@ -18,6 +18,8 @@ _WRAP = re.compile(r'^=?"(.*)"$')
 
 def clean(value: str) -> str:
     """Strip Excel text-forcing wrappers (`="..."`, a leading apostrophe) and tab padding."""
+    if value and value[0] not in "=\"'" and not value[0].isspace() and not value[-1].isspace():
+        return value  # nothing to strip and no wrapper (the common cell, at once)
     v = value.strip().strip("\t")
     m = _WRAP.match(v)
     if m:
