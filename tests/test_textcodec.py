@@ -191,9 +191,10 @@ def test_plausibility_counts_every_character_as_its_definition_says():
         return (ok - 3 * odd) / max(len(text), 1)
 
     rng = random.Random(7)
-    alphabet = "张三手机,\t\r\n \x00\x07\x1f\x7f\x85\ufffd\ue000\uf8ff\u0100\u2fff\u3000\u05f4\u032cabc19" + \
+    alphabet = "张三手机,\t\r\n \ud800\udfff\U0001f600\x00\x07\x1f\x7f\x85\ufffd\ue000\uf8ff\u0100\u2fff\u3000\u05f4\u032cabc19" + \
         "".join(map(chr, range(0x80, 0xa0)))
-    texts = ["", "\ufffd", TABLE, TABLE.encode("gbk").decode("utf-16-le", "replace")] + \
-        ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 400))) for _ in range(200)]
+    texts = ["", "\ufffd", TABLE, TABLE.encode("gbk").decode("utf-16-le", "replace"), TABLE * 300] + \
+        ["".join(rng.choices(alphabet, k=rng.choice((rng.randrange(1, 400), rng.randrange(4000, 9000)))))
+         for _ in range(200)]  # short texts (a Counter) and long ones (numpy over the code points)
     for text in texts:
         assert _plausible(text) == by_character(text), repr(text[:40])
