@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Iterable, Iterator
 
 from ..headers import norm_header
@@ -92,6 +93,12 @@ def _long_enough(word: str) -> bool:
     return len(word) >= 2 if not word.isascii() else len(word) >= 5
 
 
+@lru_cache(maxsize=64)
+def _long_words(words: tuple[str, ...]) -> tuple[str, ...]:
+    """The words of a list long enough to be looked for inside a header (one list of checks/pii.toml)."""
+    return tuple(w for w in words if _long_enough(w))
+
+
 def _header_kind(text: str, rules: PiiRules) -> str | None:
     """The kind a header names. An ID-number word wins over a party word (寄件人证件号码 is an ID-number column);
     a sender's phone (寄件人电话) is a phone column whose party _header_party tells; a name word beside a region
@@ -102,9 +109,9 @@ def _header_kind(text: str, rules: PiiRules) -> str | None:
     lists = {"sender": rules.sender, "not_personal": rules.not_personal, **rules.headers}
     kind = next((k for k in KIND_ORDER if h in lists[k]), None)  # exact matches first, in priority order
     if kind is None:
-        kind = next((k for k in KIND_ORDER if any(_long_enough(w) and w in h for w in lists[k])), None)
+        kind = next((k for k in KIND_ORDER if any(w in h for w in _long_words(lists[k]))), None)
     if kind == "sender" and not any(w in h for w in rules.sender if _shop_line(w, rules)):
-        kind = next((k for k in PHONE_KINDS if any(_long_enough(w) and w in h for w in lists[k])), kind)
+        kind = next((k for k in PHONE_KINDS if any(w in h for w in _long_words(lists[k]))), kind)
     if kind == "name" and _never_name(h, rules):
         return None
     return kind
@@ -112,7 +119,7 @@ def _header_kind(text: str, rules: PiiRules) -> str | None:
 
 def _shop_line(word: str, rules: PiiRules) -> bool:
     """A sender word that is itself a phone line of the shop (店铺电话, 客服电话)."""
-    return any(_long_enough(p) and p in word for k in PHONE_KINDS for p in rules.headers[k])
+    return any(p in word for k in PHONE_KINDS for p in _long_words(rules.headers[k]))
 
 
 def _never_name(h: str, rules: PiiRules) -> bool:
@@ -121,7 +128,7 @@ def _never_name(h: str, rules: PiiRules) -> bool:
 
 def _header_party(text: str, rules: PiiRules) -> str | None:
     h = norm_header(text)
-    return "sender" if any(_long_enough(w) and w in h for w in rules.sender) else None
+    return "sender" if any(w in h for w in _long_words(rules.sender)) else None
 
 
 def _is_numberish(text: str) -> bool:
