@@ -11,7 +11,8 @@ import random
 import pytest
 
 from auditor.pii.rules import load_rules
-from auditor.files.table_scan import TableAnalyzer
+from auditor.files.table_scan import TableAnalyzer, TableResult
+from auditor.pii import cells
 from conftest import load_report, run_cli
 from exportgen import mask_mobile, person, write_csv, write_xlsx
 from formatgen import REGISTER, city_remarks, sender_register
@@ -134,3 +135,44 @@ def test_sender_register_found_by_the_cli(tmp_path):
     text = out.read_text(encoding="utf-8")
     assert not [c for r in rows[1:] for c in (r[REGISTER.index("寄件人证件号码")], r[REGISTER.index("寄件人电话")])
                 if c in text]
+
+
+def test_cell_cleaning_and_address_shortcuts_as_defined():
+    """clean() returns a cell with nothing to strip at once — the value of its full definition — and
+    address_status() returns None at once for text without any admin word's character, which holds no admin
+    word (so the full judgement says None too): random cells of wrappers, padding, apostrophes, admin and
+    street words."""
+    rules = load_rules()
+
+    def clean_by_definition(value: str) -> str:
+        v = value.strip().strip("\t")
+        m = cells._WRAP.match(v)
+        if m:
+            v = m.group(1)
+        return v[1:] if v.startswith("'") else v
+
+    rng = random.Random(21)
+    pieces = ['=', '"', "'", " ", "\t", "\n", "\u3000", "x", "138", "浙江省", "杭州市", "西湖区", "文一路", "88号",
+              "3室", "**", "自治区", "社区", "街道", "张三"]
+    for _ in range(5000):
+        value = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 7)))
+        assert cells.clean(value) == clean_by_definition(value), repr(value)
+        v = value.replace(" ", "")
+        if len(v) >= 6 and cells._letters(rules.admin).isdisjoint(v):  # the shortcut's case: no admin word in it
+            assert not any(a in v for a in rules.admin) and cells.address_status(value, rules) is None
+
+
+def test_a_kind_column_is_unmasked_from_its_first_unmasked_value(analyzer):
+    """The kinds of name and address columns, and the sample, come from the first unmasked value even after
+    masked ones (the judgement stops there); a column of masked values only is masked."""
+    head = [["收货人", "收货地址", "手机"]]
+    masked = [["张*", "浙江省杭州市西湖区****", "138****5678"] for _ in range(20)]
+    real = [["李四", "浙江省杭州市西湖区文一路88号3幢201室", "138****5678"]]
+    res = TableResult("")
+    analyzer.begin(res, head + masked + real + masked)
+    assert res.kinds["name"] == "unmasked" and res.kinds["address"] == "unmasked"
+    assert "李*" in res.samples
+    res = TableResult("")
+    analyzer.begin(res, head + masked)
+    assert res.kinds["name"] == "masked" and res.kinds["address"] == "masked"
+    assert res.samples == []

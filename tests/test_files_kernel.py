@@ -8,15 +8,21 @@ from __future__ import annotations
 import csv
 import io
 import random
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import quick_subset
 
 from auditor.files.file_scan import FileScanner
+from auditor.files.kernel.batch import _anywhere, _flags
+from auditor.files.kernel.grid import Grid, Unsupported
 from auditor.files.kernel.scanner import KernelScanner
+from auditor.files.kernel.shapes import WIDTH, _first_bytes, _row_any, _row_counts
 from auditor.pii.rules import load_rules
+from auditor.textcodec import SAMPLE
 from exportgen import LAYOUTS, decoy_rows, export_rows, hex_runs, person, write_csv
 
 ROWS = 9_000  # past the sample (310 rows) and one full batch (8,192 rows): every path of the reference runs
@@ -224,4 +230,85 @@ def test_what_the_kernel_refuses_reads_as_the_reference(tmp_path, scanners, case
         text = text.split("\n")[0]
     path = tmp_path / f"{case}.csv"
     path.write_bytes(bytes(range(256)) * 64 if case == "binary" else text.encode("utf-8"))
+    _same(scanners, path)
+
+
+def test_cell_bytes_and_row_counts_as_defined():
+    """The shapes' first WIDTH bytes of each cell (rows of a strided view; near the end of the buffer, and in a
+    buffer shorter than WIDTH, its last byte repeated) and their per-row counts (three 64-bit words at once)
+    are what their definitions say, on random buffers and cells."""
+    rng = np.random.default_rng(11)
+    for size in [0, 1, 5, WIDTH - 1, WIDTH, WIDTH + 1, 100, 1000]:
+        a = rng.integers(0, 256, size).astype(np.uint8)
+        start = rng.integers(0, size + 1, 300)
+        got = _first_bytes(a, start)
+        want = a[np.minimum(start[:, None] + np.arange(WIDTH), size - 1)] if size else np.zeros((300, WIDTH), np.uint8)
+        assert got.shape == (300, WIDTH) and np.array_equal(got, want), size
+        flags = rng.random((300, WIDTH)) < rng.random()
+        assert np.array_equal(_row_counts(flags), flags.sum(axis=1))
+        assert np.array_equal(_row_any(flags), flags.any(axis=1))
+    every = np.ones((3, WIDTH), bool)
+    assert _row_counts(every).tolist() == [WIDTH] * 3 and _row_any(~every).tolist() == [False] * 3
+
+
+def test_carriage_returns_refused_exactly_where_defined():
+    """A block is refused for a carriage return without a line feed after it, the one at the very end of a
+    block that is not the last excepted (its line feed starts the next block): random bytes of CR, LF, comma
+    and a letter, cut anywhere."""
+    rng = random.Random(3)
+    for _ in range(3000):
+        buf = "".join(rng.choice("a,\r\n\n") for _ in range(rng.randrange(0, 30))).encode()
+        final = rng.random() < 0.5
+        lone = buf.count(b"\r") - (not final and buf.endswith(b"\r")) != buf.count(b"\r\n")
+        try:
+            Grid(buf, ",", final)
+        except Unsupported as exc:
+            assert lone and "carriage return" in str(exc), buf
+        else:
+            assert not lone, buf
+
+
+def test_line_flags_as_the_split_lines_say():
+    """_flags finds the lines that start with a match in the bytes of the substituted text: the same flags as
+    splitting that text into lines — for the rules' own patterns and for one whose match runs over a line
+    break (then the lines shift, and too few of them raise ValueError, as before: the reference reads it)."""
+    rules = load_rules()
+    patterns = [rules.mobile_line, rules.masked_line, _anywhere(rules.masked_mobile), _anywhere(rules.virtual),
+                re.compile(r"(?m)^a\s+b")]
+    rng = random.Random(9)
+    pieces = ["13812345678", "138 1234 5678", "138****5678", "张三", "a", "b", " ", "\n", "+86", "\ud800", "x"]
+    for _ in range(1500):
+        lines = ["".join(rng.choice(pieces) for _ in range(rng.randrange(0, 5))).replace("\n", " ")
+                 for _ in range(rng.randrange(1, 8))]
+        if rng.random() < 0.3:
+            lines = [line + "\n" + rng.choice(["b", "bb", ""]) if line.endswith("a") else line for line in lines]
+        text = "".join(line + "\n" for line in lines)
+        n = len(lines)
+        for pattern in patterns:
+            parts = pattern.sub("\x00", text).split("\n")
+            if len(parts[:n]) < n:
+                with pytest.raises(ValueError):
+                    _flags(pattern, text, n)
+                continue
+            want = [p[:1] == "\x00" for p in parts[:n]]
+            assert _flags(pattern, text, n).tolist() == want, (pattern.pattern, text)
+
+
+@pytest.mark.parametrize("encoding, delimiter", [("gbk", ","), ("utf-8", ","), ("utf-16", "\t"), ("gbk", "|")])
+@pytest.mark.parametrize("shift", [-1, 0, 1])
+def test_sample_decoded_in_pieces_reads_as_the_reference(tmp_path, scanners, encoding, delimiter, shift):
+    """The delimiter's sample is decoded piece by piece (SAMPLE bytes at a time) and the rest of the first read
+    only on the transcoding path: a character cut at a piece's edge, and an invalid byte there, read as the
+    reference reads them."""
+    rows, _ = export_rows(random.Random(f"pieces{encoding}"), "taobao", 3_000)
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    data = bytearray(buf.getvalue().encode(encoding))
+    mark = 2 if encoding == "utf-16" else 0
+    for edge in (SAMPLE, 2 * SAMPLE, 5 * SAMPLE):
+        at = mark + edge + shift
+        if data[at:at + 1] not in (b"\r", b"\n", b'"', delimiter.encode()):
+            data[at] = 0xFF  # right at the edge: invalid in GBK and UTF-8, an odd character in UTF-16
+    path = tmp_path / f"pieces.{'txt' if delimiter == chr(9) else 'csv'}"
+    path.write_bytes(bytes(data))
     _same(scanners, path)

@@ -15,7 +15,7 @@ from auditor.files.table_scan import TableAnalyzer
 from auditor.files.textpath import display_path
 from auditor.tabular import iter_sheets
 from auditor.textcodec import (SAMPLE, decode_ansi, decode_console, decode_name, decode_short, decode_text, is_binary,
-                               sniff, split_bom)
+                               _plausible, sniff, split_bom)
 from exportgen import export_rows, write_csv
 
 TABLE = "收件人,手机,地址\r\n张三,13812345678,浙江省义乌市稠城街道1号\r\n"
@@ -178,3 +178,23 @@ def test_binary_is_told_from_text():
     assert is_binary(b"\x00\x01\x02\x03" * 100)
     for data in (TABLE.encode("gbk"), TABLE.encode("utf-16-le"), b"\xff\xfe" + TABLE.encode("utf-16-le")):
         assert not is_binary(data)
+
+
+# --------------------------------------------------------------------------- the plausibility score
+def test_plausibility_counts_every_character_as_its_definition_says():
+    """_plausible looks at each distinct character once: the score is the one of counting character by
+    character (printable or \\r\\n\\t, minus replacement characters, minus 3 per private-use or
+    Latin/Greek/…/symbol-block character), on texts mixing every kind."""
+    def by_character(text: str) -> float:
+        ok = sum(1 for ch in text if ch.isprintable() or ch in "\r\n\t") - text.count("\ufffd")
+        odd = sum(1 for ch in text if "\ue000" <= ch <= "\uf8ff" or "\u0100" <= ch <= "\u2fff")
+        return (ok - 3 * odd) / max(len(text), 1)
+
+    rng = random.Random(7)
+    alphabet = "张三手机,\t\r\n \ud800\udfff\U0001f600\x00\x07\x1f\x7f\x85\ufffd\ue000\uf8ff\u0100\u2fff\u3000\u05f4\u032cabc19" + \
+        "".join(map(chr, range(0x80, 0xa0)))
+    texts = ["", "\ufffd", TABLE, TABLE.encode("gbk").decode("utf-16-le", "replace"), TABLE * 300] + \
+        ["".join(rng.choices(alphabet, k=rng.choice((rng.randrange(1, 400), rng.randrange(4000, 9000)))))
+         for _ in range(200)]  # short texts (a Counter) and long ones (numpy over the code points)
+    for text in texts:
+        assert _plausible(text) == by_character(text), repr(text[:40])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Iterable, Iterator
 
 from ..headers import norm_header
@@ -92,6 +93,12 @@ def _long_enough(word: str) -> bool:
     return len(word) >= 2 if not word.isascii() else len(word) >= 5
 
 
+@lru_cache(maxsize=64)
+def _long_words(words: tuple[str, ...]) -> tuple[str, ...]:
+    """The words of a list long enough to be looked for inside a header (one list of checks/pii.toml)."""
+    return tuple(w for w in words if _long_enough(w))
+
+
 def _header_kind(text: str, rules: PiiRules) -> str | None:
     """The kind a header names. An ID-number word wins over a party word (寄件人证件号码 is an ID-number column);
     a sender's phone (寄件人电话) is a phone column whose party _header_party tells; a name word beside a region
@@ -102,9 +109,9 @@ def _header_kind(text: str, rules: PiiRules) -> str | None:
     lists = {"sender": rules.sender, "not_personal": rules.not_personal, **rules.headers}
     kind = next((k for k in KIND_ORDER if h in lists[k]), None)  # exact matches first, in priority order
     if kind is None:
-        kind = next((k for k in KIND_ORDER if any(_long_enough(w) and w in h for w in lists[k])), None)
+        kind = next((k for k in KIND_ORDER if any(w in h for w in _long_words(lists[k]))), None)
     if kind == "sender" and not any(w in h for w in rules.sender if _shop_line(w, rules)):
-        kind = next((k for k in PHONE_KINDS if any(_long_enough(w) and w in h for w in lists[k])), kind)
+        kind = next((k for k in PHONE_KINDS if any(w in h for w in _long_words(lists[k]))), kind)
     if kind == "name" and _never_name(h, rules):
         return None
     return kind
@@ -112,7 +119,7 @@ def _header_kind(text: str, rules: PiiRules) -> str | None:
 
 def _shop_line(word: str, rules: PiiRules) -> bool:
     """A sender word that is itself a phone line of the shop (店铺电话, 客服电话)."""
-    return any(_long_enough(p) and p in word for k in PHONE_KINDS for p in rules.headers[k])
+    return any(p in word for k in PHONE_KINDS for p in _long_words(rules.headers[k]))
 
 
 def _never_name(h: str, rules: PiiRules) -> bool:
@@ -121,7 +128,7 @@ def _never_name(h: str, rules: PiiRules) -> bool:
 
 def _header_party(text: str, rules: PiiRules) -> str | None:
     h = norm_header(text)
-    return "sender" if any(_long_enough(w) and w in h for w in rules.sender) else None
+    return "sender" if any(w in h for w in _long_words(rules.sender)) else None
 
 
 def _is_numberish(text: str) -> bool:
@@ -263,6 +270,37 @@ class _OverflowCounter:
         else:
             keep = max(stop - 8, 0)  # a little context before ``stop`` for the look-behind of the patterns
             self.carry, self.start = text[keep:], stop - keep
+
+
+def _value_stats(v: str, rules: PiiRules) -> tuple[str, ...]:
+    """The statistics one cell value adds to its column's (``_judge_by_values``; a column whose kind is not
+    yet known, so not an ID-number column)."""
+    out = []
+    ms, _ = cells.mobile_status(v, rules)
+    if ms:
+        out.append(f"mobile_{ms}")
+    ids, _ = cells.id_status(v, rules, id_column=False)
+    if ids:
+        out.append(f"id_{ids}")
+    ns = cells.name_status(v, rules)
+    if ns:
+        out.append(f"name_{ns}")
+    ad = cells.address_status(v, rules)
+    if ad:
+        out.append(f"address_{ad}")
+    if cells.tracking(v, rules):
+        out.append("tracking")
+    return tuple(out)
+
+
+def _until(values: list[str], status, stop: str) -> list[str | None]:
+    """``status`` of each value in turn, up to and including the first that is ``stop``."""
+    out = []
+    for v in values:
+        out.append(status(v))
+        if out[-1] == stop:
+            break
+    return out
 
 
 def _line_hits(pattern, text: str):
@@ -498,41 +536,34 @@ class TableAnalyzer:
     def _judge_by_values(self, columns: list[Column], sample: list[list[str]], headerless: bool) -> None:
         rules = self.rules
         stats: dict[int, Counter] = {}
+        seen: dict[str, tuple[str, ...]] = {}  # value -> its statistics
         for col in columns:
+            if col.kind is not None:
+                continue  # its header named its kind (so the table has a header): its statistics decide nothing
             values = [r[col.index] for r in sample if col.index < len(r) and r[col.index]]
             if not values:
                 continue
             c: Counter = Counter()
-            for v in values:
-                ms, _ = cells.mobile_status(v, rules)
-                if ms:
-                    c[f"mobile_{ms}"] += 1
-                ids, _ = cells.id_status(v, rules, id_column=col.kind == "id_number")
-                if ids:
-                    c[f"id_{ids}"] += 1
-                ns = cells.name_status(v, rules)
-                if ns:
-                    c[f"name_{ns}"] += 1
-                ad = cells.address_status(v, rules)
-                if ad:
-                    c[f"address_{ad}"] += 1
-                if cells.tracking(v, rules):
-                    c["tracking"] += 1
+            for v, times in Counter(values).items():  # each distinct value judged once
+                found = seen.get(v)
+                if found is None:
+                    found = seen[v] = _value_stats(v, rules)
+                for stat in found:
+                    c[stat] += times
             c["n"] = len(values)
             stats[col.index] = c
-            if col.kind is None:
-                n = len(values)
-                mob = c["mobile_unmasked"] + c["mobile_masked"]
-                if c["id_unmasked"] + c["id_masked"] >= n / 2:
-                    col.kind, col.by = "id_number", "values"
-                elif mob >= n / 2:
-                    col.kind, col.by = "mobile", "values"
-                elif c["address_unmasked"] + c["address_masked"] >= n / 2:
-                    col.kind, col.by = "address", "values"
-                elif c["name_unmasked"] + c["name_masked"] >= n * 0.6 and not _not_names(col, values):
-                    col.kind, col.by = "name", "values"
-                elif c["tracking"] >= n * 0.6:
-                    col.kind, col.by = "tracking", "values"
+            n = len(values)
+            mob = c["mobile_unmasked"] + c["mobile_masked"]
+            if c["id_unmasked"] + c["id_masked"] >= n / 2:
+                col.kind, col.by = "id_number", "values"
+            elif mob >= n / 2:
+                col.kind, col.by = "mobile", "values"
+            elif c["address_unmasked"] + c["address_masked"] >= n / 2:
+                col.kind, col.by = "address", "values"
+            elif c["name_unmasked"] + c["name_masked"] >= n * 0.6 and not _not_names(col, values):
+                col.kind, col.by = "name", "values"
+            elif c["tracking"] >= n * 0.6:
+                col.kind, col.by = "tracking", "values"
         # phone columns that are not people's numbers
         for col in columns:
             if col.kind not in ("mobile", "landline"):
@@ -569,20 +600,22 @@ class TableAnalyzer:
             values = [r[col.index] for r in sample if col.index < len(r) and r[col.index]]
             if not values:
                 continue
+            # the values are judged up to the first that decides (an unmasked name or address, a landline or
+            # tracking number present): what comes after it changes neither the kind nor the sample
             if col.kind == "name":
-                st = [cells.name_status(v, rules) for v in values]
-                sample_value = next((v for v, s in zip(values, st) if s == UNMASKED), None)
+                st = _until(values, lambda v: cells.name_status(v, rules), UNMASKED)
+                sample_value = values[len(st) - 1] if st[-1] == UNMASKED else None
                 if sample_value and len(res.samples) < 3:
                     self._sample(res, mask_name(sample_value))
             elif col.kind == "address":
-                st = [cells.address_status(v, rules) for v in values]
-                sample_value = next((v for v, s in zip(values, st) if s == UNMASKED), None)
+                st = _until(values, lambda v: cells.address_status(v, rules), UNMASKED)
+                sample_value = values[len(st) - 1] if st[-1] == UNMASKED else None
                 if sample_value and len(res.samples) < 3:
                     self._sample(res, mask_address(sample_value))
             elif col.kind == "landline":
-                st = ["present" if cells.landline(v, rules) else None for v in values]
+                st = _until(values, lambda v: "present" if cells.landline(v, rules) else None, "present")
             else:
-                st = ["present" if cells.tracking(v, rules) else None for v in values]
+                st = _until(values, lambda v: "present" if cells.tracking(v, rules) else None, "present")
             if UNMASKED in st:
                 res.kinds[col.kind] = UNMASKED
             elif MASKED in st:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 
 from .rules import PiiRules
 
@@ -17,6 +18,8 @@ _WRAP = re.compile(r'^=?"(.*)"$')
 
 def clean(value: str) -> str:
     """Strip Excel text-forcing wrappers (`="..."`, a leading apostrophe) and tab padding."""
+    if value and value[0] not in "=\"'" and not value[0].isspace() and not value[-1].isspace():
+        return value  # nothing to strip and no wrapper (the common cell, at once)
     v = value.strip().strip("\t")
     m = _WRAP.match(v)
     if m:
@@ -100,7 +103,7 @@ def name_status(value: str, rules: PiiRules) -> str | None:
 
 def address_status(value: str, rules: PiiRules) -> str | None:
     v = value.replace(" ", "")
-    if len(v) < 6:
+    if len(v) < 6 or _letters(rules.admin).isdisjoint(v):  # no character of any admin word: admin == 0
         return None
     admin = sum(1 for a in rules.admin if a in v)
     street = any(s in v for s in rules.street)
@@ -109,6 +112,12 @@ def address_status(value: str, rules: PiiRules) -> str | None:
     if any(c in rules.mask_chars and not c.isalpha() for c in v):
         return MASKED
     return UNMASKED if rules.room.search(v) else MASKED  # room cut off = de-identified (GB/T 41833)
+
+
+@lru_cache(maxsize=8)
+def _letters(words: tuple[str, ...]) -> frozenset[str]:
+    """Every character of ``words``: a text sharing none of them contains none of the words."""
+    return frozenset("".join(words))
 
 
 def landline(value: str, rules: PiiRules) -> bool:

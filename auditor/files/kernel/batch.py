@@ -42,8 +42,16 @@ def _flags(pattern: re.Pattern, text: str, n: int) -> np.ndarray:
     start as ``_anywhere`` makes it — matches."""
     if not n:
         return np.zeros(0, bool)
-    parts = pattern.sub("\x00", text).split("\n")
-    return np.fromiter((p[:1] == "\x00" for p in parts[:n]), bool, n)
+    # the lines of the text with every match replaced by a NUL, as text.split would cut them: a line is flagged
+    # when it starts with a NUL (found in the bytes, where a line break and a NUL are single bytes)
+    a = np.frombuffer(pattern.sub("\x00", text).encode("utf-8", "surrogatepass"), np.uint8)
+    starts = np.concatenate(([0], np.flatnonzero(a == 0x0A)[:n - 1] + 1))
+    if len(starts) < n:
+        raise ValueError("fewer lines than cells")  # as np.fromiter over too few lines did: the reference reads it
+    flags = np.zeros(n, bool)
+    inside = starts < len(a)
+    flags[inside] = a[starts[inside]] == 0
+    return flags
 
 
 class Column:
@@ -155,7 +163,7 @@ class BatchJudge:
         masked = np.zeros(n, bool)
         odd = np.unique(np.concatenate([col.irregular for col in mobiles])) if mobiles else np.zeros(0, int)
         if len(odd):
-            text = self.rules.digit_sep.sub("", "".join(self._line(grid, rows, mobiles, i) + "\n" for i in odd))
+            text = self.rules.digit_sep.sub("", "".join(line + "\n" for line in self._lines(grid, rows, mobiles, odd)))
             hits[odd] = _flags(self.mobile_line, text, len(odd))
             masked[odd] = _flags(self.masked_line, text, len(odd))
         h, m = int(hits.sum()), int(masked.sum())
@@ -183,13 +191,21 @@ class BatchJudge:
 
     def _line(self, grid: Grid, rows: np.ndarray, mobiles: list[Column], i: int) -> str:
         """The reference's line of row i: its mobile cells joined by \\x1f."""
-        parts = []
+        return self._lines(grid, rows, mobiles, np.array([i]))[0]
+
+    def _lines(self, grid: Grid, rows: np.ndarray, mobiles: list[Column], which: np.ndarray) -> list[str]:
+        """The reference's lines of rows ``which``: their mobile cells joined by \\x1f (the texts of a column's
+        regular cells among them read at once)."""
+        columns = []
         for col in mobiles:
-            text = col.texts.get(i)
-            if text is None:
-                text = self.cell_texts(grid, col.index, rows[i:i + 1])[0]
-            parts.append(text)
-        return "\x1f".join(parts)
+            regular = which[col.cells.regular[which]]
+            if not len(regular):
+                columns.append([col.texts[i] for i in which.tolist()])
+                continue
+            texts = dict(zip(regular.tolist(), self.cell_texts(grid, col.index, rows[regular])))
+            texts.update((i, col.texts[i]) for i in which.tolist() if i not in texts)
+            columns.append([texts[i] for i in which.tolist()])
+        return columns[0] if len(columns) == 1 else list(map("\x1f".join, zip(*columns)))
 
     # ---- the reference's _batch: column by column
     def _columns(self, grid: Grid, rows: np.ndarray, ids: list[Column], mobiles: list[Column],
@@ -266,9 +282,10 @@ class BatchJudge:
         # runs of consecutive irregular rows, with the following row where a match may run on into it
         rowmap: list[int] = []
         chunks: list[str] = []
-        breaks = np.flatnonzero(np.diff(odd) != 1) + 1
-        for run in np.split(odd, breaks):
-            members = run.tolist()
+        odd_rows = odd.tolist()
+        bounds = [0, *(np.flatnonzero(np.diff(odd) != 1) + 1).tolist(), len(odd_rows)]
+        for a, b in zip(bounds, bounds[1:]):
+            members = odd_rows[a:b]
             last = members[-1]
             if last + 1 < n and self.may_continue.search(texts[last]):
                 members.append(last + 1)

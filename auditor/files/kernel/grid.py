@@ -33,19 +33,24 @@ class Grid:
     def __init__(self, buf: bytes, delimiter: str, final: bool) -> None:
         if b"\x00" in buf:
             raise Unsupported("NUL byte")
-        if buf.count(b'"') + buf.count(delimiter.encode("ascii")) > MAX_MARKS:
-            raise Unsupported("more quotes and delimiters at once than the memory bound allows")
         self.buf, self.delimiter = buf, delimiter
         a = self.a = np.frombuffer(buf, np.uint8)
         d = ord(delimiter)
+        is_q, is_d = a == QUOTE, a == d  # (numpy counts a byte several times faster than bytes.count)
+        quotes = int(np.count_nonzero(is_q))
+        if quotes + int(np.count_nonzero(is_d)) > MAX_MARKS:
+            raise Unsupported("more quotes and delimiters at once than the memory bound allows")
         nl = np.flatnonzero(a == LF)
-        dl = np.flatnonzero(a == d)
-        if buf.count(b"\r") - (not final and buf.endswith(b"\r")) != buf.count(b"\r\n"):
-            raise Unsupported("carriage return without line feed")
+        dl = np.flatnonzero(is_d)
+        if b"\r" in buf:
+            cr = np.flatnonzero(a == CR)
+            crlf = int(np.count_nonzero(a[cr[cr + 1 < len(a)] + 1] == LF))
+            if len(cr) - (not final and buf.endswith(b"\r")) != crlf:
+                raise Unsupported("carriage return without line feed")
         self.rfc = False
         self.q = None
-        if b'"' in buf:
-            nl, dl = self._quoted(a, d, nl, dl, final)
+        if quotes:
+            nl, dl = self._quoted(a, d, nl, dl, final, np.flatnonzero(is_q))
         end = len(buf)
         if final and (not len(nl) or nl[-1] != end - 1) and end > 0:
             closes = np.append(nl, end)  # the last record has no line break
@@ -76,10 +81,9 @@ class Grid:
                 raise Unsupported("a row longer than the line bound")
 
     # ------------------------------------------------------------------ quoting
-    def _quoted(self, a: np.ndarray, d: int, nl: np.ndarray, dl: np.ndarray, final: bool):
-        """Line breaks and delimiters outside quoted cells; quoting checked to be RFC 4180 (or every quote
-        literal, inside unquoted cells)."""
-        q = np.flatnonzero(a == QUOTE)
+    def _quoted(self, a: np.ndarray, d: int, nl: np.ndarray, dl: np.ndarray, final: bool, q: np.ndarray):
+        """Line breaks and delimiters outside quoted cells (``q``: where the quotes are); quoting checked to be
+        RFC 4180 (or every quote literal, inside unquoted cells)."""
         prev = np.empty(len(q), np.uint8)
         prev[q > 0] = a[q[q > 0] - 1]
         at_start = (q == 0) | (prev == d) | (prev == LF)
@@ -151,16 +155,24 @@ class Grid:
 
     def starting_with(self, rows: np.ndarray, prefixes: list[bytes]) -> np.ndarray:
         """Rows whose first cell's content starts with one of ``prefixes``."""
-        start, end, _ = self.cell(0, rows)
-        width = max(map(len, prefixes))
-        idx = np.minimum(start[:, None] + np.arange(width), len(self.a) - 1) if len(self.a) else None
         hit = np.zeros(len(rows), bool)
-        if idx is None:
+        if not len(self.a) or not len(rows):
             return hit
-        head = self.a[idx]
+        start, end, _ = self.cell(0, rows)
+        a = self.a
+        # only the rows whose first byte starts a prefix are compared further (a few, if any)
+        firsts = np.frombuffer(bytes({p[0] for p in prefixes}), np.uint8)
+        maybe = np.flatnonzero((end > start) & np.isin(a[np.minimum(start, len(a) - 1)], firsts))
+        if not len(maybe):
+            return hit
+        start, end = start[maybe], end[maybe]
+        width = max(map(len, prefixes))
+        head = a[np.minimum(start[:, None] + np.arange(width), len(a) - 1)]
+        found = np.zeros(len(maybe), bool)
         for p in prefixes:
             want = np.frombuffer(p, np.uint8)
-            hit |= (end - start >= len(p)) & (head[:, : len(p)] == want).all(axis=1)
+            found |= (end - start >= len(p)) & (head[:, : len(p)] == want).all(axis=1)
+        hit[maybe] = found
         return hit
 
     def text(self, start: np.ndarray, end: np.ndarray, sep: bytes = b"\n") -> bytes:

@@ -24,6 +24,37 @@ _CHECK = np.frombuffer(b"10X98765432", np.uint8)
 _SUFFIXES = ("000000", "999999", "135792", "864201", "505050")
 
 
+def _first_bytes(a: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """The WIDTH bytes from each ``start`` (a row each), past the end of ``a`` its last byte repeated: rows of
+    a strided view copied at once, only the few starts within WIDTH of the end gathered byte by byte."""
+    n = len(start)
+    if not len(a) or not n:
+        return np.zeros((n, WIDTH), np.uint8)
+    last = len(a) - WIDTH
+    if last < 0:
+        return a[np.minimum(start[:, None] + np.arange(WIDTH), len(a) - 1)]
+    windows = np.lib.stride_tricks.sliding_window_view(a, WIDTH)
+    mat = windows[np.minimum(start, last)]
+    late = np.flatnonzero(start > last)
+    if len(late):
+        mat[late] = a[np.minimum(start[late][:, None] + np.arange(WIDTH), len(a) - 1)]
+    return mat
+
+
+def _row_counts(flags: np.ndarray) -> np.ndarray:
+    """The true values in each row of a (n, WIDTH) boolean matrix: its bytes (0 or 1) summed as three 64-bit
+    words at once."""
+    w = np.ascontiguousarray(flags).view(np.uint64)
+    total = w[:, 0] + w[:, 1] + w[:, 2]  # each byte at most 3: no carry between bytes
+    return ((total * np.uint64(0x0101010101010101)) >> np.uint64(56)).astype(np.int64)
+
+
+def _row_any(flags: np.ndarray) -> np.ndarray:
+    """Whether each row of a (n, WIDTH) boolean matrix holds a true value."""
+    w = np.ascontiguousarray(flags).view(np.uint64)
+    return (w[:, 0] | w[:, 1] | w[:, 2]) != 0
+
+
 class MobileStarts:
     """Whether an 11-digit number is a mobile under the pattern of checks/pii.toml, by its first five digits:
     each start met is decided once with the pattern itself, on several endings; a start whose endings
@@ -78,13 +109,10 @@ class Shapes:
         digits) per cell. Wrapped: ="D" in an unquoted cell, =""D"" (doubled quotes) in a quoted one."""
         n = len(start)
         length = end - start
-        if not len(a) or not n:
-            mat = np.zeros((n, WIDTH), np.uint8)
-        else:
-            mat = a[np.minimum(start[:, None] + np.arange(WIDTH), len(a) - 1)]
+        mat = _first_bytes(a, start)
         within = np.arange(WIDTH) < length[:, None]
         digit = ((mat - ZERO) < 10) & within
-        ndig = digit.sum(axis=1)
+        ndig = _row_counts(digit)
         fits = length <= WIDTH
         plain = fits & (ndig == length) & (length > 0)
         lead = np.where(quoted, 3, 2)  # ="  /  =""
@@ -98,19 +126,20 @@ class Shapes:
         wrapped &= ndig == length - lead - tail
         at = np.where(wrapped, lead, 0)
         count = np.where(wrapped, length - lead - tail, np.where(plain, length, 0))
-        ascii_ = (mat < 0x80) | ~within
-        masks = np.zeros_like(digit)
+        odd = (mat >= 0x80) & within  # a non-ASCII byte, or an ASCII mask character, in the cell
         for ch in ASCII_MASKS:
-            masks |= mat == ch
-        bare = fits & ascii_.all(axis=1) & (ndig == 0) & ~(masks & within).any(axis=1)
+            odd |= (mat == ch) & within
+        bare = fits & (ndig == 0) & ~_row_any(odd)
         return mat, length, at, count, plain, wrapped, bare
 
     @staticmethod
     def _number(mat: np.ndarray, at: np.ndarray, width: int) -> np.ndarray:
         """The ``width`` digits from ``at`` of each row of ``mat`` as an integer."""
-        cols = np.minimum(at[:, None] + np.arange(width), WIDTH - 1)
-        digits = (mat[np.arange(len(mat))[:, None], cols].astype(np.int64) - ZERO) % 10
-        return (digits * (10 ** np.arange(width - 1, -1, -1, dtype=np.int64))).sum(axis=1)
+        rows = np.arange(len(mat))
+        number = np.zeros(len(mat), np.int64)
+        for k in range(width):  # a column of digits at a time
+            number = number * 10 + (mat[rows, np.minimum(at + k, WIDTH - 1)].astype(np.int64) - ZERO) % 10
+        return number
 
     def mobile(self, a: np.ndarray, start, end, quoted) -> Cells:
         """A mobile (or landline) column: regular cells and whether each holds a mobile the reference counts."""
@@ -126,13 +155,13 @@ class Shapes:
             sel = (plain_ok | wrapped) & (count == size)
             if ok is not None:
                 sel &= ok
-            if sel.any():
-                p5 = np.where(sel, self._number(mat, at + skip, 5), 0)
-                yes, undecided = self.starts.lookup(p5)
-                good = sel & yes
-                regular &= ~(sel & undecided)
-                hit |= good
-                digits_at = np.where(good, at + skip, digits_at)
+            rows = np.flatnonzero(sel)
+            if len(rows):
+                yes, undecided = self.starts.lookup(self._number(mat[rows], at[rows] + skip, 5))
+                regular[rows[undecided]] = False
+                good = rows[yes]
+                hit[good] = True
+                digits_at[good] = at[good] + skip
         return Cells(start, end, quoted, regular, hit, digits_at, np.where(hit, 11, count))
 
     def id_number(self, a: np.ndarray, start, end, quoted) -> Cells:

@@ -60,13 +60,19 @@ class TextKernel:
         mark, codec = sniff(sample)
         decoder = codecs.getincrementaldecoder(codec)("replace")
         body = first[len(mark):]
-        text = decoder.decode(body, final=src.eof)
+        # the text of the sample the delimiter is chosen from: decoded piece by piece until it is long enough
+        # (the rest of the first read is decoded only when the text itself is judged, below)
+        text, done = "", 0
+        while len(text) < SAMPLE and done < len(body):
+            done += SAMPLE
+            text += decoder.decode(body[done - SAMPLE:done], final=src.eof and done >= len(body))
         pieces = [body]
         while len(text) < SAMPLE and not src.eof:
             more = src.read(1 << 20)
             pieces.append(more)
             text += decoder.decode(more, final=src.eof)
         delimiter = sniff_delimiter(text[:SAMPLE])
+        rest = body[done:]  # not decoded yet: only the transcoding path needs its text
         if delimiter in BYTE_SAFE.get(codec, ""):
             def decode(data: bytes) -> str:
                 return data.decode(codec, "replace")
@@ -82,6 +88,8 @@ class TextKernel:
             def encode(s: str) -> bytes:
                 return s.encode("utf-8", "surrogatepass")
 
+            if rest:
+                text += decoder.decode(rest, final=src.eof)
             blocks = self._transcoded(src, text, decoder)
         judge = BatchJudge(self.analyzer, self.shapes, decode, encode)
         res = TableResult(sheet)
