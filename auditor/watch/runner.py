@@ -134,13 +134,13 @@ class Watch:
                     self.sink.emit("path_lost", path=display_path(root), message="watched folder does not exist")
             self.observer.start()
             self._poll()  # the process baseline (tools already running are reported once)
-            self.sink.emit("watch_started", pid=os.getpid(), paths=[display_path(p) for p in self.opts.paths],
-                           processes=self.procs is not None, interval=self.opts.interval, debounce=self.opts.debounce,
-                           webhook=bool(self.opts.webhook))
-            lang = self.opts.lang
+            lang = self.opts.lang  # the status line first: whoever reads the event may read the line at once
             self.sink.status(t(lang, "watch.watching", n=len(self.watches),
                                missing=t(lang, "watch.waiting", n=len(self.lost)) if self.lost else "",
                                processes=t(lang, "watch.processes") if self.procs else ""))
+            self.sink.emit("watch_started", pid=os.getpid(), paths=[display_path(p) for p in self.opts.paths],
+                           processes=self.procs is not None, interval=self.opts.interval, debounce=self.opts.debounce,
+                           webhook=bool(self.opts.webhook))
             while not self.stop_event.wait(self.opts.interval):
                 self._check_roots()
                 self._poll()
