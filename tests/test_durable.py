@@ -123,7 +123,7 @@ def test_remediate_apply_creates_the_data_folder_owner_only(tmp_path, monkeypatc
     (tmp_path / "home").mkdir()
     export = write_csv(tmp_path / "exports" / "订单.csv", export_rows(random.Random(7), "pdd", 12)[0])
     with umask(0o022):
-        res = run_cli("remediate", "mask", str(export), "--apply")
+        res = run_cli("remediate", "mask", "--lang", "en", str(export), "--apply")
     assert res.returncode == 0, res.stderr
     own = data_home / "yuncang-auditor"
     for folder in (tmp_path / "home" / ".local", data_home, own, own / "quarantine", own / "quarantine" / "items"):

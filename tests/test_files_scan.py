@@ -348,6 +348,6 @@ def test_archive_members_are_labelled_with_the_archive_to_open(tmp_path):
         for ext in ("html", "md", "csv"):
             assert label in (out / f"r.{ext}").read_text(encoding="utf-8-sig"), ext
     # an archive's member cannot be masked in place: remediate names the archive to unpack
-    res = run_cli("remediate", "mask", "--from-report", str(out / "r.json"), env={
+    res = run_cli("remediate", "mask", "--lang", "en", "--from-report", str(out / "r.json"), env={
         "AUDITOR_QUARANTINE_DIR": str(tmp_path / "q"), "AUDITOR_STATE_DIR": str(tmp_path / "s")})
     assert res.returncode == 1 and "orders.zip" in res.stdout and "unpack the archive" in res.stdout

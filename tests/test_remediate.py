@@ -102,12 +102,12 @@ def test_csv_mask_keeps_format_and_restore_is_byte_identical(tmp_path, qenv, enc
     os.utime(path, ns=(1_700_000_000_000_000_000, 1_700_000_000_123_456_789))
     before = stat.S_IMODE(path.stat().st_mode), path.stat().st_mtime_ns
 
-    dry = run_cli("remediate", "mask", str(path), env=qenv)
+    dry = run_cli("remediate", "mask", "--lang", "en", str(path), env=qenv)
     assert dry.returncode == 0, dry.stderr
     assert "would mask" in dry.stdout and "dry run: nothing changed" in dry.stdout
     assert path.read_bytes() == original and not Path(qenv["AUDITOR_QUARANTINE_DIR"]).exists()
 
-    res = run_cli("remediate", "mask", str(path), "--apply", env=qenv)
+    res = run_cli("remediate", "mask", "--lang", "en", str(path), "--apply", env=qenv)
     assert res.returncode == 0, res.stderr
     qid = re.search(r"quarantined as ([0-9a-f]{8})", res.stdout).group(1)
     masked = path.read_bytes()
@@ -133,14 +133,14 @@ def test_csv_mask_keeps_format_and_restore_is_byte_identical(tmp_path, qenv, enc
     qdir = Path(qenv["AUDITOR_QUARANTINE_DIR"])
     for p in [qdir, *qdir.rglob("*")]:
         assert stat.S_IMODE(p.stat().st_mode) == (0o700 if p.is_dir() else 0o600), p
-    listing = run_cli("remediate", "list", env=qenv)
+    listing = run_cli("remediate", "list", "--lang", "en", env=qenv)
     assert qid in listing.stdout and str(path) in listing.stdout
 
-    res = run_cli("remediate", "restore", qid, "--apply", env=qenv)
+    res = run_cli("remediate", "restore", "--lang", "en", qid, "--apply", env=qenv)
     assert res.returncode == 0, res.stderr
     assert path.read_bytes() == original
     assert (stat.S_IMODE(path.stat().st_mode), path.stat().st_mtime_ns) == before
-    assert _items(qenv) == [] and "empty" in run_cli("remediate", "list", env=qenv).stdout
+    assert _items(qenv) == [] and "empty" in run_cli("remediate", "list", "--lang", "en", env=qenv).stdout
 
 
 def test_xlsx_mask_keeps_other_cells_sheets_and_styles(tmp_path, qenv):
@@ -157,7 +157,7 @@ def test_xlsx_mask_keeps_other_cells_sheets_and_styles(tmp_path, qenv):
     wb.save(path)
     original = path.read_bytes()
 
-    res = run_cli("remediate", "mask", str(path), "--apply", env=qenv)
+    res = run_cli("remediate", "mask", "--lang", "en", str(path), "--apply", env=qenv)
     assert res.returncode == 0, res.stderr + res.stdout
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == ["名单", "说明"]
@@ -169,7 +169,7 @@ def test_xlsx_mask_keeps_other_cells_sheets_and_styles(tmp_path, qenv):
         assert "*" in name and "*" in idn and idn[6:14].count("*") == 8 and "*" in mob and "****" in addr
     assert _scan_records(tmp_path, tmp_path, qenv) == []
     qid = re.search(r"quarantined as ([0-9a-f]{8})", res.stdout).group(1)
-    assert run_cli("remediate", "restore", qid[:5], "--apply", env=qenv).returncode == 0
+    assert run_cli("remediate", "restore", "--lang", "en", qid[:5], "--apply", env=qenv).returncode == 0
     assert path.read_bytes() == original
 
 
@@ -184,13 +184,13 @@ def test_mask_from_report(tmp_path, qenv):
     report = tmp_path / "r.json"
     assert run_cli("scan", "--only", "files", "--path", str(folder), "-q", "--fail-on", "none", "-o", str(report),
                    env=qenv).returncode == 0
-    res = run_cli("remediate", "mask", "--from-report", str(report), "--apply", env=qenv)
+    res = run_cli("remediate", "mask", "--lang", "en", "--from-report", str(report), "--apply", env=qenv)
     assert res.returncode == 0, res.stderr + res.stdout
     assert res.stdout.count("masked ") == 2 and c.read_bytes() == catalog
     assert _scan_records(tmp_path, folder, qenv) == []
     assert len(_items(qenv)) == 2 and all(p.read_bytes() != data for p, data in before.items())
     for item in _items(qenv):
-        assert run_cli("remediate", "restore", item.name, "--apply", env=qenv).returncode == 0
+        assert run_cli("remediate", "restore", "--lang", "en", item.name, "--apply", env=qenv).returncode == 0
     assert all(p.read_bytes() == data for p, data in before.items())
 
     data = json.loads(report.read_text(encoding="utf-8"))
@@ -221,14 +221,14 @@ def test_mask_from_report_finds_names_that_are_not_utf8(tmp_path, qenv):
     shown = {f["target"]["label"] for f in json.loads(report.read_text(encoding="utf-8"))["findings"]}
     assert shown == {"订单.csv", "张*138******78.csv", "7月\\orders.csv"}  # decoded, masked, cut at / only
     assert "13812345678" not in report.read_text(encoding="utf-8")
-    res = run_cli("remediate", "mask", "--from-report", str(report), "--apply", env=qenv)
+    res = run_cli("remediate", "mask", "--lang", "en", "--from-report", str(report), "--apply", env=qenv)
     assert res.returncode == 0, res.stdout + res.stderr
     assert res.stdout.count("masked ") == 3 and "no longer there" not in res.stdout
     assert "masked " + str(folder) + "/订单.csv" in res.stdout
     assert all(p.read_bytes() != data for p, data in before.items())
     assert _scan_records(tmp_path, folder, qenv) == []
     for item in _items(qenv):
-        assert run_cli("remediate", "restore", item.name, "--apply", env=qenv).returncode == 0
+        assert run_cli("remediate", "restore", "--lang", "en", item.name, "--apply", env=qenv).returncode == 0
     assert all(p.read_bytes() == data for p, data in before.items())
 
 
@@ -245,47 +245,47 @@ def test_bad_input_clear_messages_nothing_lost(tmp_path, qenv):
     folder.mkdir()
     for path, said in ((folder, "a folder, not a file that can be masked; give the export files in it"),
                        (Path("/dev/null"), "a character device, not a file that can be masked")):
-        res = run_cli("remediate", "mask", str(path), "--apply", env=qenv)
+        res = run_cli("remediate", "mask", "--lang", "en", str(path), "--apply", env=qenv)
         assert res.returncode == 1 and f"cannot mask {path}: {said}" in res.stdout, res.stdout
         assert "no such file" not in res.stdout + res.stderr and "extension" not in res.stdout
 
     legacy = tmp_path / "old.xls"
     legacy.write_bytes(b"\xd0\xcf\x11\xe0" + b"\0" * 100)
-    res = run_cli("remediate", "mask", str(legacy), "--apply", env=qenv)
+    res = run_cli("remediate", "mask", "--lang", "en", str(legacy), "--apply", env=qenv)
     assert res.returncode == 1 and "save the file as .xlsx" in res.stdout and legacy.read_bytes()[:4] == b"\xd0\xcf\x11\xe0"
 
     decoy = write_csv(tmp_path / "catalog.csv", decoy_rows(random.Random(1), "catalog"))
-    res = run_cli("remediate", "mask", str(decoy), "--apply", env=qenv)
+    res = run_cli("remediate", "mask", "--lang", "en", str(decoy), "--apply", env=qenv)
     assert res.returncode == 0 and "nothing to mask" in res.stdout and _items(qenv) == []
     # an export masked by the platform with only 4 digits hidden is masked again to the 6-digit rule, once
     weak = write_csv(tmp_path / "weak.csv", export_rows(random.Random(1), "jd", 20, masked=1.0)[0])
-    res = run_cli("remediate", "mask", str(weak), "--apply", env=qenv)
+    res = run_cli("remediate", "mask", "--lang", "en", str(weak), "--apply", env=qenv)
     assert res.returncode == 0 and "columns 联系电话 (mobile)" in res.stdout
     assert not re.search(r"1\d\d\*{4}\d{4}", weak.read_text(encoding="utf-8"))
-    res = run_cli("remediate", "mask", str(weak), "--apply", env=qenv)
+    res = run_cli("remediate", "mask", "--lang", "en", str(weak), "--apply", env=qenv)
     assert res.returncode == 0 and "nothing to mask" in res.stdout and len(_items(qenv)) == 1
-    assert run_cli("remediate", "restore", _items(qenv)[0].name, "--apply", env=qenv).returncode == 0
+    assert run_cli("remediate", "restore", "--lang", "en", _items(qenv)[0].name, "--apply", env=qenv).returncode == 0
 
     target = write_csv(tmp_path / "target.csv", export_rows(random.Random(3), "pdd", 10)[0])
     (tmp_path / "link.csv").symlink_to(target)
     os.link(target, tmp_path / "hard.csv")
     for name, why in (("link.csv", "symbolic link"), ("hard.csv", "2 hard links")):
-        res = run_cli("remediate", "mask", str(tmp_path / name), "--apply", env=qenv)
+        res = run_cli("remediate", "mask", "--lang", "en", str(tmp_path / name), "--apply", env=qenv)
         assert res.returncode == 1 and why in res.stdout and _items(qenv) == []
 
     # restoring over a file someone changed after masking is refused; both versions are kept
     path = write_csv(tmp_path / "x.csv", export_rows(random.Random(2), "taobao", 20)[0])
     original = path.read_bytes()
-    res = run_cli("remediate", "mask", str(path), "--apply", env=qenv)
+    res = run_cli("remediate", "mask", "--lang", "en", str(path), "--apply", env=qenv)
     qid = re.search(r"quarantined as ([0-9a-f]{8})", res.stdout).group(1)
     path.write_bytes(path.read_bytes() + b"new line,added,later\r\n")
     edited = path.read_bytes()
-    res = run_cli("remediate", "restore", qid, "--apply", env=qenv)
+    res = run_cli("remediate", "restore", "--lang", "en", qid, "--apply", env=qenv)
     assert res.returncode == 1 and "was changed after it was masked" in res.stderr
     assert path.read_bytes() == edited
     assert (_items(qenv)[0] / "original.csv").read_bytes() == original
     path.unlink()  # moved away: now it can be restored
-    assert run_cli("remediate", "restore", qid, "--apply", env=qenv).returncode == 0
+    assert run_cli("remediate", "restore", "--lang", "en", qid, "--apply", env=qenv).returncode == 0
     assert path.read_bytes() == original
 
 
@@ -340,7 +340,7 @@ def test_kill_during_mask_loses_nothing(tmp_path, qenv, step):
     path, original = _big_export(tmp_path)
     _kill_at(["mask", str(path), "--apply"], qenv, step, tmp_path)
     _original_is_safe(path, original, qenv)
-    res = run_cli("remediate", "list", env=qenv)  # any remediate command recovers first
+    res = run_cli("remediate", "list", "--lang", "en", env=qenv)  # any remediate command recovers first
     assert res.returncode == 0, res.stderr
     assert "recovered:" in res.stdout
     _original_is_safe(path, original, qenv)
@@ -348,12 +348,12 @@ def test_kill_during_mask_loses_nothing(tmp_path, qenv, step):
     assert not list((Path(qenv["AUDITOR_QUARANTINE_DIR"]) / "journal").iterdir())
     if MASK_STEPS[step] == "original":
         assert path.read_bytes() == original and _items(qenv) == []
-        res = run_cli("remediate", "mask", str(path), "--apply", env=qenv)  # a rerun now succeeds
+        res = run_cli("remediate", "mask", "--lang", "en", str(path), "--apply", env=qenv)  # a rerun now succeeds
         assert res.returncode == 0, res.stdout + res.stderr
     assert path.read_bytes() != original and len(_items(qenv)) == 1
     assert _scan_records(tmp_path, path.parent, qenv) == []
     qid = _items(qenv)[0].name
-    assert run_cli("remediate", "restore", qid, "--apply", env=qenv).returncode == 0
+    assert run_cli("remediate", "restore", "--lang", "en", qid, "--apply", env=qenv).returncode == 0
     assert path.read_bytes() == original
 
 
@@ -365,18 +365,18 @@ RESTORE_STEPS = {"restore:begun": "masked", "restore:temp-written": "masked", "r
 @pytest.mark.parametrize("step", list(RESTORE_STEPS))
 def test_kill_during_restore_loses_nothing(tmp_path, qenv, step):
     path, original = _big_export(tmp_path)
-    res = run_cli("remediate", "mask", str(path), "--apply", env=qenv)
+    res = run_cli("remediate", "mask", "--lang", "en", str(path), "--apply", env=qenv)
     assert res.returncode == 0, res.stderr
     masked = path.read_bytes()
     qid = _items(qenv)[0].name
     _kill_at(["restore", qid, "--apply"], qenv, step, tmp_path)
     _original_is_safe(path, original, qenv)
-    res = run_cli("remediate", "list", env=qenv)
+    res = run_cli("remediate", "list", "--lang", "en", env=qenv)
     assert res.returncode == 0 and "recovered:" in res.stdout
     _no_temp_files(path.parent)
     if RESTORE_STEPS[step] == "masked":
         assert path.read_bytes() == masked and [i.name for i in _items(qenv)] == [qid]
-        assert run_cli("remediate", "restore", qid, "--apply", env=qenv).returncode == 0  # run again: done
+        assert run_cli("remediate", "restore", "--lang", "en", qid, "--apply", env=qenv).returncode == 0  # run again: done
     assert path.read_bytes() == original and _items(qenv) == []
 
 
@@ -410,7 +410,7 @@ def test_random_kills_during_mask_and_restore(tmp_path, qenv):
                 kills += 1
             for p, data in files:
                 _original_is_safe(p, data, qenv)
-            assert run_cli("remediate", "list", env=qenv).returncode == 0  # recover
+            assert run_cli("remediate", "list", "--lang", "en", env=qenv).returncode == 0  # recover
             for p, data in files:
                 _original_is_safe(p, data, qenv)
                 _no_temp_files(p.parent)
@@ -419,7 +419,7 @@ def test_random_kills_during_mask_and_restore(tmp_path, qenv):
     assert kills >= 2  # the test really interrupted work
     # finish whatever is left, then everything is back byte for byte
     for item in _items(qenv):
-        assert run_cli("remediate", "restore", item.name, "--apply", env=qenv).returncode == 0
+        assert run_cli("remediate", "restore", "--lang", "en", item.name, "--apply", env=qenv).returncode == 0
     for p, data in files:
         assert p.read_bytes() == data, p
     assert _items(qenv) == []

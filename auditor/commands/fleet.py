@@ -163,11 +163,13 @@ def export(args: argparse.Namespace) -> int:
     if not args.quiet:
         if installed:
             echo(f"{t(args.lang, 'push.templates')}: {', '.join(installed)}")
-        echo(t(args.lang, "push.ok", ok=res.sent, url=res.url) + f" ({res.batches} batches, {res.retries} retries)"
+        echo(t(args.lang, "push.ok", ok=res.sent, url=res.url)
+             + Text("fleet.push.batches", batches=res.batches, retries=res.retries).text(args.lang)
              + (f"; {t(args.lang, 'push.existing', n=res.existing)}" if res.existing else "")
              + (f"; {t(args.lang, 'export.skipped', n=len(skipped))}" if skipped and not args.output else ""))
     if res.failed:
-        print(f"auditor fleet export: {len(res.failed)} documents refused by the server:", file=sys.stderr)
+        print("auditor fleet export: " + Text("fleet.push.refused", count=len(res.failed)).text(args.lang),
+              file=sys.stderr)
         for doc_id, status, reason in res.failed[:50]:
             echo(f"  {doc_id}: HTTP {status}: {reason}", err=True)  # the server's words: shown, never obeyed
         return 1

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from ..errors import UsageError
-from ..messages import os_error
+from ..messages import Text, os_error
 from ..signing import generate, write_key_pair
 from ..terminal import echo
 from .options import ERRORS_LANG_HELP, add_lang
@@ -36,9 +36,9 @@ def run(args: argparse.Namespace) -> int:
         private, public = write_key_pair(key, base)
     except OSError as exc:
         raise UsageError("usage.keygen.cannot_write", out=args.out, why=os_error(exc)) from None
-    echo(f"private key (keep it secret; --sign-key): {private}")
-    echo(f"public key (for verifying; --pubkey): {public}")
-    echo(f"public key SHA-256: {key.public.key_id}")
+    echo(Text("keygen.private_key", path=private).text(args.lang))
+    echo(Text("keygen.public_key", path=public).text(args.lang))
+    echo(Text("keygen.public_key_sha256", digest=key.public.key_id).text(args.lang))
     return 0
 
 

@@ -28,6 +28,7 @@ from ..files import locator
 from ..pii.rules import load_rules
 from ..files.textpath import display_path
 from ..integrity import check
+from ..messages import Text, Worded, localized, os_error
 from ..remediate.maskers import CannotMask, format_problem
 from ..remediate.quarantine import InQuarantine, Quarantine
 from ..terminal import echo
@@ -61,13 +62,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         if q.exists:
             for line in q.recover():
-                echo(f"recovered: {line}")
+                echo(Text("remediate.recovered", line=line).text(args.lang))
         return {"mask": _mask, "restore": _restore, "list": _list}[action](args, q)
     finally:
         q.release()  # the command is over (also when it runs inside a longer-lived process)
 
 
-def _files_from_report(path: Path) -> tuple[list[Path], int]:
+def _files_from_report(path: Path, lang: str) -> tuple[list[Path], int]:
     """(the files of the report's PI-001/PI-002 findings, how many could not be found). Each is found again by
     its finding's locator (the report shows paths masked: ``auditor.files.locator``); a report without locators
     (older versions) by its shown path. What is not found is printed with the reason."""
@@ -96,30 +97,37 @@ def _files_from_report(path: Path) -> tuple[list[Path], int]:
         found, why = locator.resolve(ev["locator"])
         out += found
         if not found:
-            hint = "; unpack the archive and mask the exports inside" if why == "a file inside an archive" else ""
-            echo(f"skip {display_path(shown)}: {why}{hint}")
+            said = Text("remediate.in_archive") if why == "a file inside an archive" else Worded(why)
+            echo(Text("remediate.skip", path=display_path(shown), why=said).text(lang))
             unresolved += 1
     return out, unresolved
 
 
-def _not_a_file(path: Path) -> str | None:
+def _not_a_file(path: Path) -> Text | None:
     """Why ``path`` is not a file to mask at all (a folder, a device, a FIFO…), before its extension is asked."""
     mode = os.lstat(path).st_mode
     if stat.S_ISREG(mode) or stat.S_ISLNK(mode):  # a link is judged when the file is opened
         return None
-    hint = ("; give the export files in it, or scan it (auditor scan --path FOLDER -o r.json) and mask with "
-            "--from-report r.json") if stat.S_ISDIR(mode) else ""
-    return f"{safeio.kind_of(mode)}, not a file that can be masked{hint}"
+    return Text("remediate.not_a_file_folder" if stat.S_ISDIR(mode) else "remediate.not_a_file",
+                kind=Worded(safeio.kind_of(mode)))
+
+
+def _said(exc: Exception, lang: str) -> str:
+    """Why a file could not be masked or restored, in ``lang``: our message, or words of safeio/the OS that the
+    catalog recognises (``[reason.*]``), else as they are."""
+    message = getattr(exc, "message", None)
+    return localized(message if isinstance(message, Text) else Worded(str(exc)), lang)
 
 
 def _mask(args: argparse.Namespace, q: Quarantine) -> int:
+    lang = args.lang
     targets = [Path(p) for p in args.files]
     unresolved = 0
     reported: set[str] = set()
     if args.from_report:
-        from_report, unresolved = _files_from_report(args.from_report)
+        from_report, unresolved = _files_from_report(args.from_report, args.lang)
         if not from_report and not unresolved:
-            echo(f"{args.from_report}: no PI-001/PI-002 file findings: nothing to mask")
+            echo(Text("remediate.no_findings", path=args.from_report).text(lang))
         targets += from_report
         reported = {str(p) for p in from_report}
     if not targets and not unresolved:
@@ -137,81 +145,83 @@ def _mask(args: argparse.Namespace, q: Quarantine) -> int:
             continue
         seen.add(str(path))
         if "!" in str(path) and not os.path.lexists(path):
-            echo(f"skip {shown}: a file inside an archive; unpack the archive and mask the exports inside")
+            echo(Text("remediate.skip", path=shown, why=Text("remediate.in_archive")).text(lang))
             failed += 1
             continue
         if not os.path.lexists(path):
-            echo(f"skip {shown}: no longer there")
+            echo(Text("remediate.skip", path=shown, why=Text("remediate.no_longer_there")).text(lang))
             failed += 1
             continue
         problem = _not_a_file(path) or format_problem(path)
         if problem:
-            echo(f"cannot mask {shown}: {problem}")
+            echo(Text("remediate.cannot_mask", path=shown, why=problem).text(lang))
             failed += 1
             continue
         try:
             if args.apply:
                 qid, outcome = q.mask(path, rules)
                 if qid is None:
-                    echo(f"nothing to mask in {shown}: no unmasked personal data found")
+                    echo(Text("remediate.nothing_to_mask", path=shown).text(lang))
                     continue
-                echo(f"masked {shown}: {outcome.describe()}")
-                echo(f"  original quarantined as {qid} (undo: auditor remediate restore {qid} --apply)")
+                echo(Text("remediate.masked", path=shown, outcome=outcome.describe(lang)).text(lang))
+                echo("  " + Text("remediate.quarantined_as", qid=qid).text(lang))
             else:
                 outcome = q.preview(path, rules)
                 if not outcome.cells_changed:
-                    echo(f"nothing to mask in {shown}: no unmasked personal data found")
+                    echo(Text("remediate.nothing_to_mask", path=shown).text(lang))
                     continue
-                echo(f"would mask {shown}: {outcome.describe()}; the original would go to the quarantine")
+                echo(Text("remediate.would_mask", path=shown, outcome=outcome.describe(lang)).text(lang))
         except InQuarantine as exc:
             if str(path) in reported and str(path) not in {str(p) for p in args.files}:
-                echo(f"note: {shown} passed over: {exc}")
+                echo(Text("remediate.passed_over", path=shown, why=_said(exc, lang)).text(lang))
                 continue
-            echo(f"cannot mask {shown}: {exc}")
+            echo(Text("remediate.cannot_mask", path=shown, why=_said(exc, lang)).text(lang))
             failed += 1
         except CannotMask as exc:
-            echo(f"cannot mask {shown}: {exc}")
+            echo(Text("remediate.cannot_mask", path=shown, why=_said(exc, lang)).text(lang))
             failed += 1
         except OSError as exc:
-            echo(f"cannot mask {shown}: {exc.strerror or exc}; the file was not changed")
+            echo(Text("remediate.cannot_mask", path=shown,
+                      why=Text("remediate.not_changed", why=os_error(exc))).text(lang))
             failed += 1
     if not args.apply:
-        print("dry run: nothing changed (add --apply to mask)")
+        echo(Text("remediate.dry_run_mask").text(lang))
     return 1 if failed else 0
 
 
 def _restore(args: argparse.Namespace, q: Quarantine) -> int:
+    lang = args.lang
     qid = q.resolve(args.id)
     try:
         meta, current = q.restore_check(qid)
         if not args.apply:
-            state = ("missing" if current is None else "the masked version" if current == meta["masked_sha256"]
-                     else "already the original")
-            echo(f"would restore {display_path(meta['path'])} from {qid} (masked {meta['masked_at']}; "
-                 f"the file is now {state})")
-            print("dry run: nothing changed (add --apply to restore)")
+            state = Text("remediate.state.missing" if current is None else "remediate.state.masked"
+                         if current == meta["masked_sha256"] else "remediate.state.original")
+            echo(Text("remediate.would_restore", path=display_path(meta["path"]), qid=qid, at=meta["masked_at"],
+                      state=state).text(lang))
+            echo(Text("remediate.dry_run_restore").text(lang))
             return 0
         path = q.restore(qid)
     except CannotMask as exc:
-        echo(f"cannot restore {qid}: {exc}", err=True)
+        echo(Text("remediate.cannot_restore", qid=qid, why=_said(exc, lang)).text(lang), err=True)
         return 1
-    echo(f"restored {display_path(path)} (byte for byte, SHA-256 {meta['orig_sha256'][:16]}…); "
-         f"{qid} removed from the quarantine")
+    echo(Text("remediate.restored", path=display_path(path), digest=meta["orig_sha256"][:16], qid=qid).text(lang))
     return 0
 
 
 def _list(args: argparse.Namespace, q: Quarantine) -> int:
     items = q.items()
     damaged = q.damaged() if q.exists else []
+    lang = args.lang
     if not items and not damaged:
-        echo(f"the quarantine is empty ({q.root})")
+        echo(Text("remediate.list.empty", root=q.root).text(lang))
         return 0
-    echo(f"quarantine: {q.root}")
+    echo(Text("remediate.list.head", root=q.root).text(lang))
     for m in items:
-        echo(f"{m['id']}  {m['masked_at']}  {display_path(m['path'])}  "
-             f"({m['format']}, {m['rows_changed']} rows masked)")
+        echo(Text("remediate.list.item", qid=m["id"], at=m["masked_at"], path=display_path(m["path"]),
+                  format=m["format"], rows=m["rows_changed"]).text(lang))
     if damaged:
-        echo(f"damaged, set aside (kept, never deleted; {q.damaged_dir}):")
+        echo(Text("remediate.list.damaged", folder=q.damaged_dir).text(lang))
         for d in damaged:
             echo(f"{d['id']}  {d['at']}  {d['reason']}")
     return 0

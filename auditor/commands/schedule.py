@@ -21,7 +21,7 @@ from typing import Any
 from ..core.options import ScanOptions, positive
 from ..durable import write_bytes
 from ..errors import UsageError
-from ..messages import os_error
+from ..messages import Text, localized, os_error
 from ..paths import prepare, reports_dir, state_dir
 from ..schedule import SCAN_OPTIONS, Job, When, parse_when
 from ..schedule import backends as be
@@ -127,7 +127,7 @@ def _install(args: argparse.Namespace) -> int:
         raise UsageError("usage.schedule.needs_admin")
     job = _job(args, system)
     if args.print:
-        return _print_texts(job, system, args.backend)
+        return _print_texts(job, system, args.backend, args.lang)
     backend = be.choose(args.backend, system)
     try:
         prepare(job.output_dir)
@@ -140,7 +140,7 @@ def _install(args: argparse.Namespace) -> int:
             be.BACKENDS[old["backend"]](system).remove()
     result = backend.install(job)
     for line in result.lines:
-        echo(line)  # may quote the scheduler's own output
+        echo(localized(line, args.lang))  # may quote the scheduler's own output
     if not result.ok:
         return 2
     state = {"backend": backend.name, "scope": "system" if system else "user", "when": job.when.to_dict(),
@@ -153,23 +153,23 @@ def _install(args: argparse.Namespace) -> int:
     except OSError as exc:  # registered, but not recorded: say so (status and remove read the record)
         raise UsageError("usage.schedule.cannot_record", state_path=_state_path(system), why=os_error(exc),
                          name=backend.name) from None
-    echo(f"schedule installed: {job.when.describe()}, reports in {job.output_dir} (last {job.keep} kept), "
-          f"next run {job.when.next_after(dt.datetime.now()).strftime('%Y-%m-%d %H:%M')}")
+    echo(Text("schedule.installed", when=job.when.describe(), output_dir=job.output_dir, keep=job.keep,
+              next_run=_next_run(job.when)).text(args.lang))
     return 0
 
 
-def _print_texts(job: Job, system: bool, backend: str) -> int:
+def _print_texts(job: Job, system: bool, backend: str, lang: str) -> int:
     """What ``install`` would write on this host, decided as ``install`` decides (``backends.plan``): the text on
     stdout (ready to copy), which backend and why on stderr."""
     chosen, passed_over = be.plan(backend, system)
-    why = f" ({'; '.join(passed_over)})" if passed_over else ""
+    why = Text("schedule.print.passed_over", reasons=passed_over) if passed_over else ""
     if chosen is not None:
         name = chosen.name
-        echo(f"schedule install would use {name} here, {_where(name, system)}{why}", err=True)
+        echo(Text("schedule.print.would_use", name=name, where=_where(name, system), why=why).text(lang), err=True)
     else:
         name = be.fallback(backend)
-        echo(f"note: no scheduler is usable here{why}; `schedule install` would refuse (exit 2). Shown: what "
-             f"{name} would get once it is usable, {_where(name, system)}", err=True)
+        echo(Text("schedule.print.none_usable", name=name, where=_where(name, system), why=why).text(lang),
+             err=True)
     if name == "schtasks":
         print(texts.task_xml(job, system), end="")
     elif name == "systemd":
@@ -181,13 +181,21 @@ def _print_texts(job: Job, system: bool, backend: str) -> int:
     return 0
 
 
-def _where(name: str, system: bool) -> str:
+def _where(name: str, system: bool) -> Text:
     if name == "schtasks":
-        return f"task {be.TASK_NAME} ({'as SYSTEM' if system else 'for this user, S4U'})"
+        return Text("schedule.where.task_system" if system else "schedule.where.task_user", task=be.TASK_NAME)
     if name == "systemd":
-        return f"units in {be.Systemd(system).unit_dir()}"
+        return Text("schedule.where.units", folder=be.Systemd(system).unit_dir())
     cron = be.Cron(system)
-    return f"entry in {cron.file}" if cron.file else "entry in this user's crontab"
+    return Text("schedule.where.cron_file", file=cron.file) if cron.file else Text("schedule.where.user_crontab")
+
+
+def _scope(system: bool) -> Text:
+    return Text("schedule.scope.system" if system else "schedule.scope.user")
+
+
+def _next_run(when: When) -> str:
+    return when.next_after(dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
 
 
 def _scopes(args: argparse.Namespace) -> list[bool]:
@@ -198,29 +206,33 @@ def _scopes(args: argparse.Namespace) -> list[bool]:
 
 def _status(args: argparse.Namespace) -> int:
     found = False
+    lang = args.lang
     for system in _scopes(args):
         state = _load_state(system)
-        scope = "system" if system else "user"
+        scope = _scope(system)
         if not state:
-            print(f"{scope}: no schedule installed")
+            echo(Text("schedule.status.none", scope=scope).text(lang))
             continue
         backend = be.BACKENDS[state["backend"]](system)
         res = backend.status()
         found = found or res.ok
         when = When.from_dict(state["when"])
         out = Path(state["output_dir"])
-        echo(f"{scope}: {state['backend']}, {when.describe()}, reports in {out} (last {state['keep']} kept)")
-        echo(f"  installed {state['installed_at']}; registered: {'yes' if res.ok else 'NO (missing or inactive)'}")
+        echo(Text("schedule.status.head", scope=scope, backend=state["backend"], when=when.describe(),
+                  output_dir=out, keep=state["keep"]).text(lang))
+        echo("  " + Text("schedule.status.registered" if res.ok else "schedule.status.not_registered",
+                         at=state["installed_at"]).text(lang))
         for k, v in res.facts.items():
             if v not in (None, "", []):
-                echo(f"  {k}: {v}")  # the scheduler's own words
-        echo(f"  next run: {when.next_after(dt.datetime.now()).strftime('%Y-%m-%d %H:%M')}")
-        echo(f"  reports kept: {len(report_stems(out))} of this PC")
+                echo(f"  {k}: {localized(v, lang)}")  # the scheduler's own words, under its own property names
+        echo("  " + Text("schedule.status.next_run", at=_next_run(when)).text(lang))
+        echo("  " + Text("schedule.status.reports_kept", count=len(report_stems(out))).text(lang))
         last = read_last_run(out)  # the output folder may be shared: its files are shown, never obeyed
         if last and {"at", "exit_code", "message"} <= set(last):
-            echo(f"  last run: {last['at']} exit {last['exit_code']}: {last['message']}")
+            echo("  " + Text("schedule.status.last_run", at=last["at"], code=last["exit_code"],
+                             message=last["message"]).text(lang))
         else:
-            echo("  last run: none yet")
+            echo("  " + Text("schedule.status.no_last_run").text(lang))
     return 0 if found else 1
 
 
@@ -228,7 +240,7 @@ def _remove(args: argparse.Namespace) -> int:
     removed = False
     for system in _scopes(args):
         state = _load_state(system)
-        scope = "system" if system else "user"
+        scope = _scope(system)
         names = [state["backend"]] if state else [n for n in (["schtasks"] if sys.platform == "win32"
                                                               else ["systemd", "cron"])]
         for name in names:
@@ -238,14 +250,14 @@ def _remove(args: argparse.Namespace) -> int:
                 continue
             res = backend.remove()
             for line in res.lines:
-                echo(line)
+                echo(localized(line, args.lang))
             removed = removed or res.ok
         try:
             _state_path(system).unlink()
             removed = True
         except FileNotFoundError:
             pass
-        print(f"{scope}: schedule removed (reports kept)" if state else f"{scope}: no schedule was installed")
+        echo(Text("schedule.removed" if state else "schedule.not_installed", scope=scope).text(args.lang))
     return 0
 
 

@@ -22,6 +22,7 @@ from typing import BinaryIO, Callable, Iterable
 from .. import safeio
 from ..durable import fsync_dir, sha256_stream, write_chunks
 from ..files.textpath import display_path
+from ..messages import Text, Worded
 from ..safeio import OpenDir, Refused
 
 WINDOWS = sys.platform == "win32"
@@ -34,7 +35,11 @@ MAX_DEPTH = 4096
 
 class FolderChanged(Exception):
     """The folder is no longer the one the operation started in (or the one recorded when the file was
-    masked); nothing was renamed there."""
+    masked); nothing was renamed there. The message is a messages.Text (English as ``str``)."""
+
+    def __init__(self, message: Text) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def _is_root() -> bool:
@@ -128,23 +133,24 @@ class Folder:
     def verify(self, recorded: list[int] | tuple[int, int] | None) -> None:
         """FolderChanged when this is not the folder recorded earlier (None: nothing recorded)."""
         if recorded is not None and tuple(recorded) != self.identity:
-            raise FolderChanged(f"the folder {self.shown} is not the one the file was masked in (it was replaced "
-                                "or recreated since)")
+            raise FolderChanged(Text("remediate.folder.not_the_one", folder=self.shown))
 
     def still_there(self) -> None:
         """FolderChanged unless the path still leads, without a user's link, to this very folder."""
         try:
             now = OpenDir.open(self.path)
         except Refused as exc:
-            raise FolderChanged(f"the folder {self.shown} was replaced while we worked in it ({exc.reason})") from None
+            raise FolderChanged(Text("remediate.folder.replaced_because", folder=self.shown,
+                                     why=Worded(exc.reason))) from None
         except OSError as exc:
-            raise FolderChanged(f"the folder {self.shown} is no longer there ({safeio.reason_of(exc)})") from None
+            raise FolderChanged(Text("remediate.folder.gone", folder=self.shown,
+                                     why=Worded(safeio.reason_of(exc)))) from None
         try:
             same = (now.dev, now.ino) == self.identity
         finally:
             now.close()
         if not same:
-            raise FolderChanged(f"the folder {self.shown} was replaced while we worked in it")
+            raise FolderChanged(Text("remediate.folder.replaced", folder=self.shown))
 
     def within(self, ident: tuple[int, int]) -> bool:
         """Whether this folder is the folder ``ident`` (device, inode) or lies anywhere below it."""

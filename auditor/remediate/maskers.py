@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .. import safeio
+from ..messages import Text, Worded
 from ..pii import cells
 from ..files.file_scan import FileScanner, _sheet_xml_bytes
 from ..pii.masking import mask_address_unit, mask_id, mask_mobile, mask_name
@@ -52,7 +53,12 @@ XLSX_UNSAFE = ("xl/charts/", "xl/drawings/", "xl/media/", "xl/pivotTables/", "xl
 
 
 class CannotMask(Exception):
-    """This file cannot be masked in place; the message says why. The file is left as it is."""
+    """This file cannot be masked in place; the message says why (a messages.Text, shown in the command's
+    --lang through ``messages.localized``, or a text worded elsewhere). The file is left as it is."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass
@@ -80,18 +86,22 @@ class MaskOutcome:
     def rows_changed(self) -> int:
         return sum(s.rows_changed for s in self.sheets)
 
-    def describe(self) -> str:
+    def describe(self, lang: str = "en") -> str:
+        """What masking changes (format, counts, the columns by header and kind), in ``lang``."""
         cols = []
         for s in self.sheets:
             if not s.cells_changed:
                 continue
-            names = ", ".join(f"{c['header'] or '#' + str(c['index'] + 1)} ({c['kind'] or 'free text'})"
+            names = ", ".join(Text("remediate.outcome.column", header=c["header"] or "#" + str(c["index"] + 1),
+                                   kind=c["kind"] or Text("remediate.outcome.free_text")).text(lang)
                               for c in s.columns if c.get("changed"))
-            cols.append(f"{s.sheet + ': ' if s.sheet else ''}{names}")
+            cols.append(Text("remediate.outcome.sheet", sheet=s.sheet, names=names) if s.sheet else names)
         fmt = self.format.upper()
         if self.format == "csv":
-            fmt += f", {self.encoding}{' with BOM' if self.bom else ''}, delimiter {self.delimiter!r}"
-        return f"{fmt}; {self.rows_changed} rows, {self.cells_changed} cells; columns {'; '.join(cols)}"
+            fmt = Text("remediate.outcome.csv_bom" if self.bom else "remediate.outcome.csv", encoding=self.encoding,
+                       delimiter=repr(self.delimiter))
+        return Text("remediate.outcome.summary", fmt=fmt, rows=self.rows_changed, cells=self.cells_changed,
+                    columns=cols).text(lang)
 
 
 class CellMasker:
@@ -204,7 +214,7 @@ def _place_names(rows: list[list[str]], index: int) -> bool:
 def _decode(raw: bytes) -> tuple[bytes, str, str]:
     """(byte-order mark, codec, text); CannotMask when the bytes would not come back identical."""
     if is_binary(raw[:SAMPLE]):
-        raise CannotMask("binary content, not a text table")
+        raise CannotMask(Text("remediate.problem.binary"))
     bom, codec = sniff(raw[:SAMPLE])
     body = raw[len(bom):]
     codec = codecs.lookup(codec).name
@@ -214,8 +224,7 @@ def _decode(raw: bytes) -> tuple[bytes, str, str]:
     except (UnicodeError, LookupError):
         same, text = False, ""
     if not same:
-        raise CannotMask(f"the file does not round-trip through {codec}; it cannot be rewritten without changing "
-                         "bytes outside the personal data")
+        raise CannotMask(Text("remediate.problem.no_round_trip", codec=codec))
     return bom, codec, text
 
 
@@ -233,11 +242,9 @@ def _records(text: str, delim: str) -> Iterator[list[tuple[int, int]]]:
         while True:
             m = rx.match(text, pos)
             if m.end() - m.start() > MAX_FIELD:
-                raise CannotMask(f"a field longer than {MAX_FIELD} characters: not a table export that can be "
-                                 "rewritten in place")
+                raise CannotMask(Text("remediate.problem.long_field", limit=MAX_FIELD))
             if len(row) >= MAX_COLUMNS:
-                raise CannotMask(f"more than {MAX_COLUMNS} columns in a record: not a table export that can be "
-                                 "rewritten in place")
+                raise CannotMask(Text("remediate.problem.many_columns", limit=MAX_COLUMNS))
             row.append((m.start(), m.end()))
             pos = m.end()
             if pos < n and text[pos] == delim:
@@ -277,7 +284,7 @@ def mask_text_table(src: Path, dest: Path, rules: PiiRules) -> MaskOutcome:
     try:
         raw = safeio.read_bytes(src, max_size=MAX_TEXT_BYTES)
     except safeio.Refused as exc:
-        raise CannotMask(f"cannot rewrite in place: {exc.reason}") from None
+        raise CannotMask(Text("remediate.problem.cannot_rewrite", why=Worded(exc.reason))) from None
     bom, codec, text = _decode(raw)
     delim = sniff_delimiter(text[:SAMPLE])
     masker = CellMasker(rules)
@@ -315,25 +322,24 @@ def mask_workbook(src: Path, dest: Path, rules: PiiRules) -> MaskOutcome:
         with zipfile.ZipFile(src) as zf:
             infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise CannotMask(f"not a readable XLSX workbook (encrypted, or damaged: {type(exc).__name__})") from None
+        raise CannotMask(Text("remediate.problem.unreadable_workbook", kind=type(exc).__name__)) from None
     unsafe = sorted({i.filename.split("/")[1] for i in infos if i.filename.startswith(XLSX_UNSAFE)})
     if unsafe:
-        raise CannotMask(f"the workbook holds {', '.join(unsafe)} that rewriting would drop; mask it in Excel/WPS, "
-                         "or save the data sheets alone as a new .xlsx")
+        raise CannotMask(Text("remediate.problem.workbook_parts", parts=", ".join(unsafe)))
     with open(src, "rb") as fh:
         sheet_xml = _sheet_xml_bytes(fh)
     parts = sum(i.file_size for i in infos)  # zipfile never inflates a member past its declared size
     if sheet_xml > MAX_SHEET_XML or parts > MAX_WORKBOOK_PARTS or len(infos) > MAX_WORKBOOK_MEMBERS:
-        raise CannotMask(f"too large to rewrite in place safely ({sheet_xml >> 20} MiB of sheet data, {parts >> 20} "
-                         f"MiB in {len(infos)} parts; limits {MAX_SHEET_XML >> 20} MiB, {MAX_WORKBOOK_PARTS >> 20} "
-                         f"MiB, {MAX_WORKBOOK_MEMBERS} parts); mask it in Excel/WPS")
+        raise CannotMask(Text("remediate.problem.workbook_too_large", sheet_mib=sheet_xml >> 20, parts_mib=parts >> 20,
+                              parts=len(infos), max_sheet_mib=MAX_SHEET_XML >> 20,
+                              max_parts_mib=MAX_WORKBOOK_PARTS >> 20, max_parts=MAX_WORKBOOK_MEMBERS))
     import openpyxl
 
     try:
         wb = openpyxl.load_workbook(src, keep_vba=src.suffix.lower() == ".xlsm", keep_links=True)
         cached = _cached_formula_values(src, wb)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds of errors on odd files
-        raise CannotMask(f"cannot open the workbook ({type(exc).__name__})") from None
+        raise CannotMask(Text("remediate.problem.cannot_open_workbook", kind=type(exc).__name__)) from None
     masker = CellMasker(rules)
     outcome = MaskOutcome(src.suffix.lower().lstrip("."))
     for n, ws in enumerate(wb.worksheets, 1):
@@ -341,8 +347,8 @@ def mask_workbook(src: Path, dest: Path, rules: PiiRules) -> MaskOutcome:
         rows = _rows(ws)
         if width > MAX_COLUMNS or width * len(rows) > MAX_SHEET_CELLS:
             wb.close()
-            raise CannotMask(f"sheet {n} spans {len(rows)} rows x {width} columns: too large to rewrite in place "
-                             f"safely (limits: {MAX_COLUMNS} columns, {MAX_SHEET_CELLS} cells); mask it in Excel/WPS")
+            raise CannotMask(Text("remediate.problem.sheet_too_large", sheet=n, rows=len(rows), columns=width,
+                                  max_columns=MAX_COLUMNS, max_cells=MAX_SHEET_CELLS))
         formulas = cached.get(ws.title, {})
 
         def values(cells: dict) -> list[str]:
@@ -369,7 +375,7 @@ def mask_workbook(src: Path, dest: Path, rules: PiiRules) -> MaskOutcome:
     try:
         wb.save(dest)
     except Exception as exc:  # noqa: BLE001 - openpyxl cannot write back what it read from an odd file
-        raise CannotMask(f"the masked workbook could not be written ({type(exc).__name__})") from None
+        raise CannotMask(Text("remediate.problem.cannot_write_workbook", kind=type(exc).__name__)) from None
     finally:
         wb.close()
     return outcome
@@ -422,7 +428,7 @@ def _cached_formula_values(src: Path, wb) -> dict[str, dict[tuple[int, int], obj
 _CACHED_V = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 
 
-def workbook_residue(path: Path, masker: "CellMasker") -> str | None:
+def workbook_residue(path: Path, masker: "CellMasker") -> Text | None:
     """Why a (masked) workbook still holds personal data where the value scan cannot see it: a formula whose
     constants hold a mobile or ID number, a defined name, or the cached values of an external link."""
     import openpyxl
@@ -436,12 +442,12 @@ def workbook_residue(path: Path, masker: "CellMasker") -> str | None:
                         continue
                     formula = formula_of(c.value)
                     if formula and any(masker.holds_unmasked(v) for v in hidden_values(formula)):
-                        return f"a formula (cell {c.coordinate} of sheet {n}) holds a mobile or ID number in clear"
+                        return Text("remediate.problem.formula_in_clear", cell=c.coordinate, sheet=n)
         scoped = [d for ws in wb.worksheets for d in getattr(ws, "defined_names", {}).values()]
         for dn in [*wb.defined_names.values(), *scoped]:
             text = dn.attr_text or ""
             if any(masker.holds_unmasked(v) for v in hidden_values(text)):
-                return "a defined name holds a mobile or ID number in clear; delete it in Excel first"
+                return Text("remediate.problem.defined_name_in_clear")
     finally:
         wb.close()
     with zipfile.ZipFile(path) as zf:
@@ -449,24 +455,23 @@ def workbook_residue(path: Path, masker: "CellMasker") -> str | None:
             if not info.filename.startswith("xl/externalLinks/") or not info.filename.endswith(".xml"):
                 continue
             if info.file_size > MAX_LINK_CACHE:
-                return "an external link's cached values are too large to check; break the links in Excel first"
+                return Text("remediate.problem.link_cache_too_large")
             for m in _CACHED_V.finditer(zf.read(info)):
                 if masker.holds_unmasked(m.group(1).decode("utf-8", "replace")):
-                    return ("an external link's cached values hold a mobile or ID number in clear; break the links "
-                            "in Excel first")
+                    return Text("remediate.problem.link_cache_in_clear")
     return None
 
 
-def format_problem(path: Path) -> str | None:
+def format_problem(path: Path) -> Text | None:
     """Why a file of this type cannot be masked in place; None when it can."""
     ext = path.suffix.lower()
     if ext in SUPPORTED:
         return None
     if ext in (".xls", ".xlsb", ".ods", ".et"):
-        return f"{ext} workbooks cannot be rewritten in place; save the file as .xlsx first"
+        return Text("remediate.problem.old_workbook", ext=ext)
     if ext in (".zip", ".rar", ".7z"):
-        return "an archive: unpack it and mask the exports inside"
-    return f"not a table format that can be masked ({ext or 'no extension'})"
+        return Text("remediate.problem.archive")
+    return Text("remediate.problem.not_table", ext=ext or Text("remediate.problem.no_extension"))
 
 
 def mask_file(src: Path, dest: Path, rules: PiiRules) -> MaskOutcome:
@@ -483,19 +488,18 @@ def mask_file(src: Path, dest: Path, rules: PiiRules) -> MaskOutcome:
         try:
             left = FileScanner(rules).scan(dest)
         except Exception as exc:  # noqa: BLE001 - whatever stops the read-back, the masking is not proven
-            raise CannotMask(f"the masked version could not be read back ({type(exc).__name__}); file left "
-                             "unchanged") from None
+            raise CannotMask(Text("remediate.problem.unreadable_result_kind", kind=type(exc).__name__)) from None
         bad = [o for o in left if o.skipped]
         if bad:
-            raise CannotMask(f"the masked version could not be read back ({bad[0].skipped}); file left unchanged")
+            raise CannotMask(Text("remediate.problem.unreadable_result", why=Worded(str(bad[0].skipped))))
         records = sum(o.records for o in left)
         if records:
-            raise CannotMask(f"after masking, {records} rows would still hold unmasked data; file left unchanged")
+            raise CannotMask(Text("remediate.problem.rows_left", rows=records))
     if src.suffix.lower() in SHEET_FORMATS:
         try:
             residue = workbook_residue(dest if outcome.cells_changed else src, CellMasker(rules))
         except Exception as exc:  # noqa: BLE001 - openpyxl on a workbook it wrote itself: still a refusal
-            residue = f"the masked version could not be read back ({type(exc).__name__})"
+            residue = Text("remediate.problem.unreadable_back", kind=type(exc).__name__)
         if residue:
-            raise CannotMask(f"{residue}; file left unchanged")
+            raise CannotMask(Text("remediate.problem.left_unchanged", why=residue))
     return outcome

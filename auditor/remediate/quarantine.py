@@ -47,7 +47,7 @@ from .. import safeio
 from ..durable import (CHUNK, fsync_dir, mkdir_private, private_dir, private_temp_dir, restrict_to_owner, sha256_file,
                        sha256_stream, write_bytes, write_chunks)
 from ..errors import UsageError
-from ..messages import os_error
+from ..messages import Text, Worded, os_error
 from ..paths import prepare, quarantine_dir
 from ..pii.rules import PiiRules
 from ..files.textpath import display_path
@@ -99,13 +99,15 @@ def _chunks(fh: BinaryIO, h: Any = None) -> Iterator[bytes]:
         yield chunk
 
 
-def _why(exc: BaseException) -> str:
-    """The short reason of a failed step, whatever raised it."""
+def _why(exc: BaseException) -> Text | Worded:
+    """The short reason of a failed step, whatever raised it (English as a str; in a message, in its language)."""
+    if isinstance(getattr(exc, "message", None), Text):
+        return exc.message
     if isinstance(exc, safeio.Refused):
-        return exc.reason
+        return Worded(exc.reason)
     if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return str(exc)
+        return Worded(exc.strerror)
+    return Worded(str(exc))
 
 
 def _current(folder: Folder | None, name: str) -> str | None:
@@ -115,7 +117,8 @@ def _current(folder: Folder | None, name: str) -> str | None:
     try:
         return folder.sha256(name)
     except safeio.Refused as exc:
-        raise CannotMask(f"{display_path(folder.path / name)} is now {exc.reason}; move it away first") from None
+        raise CannotMask(Text("remediate.problem.now_is", path=display_path(folder.path / name),
+                              why=Worded(exc.reason))) from None
 
 
 def _current_or_none(folder: Folder | None, name: str) -> str | None:
@@ -281,7 +284,7 @@ class Quarantine:
         shutil.rmtree(self.item(qid), ignore_errors=True)
         fsync_dir(self.items_dir)
 
-    def _set_aside(self, name: str, reason: str, *, item: bool, journal: bool | Path) -> str:
+    def _set_aside(self, name: str, reason: str, *, item: bool, journal: bool | Path) -> Text:
         """Move a damaged item and/or journal entry (``journal``: True for ``<name>.json``, or the entry's own
         path) into damaged/ with the reason; never delete it."""
         private_dir(self.damaged_dir)
@@ -304,10 +307,10 @@ class Quarantine:
                     tag="auditor-damaged")
         for d in (self.items_dir, self.journal_dir, self.damaged_dir):
             fsync_dir(d)
-        return f"{name}: damaged ({reason}); set aside in {dest}"
+        return Text("remediate.recover.set_aside", name=name, why=Worded(reason), folder=dest)
 
     # ------------------------------------------------------------------ recovery
-    def recover(self) -> list[str]:
+    def recover(self) -> list[Text]:
         """Complete or roll back every interrupted operation, then set aside what cannot be trusted; what was
         done, one line each. One damaged record never stops the others."""
         self.acquire()
@@ -329,17 +332,17 @@ class Quarantine:
                     done.append(self._set_aside(qid if ours else p.name, exc.reason, item=not keep_item, journal=p))
                     continue
                 except OSError as exc:
-                    done.append(f"journal {qid}: {safeio.reason_of(exc)}; left for the next run")
+                    done.append(Text("remediate.recover.journal_unreadable", qid=qid,
+                                     why=Worded(safeio.reason_of(exc))))
                     continue
                 try:
                     done.append(self._recover_one(qid, entry))
                 except (OSError, CannotMask) as exc:
-                    done.append(f"interrupted operation {qid} could not be finished ({_why(exc)}); left for the next "
-                                "run")
+                    done.append(Text("remediate.recover.unfinished", qid=qid, why=_why(exc)))
         done += self._sweep()
         return done
 
-    def _sweep(self) -> list[str]:
+    def _sweep(self) -> list[Text]:
         """Set aside every item that is not one (a stray file or link, a missing or damaged meta.json or
         original). Items with a journal are left to the journal."""
         done = []
@@ -361,22 +364,22 @@ class Quarantine:
                 continue
         return done
 
-    def _folder(self, path: Path, recorded: list[int] | None) -> tuple[Folder | None, str | None]:
+    def _folder(self, path: Path, recorded: list[int] | None) -> tuple[Folder | None, Text | Worded | None]:
         """The folder of ``path`` held open and checked against ``recorded``; (None, why) when it cannot be."""
         try:
             folder = Folder.open(path.parent)
         except safeio.Refused as exc:
-            return None, exc.reason
+            return None, Worded(exc.reason)
         except OSError as exc:
-            return None, safeio.reason_of(exc)
+            return None, Worded(safeio.reason_of(exc))
         try:
             folder.verify(recorded)
         except FolderChanged as exc:
             folder.close()
-            return None, str(exc)
+            return None, exc.message
         return folder, None
 
-    def _recover_one(self, qid: str, entry: dict[str, Any]) -> str:
+    def _recover_one(self, qid: str, entry: dict[str, Any]) -> Text:
         op, state = entry["op"], entry["state"]
         path = Path(entry["path"])
         shown = display_path(path)
@@ -387,14 +390,14 @@ class Quarantine:
             if op == "mask" and state == "begin":
                 self._drop_item(qid)
                 self._unjournal(qid)
-                return f"interrupted masking of {shown} rolled back: the file was not changed"
+                return Text("remediate.recover.mask_rolled_back", path=shown)
             if op == "mask":
                 return self._recover_mask_ready(qid, entry, path, folder, why)
             meta = self._meta_or_none(qid)
             if state == "restored":
                 self._drop_item(qid)
                 self._unjournal(qid)
-                return f"interrupted restore of {shown} completed ({qid})"
+                return Text("remediate.recover.restore_completed", path=shown, qid=qid)
             if meta is None:
                 self._unjournal(qid)
                 return self._set_aside(qid, "item damaged during an interrupted restore", item=True, journal=False)
@@ -402,16 +405,16 @@ class Quarantine:
                 folder.set_metadata(path.name, mode=meta["mode"], owner=_owner(meta), mtime_ns=meta["mtime_ns"])
                 self._drop_item(qid)
                 self._unjournal(qid)
-                return f"interrupted restore of {shown} completed ({qid})"
+                return Text("remediate.recover.restore_completed", path=shown, qid=qid)
             self._unjournal(qid)
-            note = f" ({why})" if why else ""
-            return f"interrupted restore of {shown} rolled back: {qid} is still in quarantine{note}"
+            return Text("remediate.recover.restore_rolled_back_because" if why else
+                        "remediate.recover.restore_rolled_back", path=shown, qid=qid, why=why)
         finally:
             if folder is not None:
                 folder.close()
 
     def _recover_mask_ready(self, qid: str, entry: dict[str, Any], path: Path, folder: Folder | None,
-                            why: str | None) -> str:
+                            why: Text | Worded | None) -> Text:
         shown = display_path(path)
         meta = self._meta_or_none(qid)
         if folder is None:
@@ -419,27 +422,26 @@ class Quarantine:
                 self._unjournal(qid)
                 return self._set_aside(qid, f"interrupted masking; folder unusable ({why})", item=True, journal=False)
             self._unjournal(qid)
-            return f"interrupted masking of {shown} left as it is ({why}); the original stays in quarantine as {qid}"
+            return Text("remediate.recover.mask_left", path=shown, why=why, qid=qid)
         current = _current_or_none(folder, path.name)
         if current == entry["masked_sha256"]:
             self._unjournal(qid)
-            return f"interrupted masking of {shown} completed (original in quarantine as {qid})"
+            return Text("remediate.recover.mask_completed", path=shown, qid=qid)
         if current == entry["orig_sha256"] and meta is not None:
             masked = self.item(qid) / meta["masked"]
             if meta["masked_sha256"] == entry["masked_sha256"] and self._sha_in_item(masked) == entry["masked_sha256"]:
                 with safeio.open_regular(masked) as fh:
                     folder.replace(path.name, _chunks(fh), mode=meta["mode"], owner=_owner(meta), tag="auditor-mask")
                 self._unjournal(qid)
-                return f"interrupted masking of {shown} completed (original in quarantine as {qid})"
+                return Text("remediate.recover.mask_completed", path=shown, qid=qid)
             self._drop_item(qid)
             self._unjournal(qid)
-            return f"interrupted masking of {shown} rolled back (masked copy incomplete): the file is the original"
+            return Text("remediate.recover.mask_incomplete", path=shown)
         if meta is None:
             self._unjournal(qid)
             return self._set_aside(qid, "interrupted masking; item record damaged", item=True, journal=False)
         self._unjournal(qid)
-        return (f"{shown} is missing or was changed after an interrupted masking; the original stays in quarantine "
-                f"as {qid}")
+        return Text("remediate.recover.mask_changed", path=shown, qid=qid)
 
     @staticmethod
     def _sha_in_item(path: Path) -> str | None:
@@ -465,29 +467,27 @@ class Quarantine:
         try:
             folder = Folder.open(path.parent)
         except safeio.Refused as exc:
-            raise CannotMask(f"its folder cannot be used: {exc.reason}") from None
+            raise CannotMask(Text("remediate.problem.folder_unusable", why=Worded(exc.reason))) from None
         except FileNotFoundError:
-            raise CannotMask("no longer there") from None
+            raise CannotMask(Text("remediate.no_longer_there")) from None
         except OSError as exc:
-            raise CannotMask(f"its folder cannot be opened ({safeio.reason_of(exc)})") from None
+            raise CannotMask(Text("remediate.problem.folder_unopenable", why=Worded(safeio.reason_of(exc)))) from None
         try:
             ident = self._identity()
             if ident is not None and folder.within(ident):
-                raise InQuarantine(f"it lies inside the quarantine ({display_path(self.root)}); quarantined "
-                                   "originals are never masked (restore them with `auditor remediate restore`)")
+                raise InQuarantine(Text("remediate.problem.in_quarantine", root=display_path(self.root)))
             entry = folder.entry(path.name)
             if entry is None:
-                raise CannotMask("no longer there")
+                raise CannotMask(Text("remediate.no_longer_there"))
             if entry.kind == "link":
-                raise CannotMask("a symbolic link; mask the file it points to")
+                raise CannotMask(Text("remediate.problem.symlink"))
             try:
                 with folder.open_file(path.name, entry) as fh:
                     st = os.fstat(fh.fileno())
             except safeio.Refused as exc:
                 raise CannotMask(exc.reason) from None
             if st.st_nlink > 1:
-                raise CannotMask(f"the file has {st.st_nlink} hard links; replacing this one would leave the data "
-                                 "under the other names")
+                raise CannotMask(Text("remediate.problem.hard_links", links=st.st_nlink))
         except BaseException:
             folder.close()
             raise
@@ -543,7 +543,7 @@ class Quarantine:
         except safeio.Refused as exc:
             raise CannotMask(exc.reason) from None
         if orig_sha is None:
-            raise CannotMask("no longer there")
+            raise CannotMask(Text("remediate.no_longer_there"))
         qid = self.new_id()
         ext = path.suffix.lower()
         entry: dict[str, Any] = {"id": qid, "op": "mask", "state": "begin", "path": str(path),
@@ -554,7 +554,7 @@ class Quarantine:
             item = private_dir(self.item(qid))
             original = item / f"original{ext}"
             if self._copy_out(target, original, progress=True) != orig_sha:
-                raise CannotMask("the file changed while it was being copied to the quarantine; try again")
+                raise CannotMask(Text("remediate.problem.changed_while_copied"))
             checkpoint("mask:original-copied")
             masked = item / f"masked{ext}"
             outcome = mask_file(original, masked, rules)
@@ -582,7 +582,7 @@ class Quarantine:
         except FolderChanged as exc:
             self._drop_item(qid)
             self._unjournal(qid)
-            raise CannotMask(f"{exc}; the file was not changed") from None
+            raise CannotMask(Text("remediate.not_changed", why=_why(exc))) from None
         except BaseException:
             folder.remove_temps(name)
             self._drop_item(qid)
@@ -593,7 +593,7 @@ class Quarantine:
         def last_look() -> None:
             checkpoint("mask:temp-written")
             if _current(folder, name) != orig_sha:
-                raise CannotMask("the file was changed while it was being masked; try again")
+                raise CannotMask(Text("remediate.problem.changed_while_masked"))
 
         try:
             with open(masked, "rb") as fh:
@@ -602,9 +602,9 @@ class Quarantine:
         except (OSError, FolderChanged, CannotMask) as exc:
             why = _why(exc)
             if self._settle_failed_mask(qid, folder, name, orig_sha, masked_sha):
-                raise CannotMask(f"{why}; the file was not changed") from None
+                raise CannotMask(Text("remediate.not_changed", why=why)) from None
             if _current(folder, name) != masked_sha:
-                raise CannotMask(f"{why}; the original stays in quarantine as {qid}") from None
+                raise CannotMask(Text("remediate.problem.stays_quarantined", why=why, qid=qid)) from None
         checkpoint("mask:replaced")
         self._unjournal(qid)
         return qid, outcome
@@ -631,28 +631,27 @@ class Quarantine:
         try:
             meta = self.meta(qid)
         except Damaged as exc:
-            raise CannotMask(f"the quarantine item {qid} is damaged ({exc.reason}); nothing changed") from None
+            raise CannotMask(Text("remediate.problem.item_damaged", qid=qid, why=Worded(exc.reason))) from None
         if self._sha_in_item(self.item(qid) / meta["original"]) != meta["orig_sha256"]:
-            raise CannotMask(f"the quarantined original of {qid} is damaged or missing (SHA-256 differs); "
-                             "nothing changed")
+            raise CannotMask(Text("remediate.problem.original_damaged", qid=qid))
         path = Path(meta["path"])
         try:
             folder: Folder | None = Folder.open(path.parent)
         except FileNotFoundError:
             folder = None
         except safeio.Refused as exc:
-            raise CannotMask(f"the folder {display_path(path.parent)} cannot be used ({exc.reason}); nothing "
-                             "changed") from None
+            raise CannotMask(Text("remediate.problem.target_folder_unusable", folder=display_path(path.parent),
+                                  why=Worded(exc.reason))) from None
         except OSError as exc:
-            raise CannotMask(f"the folder {display_path(path.parent)} cannot be opened ({safeio.reason_of(exc)}); "
-                             "nothing changed") from None
+            raise CannotMask(Text("remediate.problem.target_folder_unopenable", folder=display_path(path.parent),
+                                  why=Worded(safeio.reason_of(exc)))) from None
         try:
             if folder is not None:
                 folder.verify(meta.get("parent"))
             current = _current(folder, path.name)
         except FolderChanged as exc:
             folder.close()  # type: ignore[union-attr]
-            raise CannotMask(f"{exc}; nothing changed. Check the folder, then restore again") from None
+            raise CannotMask(Text("remediate.problem.check_folder", why=_why(exc))) from None
         except BaseException:
             if folder is not None:
                 folder.close()
@@ -660,8 +659,7 @@ class Quarantine:
         if current not in (None, meta["masked_sha256"], meta["orig_sha256"]):
             if folder is not None:
                 folder.close()
-            raise CannotMask(f"{display_path(path)} was changed after it was masked; restoring would overwrite those "
-                             "changes. Move it away first, then restore")
+            raise CannotMask(Text("remediate.problem.changed_after_mask", path=display_path(path)))
         return meta, current, folder
 
     def restore(self, qid: str) -> Path:
@@ -673,8 +671,8 @@ class Quarantine:
                 try:
                     folder = Folder.make(path.parent, _owner(meta))
                 except OSError as exc:
-                    why = safeio.reason_of(exc)
-                    raise CannotMask(f"cannot recreate the folder {display_path(path.parent)} ({why})") from None
+                    raise CannotMask(Text("remediate.problem.cannot_recreate_folder", folder=display_path(path.parent),
+                                          why=Worded(safeio.reason_of(exc)))) from None
             return self._restore(qid, meta, current, folder)
         finally:
             if folder is not None:
@@ -694,21 +692,20 @@ class Quarantine:
                 def last_look() -> None:
                     checkpoint("restore:temp-written")
                     if _current(folder, path.name) != current:
-                        raise CannotMask(f"{display_path(path)} was changed while it was being restored; run the "
-                                         "restore again")
+                        raise CannotMask(Text("remediate.problem.changed_while_restored", path=display_path(path)))
 
                 with safeio.open_regular(original) as fh:
                     folder.replace(path.name, _chunks(fh, h), mode=meta["mode"], owner=_owner(meta),
                                    mtime_ns=meta["mtime_ns"], tag="auditor-restore", before_replace=last_look)
                 if h.hexdigest() != meta["orig_sha256"]:
-                    raise CannotMask("the restored copy does not match the original's SHA-256 (read error?)")
+                    raise CannotMask(Text("remediate.problem.restored_copy_differs"))
             else:
                 folder.set_metadata(path.name, mode=meta["mode"], owner=_owner(meta), mtime_ns=meta["mtime_ns"])
         except (OSError, FolderChanged, CannotMask) as exc:
             folder.remove_temps(path.name)
             if _current_or_none(folder, path.name) != meta["orig_sha256"]:
                 self._unjournal(qid)
-                raise CannotMask(f"{_why(exc)}; {qid} stays in the quarantine") from None
+                raise CannotMask(Text("remediate.problem.stays_in_quarantine", why=_why(exc), qid=qid)) from None
         checkpoint("restore:replaced")
         entry["state"] = "restored"
         self._journal(qid, entry)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..core.options import ScanOptions
 from ..errors import UsageError
+from ..messages import Text
 from ..terminal import is_unsafe, visible
 
 NAME = "yuncang-auditor"
@@ -44,8 +45,11 @@ class When:
     def hhmm(self) -> str:
         return f"{self.hour:02d}:{self.minute:02d}"
 
-    def describe(self) -> str:
-        return f"daily at {self.hhmm}" if self.kind == "daily" else f"weekly on {SYSTEMD_DAYS[self.day]} at {self.hhmm}"
+    def describe(self) -> Text:
+        """When it runs, in words (English as a str, as the generated units and task quote it; ``.text(lang)``)."""
+        if self.kind == "daily":
+            return Text("schedule.when.daily", hhmm=self.hhmm)
+        return Text("schedule.when.weekly", day=Text(f"schedule.day.{DAYS[self.day]}"), hhmm=self.hhmm)
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "hour": self.hour, "minute": self.minute, "day": self.day}

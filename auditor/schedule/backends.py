@@ -20,6 +20,7 @@ from typing import Any
 from .. import runcmd
 from ..durable import write_bytes
 from ..errors import UsageError
+from ..messages import Text
 from . import NAME, TASK_NAME, UNIT, Job
 from .texts import (add_block, cron_block, cron_system_file, strip_block, systemd_service, systemd_timer,
                     task_xml, task_xml_bytes)
@@ -28,13 +29,13 @@ from .texts import (add_block, cron_block, cron_system_file, strip_block, system
 @dataclass
 class Result:
     ok: bool
-    lines: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)  # messages.Text: shown in the command's --lang
     files: list[str] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
 
 
 def _fail(res: runcmd.CmdResult) -> str:
-    return res.error or f"exit code {res.returncode}: {res.text.strip()[:300]}"
+    return res.error or Text("schedule.backend.exit_code", code=res.returncode, output=res.text.strip()[:300])
 
 
 # --------------------------------------------------------------------------- systemd
@@ -59,16 +60,16 @@ class Systemd:
 
     def available(self) -> tuple[bool, str]:
         if sys.platform == "win32":
-            return False, "not on Windows"
+            return False, Text("schedule.unavailable.on_windows")
         if self.system:
             if not Path("/run/systemd/system").is_dir():
-                return False, "systemd is not the init system here (/run/systemd/system missing)"
+                return False, Text("schedule.unavailable.systemd_not_init")
             res = self._ctl("--version", timeout=10)
             return (res.returncode == 0, "" if res.returncode == 0 else _fail(res))
         res = self._ctl("show-environment", timeout=10)
         if res.returncode == 0:
             return True, ""
-        return False, f"no systemd user manager reachable (systemctl --user: {_fail(res)})"
+        return False, Text("schedule.unavailable.no_user_manager", fail=_fail(res))
 
     def paths(self) -> tuple[Path, Path]:
         d = self.unit_dir()
@@ -84,11 +85,11 @@ class Systemd:
             if res.returncode != 0:
                 self._delete_files()
                 self._ctl("daemon-reload")
-                return Result(False, [f"systemctl {' '.join(args)} failed: {_fail(res)}; unit files removed again"])
-        lines = [f"systemd timer {UNIT}.timer enabled ({'system' if self.system else 'user'})"]
+                return Result(False, [Text("schedule.backend.systemctl_failed", args=" ".join(args), fail=_fail(res))])
+        lines = [Text("schedule.backend.timer_enabled", unit=f"{UNIT}.timer",
+                      scope=Text("schedule.scope.system" if self.system else "schedule.scope.user"))]
         if not self.system:
-            lines.append("note: a --user timer runs while this user has a session; for runs without a login, "
-                         f"enable lingering once: loginctl enable-linger {os.environ.get('USER', '$USER')}")
+            lines.append(Text("schedule.backend.linger_note", user=os.environ.get("USER", "$USER")))
         return Result(True, lines, [str(service), str(timer)])
 
     def _delete_files(self) -> list[str]:
@@ -119,10 +120,11 @@ class Systemd:
 
     def remove(self) -> Result:
         res = self._ctl("disable", "--now", f"{UNIT}.timer")
-        lines = [] if res.returncode == 0 else [f"systemctl disable --now {UNIT}.timer: {_fail(res)}"]
+        lines = [] if res.returncode == 0 else [Text("schedule.backend.disable_failed", unit=f"{UNIT}.timer",
+                                                     fail=_fail(res))]
         gone = self._delete_files()
         self._ctl("daemon-reload")
-        return Result(True, lines + [f"removed {p}" for p in gone], gone)
+        return Result(True, lines + [Text("schedule.backend.removed_file", path=p) for p in gone], gone)
 
 
 # --------------------------------------------------------------------------- cron
@@ -137,13 +139,13 @@ class Cron:
 
     def available(self) -> tuple[bool, str]:
         if sys.platform == "win32":
-            return False, "not on Windows"
+            return False, Text("schedule.unavailable.on_windows")
         if os.environ.get("AUDITOR_CRONTAB_FILE"):
             return True, ""
         if self.system:
-            return (Path("/etc/cron.d").is_dir(), "no /etc/cron.d (cron is not installed)")
+            return (Path("/etc/cron.d").is_dir(), Text("schedule.unavailable.no_cron_d"))
 
-        return (which("crontab") is not None, "no crontab command (cron is not installed)")
+        return (which("crontab") is not None, Text("schedule.unavailable.no_crontab"))
 
     def _read_user(self) -> str:
         if self.file is not None:
@@ -172,10 +174,14 @@ class Cron:
     def install(self, job: Job) -> Result:
         if self.system:  # /etc/cron.d/<name> (or the file standing in for it) is ours alone
             write_bytes(self.file, cron_system_file(job).encode("utf-8"), mode=0o644)
-            return Result(True, [f"cron entry written to {self.file}"], [str(self.file)])
+            return Result(True, [Text("schedule.backend.cron_written", path=self.file)], [str(self.file)])
         self._write_user(add_block(self._read_user(), cron_block(job)))
-        where = str(self.file) if self.file else "the user's crontab"
-        return Result(True, [f"cron entry added to {where}"], [where])
+        where = self._where()
+        return Result(True, [Text("schedule.backend.cron_added", where=where)], [str(where)])
+
+    def _where(self) -> str:
+        """The user's crontab, as a line names it (the file standing in for it, when one does)."""
+        return str(self.file) if self.file else Text("schedule.backend.user_crontab")
 
     def _entry(self) -> str | None:
         text = self._read_system() if self.system else self._read_user()
@@ -199,14 +205,15 @@ class Cron:
         if self.system:
             try:
                 self.file.unlink()
-                return Result(True, [f"removed {self.file}"], [str(self.file)])
+                return Result(True, [Text("schedule.backend.removed_file", path=self.file)], [str(self.file)])
             except FileNotFoundError:
-                return Result(True, [f"{self.file} was not there"])
+                return Result(True, [Text("schedule.backend.file_absent", path=self.file)])
         text, found = strip_block(self._read_user())
         if found:
             self._write_user(text)
-        where = str(self.file) if self.file else "the user's crontab"
-        return Result(True, [f"cron entry removed from {where}" if found else f"no entry in {where}"])
+        where = self._where()
+        return Result(True, [Text("schedule.backend.cron_removed" if found else "schedule.backend.cron_no_entry",
+                                  where=where)])
 
 
 # --------------------------------------------------------------------------- Windows Task Scheduler
@@ -219,7 +226,7 @@ class Schtasks:
 
     def available(self) -> tuple[bool, str]:
 
-        return (which("schtasks") is not None, "no schtasks command (not Windows)")
+        return (which("schtasks") is not None, Text("schedule.unavailable.no_schtasks"))
 
     def install(self, job: Job) -> Result:
         xml = task_xml(job, self.system)
@@ -228,10 +235,10 @@ class Schtasks:
             path.write_bytes(task_xml_bytes(xml))
             res = runcmd.run(["schtasks", "/Create", "/TN", TASK_NAME, "/XML", str(path), "/F"], timeout=60)
         if res.returncode != 0:
-            hint = " (run as administrator to register a task that runs as SYSTEM)" if self.system else ""
-            return Result(False, [f"schtasks /Create failed: {_fail(res)}{hint}"])
-        return Result(True, [f"scheduled task {TASK_NAME} registered "
-                             f"({'as SYSTEM' if self.system else 'for this user, S4U'})"], [TASK_NAME])
+            return Result(False, [Text("schedule.backend.schtasks_create_failed_system" if self.system
+                                       else "schedule.backend.schtasks_create_failed", fail=_fail(res))])
+        return Result(True, [Text("schedule.backend.task_registered_system" if self.system
+                                  else "schedule.backend.task_registered_user", task=TASK_NAME)], [TASK_NAME])
 
     def status(self) -> Result:
         res = runcmd.run(["schtasks", "/Query", "/TN", TASK_NAME, "/FO", "LIST", "/V"], timeout=30)
@@ -250,8 +257,8 @@ class Schtasks:
     def remove(self) -> Result:
         res = runcmd.run(["schtasks", "/Delete", "/TN", TASK_NAME, "/F"], timeout=30)
         if res.returncode != 0:
-            return Result(False, [f"schtasks /Delete failed: {_fail(res)}"])
-        return Result(True, [f"scheduled task {TASK_NAME} deleted"])
+            return Result(False, [Text("schedule.backend.schtasks_delete_failed", fail=_fail(res))])
+        return Result(True, [Text("schedule.backend.task_deleted", task=TASK_NAME)])
 
 
 BACKENDS = {"systemd": Systemd, "cron": Cron, "schtasks": Schtasks}
@@ -268,7 +275,7 @@ def plan(name: str, system: bool):
         ok, why = backend.available()
         if ok:
             return backend, reasons
-        reasons.append(f"{n}: {why}")
+        reasons.append(Text("schedule.passed_over", name=n, why=why))
     return None, reasons
 
 
@@ -284,8 +291,8 @@ def choose(name: str, system: bool):
     if backend is not None:
         return backend
     if name != "auto":
-        raise UsageError("usage.schedule.backend_unusable", name=name, reason=reasons[0].partition(': ')[2])
-    raise UsageError("usage.schedule.no_backend", reasons="; ".join(reasons))
+        raise UsageError("usage.schedule.backend_unusable", name=name, reason=reasons[0].params["why"])
+    raise UsageError("usage.schedule.no_backend", reasons=reasons)
 
 
 def is_admin() -> bool:

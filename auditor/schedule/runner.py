@@ -36,7 +36,7 @@ from ..core.options import ScanOptions
 from ..core.severity import NAMES as SEVERITIES, at_least
 from ..durable import write_bytes
 from ..errors import UsageError
-from ..messages import Text, Worded
+from ..messages import Text, Worded, os_error
 from ..paths import LAST_RUN, prepare
 from ..scan import pipeline
 from ..terminal import echo
@@ -141,7 +141,7 @@ def run_scheduled(output_dir: Path, keep: int, opts: ScanOptions, key: bytes | N
         result = RunResult(code, baseline=baseline, first_run=previous is None)
         if code not in (0, 1) or stem not in written.jsons:
             result.message = Text("schedule.failed", code=code)
-            _write_last(folder, hostname, now, result)
+            _write_last(folder, hostname, now, result, lang)
             return result
         result.json_path, result.html_path = json_path, html_path
         loaded = written.load(stem)
@@ -156,7 +156,7 @@ def run_scheduled(output_dir: Path, keep: int, opts: ScanOptions, key: bytes | N
             Text("schedule.no_baseline", why=_no_baseline(unreadable), **c),
             unread="" if loaded else Text("schedule.unread", mib=MAX_REPORT >> 20),
             pruned=Text("schedule.pruned", count=len(result.pruned)) if result.pruned else "")
-        _write_last(folder, hostname, now, result)
+        _write_last(folder, hostname, now, result, lang)
         return result
 
 
@@ -189,7 +189,7 @@ def _changes(report: dict[str, Any], baseline: Path | None) -> dict[str, Any]:
     }
 
 
-def _write_last(folder: Folder, hostname: str, when: dt.datetime, result: RunResult) -> None:
+def _write_last(folder: Folder, hostname: str, when: dt.datetime, result: RunResult, lang: str) -> None:
     data = {"at": when.isoformat(timespec="seconds"), "host": hostname, "exit_code": result.code,
             "message": result.message,
             "report": result.json_path.name if result.json_path else None,
@@ -202,4 +202,5 @@ def _write_last(folder: Folder, hostname: str, when: dt.datetime, result: RunRes
         try:
             write_bytes(folder.path / name, body)
         except OSError as exc:  # the report itself is written; only the record of the run is missing
-            echo(f"auditor schedule: cannot record the run in {folder.path / name} ({exc.strerror or exc})", err=True)
+            echo("auditor schedule: " + Text("schedule.cannot_record_run", path=folder.path / name,
+                                             why=os_error(exc)).text(lang), err=True)

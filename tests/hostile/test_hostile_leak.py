@@ -358,14 +358,14 @@ def test_mask_from_report_finds_personal_and_gbk_names(tmp_path):
     assert run.code == 1, run.output
     shown = report.read_text(encoding="utf-8")
     assert "path_hex" in shown and "masked_path" in shown
-    masked = auditor("remediate", "mask", "--from-report", str(report), "--apply", env=env)
+    masked = auditor("remediate", "mask", "--lang", "en", "--from-report", str(report), "--apply", env=env)
     # the archive member cannot be masked in place (exit 1, said so); every other file was masked
     assert masked.code == 1, masked.output
     assert "a file inside an archive" in masked.output
     for role in ("pi_name", "gbk_name", "backslash", "valid_id", "plain"):
         data = files[role].read_bytes()  # same name, same place: found again through the masked report
         assert not [m for _, m, _, _ in CONTENT if m.encode() in data], role
-    listed = auditor("remediate", "list", env=env)
+    listed = auditor("remediate", "list", "--lang", "en", env=env)
     assert listed.code == 0 and listed.output.count("rows masked") == 5, listed.output
     assert_no_leak(needles(), tmp_path / "state", text=run.output + masked.output + listed.output)
 
@@ -383,7 +383,7 @@ def test_locator_never_picks_another_file(tmp_path):
     decoy.parent.mkdir()
     decoy.write_bytes(original.replace(b"13612340002", b"13612340008"))  # same size, other content
     target.write_bytes(original.replace(b"13512340001", b"13512340009"))  # changed since the report
-    run = auditor("remediate", "mask", "--from-report", str(report), env=env)
+    run = auditor("remediate", "mask", "--lang", "en", "--from-report", str(report), env=env)
     assert run.code == 1 and "changed since the scan" in run.output, run.output
     assert not [line for line in run.output.splitlines() if "would mask" in line and "收件人_" in line], run.output
 

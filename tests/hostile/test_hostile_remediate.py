@@ -139,7 +139,7 @@ def _big_user_export(tmp_path: Path) -> tuple[Path, bytes]:
 def test_mask_folder_swapped_for_link_at_each_step(tmp_path, env, step):
     path, original = _big_user_export(tmp_path)
     vault = _vault(tmp_path)
-    run = Paused(["mask", str(path), "--apply"], env, step, tmp_path)
+    run = Paused(["mask", "--lang", "en", str(path), "--apply"], env, step, tmp_path)
     moved = _swap_folder_for_link(path.parent, vault)
     code, out = run.resume()
     _assert_vault_untouched(vault)
@@ -151,7 +151,7 @@ def test_mask_folder_swapped_for_link_at_each_step(tmp_path, env, step):
         assert code == 1 and "replaced" in out, out
         assert real.read_bytes() == original and _items(env) == []
     assert [p.name for p in moved.iterdir()] == [path.name]  # no temporary file left behind
-    res = auditor("remediate", "list", env=env)
+    res = auditor("remediate", "list", "--lang", "en", env=env)
     assert res.code == 0 and not list((_qdir(env) / "journal").iterdir()), res.output
 
 
@@ -160,12 +160,12 @@ def test_mask_folder_swapped_for_link_at_each_step(tmp_path, env, step):
 @pytest.mark.parametrize("step", RESTORE_STEPS)
 def test_restore_folder_swapped_for_link_at_each_step(tmp_path, env, step):
     path, original = _user_export(tmp_path)
-    res = auditor("remediate", "mask", str(path), "--apply", env=env)
+    res = auditor("remediate", "mask", "--lang", "en", str(path), "--apply", env=env)
     assert res.code == 0, res.output
     qid = _qid(res.stdout)
     masked = path.read_bytes()
     vault = _vault(tmp_path)
-    run = Paused(["restore", qid, "--apply"], env, step, tmp_path)
+    run = Paused(["restore", "--lang", "en", qid, "--apply"], env, step, tmp_path)
     moved = _swap_folder_for_link(path.parent, vault)
     code, out = run.resume()
     _assert_vault_untouched(vault)
@@ -180,7 +180,7 @@ def test_restore_folder_swapped_for_link_at_each_step(tmp_path, env, step):
         # the user puts the folder back: now the restore goes through
         path.parent.unlink()
         os.rename(moved, path.parent)
-        res = auditor("remediate", "restore", qid, "--apply", env=env)
+        res = auditor("remediate", "restore", "--lang", "en", qid, "--apply", env=env)
         assert res.code == 0 and path.read_bytes() == original, res.output
     assert not list((_qdir(env) / "journal").iterdir())
 
@@ -190,7 +190,7 @@ def test_restore_folder_swapped_for_link_at_each_step(tmp_path, env, step):
 def test_file_swapped_for_link_to_root_file_before_the_rename(tmp_path, env, args, step):
     path, original = _user_export(tmp_path)
     if args == ["restore"]:
-        res = auditor("remediate", "mask", str(path), "--apply", env=env)
+        res = auditor("remediate", "mask", "--lang", "en", str(path), "--apply", env=env)
         assert res.code == 0, res.output
         args = ["restore", _qid(res.stdout), "--apply"]
     else:
@@ -207,7 +207,7 @@ def test_file_swapped_for_link_to_root_file_before_the_rename(tmp_path, env, arg
     _assert_vault_untouched(vault)
     assert path.is_symlink() and aside.read_bytes() == before
     assert original in _originals(env) or before == original  # the original: in place or in the quarantine
-    assert auditor("remediate", "list", env=env).code == 0
+    assert auditor("remediate", "list", "--lang", "en", env=env).code == 0
 
 
 @needs_root
@@ -216,7 +216,7 @@ def test_folder_reached_through_users_link_is_refused_before_anything(tmp_path, 
     vault = _vault(tmp_path)
     shutil.copy(path, vault / path.name)
     moved = _swap_folder_for_link(path.parent, vault)
-    for args in (["mask", str(path)], ["mask", str(path), "--apply"]):
+    for args in (["mask", "--lang", "en", str(path)], ["mask", "--lang", "en", str(path), "--apply"]):
         res = auditor("remediate", *args, env=env)
         assert res.code == 1 and "symbolic link owned by uid 1000" in res.stdout, res.output
     assert (vault / path.name).read_bytes() == original and _items(env) == []
@@ -226,33 +226,33 @@ def test_folder_reached_through_users_link_is_refused_before_anything(tmp_path, 
 @needs_root
 def test_restore_refuses_a_replaced_or_linked_folder(tmp_path, env):
     path, original = _user_export(tmp_path)
-    res = auditor("remediate", "mask", str(path), "--apply", env=env)
+    res = auditor("remediate", "mask", "--lang", "en", str(path), "--apply", env=env)
     qid = _qid(res.stdout)
     masked = path.read_bytes()
     vault = _vault(tmp_path)
     moved = _swap_folder_for_link(path.parent, vault)
-    res = auditor("remediate", "restore", qid, "--apply", env=env)
+    res = auditor("remediate", "restore", "--lang", "en", qid, "--apply", env=env)
     assert res.code == 1 and "symbolic link owned by uid 1000" in res.output and "nothing changed" in res.output
     _assert_vault_untouched(vault)
     # a new folder of the same name (another inode) is not the folder the file was masked in
     path.parent.unlink()
     path.parent.mkdir()
     give_to_user(path.parent)
-    res = auditor("remediate", "restore", qid, "--apply", env=env)
+    res = auditor("remediate", "restore", "--lang", "en", qid, "--apply", env=env)
     assert res.code == 1 and "not the one the file was masked in" in res.output, res.output
     assert list(path.parent.iterdir()) == [] and (moved / path.name).read_bytes() == masked
     # the real folder back in place: restored, owner and all
     path.parent.rmdir()
     os.rename(moved, path.parent)
-    res = auditor("remediate", "restore", qid, "--apply", env=env)
+    res = auditor("remediate", "restore", "--lang", "en", qid, "--apply", env=env)
     assert res.code == 0 and path.read_bytes() == original and path.stat().st_uid == 1000, res.output
 
 
 def test_restore_recreates_a_deleted_folder(tmp_path, env):
     path, original = _user_export(tmp_path)
-    qid = _qid(auditor("remediate", "mask", str(path), "--apply", env=env).stdout)
+    qid = _qid(auditor("remediate", "mask", "--lang", "en", str(path), "--apply", env=env).stdout)
     shutil.rmtree(path.parent)
-    res = auditor("remediate", "restore", qid, "--apply", env=env)
+    res = auditor("remediate", "restore", "--lang", "en", qid, "--apply", env=env)
     assert res.code == 0 and path.read_bytes() == original, res.output
 
 
@@ -265,7 +265,7 @@ def test_fifo_as_target_or_in_place_of_the_masked_file_never_hangs(tmp_path, env
         res = auditor("remediate", *args, env=env, timeout=20, child=True)  # a FIFO: only a kill would end a hang
         assert res.code == 1 and "FIFO" in res.stdout, res.output
     path, original = _user_export(tmp_path)
-    qid = _qid(auditor("remediate", "mask", str(path), "--apply", env=env).stdout)
+    qid = _qid(auditor("remediate", "mask", "--lang", "en", str(path), "--apply", env=env).stdout)
     path.unlink()
     os.mkfifo(path)
     for args in (["restore", qid], ["restore", qid, "--apply"]):
@@ -273,14 +273,14 @@ def test_fifo_as_target_or_in_place_of_the_masked_file_never_hangs(tmp_path, env
         assert res.code == 1 and "FIFO" in res.output, res.output
     assert _originals(env) == [original]
     path.unlink()
-    assert auditor("remediate", "restore", qid, "--apply", env=env).code == 0 and path.read_bytes() == original
+    assert auditor("remediate", "restore", "--lang", "en", qid, "--apply", env=env).code == 0 and path.read_bytes() == original
 
 
 # --------------------------------------------------------------------------- the quarantine is never a target
 
 def test_quarantine_is_never_a_mask_target(tmp_path, env):
     path, original = _user_export(tmp_path)
-    qid = _qid(auditor("remediate", "mask", str(path), "--apply", env=env).stdout)
+    qid = _qid(auditor("remediate", "mask", "--lang", "en", str(path), "--apply", env=env).stdout)
     item = _qdir(env) / "items" / qid
     inside = [item / "original.csv", item / "masked.csv"]
     link = tmp_path / "shortcut"
@@ -288,7 +288,7 @@ def test_quarantine_is_never_a_mask_target(tmp_path, env):
     inside.append(link / "original.csv")
     for target in inside:
         before = target.read_bytes()
-        res = auditor("remediate", "mask", str(target), "--apply", env=env)
+        res = auditor("remediate", "mask", "--lang", "en", str(target), "--apply", env=env)
         assert res.code == 1 and "inside the quarantine" in res.stdout, res.output
         assert target.read_bytes() == before
     assert [p.name for p in _items(env)] == [qid]
@@ -309,12 +309,12 @@ def test_quarantine_is_never_a_mask_target(tmp_path, env):
             f["evidence"]["path"] = f["target"]["ref"] = str(item / "original.csv")
             f["evidence"]["locator"] = {"path_hex": os.fsencode(item / "original.csv").hex()}
     report.write_text(json.dumps(seal(data), ensure_ascii=False), encoding="utf-8")
-    res = auditor("remediate", "mask", "--from-report", str(report), "--apply", env=env)
+    res = auditor("remediate", "mask", "--lang", "en", "--from-report", str(report), "--apply", env=env)
     assert res.code == 0, res.output
     assert "passed over" in res.stdout and "inside the quarantine" in res.stdout and "masked " in res.stdout
     assert (item / "original.csv").read_bytes() == original and len(_items(env)) == 2
     assert third.read_bytes() == third_data  # not named by the report any more: untouched
-    assert auditor("remediate", "restore", qid, "--apply", env=env).code == 0 and path.read_bytes() == original
+    assert auditor("remediate", "restore", "--lang", "en", qid, "--apply", env=env).code == 0 and path.read_bytes() == original
 
 
 # --------------------------------------------------------------------------- formula cells
@@ -380,7 +380,7 @@ def test_formula_cells_are_masked_and_the_formula_removed(tmp_path, env, writer,
     path = folder / "订单.xlsx"
     _formula_workbook(path, writer, shape, people)
     original = path.read_bytes()
-    res = auditor("remediate", "mask", str(path), "--apply", env=env)
+    res = auditor("remediate", "mask", "--lang", "en", str(path), "--apply", env=env)
     assert res.code == 0 and "masked" in res.stdout, res.output
     needles = [x for p in people for x in (p.mobile, p.id_number)]
     assert_no_leak(needles, text=_all_parts(path))  # formulas, cached values, shared strings: every part
@@ -397,7 +397,7 @@ def test_formula_cells_are_masked_and_the_formula_removed(tmp_path, env, writer,
                    "-o", str(tmp_path / "r.json"), env=env)
     assert scan.code == 0, scan.output
     assert [f for f in json.loads((tmp_path / "r.json").read_text())["findings"] if f["check_id"].startswith("PI")] == []
-    res = auditor("remediate", "restore", _qid(res.stdout), "--apply", env=env)
+    res = auditor("remediate", "restore", "--lang", "en", _qid(res.stdout), "--apply", env=env)
     assert res.code == 0 and path.read_bytes() == original
 
 
@@ -414,7 +414,7 @@ def test_formulas_that_cannot_be_worked_out_are_refused_not_left(tmp_path, env):
         ws.append([p.name, f'=LEFT("{p.mobile}X",11)', p.address])
     wb.save(path)
     before = path.read_bytes()
-    res = auditor("remediate", "mask", str(path), "--apply", env=env)
+    res = auditor("remediate", "mask", "--lang", "en", str(path), "--apply", env=env)
     assert res.code == 1 and "formula" in res.stdout and "file left unchanged" in res.stdout, res.output
     assert path.read_bytes() == before and _items(env) == []
     assert_no_leak([p.mobile for p in people], text=res.output)
@@ -426,7 +426,7 @@ def test_formulas_that_cannot_be_worked_out_are_refused_not_left(tmp_path, env):
     wb.active.append(["无"])
     wb.defined_names.add(DefinedName(name="kehu", attr_text=f'"{people[0].mobile}"'))
     wb.save(path2)
-    res = auditor("remediate", "mask", str(path2), "--apply", env=env)
+    res = auditor("remediate", "mask", "--lang", "en", str(path2), "--apply", env=env)
     assert res.code == 1 and "defined name" in res.stdout and _items(env) == [], res.output
 
 
@@ -447,7 +447,7 @@ def test_cached_value_of_a_reference_formula_is_masked(tmp_path, env):
         src.write_string(r, 0, f"N{r}")
         src.write_string(r, 1, p.mobile)
     wb.close()
-    res = auditor("remediate", "mask", str(path), "--apply", env=env)
+    res = auditor("remediate", "mask", "--lang", "en", str(path), "--apply", env=env)
     assert res.code == 0, res.output
     assert_no_leak([p.mobile for p in people], text=_all_parts(path))
 
@@ -496,7 +496,7 @@ def test_crafted_tables_are_refused_within_bounds(tmp_path, env, name):
     path = tmp_path / name
     BOUNDS[name](path, people)
     before = path.read_bytes()
-    for args in (["mask", str(path)], ["mask", str(path), "--apply"]):
+    for args in (["mask", "--lang", "en", str(path)], ["mask", "--lang", "en", str(path), "--apply"]):
         res = auditor("remediate", *args, env=env, timeout=60, child=True)  # peak RSS
         assert res.code == 1 and "cannot mask" in res.stdout, res.output
         assert res.peak_rss_mb < limit_memory_mb() and res.seconds < 30, (res.peak_rss_mb, res.seconds)
@@ -509,7 +509,7 @@ def _mask_several(tmp_path: Path, env: dict, n: int) -> list[tuple[Path, bytes, 
     folder = tmp_path / "exports"
     files = [write_csv(folder / f"e{i}.csv", export_rows(random.Random(100 + i), "pdd", 12)[0]) for i in range(n)]
     data = [f.read_bytes() for f in files]
-    res = auditor("remediate", "mask", *map(str, files), "--apply", env=env)
+    res = auditor("remediate", "mask", "--lang", "en", *map(str, files), "--apply", env=env)
     assert res.code == 0, res.output
     ids = re.findall(r"quarantined as ([0-9a-f]{8})", res.stdout)
     assert len(ids) == n
@@ -556,7 +556,7 @@ def test_damaged_items_are_set_aside_and_never_block_the_others(tmp_path, env):
     (_qdir(env) / "items" / "0badf00d").write_text("a file where an item folder should be")
     (_qdir(env) / "items" / "0badf00e").symlink_to("/etc")
 
-    res = auditor("remediate", "list", env=env, timeout=30)
+    res = auditor("remediate", "list", "--lang", "en", env=env, timeout=30)
     assert res.code == 0, res.output
     listed, _, aside = res.stdout.partition("quarantine: ")[2].partition("damaged, set aside")
     assert good_id in listed and all(qid not in listed for qid in damaged)
@@ -571,12 +571,12 @@ def test_damaged_items_are_set_aside_and_never_block_the_others(tmp_path, env):
     assert Path("/etc/passwd").exists() and os.path.isdir("/etc")
     assert [p.name for p in _items(env)] == [good_id]
 
-    res = auditor("remediate", "restore", good_id, "--apply", env=env)
+    res = auditor("remediate", "restore", "--lang", "en", good_id, "--apply", env=env)
     assert res.code == 0 and good_path.read_bytes() == good_data, res.output
-    again = auditor("remediate", "list", env=env)  # settled: nothing more to set aside
+    again = auditor("remediate", "list", "--lang", "en", env=env)  # settled: nothing more to set aside
     assert again.code == 0 and "damaged" in again.stdout and "recovered" not in again.stdout, again.output
     new, _ = _user_export(tmp_path, name="later.csv")
-    assert auditor("remediate", "mask", str(new), "--apply", env=env).code == 0  # later commands work
+    assert auditor("remediate", "mask", "--lang", "en", str(new), "--apply", env=env).code == 0  # later commands work
 
 
 JOURNAL_DAMAGE = {
@@ -600,7 +600,7 @@ def test_damaged_journals_are_set_aside_and_their_items_kept(tmp_path, env):
     for (path, data, qid), (kind, damage) in zip(masked, JOURNAL_DAMAGE.items()):
         damage(journal / f"{qid}.json", _journal_entry(path, qid))
     (journal / "stray.txt").write_text("not ours")
-    res = auditor("remediate", "list", env=env, timeout=30)
+    res = auditor("remediate", "list", "--lang", "en", env=env, timeout=30)
     assert res.code == 0, res.output
     assert not list(journal.iterdir())
     # every item had a valid record: each is listed and restorable; the journals are kept for inspection
@@ -609,7 +609,7 @@ def test_damaged_journals_are_set_aside_and_their_items_kept(tmp_path, env):
         assert qid in listed
         assert os.path.lexists(_qdir(env) / "damaged" / qid / "journal.json")
     for path, data, qid in masked:
-        res = auditor("remediate", "restore", qid, "--apply", env=env)
+        res = auditor("remediate", "restore", "--lang", "en", qid, "--apply", env=env)
         assert res.code == 0 and path.read_bytes() == data, res.output
 
 
@@ -618,7 +618,7 @@ def test_a_journal_of_an_item_without_a_record_sets_both_aside(tmp_path, env):
     item = _qdir(env) / "items" / qid
     (item / "meta.json").unlink()
     (_qdir(env) / "journal" / f"{qid}.json").write_text("{broken")
-    res = auditor("remediate", "list", env=env)
+    res = auditor("remediate", "list", "--lang", "en", env=env)
     assert res.code == 0 and qid in res.stdout and "damaged" in res.stdout, res.output
     assert (_qdir(env) / "damaged" / qid / "item" / "original.csv").read_bytes() == data
 
@@ -628,20 +628,20 @@ def test_leftover_journal_of_a_vanished_folder_does_not_block(tmp_path, env):
     entry = _journal_entry(path, qid)
     entry["path"] = str(tmp_path / "gone" / "away.csv")
     (_qdir(env) / "journal" / f"{qid}.json").write_text(json.dumps(entry))
-    res = auditor("remediate", "list", env=env)
+    res = auditor("remediate", "list", "--lang", "en", env=env)
     assert res.code == 0 and "recovered:" in res.stdout and qid in res.stdout, res.output
-    assert auditor("remediate", "restore", qid, "--apply", env=env).code == 0 and path.read_bytes() == data
+    assert auditor("remediate", "restore", "--lang", "en", qid, "--apply", env=env).code == 0 and path.read_bytes() == data
 
 
 def test_fifo_in_place_of_the_masked_copy_during_recovery(tmp_path, env):
     """Killed at mask:ready, then the item's masked copy is a FIFO: the next command rolls back, no hang."""
     path, original = _user_export(tmp_path)
-    run = Paused(["mask", str(path), "--apply"], env, "mask:ready", tmp_path)
+    run = Paused(["mask", "--lang", "en", str(path), "--apply"], env, "mask:ready", tmp_path)
     run.proc.kill()
     run.proc.communicate()
     item, = _items(env)
     _fifo(item / "masked.csv")
-    res = auditor("remediate", "list", env=env, timeout=20, child=True)  # a FIFO: only a kill would end a hang
+    res = auditor("remediate", "list", "--lang", "en", env=env, timeout=20, child=True)  # a FIFO: only a kill would end a hang
     assert res.code == 0 and "rolled back" in res.stdout, res.output
     assert path.read_bytes() == original and _items(env) == []
 

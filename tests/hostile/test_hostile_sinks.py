@@ -359,7 +359,7 @@ def test_schedule_texts_quote_what_they_may_carry(tmp_path):
     site = "义乌 \"一仓\" 100%h $HOME \\ & <b>"
     out = tmp_path / "reports 100%"
 
-    res = auditor("schedule", "install", "--print", "--user", "--backend", "systemd", "--site", site,
+    res = auditor("schedule", "install", "--lang", "en", "--print", "--user", "--backend", "systemd", "--site", site,
                   "--output-dir", str(out), env=env)
     assert res.code == 0, res.stderr
     line = next(l for l in res.stdout.splitlines() if l.startswith("ExecStart="))
@@ -367,7 +367,7 @@ def test_schedule_texts_quote_what_they_may_carry(tmp_path):
     words = shlex.split(line[len("ExecStart="):].replace("%%", "%").replace("$$", "$"))  # systemd.syntax(7)
     assert words[words.index("--site") + 1] == site and words[words.index("--output-dir") + 1] == str(out)
 
-    res = auditor("schedule", "install", "--print", "--user", "--backend", "cron", "--site", site,
+    res = auditor("schedule", "install", "--lang", "en", "--print", "--user", "--backend", "cron", "--site", site,
                   "--output-dir", str(out), env=env)
     assert res.code == 0, res.stderr
     entry = [l for l in res.stdout.splitlines() if not l.startswith("#")]
@@ -375,7 +375,7 @@ def test_schedule_texts_quote_what_they_may_carry(tmp_path):
     words = shlex.split(entry[0].replace("\\%", "%"))
     assert words[words.index("--site") + 1] == site and words[words.index("--output-dir") + 1] == str(out)
 
-    res = auditor("schedule", "install", "--print", "--system", "--backend", "schtasks", "--site", "义乌 & <一仓>",
+    res = auditor("schedule", "install", "--lang", "en", "--print", "--system", "--backend", "schtasks", "--site", "义乌 & <一仓>",
                   "--output-dir", str(tmp_path / "r"), env=env)
     assert res.code == 0, res.stderr
     root = ET.fromstring(res.stdout.replace('encoding="UTF-16"', ""))
@@ -452,7 +452,7 @@ def test_run_now_shared_folder_touches_only_this_hosts_reports(tmp_path):
             assert (out / name).read_bytes() == data, f"{name} was touched"
         assert stat.S_ISFIFO(fifo.lstat().st_mode) and link.is_symlink()
         assert Path("/etc/passwd").read_bytes() == passwd
-        status = auditor("schedule", "status", "--user", env=env)
+        status = auditor("schedule", "status", "--lang", "en", "--user", env=env)
         assert "Traceback" not in status.output
     finally:
         fifo.unlink()  # the suite's report validator reads every *.json left behind
