@@ -1,5 +1,5 @@
-"""The command line's messages in Chinese and English: usage and pack errors, the lines of ``verify`` and
-``schedule run-now``; one catalog, ``auditor/messages.toml``. (Reports and the other commands' terminal lines
+"""The command line's messages in Chinese and English: usage and pack errors, the lines of ``verify``,
+``schedule``, ``remediate`` and ``keygen``; one catalog, ``auditor/messages.toml``. (Reports and the other commands' terminal lines
 take their texts from ``reports/i18n`` through ``auditor.i18n``.)
 
 An error is raised with a message key and its parameters, never with finished text:
