@@ -28,6 +28,7 @@ from .. import agentlog, safeio
 from ..urlcreds import split_credentials
 from ..durable import mkdir_private, restrict_to_owner
 from ..errors import UsageError
+from ..i18n import t
 from ..leakguard import scrub  # every event checked for personal data before it is written
 from ..terminal import echo, json_line
 
@@ -153,7 +154,9 @@ def open_events(events: Path):
 
 
 class Sink:
-    def __init__(self, events: Path | None, console: bool = True, webhook: str | None = None) -> None:
+    def __init__(self, events: Path | None, console: bool = True, webhook: str | None = None,
+                 lang: str = "zh") -> None:
+        self.lang = lang  # of the terminal lines
         self.lock = threading.Lock()
         self.console = console
         self.host = socket.gethostname()
@@ -172,7 +175,7 @@ class Sink:
                     self.fh.flush()
                     os.fsync(self.fh.fileno())
                 except OSError as exc:
-                    echo(f"auditor watch: cannot write the events file: {exc.strerror or exc}", err=True, flush=True)
+                    self.status(t(self.lang, "watch.events_failed", why=exc.strerror or exc))
             if self.console and event in ALERT_EVENTS:
                 print(line, flush=True)
         if event in ALERT_EVENTS:
@@ -189,7 +192,10 @@ class Sink:
             self.webhook.stop()
         with self.lock:
             if self.fh is not None:
-                self.fh.close()
+                try:
+                    self.fh.close()
+                except OSError:  # what a full disk kept from being written was said when it failed
+                    pass
                 self.fh = None
 
 

@@ -70,9 +70,12 @@ class Debouncer(FileSystemEventHandler):
     (a close-after-write event shortens the wait to a third)."""
 
     def __init__(self, quiet: float, on_stable: Callable[[str], None],
-                 ignored: Callable[[str], bool] | None = None) -> None:
+                 ignored: Callable[[str], bool] | None = None,
+                 failed: Callable[[str, Exception], None] | None = None) -> None:
         self.quiet = quiet
         self.on_stable = on_stable
+        self.failed = failed or (lambda path, exc: echo(f"auditor watch: {display_path(path)}: scan failed "
+                                                        f"({type(exc).__name__}: {exc})", err=True, flush=True))
         self.ignored = ignored or (lambda path: False)
         self.cond = threading.Condition()
         self.pending: dict[str, tuple[float, tuple[int, int] | None]] = {}
@@ -152,8 +155,7 @@ class Debouncer(FileSystemEventHandler):
                 try:
                     self.on_stable(path)
                 except Exception as exc:  # noqa: BLE001 - one bad file must not stop the watch
-                    echo(f"auditor watch: {display_path(path)}: scan failed ({type(exc).__name__}: {exc})",
-                         err=True, flush=True)
+                    self.failed(path, exc)
 
     def stop(self) -> None:
         with self.cond:

@@ -46,12 +46,12 @@ class Watch:
     def __init__(self, opts: WatchOptions) -> None:
         self.opts = opts
         self.stop_event = threading.Event()
-        self.sink = Sink(opts.events, console=opts.console, webhook=opts.webhook)
+        self.sink = Sink(opts.events, console=opts.console, webhook=opts.webhook, lang=opts.lang)
         factory = FindingFactory(load_checks(), opts.role)
         catalog = packs.catalog()
         approvals = load_allowlist(opts.allowlist, catalog) if opts.allowlist else []
         self.judge = FileJudge(load_rules(), factory)
-        self.debouncer = Debouncer(opts.debounce, self._settled, SkipRules(opts.paths))
+        self.debouncer = Debouncer(opts.debounce, self._settled, SkipRules(opts.paths), self._failed)
         # Windows (ReadDirectoryChangesW emitter) hands events over only after `timeout` seconds of quiet: the
         # default 1 s alone would break the 1-second alert (measured under Wine: 1.33 s end to end).
         self.observer = Observer(timeout=0.1)
@@ -62,6 +62,10 @@ class Watch:
             self.procs = ProcessWatcher(factory, approvals)
 
     # ------------------------------------------------------------------ files
+    def _failed(self, path: str, exc: Exception) -> None:
+        self.sink.status(t(self.opts.lang, "watch.scan_failed", path=display_path(path),
+                           why=f"{type(exc).__name__}: {exc}"))
+
     def _settled(self, path: str) -> None:
         t0 = time.monotonic()
         findings, skipped = self.judge.judge(path)
