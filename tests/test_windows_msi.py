@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 import wine_env
+from auditor.messages import Text
 from conftest import skip_or_fail
 # the planted office PC of the one-file tests; their fixtures take this module's `winpc` (the MSI-installed agent)
 from test_windows_wine import planted, tools_running  # noqa: F401
@@ -43,6 +44,15 @@ DEPLOY = r"C:\deploy"  # the "shared folder" the MSI is run from
 
 WINE_TASK = r"C:\windows\system32\tasks\yuncang-auditor\scheduled-scan"  # where Wine's schtasks keeps a task
 SCHEDULE_LOG = wine_env.INSTALL_DIR + r"\schedule-install.log"  # what the custom action printed
+TASK = r"\yuncang-auditor\scheduled-scan"
+
+
+def _said(winpc) -> str:
+    """What the custom action's `schedule install` printed (in Chinese, the default), with the \\uXXXX escapes a
+    console without a CJK code page gets turned back into characters."""
+    raw = winpc.c_path(SCHEDULE_LOG).read_bytes().decode("utf-8", "replace")
+    return re.sub(r"\\u([0-9a-f]{4})", lambda m: chr(int(m.group(1), 16)), raw)
+
 
 # A stand-in for schtasks.exe: records each call's arguments and the task XML it is given; exits with
 # %SCHTASKS_STANDIN_EXIT% (0 when unset).
@@ -388,10 +398,10 @@ def test_silent_install(winpc, built):
     # with Wine's schtasks and said so in the install folder's log; `schedule status` finds it
     log = winpc.c_path(rf"{DEPLOY}\install.log").read_text(encoding="utf-8", errors="replace")
     assert "Action start" in log and "AuditorScheduleInstall" in log, log[-3000:]
-    said = winpc.c_path(SCHEDULE_LOG).read_bytes().decode("utf-8", "replace")
-    assert r"scheduled task \yuncang-auditor\scheduled-scan registered (as SYSTEM)" in said, said
+    said = _said(winpc)
+    assert Text("schedule.backend.task_registered_system", task=TASK).text("zh") in said, said
     assert winpc.c_path(WINE_TASK).is_file()
-    status = winpc.auditor("schedule", "status", "--system")
+    status = winpc.auditor("schedule", "status", "--system", "--lang", "en")
     assert status.returncode == 0 and "registered: yes" in status.stdout and "12:30" in status.stdout, status.output
 
 
@@ -495,8 +505,8 @@ def test_schedule_custom_actions_and_major_upgrade(winpc, built, recording_schta
     assert "T02:15:00" in xml and "<ScheduleByDay>" in xml
     args = re.search(r"<Arguments>(.*)</Arguments>", xml).group(1)
     assert "schedule run-now" in args and "--role waybill-printing" in args and SITE in args, args
-    said = winpc.c_path(SCHEDULE_LOG).read_bytes().decode("utf-8", "replace")
-    assert "schtasks /Create failed: exit code 1" in said, said  # the record of the failure
+    said = _said(winpc)
+    assert Text("schedule.backend.schtasks_create_failed", fail="").text("zh") + "退出码 1" in said, said  # the failure
     assert winpc.auditor("schedule", "status", "--system").returncode == 1  # nothing registered
 
     # a newer version (the same files, version + 1), SCHEDULE=1 again: replaces it, one Uninstall entry
@@ -515,7 +525,7 @@ def test_schedule_custom_actions_and_major_upgrade(winpc, built, recording_schta
     # (dlls/msi/action.c): under Wine the task is deleted there and registered again by the new SCHEDULE=1.
     made = _calls(calls)
     assert [m[0][0] for m in made] == ["/Create", "/Delete", "/Create"], made
-    assert "registered (as SYSTEM)" in winpc.c_path(SCHEDULE_LOG).read_bytes().decode("utf-8", "replace")
+    assert Text("schedule.backend.task_registered_system", task=TASK).text("zh") in _said(winpc)
     assert winpc.auditor("schedule", "status", "--system").returncode == 0
     # the older MSI now refuses (a newer version is installed)
     res = msiexec(winpc, "/i", winpc.msi, "/qn")
