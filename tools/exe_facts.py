@@ -21,17 +21,18 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from auditor.remote.pe_info import exe_facts  # noqa: E402
+from auditor.terminal import echo, json_line, visible  # noqa: E402
 
 
 def _toml_list(values) -> str:
-    return "[" + ", ".join(json.dumps(v, ensure_ascii=False) for v in values) + "]"
+    """A TOML array of strings; what a binary says is untrusted: control, format and bidi characters escaped."""
+    return "[" + ", ".join(json_line(v) for v in values) + "]"
 
 
 def describe(path: str) -> str:
@@ -40,11 +41,11 @@ def describe(path: str) -> str:
         raise OSError(f"{path}: not a regular file this script may read (or larger than the reader's bound)")
     version = dict(facts.version)
     signers = sorted({n for s in facts.signers for n in s.names()})
-    lines = [f"# {os.path.basename(path)}: {os.path.getsize(path)} bytes, SHA-256 {facts.sha256}"]
+    lines = [f"# {visible(os.path.basename(path))}: {os.path.getsize(path)} bytes, SHA-256 {facts.sha256}"]
     if not (version or signers or facts.marks):
         lines.append("# no version information, signer, Go build info or Rust crate folders")
     if facts.marks.go_module or facts.marks.go_package:
-        lines.append(f"# Go main package {facts.marks.go_package or '-'}")
+        lines.append(f"# Go main package {visible(facts.marks.go_package or '-')}")
         lines.append(f"go_modules = {_toml_list([facts.marks.go_module] if facts.marks.go_module else [])}")
     if facts.marks.rust_crates:
         lines.append(f"rust_crates = {_toml_list(facts.marks.rust_crates)}  # keep only the tool's own crates")
@@ -56,7 +57,7 @@ def describe(path: str) -> str:
         lines.append(f"signers = {_toml_list(signers)}")
         for field in ("FileDescription", "InternalName", "FileVersion"):
             if version.get(field):
-                lines.append(f"# {field}: {version[field]}")
+                lines.append(f"# {field}: {visible(version[field])}")
     return "\n".join(lines)
 
 
@@ -67,9 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     status = 0
     for path in args.exe:
         try:
-            print(describe(path) + "\n")
+            print(describe(path) + "\n")  # every outside text in it made visible or escaped above
         except OSError as exc:
-            print(f"exe_facts: {exc}", file=sys.stderr)
+            echo(f"exe_facts: {exc}", err=True)
             status = 2
     return status
 

@@ -42,13 +42,16 @@ def collect(ctx: ScanContext, opts: ScanOptions, handover: Handover) -> RemoteFa
 def read_executable(p: ProcessFact, index: ToolIndex, on_tool_port: bool = False,
                     cache: Session | None = None) -> None:
     """The executable's PE version information, signers and Go/Rust build marks, and its SHA-256 when the process
-    is a catalog tool (by name, version information, signer, build mark or install folder) or listens on a tool's port; from the executable facts
-    cache when it holds them for this very file."""
+    is a catalog tool (by name, version information, signer, build mark or install folder) or listens on a tool's
+    port; from the executable facts cache when it holds them for this very file."""
+
+    def _take(found: ExeFacts) -> None:
+        p.version_info, p.signers, p.build_marks = dict(found.version), list(found.signers), found.marks
 
     def reportable(found: ExeFacts) -> bool:
-        p.version_info, p.signers, p.build_marks = dict(found.version), list(found.signers), found.marks
+        _take(found)  # the match below judges the process by what its executable says
         return on_tool_port or index.match_process(p)[0] is not None
 
     found = exe_facts(p.exe, cache, hash_if=reportable)
-    p.version_info, p.signers, p.exe_sha256 = dict(found.version), list(found.signers), found.sha256
-    p.build_marks = found.marks
+    _take(found)
+    p.exe_sha256 = found.sha256
