@@ -37,6 +37,11 @@ def _api():
     kernel32.CloseHandle.argtypes = [wintypes.HANDLE]
     kernel32.LocalFree.restype = PVOID
     kernel32.LocalFree.argtypes = [PVOID]
+    kernel32.CreateFileW.restype = wintypes.HANDLE
+    kernel32.CreateFileW.argtypes = [wintypes.LPCWSTR, wintypes.DWORD, wintypes.DWORD, ctypes.c_void_p,
+                                     wintypes.DWORD, wintypes.DWORD, wintypes.HANDLE]
+    kernel32.GetFileType.argtypes = [wintypes.HANDLE]
+    kernel32.GetFileType.restype = wintypes.DWORD
     advapi32.OpenProcessToken.argtypes = [wintypes.HANDLE, wintypes.DWORD, PHANDLE]
     advapi32.GetTokenInformation.argtypes = [wintypes.HANDLE, ctypes.c_int, PVOID, wintypes.DWORD,
                                              ctypes.POINTER(wintypes.DWORD)]
@@ -165,11 +170,6 @@ def stat_and_sddl(path: str, nofollow: bool = True) -> tuple[os.stat_result, str
     import msvcrt  # Windows only
 
     advapi32, kernel32 = _api()
-    kernel32.CreateFileW.restype = wintypes.HANDLE
-    kernel32.CreateFileW.argtypes = [wintypes.LPCWSTR, wintypes.DWORD, wintypes.DWORD, ctypes.c_void_p,
-                                     wintypes.DWORD, wintypes.DWORD, wintypes.HANDLE]
-    kernel32.GetFileType.argtypes = [wintypes.HANDLE]
-    kernel32.GetFileType.restype = wintypes.DWORD
     read_control, read_attributes, share_all, open_existing = 0x00020000, 0x80, 0x7, 3
     flags = 0x00100000 | 0x00010000  # SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION
     if nofollow:
@@ -230,9 +230,6 @@ def owner_sid(path: str, nofollow: bool = True) -> str | None:
     """The owner SID (``S-1-5-18``…) of a file, folder or, with ``nofollow``, of a junction or symbolic link
     itself rather than what it points to; None when Windows will not say."""
     advapi32, kernel32 = _api()
-    kernel32.CreateFileW.restype = wintypes.HANDLE
-    kernel32.CreateFileW.argtypes = [wintypes.LPCWSTR, wintypes.DWORD, wintypes.DWORD, ctypes.c_void_p,
-                                     wintypes.DWORD, wintypes.DWORD, wintypes.HANDLE]
     read_control, share_all, open_existing = 0x00020000, 0x7, 3
     flags = 0x02000000 | (0x00200000 if nofollow else 0)  # BACKUP_SEMANTICS (folders) | OPEN_REPARSE_POINT
     handle = kernel32.CreateFileW(path, read_control, share_all, None, open_existing, flags, None)
