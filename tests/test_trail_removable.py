@@ -54,6 +54,17 @@ def test_real_lnk_files_with_chinese_paths(tmp_path):
     assert usb.parse_lnk_bytes(b"") is None
 
 
+def test_a_shortcut_with_an_invalid_dos_time_in_a_shell_item_still_names_its_target(tmp_path):
+    # a shell item's DOS time with seconds past 29 (written so by pylnk3 and by damaged links): LnkParse3 before
+    # 1.4 raised NameError on its own warning there and the whole shortcut was lost (the pyproject floor is 1.4)
+    for second in (30, 31, 58, 59):
+        lnk = make_lnk(tmp_path / f"{second}.lnk", "E:\\备份\\淘宝订单.xlsx", removable=True,
+                       item_time=dt.datetime(2026, 12, 6, 0, 1, second))
+        parsed = usb.parse_lnk_bytes(lnk.read_bytes())
+        assert parsed is not None and parsed["target_path"] == "E:\\备份\\淘宝订单.xlsx", second
+        assert parsed["drive_type"] == "DRIVE_REMOVABLE"
+
+
 def test_recent_folder_and_jump_list(tmp_path):
     home = tmp_path / "ivy"
     recent = home / "AppData" / "Roaming" / "Microsoft" / "Windows" / "Recent"

@@ -212,12 +212,20 @@ class _GbkStr(str):
         return len(self.encode("gbk"))
 
 
-def make_lnk(lnk_path: Path, target: str, removable: bool, serial: int = 0x1C2D3E4F, label: str = "KINGSTON") -> Path:
-    """A real shell link (as Explorer writes into Recent) with LinkInfo/VolumeID, written by pylnk3."""
+def make_lnk(lnk_path: Path, target: str, removable: bool, serial: int = 0x1C2D3E4F, label: str = "KINGSTON",
+             item_time: dt.datetime | None = None) -> Path:
+    """A real shell link (as Explorer writes into Recent) with LinkInfo/VolumeID, written by pylnk3. The
+    shell items of the target's path segments carry ``item_time`` (pylnk3 takes the time of writing): pylnk3
+    writes a DOS time's seconds undivided, so a time at second 30 or later gives an invalid DOS time, as a
+    damaged shortcut has."""
     import pylnk3
 
     pylnk3.DEFAULT_CHARSET = "gbk"  # the ANSI code page of Chinese Windows
     lnk = pylnk3.for_file(target)
+    if item_time is not None:
+        for item in lnk.shell_item_id_list.items:
+            if isinstance(item, pylnk3.PathSegmentEntry):
+                item.modified = item.created = item.accessed = item_time
     lnk.link_info = pylnk3.LinkInfo()
     lnk.link_flags.HasLinkInfo = True
     lnk.specify_local_location(_GbkStr(target), drive_type=pylnk3.DRIVE_REMOVABLE if removable else pylnk3.DRIVE_FIXED,
