@@ -419,11 +419,14 @@ def cited_checks(report: dict[str, Any], checks: dict[str, CheckDef]) -> dict[st
 # --------------------------------------------------------------------------- entry point
 
 def finish_report(report: dict[str, Any], baseline: Path | str | dict | None = None,
-                  checks_root: Path | None = None, first_report: bool = False) -> dict[str, Any]:
+                  checks_root: Path | None = None, first_report: bool = False,
+                  findings_guarded: bool = False) -> dict[str, Any]:
     """Add areas, duties, score, accepted_risks, clauses (and changes with a baseline) to ``report``.
     ``first_report``: no baseline because this host has no report before this one (a first scheduled run): the
     report says so (``first_report: true``, schema 1.3), so its changes section can say there is nothing to
-    compare with."""
+    compare with. ``findings_guarded``: the report's findings are those the scan of this process made
+    (``Finding.to_dict`` checked each one), so the report-boundary guard checks everything else; a report read
+    from a file is checked whole."""
     clauses = packs.legal_clauses(checks_root)
     duties = load_duties(checks_root, clauses)
     checks = load_checks(checks_root)
@@ -443,7 +446,13 @@ def finish_report(report: dict[str, Any], baseline: Path | str | dict | None = N
     report["checks"] = cited_checks(report, checks)
     if _minor(report.get("schema_version")) < _minor(SCHEMA_VERSION):
         report["schema_version"] = SCHEMA_VERSION
-    return guard_report(report)  # a baseline or re-rendered report of an older version may hold raw names
+    if not findings_guarded:
+        return guard_report(report)  # a baseline or re-rendered report of an older version may hold raw names
+    findings = report.get("findings")
+    report["findings"] = []
+    guard_report(report)
+    report["findings"] = findings
+    return report
 
 
 def _minor(version: Any) -> int:

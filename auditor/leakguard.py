@@ -24,7 +24,7 @@ Masking is idempotent: a masked text holds nothing to mask again."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 from .pii.cells import UNMASKED, id_check_char, id_valid, name_status
 from .pii.masking import mask_id, mask_mobile, mask_name
@@ -147,20 +147,51 @@ def scrub(value: Any, key: str = "") -> Any:
     """``value`` with :func:`mask_pi` applied to every string in it (dict keys too; dicts and lists walked).
     Digests and fingerprints (all hex, 16/32/40/64/128 characters) and a locator's ``path_hex`` are left alone:
     masking would break them, and they are never names."""
+    return _walk(value, key, _scrub_text)
+
+
+def scrub_shown(value: Any) -> Any:
+    """:func:`scrub` of ``value`` with every string first made valid text (a file name's undecodable bytes,
+    held as lone surrogates, written as ``\\xNN``, as ``auditor.textsafe.clean_text`` writes them): what a
+    report carries, in one walk."""
+    return _walk(value, "", _shown_text)
+
+
+def _walk(value: Any, key: str, text: Callable[[str, str], str]) -> Any:
     kind = type(value)
     if kind is str:
-        return _scrub_text(value, key)
+        return text(value, key)
     if kind is dict or isinstance(value, dict):
-        return {(_scrub_text(k, "") if type(k) is str else scrub(k)):
-                (_scrub_text(v, k) if type(v) is str else
-                 v if type(v) in _SCALARS else scrub(v, k if type(k) is str else ""))
+        return {(text(k, "") if type(k) is str else _walk(k, "", text)):
+                (text(v, k) if type(v) is str else
+                 v if type(v) in _SCALARS else _walk(v, k if type(k) is str else "", text))
                 for k, v in value.items()}
     if kind is list or isinstance(value, (list, tuple)):
-        return [_scrub_text(v, key) if type(v) is str else v if type(v) in _SCALARS else scrub(v, key)
+        return [text(v, key) if type(v) is str else v if type(v) in _SCALARS else _walk(v, key, text)
                 for v in value]
     if isinstance(value, str):  # a str subclass
-        return _scrub_text(str(value), key)
+        return text(str(value), key)
     return value
+
+
+def shown(value: str) -> str:
+    """``value`` as valid text: a lone surrogate (an undecodable byte of a file name) written as ``\\xNN``, any
+    other (a ``\\ud800`` escape in a JSON file read) as ``\\uXXXX``."""
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        value = _OTHER_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+_OTHER_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")  # not one of surrogateescape's \udc80-\udcff
+
+
+def _shown_text(value: str, key: str) -> str:
+    return _scrub_text(shown(value), key)
 
 
 _SCALARS = frozenset({int, float, bool, type(None)})
@@ -192,10 +223,10 @@ def _scrub_text(value: str, key: str) -> str:
     return out
 
 
-def guard_report(report: dict[str, Any]) -> dict[str, Any]:
+def guard_report(report: dict[str, Any], shown: bool = False) -> dict[str, Any]:
     """The report-boundary guard: every string of ``report`` checked, a raw mobile or ID number anywhere masked
-    (in place, before the report is sealed)."""
-    clean = scrub(report)
+    (in place, before the report is sealed); with ``shown``, every string also made valid text (:func:`scrub_shown`)."""
+    clean = scrub_shown(report) if shown else scrub(report)
     report.clear()
     report.update(clean)
     return report

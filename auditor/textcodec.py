@@ -145,6 +145,8 @@ def decode_short(raw: bytes) -> str | None:
 
 def decode_name(raw: bytes) -> str:
     """A file-name component (or several joined by separators): undecodable bytes shown as ``\\xNN``."""
+    if raw.isascii():  # what most names are: the same in every encoding tried
+        return raw.decode("ascii")
     text = decode_short(raw)
     return raw.decode("utf-8", "backslashreplace") if text is None else text
 

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .leakguard import mask_pi
+from .leakguard import mask_pi, shown
 
 
 def clean_text(value: Any) -> Any:
     """``value`` with every string's undecodable bytes written as ``\\xNN`` (dicts and lists walked)."""
     if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-            return value
-        except UnicodeEncodeError:
-            return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        return shown(value)
     if isinstance(value, dict):
         return {clean_text(k): clean_text(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

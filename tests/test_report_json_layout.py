@@ -12,8 +12,9 @@ import re
 from hypothesis import given, settings, strategies as st
 
 from auditor import leakguard
-from auditor.leakguard import mask_pi, scrub
+from auditor.leakguard import mask_pi, scrub, scrub_shown
 from auditor.render.json_report import INDENTED_LEVELS, render, render_indented
+from auditor.textsafe import clean_text
 from conftest import run_cli
 
 KEY = b"0123456789abcdef-site-key"
@@ -92,6 +93,22 @@ def test_scrub_is_mask_pi_on_every_string_whatever_it_saw_before(first, value):
     scrub(first)  # whatever strings it found clean before
     assert scrub(value) == _spec(value)
     assert scrub(value) == _spec(value)  # and again, each clean string known by now
+
+
+shown_values = st.recursive(
+    st.one_of(st.none(), st.integers(), st.text(alphabet="0123456789张三/\udc81\udcb7\ud800x", max_size=30),
+              st.sampled_from(["13812345678\udc81.csv", "\udcd5\udcc5\udcc8\udcfd13812345678", "abc\udc81"])),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.tuples(inner, inner),
+                            st.dictionaries(st.sampled_from(["path_hex", "name", "\udc81k", "k"]), inner, max_size=4)),
+    max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(shown_values)
+def test_scrub_shown_is_clean_text_then_scrub_in_one_walk(value):
+    # what a finding and the report carry: undecodable file-name bytes (lone surrogates) as \xNN, then masked
+    assert scrub_shown(value) == scrub(clean_text(value))
+    json.dumps(scrub_shown(value), ensure_ascii=False).encode("utf-8")  # valid text all through
 
 
 def test_a_string_left_alone_as_a_path_hex_is_masked_elsewhere():

@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         "checklist": {"source": checks["source"], "answered": checks["answered"], "questions": len(questions),
                       "counts": checks["counts"], "duties": checks["duties"]},
     }
-    pipeline.finish(report)
+    pipeline.finish(report, scanned=True)
     pipeline.seal(report, key)
     files = [("report.json", render.renderer_for(Path("report.json"))(report, args.lang)),
              ("report.html", render.renderer_for(Path("report.html"))(report, args.lang)),

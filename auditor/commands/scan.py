@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     opts = scan_options_from(args, progress=not args.quiet and sys.stderr.isatty())
     pipeline.lower_priority()
     report = pipeline.run(opts)
-    pipeline.finish(report, baseline=args.baseline)
+    pipeline.finish(report, baseline=args.baseline, scanned=True)
     pipeline.seal(report, key)
     pipeline.write(report, args.output, args.lang)
     pipeline.record(report, args.output)

@@ -8,8 +8,7 @@ import hashlib
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from ..leakguard import mask_pi, scrub
-from ..textsafe import clean_text
+from ..leakguard import mask_pi, scrub_shown
 
 SCHEMA_VERSION = "1.3"  # 1.2: finding.subject; 1.3: first_report
 
@@ -119,9 +118,9 @@ class Finding:
         return hashlib.sha256(raw).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
-        """The finding as reports and alerts carry it: every string valid text (``auditor.textsafe``; a file
-        name's undecodable bytes as \\xNN) and then checked for personal data (``auditor.leakguard.scrub``), as
-        the report boundary checks the rest of the report."""
+        """The finding as reports and alerts carry it: every string valid text (a file name's undecodable bytes
+        as \\xNN) and checked for personal data, in one walk (``auditor.leakguard.scrub_shown``), as the report
+        boundary checks the rest of the report."""
         out = {
             "id": self.fingerprint,
             "check_id": self.check_id,
@@ -137,7 +136,7 @@ class Finding:
             out["note"] = self.note
         if self.subject is not None:
             out["subject"] = bound_evidence(self.subject.to_dict())
-        return scrub(clean_text(out))
+        return scrub_shown(out)
 
 
 def bound_evidence(evidence: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from ..core.context import ScanContext
 from ..core.handover import Handover
 from ..core.model import SourceCoverage
 from ..durable import sha256_stream
-from .file_scan import Limits
+from .formats import Limits
 from .parallel import ParallelReads, default_jobs
 from .roots import scan_roots, skip_set
 from ..pii.rules import load_rules

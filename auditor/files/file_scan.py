@@ -23,35 +23,19 @@ from ..html_tables import html_tables
 from ..markup_rows import markup_kind
 from ..pdf_text import UnreadablePdf, read_pdf
 from ..table_bounds import workbook_extent
-from ..tabular import SHEET_EXT, TEXT_EXT, UnreadableTable, iter_sheets, tab_separated
+from ..tabular import UnreadableTable, iter_sheets, tab_separated
 from ..pii.rules import PiiRules
 from ..textcodec import SAMPLE, decode_short
 from ..xml_sheets import xml_worksheets
+from .formats import (ARCHIVE_EXT, CANDIDATE_EXT, MARKUP_EXT, PDF_EXT, SHEET_EXT,  # noqa: F401
+                      TEXT_EXT, UNSUPPORTED_EXT, Limits)
 from .label_scan import judge_pages
 from .textpath import display_path
 from .table_scan import TableAnalyzer, TableResult
 
-ARCHIVE_EXT = {".zip"}
-UNSUPPORTED_EXT = {".rar": "RAR archive", ".7z": "7-Zip archive", ".et": "WPS spreadsheet (.et)",
-                   ".numbers": "Apple Numbers", ".gz": "gzip archive", ".tar": "tar archive"}
-MARKUP_EXT = {".htm", ".html", ".xml"}  # read when their content is an HTML table or an XML Spreadsheet 2003
-PDF_EXT = {".pdf"}
-CANDIDATE_EXT = TEXT_EXT | SHEET_EXT | ARCHIVE_EXT | MARKUP_EXT | PDF_EXT | set(UNSUPPORTED_EXT)
 MARKUP_READERS = {"html": html_tables, "xml": xml_worksheets}
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK"
-
-
-@dataclass
-class Limits:
-    max_file_size: int = 2 << 30
-    max_workbook: int = 512 << 20  # workbooks are decompressed in memory by calamine
-    max_sheet_xml: int = 400 << 20  # about 200 MB of cells in memory at most
-    zip_max_members: int = 10_000
-    zip_max_total: int = 4 << 30
-    zip_max_ratio: int = 200
-    nested_max: int = 256 << 20
-    max_pdf: int = 256 << 20  # a day's label batch of a large warehouse is tens of MB
 
 
 @dataclass

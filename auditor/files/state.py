@@ -33,6 +33,7 @@ from ..paths import prepare, state_dir
 SCHEMA = 2
 _DECODER = json.JSONDecoder()  # rows are written by json.dumps below: no whitespace around them
 FORGET_DAYS = 180
+SEEN_STEP = 86400  # seconds: how often an unchanged file's last-seen time is written again
 KEY_BYTES = 32
 
 
@@ -106,7 +107,7 @@ class FileState:
     def _load(self) -> dict[bytes, tuple[Any, ...]]:
         if self._cache is None:
             self._cache = {row[0]: tuple(row[1:]) for row in self.db.execute(
-                "SELECT key, root, size, mtime_ns, inode, outcomes, schema FROM files")}
+                "SELECT key, root, size, mtime_ns, inode, outcomes, schema, seen FROM files")}
         return self._cache
 
     def seen(self, path: Path, root: Path) -> None:
@@ -138,7 +139,9 @@ class FileState:
         gone = [k for k, row in self._load().items() if row[0] in root_keys and k not in self._seen]
         self.db.executemany("DELETE FROM files WHERE key = ?", [(k,) for k in gone])
         now = int(time.time())
-        self.db.executemany("UPDATE files SET seen = ? WHERE key = ?", [(now, k) for k in self._seen])
+        known = self._load()  # a file's last-seen time moves on once a day at most (it only ages rows out)
+        self.db.executemany("UPDATE files SET seen = ? WHERE key = ?",
+                            [(now, k) for k in self._seen if k not in known or (known[k][6] or 0) < now - SEEN_STEP])
         old = self.db.execute("DELETE FROM files WHERE seen < ?", (now - FORGET_DAYS * 86400,)).rowcount
         return len(gone) + max(old, 0)
 

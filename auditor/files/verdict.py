@@ -8,7 +8,7 @@ from pathlib import Path
 from .. import safeio
 from ..core.handover import FileVerdict
 from .collect import TableReader
-from .file_scan import CANDIDATE_EXT
+from .formats import CANDIDATE_EXT
 from ..pii.rules import is_finding, load_rules
 
 

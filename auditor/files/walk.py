@@ -15,7 +15,7 @@ from typing import BinaryIO, Callable, Iterator
 
 from .. import safeio
 from ..ownplaces import own_ids
-from .file_scan import CANDIDATE_EXT
+from .formats import CANDIDATE_EXT
 from .textpath import display_path
 
 MAX_DEPTH = 64  # folders nested deeper than this are reported, not entered (one descriptor per level)

@@ -33,7 +33,6 @@ from ..hostinfo import host_facts, now_iso, tool_facts
 from ..integrity import seal as seal_report
 from ..leakguard import guard_report
 from ..messages import os_error
-from ..textsafe import clean_text
 from .registry import AREAS, area, default_areas, provider
 
 
@@ -158,7 +157,7 @@ def run(opts: ScanOptions) -> dict[str, Any]:
     report.update(sections)
     # undecodable file-name bytes as \xNN (every writer needs valid UTF-8); no raw mobile or ID number anywhere:
     # the findings are cleaned and checked as each is serialised (Finding.to_dict), the rest here
-    report = guard_report(clean_text(report))
+    report = guard_report(report, shown=True)
     report["findings"] = [f.to_dict() for f in findings]
     return report
 
@@ -173,10 +172,11 @@ def summarize(findings: list[Finding]) -> dict[str, Any]:
 
 
 def finish(report: dict[str, Any], baseline: Path | str | dict | None = None,
-           first_report: bool = False) -> dict[str, Any]:
+           first_report: bool = False, scanned: bool = False) -> dict[str, Any]:
     """Judge the report: areas, duties, score, accepted risks, clauses, and the changes since ``baseline`` (or,
-    with ``first_report``, that this host has no report before this one)."""
-    return finish_report(report, baseline=baseline, first_report=first_report)
+    with ``first_report``, that this host has no report before this one). ``scanned``: the report is what
+    :func:`run` returned in this process (its findings already checked for personal data, one by one)."""
+    return finish_report(report, baseline=baseline, first_report=first_report, findings_guarded=scanned)
 
 
 def seal(report: dict[str, Any], key: bytes | None = None) -> dict[str, Any]:

@@ -93,7 +93,7 @@ def _scan(opts: ScanOptions, key: bytes | None, outputs: list[Path], baseline: P
     try:
         pipeline.lower_priority()
         report = pipeline.run(opts)
-        pipeline.finish(report, baseline=baseline, first_report=first)
+        pipeline.finish(report, baseline=baseline, first_report=first, scanned=True)
         pipeline.seal(report, key)
         pipeline.write(report, outputs, lang)
         pipeline.record(report, outputs)

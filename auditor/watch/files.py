@@ -23,7 +23,7 @@ from .. import safeio
 from ..core.context import ScanContext
 from ..core.factory import FindingFactory
 from ..files.collect import TableReader
-from ..files.file_scan import CANDIDATE_EXT
+from ..files.formats import CANDIDATE_EXT
 from ..files.judge import finding_for
 from ..files.roots import skip_set
 from ..pii.rules import PiiRules, is_finding
