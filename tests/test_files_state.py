@@ -74,3 +74,32 @@ def test_an_unchanged_rescan_reads_no_file_and_loads_no_file_reader(tmp_path):
     assert note.startswith("0 files read, 3 unchanged"), note
     assert [f["evidence"]["records"] for f in second["findings"]] == [expected] * 3
     assert [f["id"] for f in second["findings"]] == [f["id"] for f in first["findings"]]
+
+
+def test_a_file_seen_again_keeps_its_row_and_its_seen_time_moves_on_once_a_day(tmp_path):
+    import time
+
+    from auditor.files.state import FORGET_DAYS, SEEN_STEP
+
+    db = tmp_path / "s" / "files.sqlite"
+    root = tmp_path / "root"
+    paths = [root / f"f{i}.csv" for i in range(3)]
+    state = FileState(db)
+    for p in paths:
+        state.store(p, root, 1, 2, 3, OUTCOMES)
+    now = int(time.time())
+    ages = [2 * SEEN_STEP, 100, FORGET_DAYS * 86400 + 10]  # a day old, minutes old, older than forgetting
+    for p, age in zip(paths, ages):
+        state.db.execute("UPDATE files SET seen = ? WHERE key = ?", (now - age, state.key(p)))
+    state.close()
+    state = FileState(db)
+    for p in paths:  # all three walked again, unchanged
+        state.seen(p, root)
+        assert state.lookup(p, 1, 2, 3) == OUTCOMES
+    assert state.drop_missing([root]) == 0  # the one past FORGET_DAYS is kept: it was seen now
+    seen = {k: s for k, s in state.db.execute("SELECT key, seen FROM files")}
+    keys = [state.key(p) for p in paths]
+    state.close()
+    assert seen[keys[0]] >= now  # refreshed: older than a day
+    assert seen[keys[1]] == now - 100  # left: written minutes ago
+    assert seen[keys[2]] >= now
