@@ -191,6 +191,8 @@ _OTHER_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")  # not one of surr
 
 
 def _shown_text(value: str, key: str) -> str:
+    if value.isascii() and not _DIGIT_RUN.search(value):  # most of a report: nothing to show otherwise or mask
+        return value
     return _scrub_text(shown(value), key)
 
 
