@@ -446,13 +446,8 @@ def finish_report(report: dict[str, Any], baseline: Path | str | dict | None = N
     report["checks"] = cited_checks(report, checks)
     if _minor(report.get("schema_version")) < _minor(SCHEMA_VERSION):
         report["schema_version"] = SCHEMA_VERSION
-    if not findings_guarded:
-        return guard_report(report)  # a baseline or re-rendered report of an older version may hold raw names
-    findings = report.get("findings")
-    report["findings"] = []
-    guard_report(report)
-    report["findings"] = findings
-    return report
+    # a baseline or re-rendered report of an older version may hold raw names
+    return guard_report(report, checked=("findings",) if findings_guarded else ())
 
 
 def _minor(version: Any) -> int:

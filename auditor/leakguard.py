@@ -225,10 +225,17 @@ def _scrub_text(value: str, key: str) -> str:
     return out
 
 
-def guard_report(report: dict[str, Any], shown: bool = False) -> dict[str, Any]:
-    """The report-boundary guard: every string of ``report`` checked, a raw mobile or ID number anywhere masked
-    (in place, before the report is sealed); with ``shown``, every string also made valid text (:func:`scrub_shown`)."""
-    clean = scrub_shown(report) if shown else scrub(report)
+def guard_report(report: dict[str, Any], checked: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The report-boundary guard: every string of ``report`` made valid text and checked, a raw mobile or ID
+    number anywhere masked (:func:`scrub_shown`; in place, before the report is sealed). ``checked``: top-level
+    members whose values were checked so already (the findings a scan of this process made, each by
+    ``Finding.to_dict``): kept as they are."""
+    clean: dict[str, Any] = {}
+    for key, value in report.items():
+        if key in checked:
+            clean[key] = value
+        else:
+            clean.update(scrub_shown({key: value}))
     report.clear()
     report.update(clean)
     return report

@@ -111,6 +111,16 @@ def test_scrub_shown_is_clean_text_then_scrub_in_one_walk(value):
     json.dumps(scrub_shown(value), ensure_ascii=False).encode("utf-8")  # valid text all through
 
 
+def test_the_report_guard_keeps_members_checked_already_and_checks_the_rest_in_their_order():
+    findings = [{"path": "already checked"}]
+    report = {"a": "张三 13812345678", "findings": findings, "13912345678": ["\udc81x"], "z": 1}
+    leakguard.guard_report(report, checked=("findings",))
+    assert list(report) == ["a", "findings", "139******78", "z"]
+    assert report["a"] == "张* 138******78" and report["findings"] is findings
+    assert report["139******78"] == ["\\x81x"]  # undecodable bytes as \xNN, as everywhere in a report
+    assert leakguard.guard_report({"findings": [{"m": "13812345678"}]})["findings"] == [{"m": "138******78"}]
+
+
 def test_a_string_left_alone_as_a_path_hex_is_masked_elsewhere():
     raw = "13812345678abcdef0123"  # hex of no digest length: left alone only as a path_hex
     assert scrub({"path_hex": raw}) == {"path_hex": raw}

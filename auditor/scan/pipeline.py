@@ -157,7 +157,7 @@ def run(opts: ScanOptions) -> dict[str, Any]:
     report.update(sections)
     # undecodable file-name bytes as \xNN (every writer needs valid UTF-8); no raw mobile or ID number anywhere:
     # the findings are cleaned and checked as each is serialised (Finding.to_dict), the rest here
-    report = guard_report(report, shown=True)
+    report = guard_report(report)
     report["findings"] = [f.to_dict() for f in findings]
     return report
 
