@@ -13,7 +13,7 @@ from typing import IO, Iterator
 
 from . import safeio
 
-from .table_formats import SHEET_EXT, TEXT_EXT  # noqa: F401 - imported from here by the readers' users
+from .table_formats import SHEET_EXT, TEXT_EXT
 from .table_bounds import MAX_SHEETS, BoundedRows, Cuts, sheet_rows, text_rows
 from .textcodec import SAMPLE, is_binary, open_stream, sniff
 

@@ -137,6 +137,8 @@ def decode_text(data: bytes) -> str:
 def decode_short(raw: bytes) -> str | None:
     """A short text without a declared encoding (a name): UTF-8 (unless it is GBK by accident), else GB18030;
     None when it is neither."""
+    if raw.isascii():  # what most names are: the same in every encoding tried
+        return raw.decode("ascii")
     text = _strict(raw, "utf-8")
     if text is not None:
         return _gbk_by_accident(raw, text) or text
@@ -145,8 +147,6 @@ def decode_short(raw: bytes) -> str | None:
 
 def decode_name(raw: bytes) -> str:
     """A file-name component (or several joined by separators): undecodable bytes shown as ``\\xNN``."""
-    if raw.isascii():  # what most names are: the same in every encoding tried
-        return raw.decode("ascii")
     text = decode_short(raw)
     return raw.decode("utf-8", "backslashreplace") if text is None else text
 

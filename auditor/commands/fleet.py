@@ -168,8 +168,7 @@ def export(args: argparse.Namespace) -> int:
              + (f"; {t(args.lang, 'push.existing', n=res.existing)}" if res.existing else "")
              + (f"; {t(args.lang, 'export.skipped', n=len(skipped))}" if skipped and not args.output else ""))
     if res.failed:
-        print("auditor fleet export: " + Text("fleet.push.refused", count=len(res.failed)).text(args.lang),
-              file=sys.stderr)
+        echo("auditor fleet export: " + Text("fleet.push.refused", count=len(res.failed)).text(args.lang), err=True)
         for doc_id, status, reason in res.failed[:50]:
             echo(f"  {doc_id}: HTTP {status}: {reason}", err=True)  # the server's words: shown, never obeyed
         return 1
@@ -207,8 +206,8 @@ def _read_small(path: Path, option: str) -> str:
 def _note_skipped(args: argparse.Namespace, skipped: list[str]) -> None:
     """Skipped stored documents: the count (and the first ids) on stderr, whatever --quiet says."""
     if skipped:
-        print(f"auditor fleet export: {t(args.lang, 'export.skipped', n=len(skipped))}: "
-              f"{', '.join(skipped[:10])}{' …' if len(skipped) > 10 else ''}", file=sys.stderr)
+        echo(f"auditor fleet export: {t(args.lang, 'export.skipped', n=len(skipped))}: "
+             f"{', '.join(skipped[:10])}{' …' if len(skipped) > 10 else ''}", err=True)  # ids from the store
 
 
 def _pairs_from_file(path: Path, fmt: str, target: str) -> Iterator[tuple[bytes, bytes]]:

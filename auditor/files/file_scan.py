@@ -27,8 +27,8 @@ from ..tabular import UnreadableTable, iter_sheets, tab_separated
 from ..pii.rules import PiiRules
 from ..textcodec import SAMPLE, decode_short
 from ..xml_sheets import xml_worksheets
-from .formats import (ARCHIVE_EXT, CANDIDATE_EXT, MARKUP_EXT, PDF_EXT, SHEET_EXT,  # noqa: F401
-                      TEXT_EXT, UNSUPPORTED_EXT, Limits)
+from .formats import (ARCHIVE_EXT, CANDIDATE_EXT, MARKUP_EXT, PDF_EXT, SHEET_EXT, TEXT_EXT, UNSUPPORTED_EXT,
+                      Limits)
 from .label_scan import judge_pages
 from .textpath import display_path
 from .table_scan import TableAnalyzer, TableResult

@@ -136,10 +136,11 @@ class FileState:
     def drop_missing(self, roots: list[Path]) -> int:
         """Forget files under the scanned roots that were not seen, and files no scan has seen for a long time."""
         root_keys = {self._root_key(r) for r in roots}
-        gone = [k for k, row in self._load().items() if row[0] in root_keys and k not in self._seen]
+        known = self._load()
+        gone = [k for k, row in known.items() if row[0] in root_keys and k not in self._seen]
         self.db.executemany("DELETE FROM files WHERE key = ?", [(k,) for k in gone])
         now = int(time.time())
-        known = self._load()  # a file's last-seen time moves on once a day at most (it only ages rows out)
+        # a file's last-seen time moves on once a day at most (it only ages rows out)
         self.db.executemany("UPDATE files SET seen = ? WHERE key = ?",
                             [(now, k) for k in self._seen if k not in known or (known[k][6] or 0) < now - SEEN_STEP])
         old = self.db.execute("DELETE FROM files WHERE seen < ?", (now - FORGET_DAYS * 86400,)).rowcount
