@@ -55,8 +55,9 @@ def test_real_lnk_files_with_chinese_paths(tmp_path):
 
 
 def test_a_shortcut_with_an_invalid_dos_time_in_a_shell_item_still_names_its_target(tmp_path):
-    # a shell item's DOS time with seconds past 29 (written so by pylnk3 and by damaged links): LnkParse3 before
-    # 1.4 raised NameError on its own warning there and the whole shortcut was lost (the pyproject floor is 1.4)
+    # seconds 30 and 31 are written by pylnk3 as a DOS time of 60 and 62 seconds, invalid as in damaged links:
+    # LnkParse3 before 1.4 raised NameError on its own warning there and the whole shortcut was lost (the
+    # pyproject floor is 1.4); 58 and 59 spill into the minutes and stay valid times
     for second in (30, 31, 58, 59):
         lnk = make_lnk(tmp_path / f"{second}.lnk", "E:\\备份\\淘宝订单.xlsx", removable=True,
                        item_time=dt.datetime(2026, 12, 6, 0, 1, second))

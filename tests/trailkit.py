@@ -216,8 +216,9 @@ def make_lnk(lnk_path: Path, target: str, removable: bool, serial: int = 0x1C2D3
              item_time: dt.datetime | None = None) -> Path:
     """A real shell link (as Explorer writes into Recent) with LinkInfo/VolumeID, written by pylnk3. The
     shell items of the target's path segments carry ``item_time`` (pylnk3 takes the time of writing): pylnk3
-    writes a DOS time's seconds undivided, so a time at second 30 or later gives an invalid DOS time, as a
-    damaged shortcut has."""
+    writes a DOS time's seconds undivided into its 5-bit field of two-second steps, so second 30 or 31 is read
+    as 60 or 62, an invalid DOS time, as a damaged shortcut has (32 and later spill into the minutes and read
+    as valid times)."""
     import pylnk3
 
     pylnk3.DEFAULT_CHARSET = "gbk"  # the ANSI code page of Chinese Windows
